@@ -1,0 +1,43 @@
+# Every target bootstraps .venv itself; a fresh clone needs only Python >= 3.11, Node.js and npm.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFORMANCE := tests/conformance
+NODE_STAMP := $(CONFORMANCE)/node_modules/.installed
+
+.PHONY: install serve test test-load lint bench fmt clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): $(CONFORMANCE)/package.json $(CONFORMANCE)/package-lock.json
+	cd $(CONFORMANCE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+serve: install
+	$(BIN)/ticketbooth serve --demo --host $${HOST:-127.0.0.1} --port $${PORT:-8080}
+
+test: install $(NODE_STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-load: install
+	$(BIN)/python -m pytest -q -m load $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+fmt: install
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) var $(CONFORMANCE)/node_modules .pytest_cache .mypy_cache .ruff_cache

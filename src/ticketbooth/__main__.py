@@ -1,0 +1,3 @@
+from ticketbooth.cli import main
+
+raise SystemExit(main())

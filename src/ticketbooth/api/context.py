@@ -1,0 +1,163 @@
+"""Who is calling and for which tenant and site (KIBO_COMPAT section 3), and reading request bodies.
+
+- application: `Authorization: Bearer <app token>` or legacy `x-vol-app-claims`; a ticket JWT as
+  Bearer carries both the application and the shopper;
+- tenant and site: `x-vol-tenant` / `x-vol-site`, else a Host of the form `t{T}-s{S}.` or `t{T}.`,
+  else the application's tenant and that tenant's default site;
+- shopper: `x-vol-user-claims: <ticket accessToken>` (or a ticket JWT), or the Bearer ticket JWT.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from ticketbooth.domain.errors import InvalidAccessToken, InvalidParameter, TicketboothError, Unauthorized
+from ticketbooth.domain.models import Shopper
+from ticketbooth.services import tickets
+from ticketbooth.services.applications import TOKEN_USE_SHOPPER, application_for_claims
+from ticketbooth.services.core import Core
+from ticketbooth.services.tickets import Caller
+
+_HOST = re.compile(r"^t(\d{1,9})(?:-s(\d{1,9}))?\.", re.IGNORECASE)
+MAX_BODY_BYTES = 65536
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def core_of(request: Request) -> Core:
+    core: Core = request.app.state.core
+    return core
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    caller: Caller
+    shopper: Shopper | None
+
+
+def _header_int(request: Request, name: str) -> int | None:
+    raw = request.headers.get(name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a number", raw[:50]) from None
+    if not 0 < value < 2**31:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is out of range", raw[:50])
+    return value
+
+
+def _app_token(request: Request) -> tuple[str | None, str | None]:
+    """(application token, Bearer token). The Bearer token may be an app token or a ticket JWT."""
+    auth = request.headers.get("authorization", "")
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    legacy = request.headers.get("x-vol-app-claims")
+    return (legacy.strip() if legacy else bearer), bearer
+
+
+async def resolve(request: Request, *, shopper: str = "none") -> Context:
+    """The caller, and the shopper when `shopper` is "required" / "optional" (a bad shopper token
+    is an error) or "lenient" (a bad shopper token is ignored, as for the anonymous ticket a
+    client sends along when logging in)."""
+    core = core_of(request)
+    now = core.clock.now()
+    token, bearer = _app_token(request)
+    if not token:
+        raise Unauthorized("Unauthorized: an application token is required")
+    claims = await core.keys.verify(token, now)
+    if claims is None:
+        raise Unauthorized("Unauthorized: the application token is missing, invalid or expired")
+    app = await application_for_claims(core, claims)
+
+    host_tenant = host_site = None
+    match = _HOST.match(request.headers.get("host", ""))
+    if match:
+        host_tenant = int(match.group(1))
+        host_site = int(match.group(2)) if match.group(2) else None
+    tenant_id = _header_int(request, "x-vol-tenant") or host_tenant or app.tenant_id
+    if tenant_id != app.tenant_id:
+        raise Unauthorized(f"Unauthorized: the application is not authorized for tenant {tenant_id}")
+    tenant = await core.directory.tenant(tenant_id)
+    if tenant is None:
+        raise Unauthorized(f"Unauthorized: tenant {tenant_id} does not exist")
+    site_id = _header_int(request, "x-vol-site") or host_site or tenant.default_site_id
+    site = await core.directory.site(site_id) if site_id else None
+    if site is None or site.tenant_id != tenant.id:
+        raise InvalidParameter("x-vol-site", f"Missing or invalid parameter: site {site_id} is not a site of tenant "
+                               f"{tenant.id}", site_id)
+    caller = Caller(app=app, tenant=tenant, site=site)
+    if shopper == "none":
+        return Context(caller, None)
+
+    found: Shopper | None = None
+    try:
+        user_claims = request.headers.get("x-vol-user-claims", "").strip()
+        if user_claims:
+            found = await _shopper_from_token(core, caller, user_claims, now)
+        elif bearer and claims.get("token_use") == TOKEN_USE_SHOPPER:
+            found = tickets.shopper_from_claims(caller, claims)
+    except TicketboothError:
+        if shopper != "lenient":
+            raise
+        found = None
+    if found is None and shopper == "required":
+        raise InvalidAccessToken("Invalid Access Token: a shopper ticket is required")
+    return Context(caller, found)
+
+
+async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any) -> Shopper:
+    if token.count(".") == 2:  # a ticket JWT sent where the opaque access token is expected
+        claims = await core.keys.verify(token, now)
+        if claims is None:
+            raise InvalidAccessToken("Invalid Access Token: the shopper access token is not valid")
+        return tickets.shopper_from_claims(caller, claims)
+    return await tickets.shopper_from_access_token(core, caller, token)
+
+
+def _lower_keys(value: Any, depth: int = 0) -> Any:
+    if depth > 32:
+        raise InvalidParameter("body", "Missing or invalid parameter: the JSON body is nested too deeply")
+    if isinstance(value, dict):
+        return {str(k).lower(): _lower_keys(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v, depth + 1) for v in value]
+    return value
+
+
+async def read_body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise InvalidParameter("body", f"Missing or invalid parameter: the body may be at most {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    """The body as `model`. JSON names compare case-insensitively (the models use lower-case
+    aliases); an empty body is an empty object; anything malformed is a 400 naming the field."""
+    raw = await read_body(request)
+    if raw.strip():
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidParameter("body", "Missing or invalid parameter: the body is not valid JSON") from None
+    else:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidParameter("body", "Missing or invalid parameter: the body must be a JSON object")
+    try:
+        return model.model_validate(_lower_keys(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} {first['msg'].lower()}") from None

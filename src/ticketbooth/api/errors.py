@@ -1,0 +1,103 @@
+"""The one mapping from domain errors to HTTP statuses and Kibo's error envelope.
+
+Every error body carries every key old SDKs index: message, errorCode, applicationName,
+additionalErrorData, items, exceptionDetail. No stack trace ever leaves the process.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ticketbooth.api.wire import KiboJSON
+from ticketbooth.domain import errors as e
+
+log = logging.getLogger("ticketbooth.api")
+
+# error type -> (HTTP status, Kibo errorCode)
+STATUS: dict[type[e.TicketboothError], tuple[int, str]] = {
+    e.Unauthorized: (401, "UNAUTHORIZED"),
+    e.InvalidCredentials: (401, "INVALID_CREDENTIALS"),
+    e.InvalidAccessToken: (401, "INVALID_ACCESS_TOKEN"),
+    e.InvalidRefreshToken: (401, "INVALID_REFRESH_TOKEN"),
+    e.Forbidden: (403, "FORBIDDEN"),
+    e.NotFound: (404, "ITEM_NOT_FOUND"),
+    e.InvalidParameter: (400, "MISSING_OR_INVALID_PARAMETER"),
+    e.AddCustomerFailed: (400, "ADD_CUSTOMER_FAILED"),
+    e.Conflict: (409, "VALIDATION_CONFLICT"),
+    e.Overloaded: (503, "SERVICE_UNAVAILABLE"),
+    e.ServiceUnavailable: (503, "SERVICE_UNAVAILABLE"),
+}
+
+
+def _application_name(path: str) -> str:
+    if path.startswith("/api/platform"):
+        return "AppDev"
+    if path.startswith("/api/commerce/customer"):
+        return "Customer"
+    return "Ticketbooth"
+
+
+def envelope(request: Request, status: int, code: str, message: str,
+             additional: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> KiboJSON:
+    body = {
+        "message": message,
+        "errorCode": code,
+        "applicationName": _application_name(request.url.path),
+        "additionalErrorData": additional or [],
+        "items": [],
+        "exceptionDetail": None,
+    }
+    return KiboJSON(body, status_code=status, headers=headers)
+
+
+def _domain_error(request: Request, exc: Exception) -> KiboJSON:
+    assert isinstance(exc, e.TicketboothError)
+    status, code = next((v for k, v in STATUS.items() if isinstance(exc, k)), (400, "MISSING_OR_INVALID_PARAMETER"))
+    additional: list[dict[str, Any]] = []
+    headers: dict[str, str] = {}
+    if isinstance(exc, e.InvalidParameter):
+        additional.append({"name": "ParameterName", "value": exc.name})
+    if isinstance(exc, e.Overloaded):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, e.ServiceUnavailable):
+        headers["Retry-After"] = "1"
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return envelope(request, status, code, exc.message, additional, headers)
+
+
+def _validation_error(request: Request, exc: Exception) -> KiboJSON:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    name = ".".join(loc) or "request"
+    return envelope(request, 400, "MISSING_OR_INVALID_PARAMETER",
+                    f"Missing or invalid parameter: {name} {first.get('msg', 'is invalid')}".strip(),
+                    [{"name": "ParameterName", "value": name}])
+
+
+def _http_error(request: Request, exc: Exception) -> KiboJSON:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return envelope(request, 404, "ITEM_NOT_FOUND", f"Item not found: no such resource {request.url.path}")
+    if exc.status_code == 405:
+        return envelope(request, 405, "METHOD_NOT_ALLOWED", f"Method not allowed: {request.method}",
+                        headers=dict(exc.headers or {}))
+    return envelope(request, exc.status_code, "UNEXPECTED_ERROR", str(exc.detail))
+
+
+def _unexpected(request: Request, exc: Exception) -> KiboJSON:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return envelope(request, 500, "UNEXPECTED_ERROR", "Unexpected error: the request could not be completed")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(e.TicketboothError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,87 @@
+"""Tolerances real Kibo clients need, applied before routing, and the correlation header after.
+
+- paths compare case-insensitively and a trailing `/` is optional: the path is lower-cased and the
+  trailing slash dropped (every path parameter we serve is a number or lowercase hex);
+- query parameter names compare case-insensitively: known names are put back in their canonical case;
+- every response carries `x-vol-correlation` (the caller's, or a new one);
+- a request body larger than the limit is refused with 413 before it is read.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import parse_qsl, quote
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CANONICAL_QUERY_NAMES = {
+    name.lower(): name
+    for name in ("refreshToken", "accountId", "responseFields", "responseGroups", "userId", "startIndex",
+                 "pageSize", "sortBy", "filter", "q")
+}
+
+
+def _canonical_query(raw: bytes) -> bytes:
+    if not raw:
+        return raw
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    out = []
+    for key, value in pairs:
+        name = CANONICAL_QUERY_NAMES.get(key.lower(), key)
+        out.append(f"{quote(name, safe='')}={quote(value, safe='')}")
+    return "&".join(out).encode("latin-1")
+
+
+class KiboTolerance:
+    def __init__(self, app: ASGIApp, max_body_bytes: int = 65536) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        normalized = path.lower()
+        if len(normalized) > 1 and normalized.endswith("/"):
+            normalized = normalized.rstrip("/") or "/"
+        scope = dict(scope)
+        scope["path"] = normalized
+        scope["raw_path"] = normalized.encode("utf-8")
+        scope["query_string"] = _canonical_query(scope.get("query_string", b""))
+
+        correlation = b""
+        length = b""
+        for key, value in scope["headers"]:
+            if key == b"x-vol-correlation":
+                correlation = value[:128]
+            elif key == b"content-length":
+                length = value
+        if not correlation:
+            correlation = secrets.token_hex(16).encode()
+
+        async def send_with_correlation(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-vol-correlation", correlation))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            await _too_large(send_with_correlation, self.max_body_bytes)
+            return
+        await self.app(scope, receive, send_with_correlation)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = orjson.dumps({
+        "message": f"Request too large: the body may be at most {limit} bytes",
+        "errorCode": "REQUEST_TOO_LARGE", "applicationName": "Ticketbooth", "additionalErrorData": [],
+        "items": [], "exceptionDetail": None,
+    })
+    await send({"type": "http.response.start", "status": 413, "headers": [
+        (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]})
+    await send({"type": "http.response.body", "body": body})

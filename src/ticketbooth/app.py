@@ -1,0 +1,47 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ticketbooth import __version__
+from ticketbooth.api import accounts, authtickets, errors, platform, wellknown
+from ticketbooth.api.middleware import KiboTolerance
+from ticketbooth.config import Settings
+from ticketbooth.infra.clock import Clock
+from ticketbooth.services.core import Core, open_core
+
+log = logging.getLogger("ticketbooth")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, core: Core | None = None) -> FastAPI:
+    """The app. Given a `core`, it is used as is (tests); else one is opened at startup and closed
+    at shutdown."""
+    settings = settings or (core.settings if core else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = core is None
+        app.state.core = core or await open_core(settings, clock)
+        await app.state.core.keys.refresh()
+        try:
+            yield
+        finally:
+            if own:
+                await app.state.core.close()
+
+    app = FastAPI(
+        title="Ticketbooth", version=__version__, lifespan=lifespan,
+        description="Shopper identity service speaking Kibo Commerce's Storefront Auth Ticket API.",
+    )
+    if core is not None:
+        app.state.core = core
+    errors.install(app)
+    for module in (wellknown, platform, authtickets, accounts):
+        app.include_router(module.router)
+    app.add_middleware(KiboTolerance)
+    return app

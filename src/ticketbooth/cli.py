@@ -1,0 +1,167 @@
+"""The `ticketbooth` command. Every command migrates the database first, is idempotent, prints
+JSON, and exits non-zero with a clear message on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ticketbooth.config import Settings
+from ticketbooth.domain.errors import TicketboothError
+from ticketbooth.services import admin
+from ticketbooth.services.core import Core, open_core
+
+DEMO_TENANT, DEMO_SITE, DEMO_CLIENT = 100, 200, "demo.app"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ticketbooth", description="Shopper identity service (Kibo-compatible).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="seed the demo tenant and app first and print how to call it")
+
+    tenant = sub.add_parser("tenant", help="tenants and sites").add_subparsers(dest="action", required=True)
+    tc = tenant.add_parser("create", help="create a tenant, or add a site to an existing tenant")
+    tc.add_argument("--tenant-id", type=int, required=True)
+    tc.add_argument("--site-id", type=int, required=True)
+    tc.add_argument("--name")
+
+    app = sub.add_parser("app", help="applications (API clients)").add_subparsers(dest="action", required=True)
+    ac = app.add_parser("create", help="create or update an application")
+    ac.add_argument("--tenant-id", type=int, required=True)
+    ac.add_argument("--client-id", required=True)
+    ac.add_argument("--client-secret", required=True)
+    ac.add_argument("--behavior", action="append", default=[])
+    ac.add_argument("--name")
+    ac.add_argument("--disabled", action="store_true")
+
+    customer = sub.add_parser("customer", help="customer accounts").add_subparsers(dest="action", required=True)
+    cc = customer.add_parser("create", help="create a customer account with a login")
+    cc.add_argument("--tenant-id", type=int, required=True)
+    cc.add_argument("--site-id", type=int)
+    cc.add_argument("--email", required=True)
+    cc.add_argument("--password", required=True)
+    cc.add_argument("--first-name")
+    cc.add_argument("--last-name")
+
+    keys = sub.add_parser("keys", help="JWT signing keys").add_subparsers(dest="action", required=True)
+    keys.add_parser("rotate", help="add a new signing key; retired keys stay published until their tokens expire")
+    return p
+
+
+async def _with_core(settings: Settings, fn: Callable[[Core], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    core = await open_core(settings)
+    try:
+        return await fn(core)
+    finally:
+        await core.close()
+
+
+def _demo_secret_file(settings: Settings) -> Path:
+    return Path(os.getcwd()) / "var" / "demo-app-secret"
+
+
+async def seed_demo(core: Core) -> dict[str, Any]:
+    """Tenant 100, site 200 and the application demo.app. The generated secret is kept in
+    var/demo-app-secret (mode 600) so later runs can print the same curl line."""
+    await admin.ensure_tenant(core, DEMO_TENANT, DEMO_SITE, "Demo")
+    secret_file = _demo_secret_file(core.settings)
+    app = await core.store.get_application(DEMO_CLIENT)
+    secret = secret_file.read_text().strip() if secret_file.exists() else ""
+    if app is None or not secret or not await core.hashing.verify(app.secret_hash, secret):
+        secret = secrets.token_urlsafe(24)
+        await admin.save_application(core, DEMO_TENANT, DEMO_CLIENT, secret, [], "Demo storefront")
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(secret + "\n")
+        secret_file.chmod(0o600)
+    return {"tenantId": DEMO_TENANT, "siteId": DEMO_SITE, "clientId": DEMO_CLIENT, "clientSecret": secret}
+
+
+def _demo_instructions(demo: dict[str, Any], base: str) -> str:
+    return f"""
+Ticketbooth demo: tenant {demo['tenantId']}, site {demo['siteId']}
+  client_id:     {demo['clientId']}
+  client_secret: {demo['clientSecret']}
+
+Get an application token, then an anonymous shopper ticket:
+
+  TOKEN=$(curl -s -X POST {base}/api/platform/applications/authtickets/oauth \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"client_id":"{demo['clientId']}","client_secret":"{demo['clientSecret']}","grant_type":"client_credentials"}}' \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s {base}/api/commerce/customer/authtickets/anonymousshopper \\
+    -H "Authorization: Bearer $TOKEN" -H 'x-vol-tenant: {demo['tenantId']}' -H 'x-vol-site: {demo['siteId']}'
+"""
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    async def prepare() -> dict[str, Any] | None:
+        core = await open_core(settings)  # migrates once, before any worker starts
+        try:
+            return await seed_demo(core) if args.demo else None
+        finally:
+            await core.close()
+
+    demo = asyncio.run(prepare())
+    if demo is not None:
+        print(_demo_instructions(demo, f"http://{args.host}:{args.port}"), flush=True)
+    uvicorn.run(
+        "ticketbooth.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        log_level=settings.log_level, proxy_headers=False, server_header=False, access_log=False,
+        timeout_graceful_shutdown=30,
+        ssl_certfile=settings.tls_certfile or None, ssl_keyfile=settings.tls_keyfile or None,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(json.dumps({"error": f"bad configuration: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"}),
+              file=sys.stderr)
+        return 2
+    command = args.command
+    try:
+        if command == "serve":
+            return _serve(settings, args)
+        actions: dict[tuple[str, str | None], Callable[[Core], Awaitable[dict[str, Any]]]] = {
+            ("migrate", None): lambda core: _migrated(core),
+            ("tenant", "create"): lambda core: admin.ensure_tenant(core, args.tenant_id, args.site_id, args.name),
+            ("app", "create"): lambda core: admin.save_application(
+                core, args.tenant_id, args.client_id, args.client_secret, args.behavior, args.name, not args.disabled),
+            ("customer", "create"): lambda core: admin.ensure_customer(
+                core, args.tenant_id, args.site_id, args.email, args.password, args.first_name, args.last_name),
+            ("keys", "rotate"): admin.rotate_keys,
+        }
+        result = asyncio.run(_with_core(settings, actions[(command, getattr(args, "action", None))]))
+    except TicketboothError as exc:
+        print(json.dumps({"error": exc.message}), file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+async def _migrated(core: Core) -> dict[str, Any]:
+    return {"migrated": True, "database": core.store.dialect}

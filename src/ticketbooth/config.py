@@ -1,0 +1,79 @@
+"""The one settings object. Every setting is an environment variable prefixed TICKETBOOTH_."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    return "sqlite:///" + os.path.join(os.getcwd(), "var", "ticketbooth.db")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TICKETBOOTH_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    """Plain URL: sqlite:///path/to.db or postgresql://user@host/db. The async driver is picked for you."""
+
+    public_host: str = "127.0.0.1:8080"
+    """Host (and port) that clients should call; returned as `domain` by tenant discovery."""
+
+    issuer: str = ""
+    """JWT `iss` claim and discovery issuer; defaults to http://{public_host}."""
+
+    jwt_audience: str = "ticketbooth"
+    secret_key: str = ""
+    """Server secret used to derive refresh-token successors. Empty: generated once and kept in the
+    database, so that every process sharing the database shares it."""
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    hash_concurrency: int = Field(default=0, ge=0, le=256)
+    """Password hashes that may run at once; 0 means one per CPU core."""
+
+    hash_queue_limit: int = Field(default=256, ge=0)
+    """Logins that may wait for a hashing slot before new ones are answered 503 at once."""
+
+    refresh_grace_seconds: float = Field(default=10.0, ge=0, le=300)
+    """How long a replay of a just-rotated refresh token returns its successor instead of revoking."""
+
+    key_reload_seconds: float = Field(default=30.0, gt=0)
+    """How often each process re-reads signing keys (rotation by another process shows up within this)."""
+
+    app_cache_seconds: float = Field(default=5.0, ge=0)
+    """How long a process may trust a cached application record (disable takes effect within this)."""
+
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
+    """PEM certificate and key: `ticketbooth serve` speaks HTTPS with them (Kibo's SDKs call the
+    tenant's domain over https when they discover it)."""
+
+    log_level: str = "info"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated addresses or networks whose X-Forwarded-For is believed."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, v: list[str]) -> list[str]:
+        for p in v:
+            ipaddress.ip_network(p, strict=False)
+        return v
+
+    @property
+    def effective_issuer(self) -> str:
+        return self.issuer or f"http://{self.public_host}"
+
+    @property
+    def effective_hash_concurrency(self) -> int:
+        return self.hash_concurrency or max(1, os.cpu_count() or 1)

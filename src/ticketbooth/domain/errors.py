@@ -1,0 +1,64 @@
+"""Every error a client can cause, named once. `api/errors.py` maps each to an HTTP status and Kibo code."""
+
+from __future__ import annotations
+
+
+class TicketboothError(Exception):
+    """Base of every client-caused error. `message` is safe to show to the caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(TicketboothError):
+    """Missing, bad, expired or disabled application credential."""
+
+
+class Forbidden(TicketboothError):
+    """The caller is known but lacks the behavior or ownership needed."""
+
+
+class InvalidCredentials(TicketboothError):
+    """Wrong username or password, unknown user, locked or disabled account: one answer for all."""
+
+
+class InvalidAccessToken(TicketboothError):
+    """Bad, expired or revoked shopper access token."""
+
+
+class InvalidRefreshToken(TicketboothError):
+    """Bad, expired, revoked or reused refresh token."""
+
+
+class NotFound(TicketboothError):
+    """A named resource does not exist (or is not visible to the caller)."""
+
+
+class InvalidParameter(TicketboothError):
+    """A request parameter is missing or malformed."""
+
+    def __init__(self, name: str, message: str, value: object = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.value = value
+
+
+class Conflict(TicketboothError):
+    """The request conflicts with existing state (duplicate email or username)."""
+
+
+class AddCustomerFailed(TicketboothError):
+    """The account could not be created as asked (for example the password fails the policy)."""
+
+
+class Overloaded(TicketboothError):
+    """Too much work queued (for example password hashing); retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(TicketboothError):
+    """A dependency (the database) cannot be reached right now."""

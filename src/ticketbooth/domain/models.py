@@ -1,0 +1,198 @@
+"""The records the services work with. Plain dataclasses: no HTTP, no SQL, no Kibo JSON names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ticketbooth.domain.policies import TenantSettings
+
+# Application behaviors (what an application may ask for beyond plain shopper flows).
+BEHAVIOR_CONFIGURE_TOKEN_DURATIONS = "customer-auth:configure-token-durations"
+BEHAVIOR_IMPERSONATE = "customer-auth:impersonate"
+BEHAVIOR_CUSTOMER_ADMIN = "customer:admin"
+KNOWN_BEHAVIORS = frozenset(
+    {BEHAVIOR_CONFIGURE_TOKEN_DURATIONS, BEHAVIOR_IMPERSONATE, BEHAVIOR_CUSTOMER_ADMIN}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: int
+    name: str
+    settings: TenantSettings
+    default_customer_set_id: int
+    default_site_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: int
+    tenant_id: int
+    customer_set_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSet:
+    id: int
+    tenant_id: int
+    code: str
+    name: str
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    id: int
+    client_id: str
+    tenant_id: int
+    name: str
+    secret_hash: str
+    behaviors: frozenset[str]
+    enabled: bool
+
+    def has(self, behavior: str) -> bool:
+        return behavior in self.behaviors
+
+
+@dataclass(slots=True)
+class Account:
+    id: int
+    tenant_id: int
+    customer_set_id: int
+    customer_set_code: str
+    user_id: str
+    email: str | None
+    username: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    company_or_organization: str | None = None
+    tax_exempt: bool = False
+    tax_id: str | None = None
+    accepts_marketing: bool = False
+    external_id: str | None = None
+    locale_code: str | None = None
+    account_type: str | None = None
+    customer_since: datetime | None = None
+    is_active: bool = True
+    is_locked: bool = False
+    has_password: bool = False
+    has_external_password: bool = False
+    migration_required: bool = False
+    last_2fa_at: datetime | None = None
+    last_login_at: datetime | None = None
+    created_at: datetime | None = None
+    created_by: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(slots=True)
+class NewAccount:
+    """What registration asks for; the store assigns the id."""
+
+    tenant_id: int
+    customer_set_id: int
+    user_id: str
+    email: str | None
+    email_key: str | None
+    username: str | None
+    username_key: str | None
+    password_hash: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    company_or_organization: str | None = None
+    tax_exempt: bool = False
+    tax_id: str | None = None
+    accepts_marketing: bool = False
+    external_id: str | None = None
+    locale_code: str | None = None
+    account_type: str | None = None
+    is_active: bool = True
+    created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFamily:
+    """One login (or one anonymous visit) and every ticket refreshed from it."""
+
+    id: str
+    tenant_id: int
+    site_id: int
+    customer_set_id: int
+    application_id: int
+    client_id: str
+    user_id: str
+    account_id: int | None
+    is_anonymous: bool
+    previous_anonymous_user_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    access_ttl_seconds: int
+    refresh_ttl_seconds: int
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRecord:
+    """A stored ticket: only hashes of its tokens are kept."""
+
+    refresh_hash: str
+    access_hash: str
+    family_id: str
+    generation: int
+    jti: str
+    issued_at: datetime
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTicket:
+    """A ticket as handed to the client, with the plaintext tokens (never stored)."""
+
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str | None
+    refresh_expires_at: datetime | None
+    jwt: str
+    user_id: str
+    account: Account | None
+    requires_2fa: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    """The shopper a request acts for, resolved from a ticket access token or a ticket JWT."""
+
+    user_id: str
+    account_id: int | None
+    is_anonymous: bool
+    tenant_id: int
+    site_id: int
+    customer_set_id: int
+    family_id: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    algorithm: str
+    private_pem: bytes
+    public_jwk: dict[str, str]
+    created_at: datetime
+    retired_at: datetime | None
+    publish_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppToken:
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    expires_in: int
+    extra: dict[str, str] = field(default_factory=dict)

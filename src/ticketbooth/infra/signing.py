@@ -1,0 +1,127 @@
+"""JWT signing keys: generation, the key ring each process holds, signing, verifying and the JWKS.
+
+Keys live in the database so every process shares them. Each process re-reads them every
+`reload_seconds` and at once when it meets a `kid` it does not know, so a rotation made through
+one process is published and used by all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from ticketbooth.domain.models import SigningKey
+from ticketbooth.infra.tokens import new_hex
+
+ALGORITHM = "ES256"
+
+
+def generate_key(now: datetime) -> SigningKey:
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    kid = new_hex(8)
+    jwk: dict[str, str] = json.loads(ECAlgorithm.to_jwk(private.public_key()))
+    jwk.update({"kid": kid, "use": "sig", "alg": ALGORITHM})
+    return SigningKey(
+        kid=kid, algorithm=ALGORITHM, private_pem=pem, public_jwk=jwk, created_at=now,
+        retired_at=None, publish_until=None,
+    )
+
+
+class KeyRing:
+    """The signing keys one process knows. `load` returns the keys to publish, newest first."""
+
+    def __init__(
+        self,
+        load: Callable[[], Awaitable[Sequence[SigningKey]]],
+        issuer: str,
+        audience: str,
+        reload_seconds: float,
+    ) -> None:
+        self._load = load
+        self._issuer = issuer
+        self._audience = audience
+        self._reload_seconds = reload_seconds
+        self._keys: dict[str, tuple[SigningKey, Any, Any]] = {}
+        self._current: tuple[SigningKey, Any] | None = None
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            keys = await self._load()
+            ring: dict[str, tuple[SigningKey, Any, Any]] = {}
+            current: tuple[SigningKey, Any] | None = None
+            for key in keys:
+                cached = self._keys.get(key.kid)
+                if cached is not None:
+                    private, public = cached[1], cached[2]
+                else:
+                    private = serialization.load_pem_private_key(key.private_pem, password=None)
+                    public = private.public_key()
+                ring[key.kid] = (key, private, public)
+                if key.retired_at is None and (current is None or key.created_at > current[0].created_at):
+                    current = (key, private)
+            self._keys = ring
+            self._current = current
+            self._loaded_at = time.monotonic()
+
+    async def _fresh(self) -> None:
+        if time.monotonic() - self._loaded_at > self._reload_seconds or self._current is None:
+            await self.refresh()
+
+    async def sign(self, claims: dict[str, Any]) -> str:
+        await self._fresh()
+        if self._current is None:
+            raise RuntimeError("no active signing key; run `ticketbooth keys rotate`")
+        key, private = self._current
+        body = {"iss": self._issuer, "aud": self._audience, **claims}
+        return jwt.encode(body, private, algorithm=key.algorithm, headers={"kid": key.kid})
+
+    async def verify(self, token: str, now: datetime) -> dict[str, Any] | None:
+        """The claims of a token signed by one of our keys and valid at `now`, else None. Time is
+        checked against the injected clock, not the system's."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return None
+        kid = header.get("kid")
+        if not isinstance(kid, str) or header.get("alg") != ALGORITHM:
+            return None
+        await self._fresh()
+        entry = self._keys.get(kid)
+        if entry is None and time.monotonic() - self._loaded_at > 1.0:
+            await self.refresh()
+            entry = self._keys.get(kid)
+        if entry is None:
+            return None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, entry[2], algorithms=[ALGORITHM], audience=self._audience, issuer=self._issuer,
+                options={
+                    "require": ["exp", "iat", "sub"], "verify_exp": False, "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError:
+            return None
+        ts = now.timestamp()
+        exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat"))
+        if not isinstance(exp, int | float) or not isinstance(nbf, int | float) or not nbf - 5 <= ts < exp:
+            return None
+        return claims
+
+    async def jwks(self) -> dict[str, list[dict[str, str]]]:
+        await self._fresh()
+        return {"keys": [entry[0].public_jwk for entry in self._keys.values()]}

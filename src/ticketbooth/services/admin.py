@@ -1,0 +1,111 @@
+"""Setting up tenants, sites, applications and customers (used by the CLI). Each operation is
+idempotent: running it again with the same input leaves the same state and says what is there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ticketbooth.domain.errors import Conflict, InvalidParameter
+from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount
+from ticketbooth.domain.policies import TenantSettings, login_key
+from ticketbooth.infra.tokens import new_hex
+from ticketbooth.services.accounts import clean_email, clean_username
+from ticketbooth.services.core import Core, rotate_signing_key
+from ticketbooth.services.passwords import password_problems
+
+
+def _positive(name: str, value: int) -> None:
+    if not 0 < value < 2**31:
+        raise InvalidParameter(name, f"{name} must be a positive 32-bit number")
+
+
+async def ensure_tenant(core: Core, tenant_id: int, site_id: int, name: str | None = None) -> dict[str, Any]:
+    """The tenant with `site_id` among its sites, creating either as needed."""
+    _positive("tenant-id", tenant_id)
+    _positive("site-id", site_id)
+    created_tenant = created_site = False
+    tenant = await core.store.get_tenant(tenant_id)
+    if tenant is None:
+        await core.store.create_tenant(tenant_id, name or f"Tenant {tenant_id}", TenantSettings(), core.clock.now())
+        created_tenant = True
+        tenant = await core.store.get_tenant(tenant_id)
+        assert tenant is not None
+    site = await core.store.get_site(site_id)
+    if site is None:
+        await core.store.create_site(site_id, tenant_id, tenant.default_customer_set_id, f"Site {site_id}",
+                                     core.clock.now())
+        created_site = True
+    elif site.tenant_id != tenant_id:
+        raise Conflict(f"site {site_id} already belongs to tenant {site.tenant_id}")
+    core.directory.forget()
+    sites = await core.store.list_sites(tenant_id)
+    return {
+        "tenantId": tenant_id, "name": tenant.name, "createdTenant": created_tenant, "createdSite": created_site,
+        "sites": [{"id": s.id, "customerSetId": s.customer_set_id} for s in sites],
+    }
+
+
+async def save_application(core: Core, tenant_id: int, client_id: str, secret: str, behaviors: list[str],
+                           name: str | None = None, enabled: bool = True) -> dict[str, Any]:
+    if await core.store.get_tenant(tenant_id) is None:
+        raise InvalidParameter("tenant-id", f"tenant {tenant_id} does not exist; create it first")
+    if not client_id or len(client_id) > 200 or any(c.isspace() for c in client_id):
+        raise InvalidParameter("client-id", "client-id must be 1-200 characters without spaces")
+    if len(secret) < 16:
+        raise InvalidParameter("client-secret", "client-secret must be at least 16 characters")
+    unknown = sorted(set(behaviors) - KNOWN_BEHAVIORS)
+    if unknown:
+        raise InvalidParameter("behavior", f"unknown behavior {unknown[0]!r}; known: {', '.join(sorted(KNOWN_BEHAVIORS))}")
+    existing = await core.store.get_application(client_id)
+    if existing is not None and existing.tenant_id != tenant_id:
+        raise Conflict(f"application {client_id} belongs to tenant {existing.tenant_id}")
+    if existing is not None and await core.hashing.verify(existing.secret_hash, secret):
+        secret_hash = existing.secret_hash
+    else:
+        secret_hash = await core.hashing.hash(secret)
+    app = await core.store.save_application(client_id, tenant_id, name or client_id, secret_hash, behaviors,
+                                            enabled, core.clock.now())
+    core.directory.forget()
+    return {"clientId": app.client_id, "tenantId": app.tenant_id, "behaviors": sorted(app.behaviors),
+            "enabled": app.enabled, "created": existing is None}
+
+
+async def ensure_customer(core: Core, tenant_id: int, site_id: int | None, email: str, password: str,
+                          first_name: str | None = None, last_name: str | None = None) -> dict[str, Any]:
+    tenant = await core.store.get_tenant(tenant_id)
+    if tenant is None:
+        raise InvalidParameter("tenant-id", f"tenant {tenant_id} does not exist; create it first")
+    customer_set_id = tenant.default_customer_set_id
+    if site_id is not None:
+        site = await core.store.get_site(site_id)
+        if site is None or site.tenant_id != tenant_id:
+            raise InvalidParameter("site-id", f"site {site_id} is not a site of tenant {tenant_id}")
+        customer_set_id = site.customer_set_id
+    clean = clean_email(email, required=True, name="email")
+    assert clean is not None
+    username = clean_username(None, clean)
+    found = await core.store.find_login(customer_set_id, login_key(clean))
+    if found is not None:
+        account = found[0]
+        return {"accountId": account.id, "userId": account.user_id, "emailAddress": account.email,
+                "created": False, "note": "account exists; its password was not changed"}
+    problems = password_problems(password, tenant.settings.password)
+    if problems:
+        raise InvalidParameter("password", "password " + "; ".join(problems))
+    new = NewAccount(
+        tenant_id=tenant_id, customer_set_id=customer_set_id, user_id=new_hex(16), email=clean,
+        email_key=login_key(clean), username=username, username_key=login_key(username),
+        password_hash=await core.hashing.hash(password), first_name=first_name, last_name=last_name,
+        created_by="cli",
+    )
+    account_id = await core.store.insert_account(new, core.clock.now())
+    return {"accountId": account_id, "userId": new.user_id, "emailAddress": clean, "created": True}
+
+
+async def rotate_keys(core: Core) -> dict[str, Any]:
+    kid = await rotate_signing_key(core.store, core.clock, core.settings.key_reload_seconds)
+    keys = await core.store.published_keys(core.clock.now())
+    return {"activeKid": kid, "published": [
+        {"kid": k.kid, "retiredAt": k.retired_at.isoformat() if k.retired_at else None,
+         "publishUntil": k.publish_until.isoformat() if k.publish_until else None} for k in keys
+    ]}

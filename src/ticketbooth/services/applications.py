@@ -1,0 +1,78 @@
+"""Application (client) authentication: client-credentials tokens, the legacy ticket calls, and
+checking an application token on each request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ticketbooth.domain.errors import Unauthorized
+from ticketbooth.domain.models import Application, AppToken
+from ticketbooth.infra.tokens import at_rest, new_hex
+from ticketbooth.services.core import Core
+
+TOKEN_USE_APP = "app"
+TOKEN_USE_SHOPPER = "shopper"
+
+
+def _refused() -> Unauthorized:
+    return Unauthorized("Unauthorized: invalid application credentials")
+
+
+async def authenticate(core: Core, client_id: str | None, secret: str | None) -> AppToken:
+    """Tokens for an application that proves its secret. Unknown client ids cost the same hash work."""
+    if not client_id or not secret:
+        raise Unauthorized("Unauthorized: client_id and client_secret are required")
+    app = await core.store.get_application(client_id)
+    ok = await core.hashing.verify(app.secret_hash if app else None, secret)
+    if app is None or not ok or not app.enabled:
+        raise _refused()
+    return await _issue(core, app)
+
+
+async def refresh(core: Core, refresh_token: str | None) -> AppToken:
+    """New tokens for a live application refresh token, which is used up."""
+    if not refresh_token:
+        raise Unauthorized("Unauthorized: refresh token required")
+    client_id = await core.store.consume_app_refresh_token(at_rest(refresh_token), core.clock.now())
+    app = await core.directory.application(client_id) if client_id else None
+    if app is None or not app.enabled:
+        raise _refused()
+    return await _issue(core, app)
+
+
+async def revoke(core: Core, refresh_token: str) -> None:
+    """Delete (revoke) an application refresh token; unknown tokens are answered the same way."""
+    await core.store.consume_app_refresh_token(at_rest(refresh_token), core.clock.now())
+
+
+async def _issue(core: Core, app: Application) -> AppToken:
+    tenant = await core.directory.tenant(app.tenant_id)
+    if tenant is None:
+        raise _refused()
+    lifetimes = tenant.settings.tokens
+    now = core.clock.now()
+    expires = now + timedelta(seconds=lifetimes.app_token_seconds)
+    access = await core.keys.sign({
+        "sub": app.client_id, "token_use": TOKEN_USE_APP, "tenant": app.tenant_id,
+        "iat": int(now.timestamp()), "nbf": int(now.timestamp()), "exp": int(expires.timestamp()),
+        "jti": new_hex(16),
+    })
+    refresh_token = new_hex(16)
+    refresh_expires = now + timedelta(days=lifetimes.app_refresh_token_days)
+    await core.store.insert_app_refresh_token(at_rest(refresh_token), app.id, now, refresh_expires)
+    return AppToken(
+        access_token=access, access_expires_at=expires, refresh_token=refresh_token,
+        refresh_expires_at=refresh_expires, expires_in=lifetimes.app_token_seconds,
+    )
+
+
+async def application_for_claims(core: Core, claims: dict[str, Any]) -> Application:
+    """The enabled application named by a verified token's claims (an app token or a ticket JWT)."""
+    client_id = claims.get("sub") if claims.get("token_use") == TOKEN_USE_APP else claims.get("client_id")
+    if not isinstance(client_id, str):
+        raise Unauthorized("Unauthorized: invalid application token")
+    app = await core.directory.application(client_id)
+    if app is None or not app.enabled or app.tenant_id != claims.get("tenant"):
+        raise Unauthorized("Unauthorized: the application is unknown or disabled")
+    return app

@@ -1,0 +1,77 @@
+"""What every service function needs, built once per process by the app factory or the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+
+from ticketbooth.config import Settings
+from ticketbooth.infra.clock import Clock, SystemClock
+from ticketbooth.infra.hashing import PasswordHashing
+from ticketbooth.infra.signing import KeyRing, generate_key
+from ticketbooth.services.directory import Directory
+from ticketbooth.store.database import create_engine, migrate
+from ticketbooth.store.repositories import Store
+
+REFRESH_SECRET_NAME = "refresh-derivation"
+
+
+@dataclass
+class Core:
+    settings: Settings
+    store: Store
+    clock: Clock
+    keys: KeyRing
+    hashing: PasswordHashing
+    directory: Directory
+    refresh_secret: bytes = field(repr=False)
+
+    async def close(self) -> None:
+        self.hashing.close()
+        await self.store.engine.dispose()
+
+
+async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_first: bool = True) -> Core:
+    """Connect, migrate (idempotent), make sure a signing key and the server secret exist."""
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url, settings.db_pool_size)
+    if migrate_first:
+        await migrate(engine)
+    store = Store(engine)
+    if settings.secret_key:
+        refresh_secret = settings.secret_key.encode("utf-8")
+    else:
+        refresh_secret = await store.get_or_create_secret(REFRESH_SECRET_NAME, secrets.token_bytes(32))
+    if not await store.has_active_key():
+        await rotate_signing_key(store, clock)
+    keys = KeyRing(
+        lambda: store.published_keys(clock.now()), settings.effective_issuer, settings.jwt_audience,
+        settings.key_reload_seconds,
+    )
+    hashing = PasswordHashing(settings.effective_hash_concurrency, settings.hash_queue_limit)
+    directory = Directory(store, settings.app_cache_seconds)
+    return Core(settings, store, clock, keys, hashing, directory, refresh_secret)
+
+
+async def rotate_signing_key(store: Store, clock: Clock, key_reload_seconds: float = 300) -> str:
+    """Add a new signing key and retire the current one. A retired key stays published until every
+    token it may have signed has expired: the longest token lifetime plus the time other processes
+    may take to notice the rotation."""
+    from ticketbooth.domain.policies import MAX_ACCESS_TOKEN_MINUTES, MAX_APP_TOKEN_SECONDS
+
+    now = clock.now()
+    key = generate_key(now)
+    longest = max(timedelta(minutes=MAX_ACCESS_TOKEN_MINUTES), timedelta(seconds=MAX_APP_TOKEN_SECONDS))
+    await store.rotate_keys(key, now, now + longest + timedelta(seconds=key_reload_seconds) + timedelta(minutes=5))
+    return key.kid
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list of common passwords (see data/README.md), lower-cased."""
+    data = resources.files("ticketbooth").joinpath("data/common-passwords.txt.gz").read_bytes()
+    return frozenset(line.strip().lower() for line in gzip.decompress(data).decode("utf-8").splitlines() if line)

@@ -1,0 +1,271 @@
+"""Shopper tickets: anonymous tickets, login, refresh with rotation inside a token family, and
+turning a presented token back into the shopper it belongs to.
+
+A ticket is an opaque access token, a refresh token and a signed JWT. Only SHA-256 hashes of the
+two tokens are stored. A refresh token's successor is derived from it with the server secret
+(`infra.tokens.derive`), so a replay inside the grace window is answered with the very same
+successor although no plaintext token is ever stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ticketbooth.domain.errors import (
+    InvalidAccessToken,
+    InvalidCredentials,
+    InvalidParameter,
+    InvalidRefreshToken,
+    NotFound,
+)
+from ticketbooth.domain.models import (
+    BEHAVIOR_CONFIGURE_TOKEN_DURATIONS,
+    Account,
+    Application,
+    IssuedTicket,
+    Shopper,
+    Site,
+    Tenant,
+    TicketRecord,
+    TokenFamily,
+)
+from ticketbooth.domain.policies import login_key, ticket_ttls
+from ticketbooth.infra.tokens import at_rest, derive, new_hex
+from ticketbooth.services.applications import TOKEN_USE_SHOPPER
+from ticketbooth.services.core import Core
+from ticketbooth.store.repositories import Store
+
+ACCESS_TOKEN_BYTES = 32
+REFRESH_TOKEN_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the authenticated application and the tenant and site the call is for."""
+
+    app: Application
+    tenant: Tenant
+    site: Site
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedLifetimes:
+    access_minutes: int | None = None
+    refresh_minutes: int | None = None
+
+
+def lifetimes_for(caller: Caller, anonymous: bool, requested: RequestedLifetimes | None) -> tuple[timedelta, timedelta]:
+    """Token lifetimes for a new family. Requested values count only for an application with the
+    configure-token-durations behavior, and are capped by the tenant's settings."""
+    honoured = requested if requested and caller.app.has(BEHAVIOR_CONFIGURE_TOKEN_DURATIONS) else None
+    for name, value in (
+        ("authTicketTtlMinutes", honoured and honoured.access_minutes),
+        ("refreshTokenTtlMinutes", honoured and honoured.refresh_minutes),
+    ):
+        if value is not None and value <= 0:
+            raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a positive number", value)
+    return ticket_ttls(
+        caller.tenant.settings.tokens, anonymous=anonymous,
+        requested_access_minutes=honoured.access_minutes if honoured else None,
+        requested_refresh_minutes=honoured.refresh_minutes if honoured else None,
+    )
+
+
+async def issue_anonymous(core: Core, caller: Caller) -> IssuedTicket:
+    access_ttl, refresh_ttl = lifetimes_for(caller, True, None)
+    return await open_family(
+        core, core.store, caller, user_id=new_hex(16), account=None, previous_anonymous=None,
+        access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+    )
+
+
+async def open_family(
+    core: Core, store: Store, caller: Caller, *, user_id: str, account: Account | None,
+    previous_anonymous: str | None, access_ttl: timedelta, refresh_ttl: timedelta,
+) -> IssuedTicket:
+    """Start a token family (one login or one anonymous visit) and issue its first ticket."""
+    now = core.clock.now()
+    family = TokenFamily(
+        id=new_hex(16), tenant_id=caller.tenant.id, site_id=caller.site.id,
+        customer_set_id=caller.site.customer_set_id, application_id=caller.app.id,
+        client_id=caller.app.client_id, user_id=user_id, account_id=account.id if account else None,
+        is_anonymous=account is None, previous_anonymous_user_id=previous_anonymous, created_at=now,
+        expires_at=now + refresh_ttl, access_ttl_seconds=int(access_ttl.total_seconds()),
+        refresh_ttl_seconds=int(refresh_ttl.total_seconds()),
+    )
+    refresh_token, access_token = new_hex(REFRESH_TOKEN_BYTES), new_hex(ACCESS_TOKEN_BYTES)
+    record = _record(family, refresh_token, access_token, 0, now, family.expires_at)
+    await store.insert_family(family, record)
+    return await _hand_out(core, family, record, refresh_token, access_token, account)
+
+
+def _record(family: TokenFamily, refresh_token: str, access_token: str, generation: int, now: datetime,
+            refresh_expires: datetime) -> TicketRecord:
+    return TicketRecord(
+        refresh_hash=at_rest(refresh_token), access_hash=at_rest(access_token), family_id=family.id,
+        generation=generation, jti=new_hex(16), issued_at=now,
+        access_expires_at=min(now + timedelta(seconds=family.access_ttl_seconds), refresh_expires),
+        refresh_expires_at=refresh_expires,
+    )
+
+
+async def _hand_out(core: Core, family: TokenFamily, record: TicketRecord, refresh_token: str,
+                    access_token: str, account: Account | None) -> IssuedTicket:
+    jwt = await core.keys.sign(_claims(family, record))
+    return IssuedTicket(
+        access_token=access_token, access_expires_at=record.access_expires_at, refresh_token=refresh_token,
+        refresh_expires_at=record.refresh_expires_at, jwt=jwt, user_id=family.user_id, account=account,
+    )
+
+
+def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "sub": family.user_id, "iat": int(record.issued_at.timestamp()), "nbf": int(record.issued_at.timestamp()),
+        "exp": int(record.access_expires_at.timestamp()), "jti": record.jti, "sid": family.id,
+        "token_use": TOKEN_USE_SHOPPER, "tenant": family.tenant_id, "site": family.site_id,
+        "customer_set": family.customer_set_id, "account_id": family.account_id, "anon": family.is_anonymous,
+        "client_id": family.client_id,
+    }
+    if family.previous_anonymous_user_id:
+        claims["prev_sub"] = family.previous_anonymous_user_id
+    return claims
+
+
+# -- login ---------------------------------------------------------------------------------------
+
+async def login(
+    core: Core, caller: Caller, identifier: str | None, password: str | None, *, account_id: int | None = None,
+    requested: RequestedLifetimes | None = None, previous: Shopper | None = None,
+) -> IssuedTicket:
+    """A ticket for a registered shopper who proves their password. Every refusal (unknown user,
+    wrong password, inactive or locked account, other account id) is the same error after the same
+    hash work, so answers do not tell whether an account exists."""
+    if not identifier:
+        raise InvalidParameter("username", "Missing or invalid parameter: username or email address is required")
+    if not password:
+        raise InvalidParameter("password", "Missing or invalid parameter: password is required")
+    access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
+    found = await core.store.find_login(caller.site.customer_set_id, login_key(identifier))
+    account, stored_hash = found if found else (None, None)
+    ok = await core.hashing.verify(stored_hash, password)
+    if (account is None or stored_hash is None or not ok or not account.is_active or account.is_locked
+            or (account_id is not None and account_id != account.id)):
+        raise InvalidCredentials("Invalid Credentials: the username or password is incorrect")
+    if core.hashing.needs_rehash(stored_hash):
+        await core.store.replace_password_hash(account.id, stored_hash, await core.hashing.hash(password))
+    now = core.clock.now()
+    await core.store.record_login(account.id, now)
+    account.last_login_at = now
+    return await open_family(
+        core, core.store, caller, user_id=account.user_id, account=account,
+        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
+        access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+    )
+
+
+# -- refresh -------------------------------------------------------------------------------------
+
+def _refused(reason: str = "the refresh token is not valid") -> InvalidRefreshToken:
+    return InvalidRefreshToken(f"Invalid Refresh Token: {reason}")
+
+
+async def refresh(core: Core, caller: Caller, refresh_token: str | None, account_id: int | None = None) -> IssuedTicket:
+    """Rotate a refresh token. The first use yields a successor. A replay of a used token within the
+    grace window, while its successor is unused, yields that same successor (parallel tabs, lost
+    responses); any other replay revokes the whole family."""
+    if not refresh_token:
+        raise InvalidParameter("refreshToken", "Missing or invalid parameter: refreshToken is required")
+    refresh_token = refresh_token.strip().lower()
+    now = core.clock.now()
+    found = await core.store.ticket_by_refresh(at_rest(refresh_token))
+    if found is None:
+        raise _refused()
+    record, family = found
+    if (family.tenant_id != caller.tenant.id or family.customer_set_id != caller.site.customer_set_id
+            or (account_id is not None and account_id != family.account_id)):
+        raise _refused()
+    if family.revoked_at is not None:
+        raise _refused("the session has been ended")
+    if record.refresh_expires_at <= now or family.expires_at <= now:
+        raise _refused("the refresh token has expired")
+    account = await _live_account(core, family, now)
+
+    successor_refresh = derive(core.refresh_secret, "refresh", refresh_token, REFRESH_TOKEN_BYTES)
+    successor_access = derive(core.refresh_secret, "access", refresh_token, ACCESS_TOKEN_BYTES)
+    if record.used_at is None:
+        refresh_expires = now + timedelta(seconds=family.refresh_ttl_seconds) if family.is_anonymous else family.expires_at
+        successor = _record(family, successor_refresh, successor_access, record.generation + 1, now, refresh_expires)
+        if await core.store.rotate(record.refresh_hash, successor, now, refresh_expires if family.is_anonymous else None):
+            return await _hand_out(core, family, successor, successor_refresh, successor_access, account)
+        used_at = now  # another request rotated it a moment ago: treat this one as a replay
+    else:
+        used_at = record.used_at
+
+    again = await core.store.ticket_by_refresh(at_rest(successor_refresh))
+    in_grace = now - used_at <= timedelta(seconds=core.settings.refresh_grace_seconds)
+    if again is not None and in_grace and again[0].used_at is None and again[1].revoked_at is None:
+        return await _hand_out(core, again[1], again[0], successor_refresh, successor_access, account)
+    await core.store.revoke_family(family.id, now, "refresh-replay")
+    raise _refused("the refresh token has already been used")
+
+
+async def _live_account(core: Core, family: TokenFamily, now: datetime) -> Account | None:
+    """The family's account, or None for an anonymous family. A family whose account is gone,
+    inactive or locked is revoked."""
+    if family.account_id is None:
+        return None
+    account = await core.store.get_account(family.account_id)
+    if account is None or not account.is_active or account.is_locked:
+        await core.store.revoke_family(family.id, now, "account-unavailable")
+        raise _refused("the account is not available")
+    return account
+
+
+# -- who is the shopper --------------------------------------------------------------------------
+
+def _token_refused() -> InvalidAccessToken:
+    return InvalidAccessToken("Invalid Access Token: the shopper access token is not valid")
+
+
+async def shopper_from_access_token(core: Core, caller: Caller, access_token: str) -> Shopper:
+    """The shopper of an opaque ticket access token (as sent in x-vol-user-claims). Revocation of its
+    family takes effect at once."""
+    found = await core.store.ticket_by_access(at_rest(access_token.strip()))
+    if found is None:
+        raise _token_refused()
+    record, family = found
+    if (record.access_expires_at <= core.clock.now() or family.revoked_at is not None
+            or family.tenant_id != caller.tenant.id or family.customer_set_id != caller.site.customer_set_id):
+        raise _token_refused()
+    return Shopper(
+        user_id=family.user_id, account_id=family.account_id, is_anonymous=family.is_anonymous,
+        tenant_id=family.tenant_id, site_id=family.site_id, customer_set_id=family.customer_set_id,
+        family_id=family.id, client_id=family.client_id,
+    )
+
+
+def shopper_from_claims(caller: Caller, claims: dict[str, Any]) -> Shopper:
+    """The shopper of a verified ticket JWT, if it was issued for the caller's tenant and customer set."""
+    if (claims.get("token_use") != TOKEN_USE_SHOPPER or claims.get("tenant") != caller.tenant.id
+            or claims.get("customer_set") != caller.site.customer_set_id):
+        raise _token_refused()
+    account_id = claims.get("account_id")
+    return Shopper(
+        user_id=str(claims["sub"]), account_id=account_id if isinstance(account_id, int) else None,
+        is_anonymous=bool(claims.get("anon")), tenant_id=caller.tenant.id, site_id=int(claims.get("site", 0)),
+        customer_set_id=caller.site.customer_set_id, family_id=str(claims.get("sid", "")),
+        client_id=str(claims.get("client_id", "")),
+    )
+
+
+async def current_account(core: Core, shopper: Shopper | None) -> Account:
+    if shopper is None:
+        raise InvalidAccessToken("Invalid Access Token: a shopper ticket is required")
+    if shopper.account_id is None:
+        raise NotFound("Item not found: the current shopper is anonymous and has no account")
+    account = await core.store.get_account(shopper.account_id)
+    if account is None or not account.is_active or account.customer_set_id != shopper.customer_set_id:
+        raise _token_refused()
+    return account

@@ -1,0 +1,212 @@
+"""The schema, as SQLAlchemy Core tables. Migrations under migrations/ must produce exactly this
+(a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps are always aware UTC in Python, whatever the database keeps (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger primary keys that still autoincrement on SQLite (where only INTEGER PRIMARY KEY does).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _ts(name: str, nullable: bool = False) -> Column[object]:
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("settings", JSON, nullable=False),
+    _ts("created_at"),
+)
+
+customer_sets = Table(
+    "customer_sets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("tenant_id", "code"),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("customer_set_id", Integer, ForeignKey("customer_sets.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    _ts("created_at"),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", String(200), nullable=False, unique=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(200), nullable=False),
+    Column("behaviors", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+app_refresh_tokens = Table(
+    "app_refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("application_id", Integer, ForeignKey("applications.id"), nullable=False, index=True),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("revoked_at", nullable=True),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("private_pem", LargeBinary, nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    _ts("created_at"),
+    _ts("retired_at", nullable=True),
+    _ts("publish_until", nullable=True),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("customer_set_id", Integer, ForeignKey("customer_sets.id"), nullable=False),
+    Column("user_id", String(32), nullable=False, unique=True),
+    Column("email", String(320), nullable=True),
+    Column("email_key", String(320), nullable=True),
+    Column("username", String(320), nullable=True),
+    Column("username_key", String(320), nullable=True),
+    Column("password_hash", String(500), nullable=True),
+    Column("password_changed_at", UtcDateTime(), nullable=True),
+    Column("has_external_password", Boolean, nullable=False, default=False),
+    Column("migration_required", Boolean, nullable=False, default=False),
+    Column("first_name", String(200), nullable=True),
+    Column("last_name", String(200), nullable=True),
+    Column("company_or_organization", String(200), nullable=True),
+    Column("tax_exempt", Boolean, nullable=False, default=False),
+    Column("tax_id", String(100), nullable=True),
+    Column("accepts_marketing", Boolean, nullable=False, default=False),
+    Column("external_id", String(200), nullable=True),
+    Column("locale_code", String(20), nullable=True),
+    Column("account_type", String(50), nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("is_locked", Boolean, nullable=False, default=False),
+    Column("last_2fa_at", UtcDateTime(), nullable=True),
+    Column("last_login_at", UtcDateTime(), nullable=True),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    UniqueConstraint("customer_set_id", "email_key"),
+    UniqueConstraint("customer_set_id", "username_key"),
+)
+
+token_families = Table(
+    "token_families",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=False),
+    Column("customer_set_id", Integer, nullable=False),
+    Column("application_id", Integer, nullable=False),
+    Column("client_id", String(200), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("account_id", BigInteger, nullable=True, index=True),
+    Column("is_anonymous", Boolean, nullable=False),
+    Column("previous_anonymous_user_id", String(32), nullable=True),
+    _ts("created_at"),
+    _ts("expires_at"),
+    Column("access_ttl_seconds", Integer, nullable=False),
+    Column("refresh_ttl_seconds", Integer, nullable=False),
+    _ts("revoked_at", nullable=True),
+    Column("revoke_reason", String(50), nullable=True),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("refresh_hash", String(64), primary_key=True),
+    Column("access_hash", String(64), nullable=False, unique=True),
+    Column("family_id", String(32), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("jti", String(32), nullable=False),
+    _ts("issued_at"),
+    _ts("access_expires_at"),
+    _ts("refresh_expires_at"),
+    _ts("used_at", nullable=True),
+    Index(None, "family_id"),
+)
+
