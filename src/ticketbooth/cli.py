@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     tc.add_argument("--tenant-id", type=int, required=True)
     tc.add_argument("--site-id", type=int, required=True)
     tc.add_argument("--name")
+    tc.add_argument("--customer-set", help="code of the customer set a new site joins (default: the tenant's default)")
 
     app = sub.add_parser("app", help="applications (API clients)").add_subparsers(dest="action", required=True)
     ac = app.add_parser("create", help="create or update an application")
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(settings, args)
         actions: dict[tuple[str, str | None], Callable[[Core], Awaitable[dict[str, Any]]]] = {
             ("migrate", None): lambda core: _migrated(core),
-            ("tenant", "create"): lambda core: admin.ensure_tenant(core, args.tenant_id, args.site_id, args.name),
+            ("tenant", "create"): lambda core: admin.ensure_tenant(
+                core, args.tenant_id, args.site_id, args.name, args.customer_set),
             ("app", "create"): lambda core: admin.save_application(
                 core, args.tenant_id, args.client_id, args.client_secret, args.behavior, args.name, not args.disabled),
             ("customer", "create"): lambda core: admin.ensure_customer(

@@ -19,8 +19,10 @@ def _positive(name: str, value: int) -> None:
         raise InvalidParameter(name, f"{name} must be a positive 32-bit number")
 
 
-async def ensure_tenant(core: Core, tenant_id: int, site_id: int, name: str | None = None) -> dict[str, Any]:
-    """The tenant with `site_id` among its sites, creating either as needed."""
+async def ensure_tenant(core: Core, tenant_id: int, site_id: int, name: str | None = None,
+                        customer_set: str | None = None) -> dict[str, Any]:
+    """The tenant with `site_id` among its sites, creating either as needed. A new site joins the
+    customer set `customer_set` (created if missing), else the tenant's default set."""
     _positive("tenant-id", tenant_id)
     _positive("site-id", site_id)
     created_tenant = created_site = False
@@ -30,13 +32,18 @@ async def ensure_tenant(core: Core, tenant_id: int, site_id: int, name: str | No
         created_tenant = True
         tenant = await core.store.get_tenant(tenant_id)
         assert tenant is not None
+    if customer_set is not None and not (0 < len(customer_set) <= 100 and customer_set.isprintable()):
+        raise InvalidParameter("customer-set", "customer-set must be 1-100 printable characters")
+    set_id = (await core.store.ensure_customer_set(tenant_id, customer_set, core.clock.now())
+              if customer_set else tenant.default_customer_set_id)
     site = await core.store.get_site(site_id)
     if site is None:
-        await core.store.create_site(site_id, tenant_id, tenant.default_customer_set_id, f"Site {site_id}",
-                                     core.clock.now())
+        await core.store.create_site(site_id, tenant_id, set_id, f"Site {site_id}", core.clock.now())
         created_site = True
     elif site.tenant_id != tenant_id:
         raise Conflict(f"site {site_id} already belongs to tenant {site.tenant_id}")
+    elif site.customer_set_id != set_id and customer_set is not None:
+        raise Conflict(f"site {site_id} already belongs to another customer set")
     core.directory.forget()
     sites = await core.store.list_sites(tenant_id)
     return {

@@ -60,16 +60,14 @@ def lifetimes_for(caller: Caller, anonymous: bool, requested: RequestedLifetimes
     """Token lifetimes for a new family. Requested values count only for an application with the
     configure-token-durations behavior, and are capped by the tenant's settings."""
     honoured = requested if requested and caller.app.has(BEHAVIOR_CONFIGURE_TOKEN_DURATIONS) else None
-    for name, value in (
-        ("authTicketTtlMinutes", honoured and honoured.access_minutes),
-        ("refreshTokenTtlMinutes", honoured and honoured.refresh_minutes),
-    ):
+    access = honoured.access_minutes if honoured else None
+    refresh = honoured.refresh_minutes if honoured else None
+    for name, value in (("authTicketTtlMinutes", access), ("refreshTokenTtlMinutes", refresh)):
         if value is not None and value <= 0:
             raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a positive number", value)
     return ticket_ttls(
-        caller.tenant.settings.tokens, anonymous=anonymous,
-        requested_access_minutes=honoured.access_minutes if honoured else None,
-        requested_refresh_minutes=honoured.refresh_minutes if honoured else None,
+        caller.tenant.settings.tokens, anonymous=anonymous, requested_access_minutes=access,
+        requested_refresh_minutes=refresh,
     )
 
 

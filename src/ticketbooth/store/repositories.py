@@ -165,6 +165,18 @@ class Store:
             except IntegrityError as exc:
                 raise Conflict(f"site {site_id} already exists") from exc
 
+    async def ensure_customer_set(self, tenant_id: int, code: str, now: datetime) -> int:
+        """The id of the tenant's customer set `code`, created (not default) if missing."""
+        async with self._begin(write=True) as conn:
+            where = (t.customer_sets.c.tenant_id == tenant_id, t.customer_sets.c.code == code)
+            found = (await conn.execute(select(t.customer_sets.c.id).where(*where))).scalar()
+            if found is not None:
+                return int(found)
+            res = await conn.execute(insert(t.customer_sets).values(
+                tenant_id=tenant_id, code=code, name=code, is_default=False, created_at=now
+            ).returning(t.customer_sets.c.id))
+            return int(res.scalar_one())
+
     async def get_customer_set(self, customer_set_id: int) -> CustomerSet | None:
         async with self._begin(write=False) as conn:
             row = (await conn.execute(

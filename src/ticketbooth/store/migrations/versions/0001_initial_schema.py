@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-27
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -18,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('server_secrets',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('value', sa.LargeBinary(), nullable=False),
@@ -166,11 +165,11 @@ def upgrade() -> None:
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sites_tenant_id'), ['tenant_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sites_tenant_id'))
 
@@ -193,4 +192,4 @@ def downgrade() -> None:
     op.drop_table('tenants')
     op.drop_table('signing_keys')
     op.drop_table('server_secrets')
-    
+
