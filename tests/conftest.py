@@ -196,11 +196,9 @@ def stop_server(server: LiveServer) -> None:
         server.process.kill()
 
 
-@pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A `ticketbooth serve` process on a free port, seeded like `seeded`, on this test's database."""
-    env = {**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "ticketbooth", *a], env=env, cwd=tmp_path,  # noqa: E731
+def seed_cli(env: dict[str, str], cwd: Path) -> None:
+    """Seed the database named by env["TICKETBOOTH_DATABASE_URL"] like `seeded`, through the CLI."""
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ticketbooth", *a], env=env, cwd=cwd,  # noqa: E731
                                     capture_output=True, check=True, timeout=120)
     run("tenant", "create", "--tenant-id", str(TENANT), "--site-id", str(SITE))
     run("tenant", "create", "--tenant-id", str(TENANT), "--site-id", str(SITE_OTHER_SET), "--customer-set", "outlet")
@@ -210,6 +208,12 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     run("app", "create", "--tenant-id", str(TENANT), "--client-id", ADMIN[0], "--client-secret", ADMIN[1],
         "--behavior", BEHAVIOR_CUSTOMER_ADMIN, "--behavior", BEHAVIOR_CONFIGURE_TOKEN_DURATIONS)
     run("app", "create", "--tenant-id", str(OTHER_TENANT), "--client-id", OTHER[0], "--client-secret", OTHER[1])
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A `ticketbooth serve` process on a free port, seeded like `seeded`, on this test's database."""
+    seed_cli({**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, tmp_path)
     server = start_server(database_url, tmp_path)
     try:
         yield server

@@ -113,6 +113,12 @@ Get an application token, then an anonymous shopper ticket:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    if "public_host" not in settings.model_fields_set:
+        # Unless told otherwise, clients reach us where we listen. Worker processes read their
+        # settings from the environment, so that is where this default goes.
+        settings.public_host = f"{args.host}:{args.port}"
+        os.environ["TICKETBOOTH_PUBLIC_HOST"] = settings.public_host
+
     async def prepare() -> dict[str, Any] | None:
         core = await open_core(settings)  # migrates once, before any worker starts
         try:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def default_database_url() -> str:
@@ -24,7 +22,7 @@ class Settings(BaseSettings):
     """Host (and port) that clients should call; returned as `domain` by tenant discovery."""
 
     issuer: str = ""
-    """JWT `iss` claim and discovery issuer; defaults to http://{public_host}."""
+    """JWT `iss` claim and discovery issuer; defaults to http(s)://{public_host}."""
 
     jwt_audience: str = "ticketbooth"
     secret_key: str = ""
@@ -53,26 +51,10 @@ class Settings(BaseSettings):
     tenant's domain over https when they discover it)."""
 
     log_level: str = "info"
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    """Comma-separated addresses or networks whose X-Forwarded-For is believed."""
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_proxies(cls, v: object) -> object:
-        if isinstance(v, str):
-            return [p.strip() for p in v.split(",") if p.strip()]
-        return v
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _check_proxies(cls, v: list[str]) -> list[str]:
-        for p in v:
-            ipaddress.ip_network(p, strict=False)
-        return v
-
     @property
     def effective_issuer(self) -> str:
-        return self.issuer or f"http://{self.public_host}"
+        scheme = "https" if self.tls_certfile else "http"
+        return self.issuer or f"{scheme}://{self.public_host}"
 
     @property
     def effective_hash_concurrency(self) -> int:

@@ -1,0 +1,411 @@
+"""Kibo's own npm SDKs against a live `ticketbooth serve`.
+
+Every request here is made by @kibocommerce/rest-sdk or @kibocommerce/sdk-authentication, driven
+through kibo_client.mjs (one scenario per `node` run, one JSON line back); the tests only read what
+the SDKs returned. Each test runs on SQLite and, when TICKETBOOTH_TEST_POSTGRES_URL is set, on
+PostgreSQL (the `database_url` fixture). Scenarios are grouped so that few servers are started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import (
+    ADMIN,
+    OTHER,
+    PASSWORD,
+    SITE,
+    SITE_OTHER_SET,
+    SITE_SAME_SET,
+    STOREFRONT,
+    TENANT,
+    LiveServer,
+    seed_cli,
+    start_server,
+    stop_server,
+)
+from ticketbooth.config import Settings
+from ticketbooth.domain.models import NewAccount
+from ticketbooth.infra.tokens import new_hex
+from ticketbooth.services.core import open_core
+
+pytestmark = pytest.mark.conformance
+
+HERE = Path(__file__).resolve().parent
+DRIVER = HERE / "kibo_client.mjs"
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+LOGIN_FIELDS = "accessToken,customerAccount(id,emailAddress)"
+ENVELOPE_KEYS = {"message", "errorCode", "applicationName", "additionalErrorData", "items", "exceptionDetail"}
+# Variables of the driver (and of Node's TLS) that must come from the test, never from the caller's shell.
+DRIVER_ENV = re.compile(r"^(TB_|NODE_EXTRA_CA_CERTS$|NODE_TLS_REJECT_UNAUTHORIZED$)")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _node_sdks() -> None:
+    """The SDKs must be installed: a missing toolchain is a failure, not a silent skip."""
+    if shutil.which("node") is None:
+        pytest.fail("node is not on PATH; the Kibo SDK conformance tests need Node.js >= 20")
+    for package in ("@kibocommerce/rest-sdk", "@kibocommerce/sdk-authentication"):
+        if not (HERE / "node_modules" / package / "package.json").exists():
+            pytest.fail(f"{package} is not installed: run `make test` (or `cd tests/conformance && npm ci`)")
+
+
+class Kibo:
+    """Runs kibo_client.mjs scenarios against one server, as one application on one tenant and site."""
+
+    def __init__(self, base_url: str, creds: tuple[str, str] = STOREFRONT, tenant: int = TENANT, site: int = SITE,
+                 **env: str) -> None:
+        self.base_url = base_url
+        self.env = {
+            "TB_BASE_URL": base_url, "TB_TENANT": str(tenant), "TB_SITE": str(site),
+            "TB_CLIENT_ID": creds[0], "TB_CLIENT_SECRET": creds[1], **env,
+        }
+
+    def as_(self, creds: tuple[str, str] | None = None, tenant: int | None = None, site: int | None = None,
+            **env: str) -> Kibo:
+        """The same server with another application, tenant or site (or more driver variables)."""
+        other = Kibo(self.base_url)
+        other.env = {**self.env, **env}
+        if creds is not None:
+            other.env["TB_CLIENT_ID"], other.env["TB_CLIENT_SECRET"] = creds
+        if tenant is not None:
+            other.env["TB_TENANT"] = str(tenant)
+        if site is not None:
+            other.env["TB_SITE"] = str(site)
+        return other
+
+    def run(self, scenario: str, *args: str) -> dict[str, Any]:
+        env = {k: v for k, v in os.environ.items() if not DRIVER_ENV.match(k)} | self.env
+        done = subprocess.run(["node", str(DRIVER), scenario, *args], env=env, cwd=HERE, capture_output=True,
+                              timeout=60, text=True)
+        assert done.returncode == 0, f"kibo_client.mjs {scenario} exited {done.returncode}: {done.stderr}{done.stdout}"
+        lines = done.stdout.strip().splitlines()
+        assert len(lines) == 1, f"kibo_client.mjs {scenario} printed {done.stdout!r} {done.stderr!r}"
+        out: dict[str, Any] = json.loads(lines[0])
+        assert out["scenario"] == scenario
+        return out
+
+    def ok(self, scenario: str, *args: str) -> Any:
+        """What the SDK returned; the SDK call must have succeeded."""
+        out = self.run(scenario, *args)
+        assert out["ok"] is True, f"{scenario} {args} failed through the SDK: {out['error']}"
+        return out["result"]
+
+    def error(self, scenario: str, *args: str) -> dict[str, Any]:
+        """The error the SDK threw; the SDK call must have failed."""
+        out = self.run(scenario, *args)
+        assert out["ok"] is False, f"{scenario} {args} should have failed, the SDK returned {out['result']}"
+        error: dict[str, Any] = out["error"]
+        return error
+
+
+def assert_api_error(error: dict[str, Any], status: int, code: str) -> None:
+    """A Kibo error the SDK parsed (ResponseError): status, errorCode, the full envelope, a correlation id."""
+    assert error["kind"] == "ResponseError", error
+    assert (error["status"], error["errorCode"]) == (status, code), error
+    assert set(error["apiError"]) >= ENVELOPE_KEYS, error["apiError"]
+    assert error["apiError"]["errorCode"] == code
+    assert error["message"] == error["apiError"]["message"]
+    assert re.match(r"^[A-Z][A-Za-z ]+: \S", error["message"]), error["message"]  # "Category: detail"
+    assert isinstance(error["correlationId"], str) and error["correlationId"], error
+
+
+def parse_date(value: str) -> dt.datetime:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value), value
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def minutes_from_now(value: str) -> float:
+    return (parse_date(value) - dt.datetime.now(dt.UTC)).total_seconds() / 60
+
+
+def verified_claims(base_url: str, token: str, verify: bool | str = True) -> dict[str, Any]:
+    """The claims of a ticket JWT, checked against the server's published JWKS (as another service would)."""
+    jwks = jwt.PyJWKSet.from_dict(httpx.get(f"{base_url}/.well-known/jwks.json", verify=verify, timeout=10).json())
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next(k for k in jwks.keys if k.key_id == kid)
+    claims: dict[str, Any] = jwt.decode(token, key.key, algorithms=["ES256"], audience="ticketbooth",
+                                        issuer=f"http://{base_url.split('://', 1)[1]}")
+    return claims
+
+
+def insert_account_without_login(database_url: str, first_name: str, last_name: str) -> int:
+    """An account with no username or password, as an import or an admin tool makes (no HTTP call yet)."""
+    async def insert() -> int:
+        core = await open_core(Settings(database_url=database_url))
+        try:
+            site = await core.store.get_site(SITE)
+            assert site is not None
+            return await core.store.insert_account(NewAccount(
+                tenant_id=TENANT, customer_set_id=site.customer_set_id, user_id=new_hex(16), email=None,
+                email_key=None, username=None, username_key=None, password_hash=None, first_name=first_name,
+                last_name=last_name, created_by="conformance-test",
+            ), core.clock.now())
+        finally:
+            await core.close()
+
+    return asyncio.run(insert())
+
+
+# -- 1-6: the happy paths of a storefront ---------------------------------------------------------
+
+def test_app_tokens_and_anonymous_ticket(live_server: LiveServer) -> None:
+    kibo = Kibo(live_server.base_url)
+
+    token = kibo.ok("app-token")  # APIAuthClient.authenticate(): OAuth client credentials
+    assert token["access_token"] and token["token_type"] == "Bearer"
+    assert 3500 <= token["expires_in"] <= 3600
+    assert HEX32.match(token["refresh_token"])
+    assert abs(token["expires_at"] / 1000 - time.time() - token["expires_in"]) < 60  # the SDK's own bookkeeping
+
+    pair = kibo.ok("app-token-refresh")
+    first, refreshed = pair["first"], pair["refreshed"]
+    assert refreshed["access_token"] and refreshed["access_token"] != first["access_token"]
+    assert refreshed["refresh_token"] != first["refresh_token"]
+    assert 3500 <= refreshed["expires_in"] <= 3600
+
+    ticket = kibo.ok("anonymous")
+    assert set(ticket) == {"accessToken", "accessTokenExpiration", "refreshToken", "refreshTokenExpiration",
+                           "jwtAccessToken", "userId", "customerAccount", "requires2FA"}
+    assert re.fullmatch(r"[0-9a-f]{32,}", ticket["accessToken"])
+    assert HEX32.match(ticket["refreshToken"]) and HEX32.match(ticket["userId"])
+    assert ticket["customerAccount"] is None and ticket["requires2FA"] is False
+    assert 14 <= minutes_from_now(ticket["accessTokenExpiration"]) <= 15
+    assert minutes_from_now(ticket["refreshTokenExpiration"]) > 24 * 60
+    claims = verified_claims(live_server.base_url, ticket["jwtAccessToken"])
+    assert claims["sub"] == ticket["userId"]
+    assert (claims["tenant"], claims["site"], claims["anon"], claims["account_id"]) == (TENANT, SITE, True, None)
+    assert claims["client_id"] == STOREFRONT[0]
+
+    # an anonymous shopper's ticket works for other calls of the same customer set, but there is no account
+    missing = kibo.error("current", ticket["jwtAccessToken"], "bearer")
+    assert_api_error(missing, 404, "ITEM_NOT_FOUND")
+
+    trimmed = kibo.ok("anonymous", "userId,refreshToken")
+    assert set(trimmed) == {"userId", "refreshToken"} and trimmed["userId"] != ticket["userId"]
+
+
+def test_register_login_refresh_current_and_create_login(live_server: LiveServer, database_url: str) -> None:
+    kibo = Kibo(live_server.base_url)
+    email = "ann.shopper@example.com"
+
+    registered = kibo.ok("register", email, PASSWORD, json.dumps({"account": {"firstName": "Ann", "lastName": "Lee"}}))
+    account = registered["customerAccount"]
+    assert HEX32.match(registered["userId"]) and HEX32.match(registered["refreshToken"])
+    assert isinstance(account["id"], int) and account["id"] > 0
+    assert (account["emailAddress"], account["userName"], account["firstName"], account["lastName"]) == (
+        email, email, "Ann", "Lee")
+    assert (account["userId"], account["isAnonymous"], account["isActive"], account["customerSet"]) == (
+        registered["userId"], False, True, "default")
+    assert parse_date(account["auditInfo"]["createDate"])
+
+    # log in with another capitalisation of the email
+    login = kibo.ok("login", email.upper(), PASSWORD)
+    assert login["userId"] == registered["userId"]
+    assert login["customerAccount"]["id"] == account["id"]
+    assert login["customerAccount"]["emailAddress"] == email
+    assert login["refreshToken"] != registered["refreshToken"]
+    assert 14 <= minutes_from_now(login["accessTokenExpiration"]) <= 15
+    assert 23.9 * 60 <= minutes_from_now(login["refreshTokenExpiration"]) <= 24 * 60
+    claims = verified_claims(live_server.base_url, login["jwtAccessToken"])
+    assert (claims["sub"], claims["account_id"], claims["anon"], claims["tenant"]) == (
+        registered["userId"], account["id"], False, TENANT)
+
+    refreshed = kibo.ok("refresh", login["refreshToken"], str(account["id"]))
+    assert HEX32.match(refreshed["refreshToken"]) and refreshed["refreshToken"] != login["refreshToken"]
+    assert refreshed["accessToken"] != login["accessToken"]
+    assert refreshed["userId"] == registered["userId"]
+    assert refreshed["customerAccount"]["emailAddress"] == email
+    # Kibo: the refresh token's lifetime runs from the login and is not extended by a refresh
+    assert refreshed["refreshTokenExpiration"] == login["refreshTokenExpiration"]
+    # a retry within the grace window (a lost response, a second tab) gets the very same successor
+    again = kibo.ok("refresh", login["refreshToken"])
+    assert (again["refreshToken"], again["accessToken"]) == (refreshed["refreshToken"], refreshed["accessToken"])
+
+    # the current shopper, with each way the SDK can carry the shopper's credential
+    fields = "id,emailAddress,userId,firstName"
+    expected = {"id": account["id"], "emailAddress": email, "userId": registered["userId"], "firstName": "Ann"}
+    assert kibo.ok("current", refreshed["jwtAccessToken"], "bearer", fields) == expected
+    assert kibo.ok("current", refreshed["accessToken"], "claims", fields) == expected
+    assert kibo.ok("current", refreshed["accessToken"], "bearer+claims", fields) == expected
+    whole = kibo.ok("current", refreshed["jwtAccessToken"])
+    assert whole == {**account, "auditInfo": whole["auditInfo"]}  # same account as at registration
+    # a site of the same customer set knows the shopper too
+    assert kibo.as_(site=SITE_SAME_SET).ok("current", refreshed["accessToken"], "claims", fields) == expected
+
+    # responseFields on login: only the fields asked for come back
+    trimmed = kibo.ok("login-response-fields", email, PASSWORD, LOGIN_FIELDS)
+    assert set(trimmed) == {"accessToken", "customerAccount"}
+    assert trimmed["customerAccount"] == {"id": account["id"], "emailAddress": email}
+    assert re.fullmatch(r"[0-9a-f]{32,}", trimmed["accessToken"])
+
+    # a wrong password, as the SDK reports it
+    wrong = kibo.error("login", email, PASSWORD + "!")
+    assert_api_error(wrong, 401, "INVALID_CREDENTIALS")
+    assert wrong["message"].startswith("Invalid Credentials: ")
+    assert wrong["statusText"] == "Unauthorized"
+    assert wrong["apiError"]["applicationName"] == "Customer"
+    assert wrong["additionalErrorData"] == [] and wrong["apiError"]["items"] == []
+    assert wrong["apiError"]["exceptionDetail"] is None
+    # an unknown user gets the very same answer
+    unknown = kibo.error("login", "nobody@example.com", PASSWORD)
+    assert (unknown["status"], unknown["errorCode"], unknown["message"]) == (401, "INVALID_CREDENTIALS", wrong["message"])
+
+    # registering the same email again
+    assert_api_error(kibo.error("register", email, PASSWORD), 409, "VALIDATION_CONFLICT")
+
+    # an application with configure-token-durations may ask for shorter lifetimes
+    short = kibo.as_(creds=ADMIN).ok("login", email, PASSWORD, json.dumps(
+        {"authTicketTtlMinutes": 5, "refreshTokenTtlMinutes": 60}))
+    assert 4 <= minutes_from_now(short["accessTokenExpiration"]) <= 5
+    assert 59 <= minutes_from_now(short["refreshTokenExpiration"]) <= 60
+
+    # Create-Login: an account that exists without a login (made in the store: no HTTP call does it yet)
+    account_id = insert_account_without_login(database_url, "Walk", "In")
+    walk_in = "walk.in@example.com"
+    new_password = "another perfectly fine passphrase"
+    forbidden = kibo.error("create-login", str(account_id), walk_in, new_password)  # storefront lacks customer:admin
+    assert_api_error(forbidden, 403, "FORBIDDEN")
+    admin = kibo.as_(creds=ADMIN)
+    created = admin.ok("create-login", str(account_id), walk_in, new_password)
+    assert created["customerAccount"]["id"] == account_id
+    assert (created["customerAccount"]["emailAddress"], created["customerAccount"]["userName"]) == (walk_in, walk_in)
+    assert (created["customerAccount"]["firstName"], created["customerAccount"]["lastName"]) == ("Walk", "In")
+    assert HEX32.match(created["refreshToken"]) and HEX32.match(created["userId"])
+    assert verified_claims(live_server.base_url, created["jwtAccessToken"])["account_id"] == account_id
+    logged_in = kibo.ok("login", walk_in, new_password)
+    assert (logged_in["customerAccount"]["id"], logged_in["userId"]) == (account_id, created["userId"])
+    assert_api_error(admin.error("create-login", str(account_id), walk_in, new_password), 409, "VALIDATION_CONFLICT")
+    assert_api_error(admin.error("create-login", "999999", "x@example.com", new_password), 404, "ITEM_NOT_FOUND")
+
+
+# -- 7: refusals --------------------------------------------------------------------------------
+
+def test_refusals_through_the_sdk(live_server: LiveServer) -> None:
+    kibo = Kibo(live_server.base_url)
+
+    # a wrong application secret: sdk-authentication throws a plain Error with the server's message
+    bad_app = kibo.as_(creds=(STOREFRONT[0], "not-the-secret-at-all")).error("app-token")
+    assert bad_app["kind"] == "Error" and bad_app["status"] is None
+    assert bad_app["message"].startswith("Unauthorized: ")
+
+    # a refresh token that was never issued
+    assert_api_error(kibo.error("refresh", "0123456789abcdef0123456789abcdef"), 401, "INVALID_REFRESH_TOKEN")
+    assert_api_error(kibo.error("refresh", "garbage"), 401, "INVALID_REFRESH_TOKEN")
+
+    registered = kibo.ok("register", "bob.shopper@example.com", PASSWORD)
+    account_id = registered["customerAccount"]["id"]
+    # the right token with another account id
+    assert_api_error(kibo.error("refresh", registered["refreshToken"], str(account_id + 1)), 401,
+                     "INVALID_REFRESH_TOKEN")
+
+    # a replay after the successor was used revokes the whole family, the newest token included
+    first = kibo.ok("refresh", registered["refreshToken"])
+    second = kibo.ok("refresh", first["refreshToken"])
+    assert kibo.ok("current", second["accessToken"], "claims", "id") == {"id": account_id}
+    replay = kibo.error("refresh", registered["refreshToken"])
+    assert_api_error(replay, 401, "INVALID_REFRESH_TOKEN")
+    assert_api_error(kibo.error("refresh", second["refreshToken"]), 401, "INVALID_REFRESH_TOKEN")
+    # and the family's opaque access token stops working at once
+    assert_api_error(kibo.error("current", second["accessToken"], "claims"), 401, "INVALID_ACCESS_TOKEN")
+    # a new login is not affected
+    assert kibo.ok("login", "bob.shopper@example.com", PASSWORD)["customerAccount"]["id"] == account_id
+
+    # another tenant's application asking for tenant 100
+    other = kibo.as_(creds=OTHER)
+    assert other.ok("app-token")["access_token"]
+    assert_api_error(other.error("anonymous"), 401, "UNAUTHORIZED")
+    assert_api_error(other.error("login", "bob.shopper@example.com", PASSWORD), 401, "UNAUTHORIZED")
+
+    # a ticket of site 200 used on site 202, which has its own customer set
+    ticket = kibo.ok("login", "bob.shopper@example.com", PASSWORD)
+    outlet = kibo.as_(site=SITE_OTHER_SET)
+    for token, auth in ((ticket["jwtAccessToken"], "bearer"), (ticket["accessToken"], "claims"),
+                        (ticket["accessToken"], "bearer+claims")):
+        assert_api_error(outlet.error("current", token, auth), 401, "INVALID_ACCESS_TOKEN")
+    # nor do the shopper's credentials or refresh token work there
+    assert_api_error(outlet.error("refresh", ticket["refreshToken"]), 401, "INVALID_REFRESH_TOKEN")
+    assert_api_error(outlet.error("login", "bob.shopper@example.com", PASSWORD), 401, "INVALID_CREDENTIALS")
+    # a shopper token that is not one
+    assert_api_error(kibo.error("current", "not-a-token", "claims"), 401, "INVALID_ACCESS_TOKEN")
+
+
+# -- 8: discovery over HTTPS, the SDK's stock configuration ---------------------------------------
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for the IP address 127.0.0.1 (an IP SAN), its own issuer."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Ticketbooth conformance test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return certfile, keyfile
+
+
+def test_discovery_mode_over_tls(database_url: str, tmp_path: Path) -> None:
+    seed_cli({**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, tmp_path)
+    certfile, keyfile = self_signed_certificate(tmp_path)
+    server = start_server(database_url, tmp_path, scheme="https", extra_env={
+        "TICKETBOOTH_TLS_CERTFILE": str(certfile), "TICKETBOOTH_TLS_KEYFILE": str(keyfile)})
+    try:
+        host = server.base_url.removeprefix("https://")
+        assert server.env["TICKETBOOTH_PUBLIC_HOST"] == host
+        kibo = Kibo(server.base_url, TB_MODE="discovery", NODE_EXTRA_CA_CERTS=str(certfile))
+
+        out = kibo.as_(TB_TRACE="1").run("anonymous")
+        assert out["ok"] is True and out["mode"] == "discovery", out.get("error")
+        ticket = out["result"]
+        assert HEX32.match(ticket["refreshToken"]) and HEX32.match(ticket["userId"])
+        assert ticket["customerAccount"] is None
+        # what the stock SDK did: an app token from the auth host, tenant discovery, then the
+        # tenant's domain (ours) over https with the tenant and site headers
+        calls = [(c["method"], c["url"], c.get("status")) for c in out["trace"]]
+        assert calls == [
+            ("POST", f"https://{host}/api/platform/applications/authtickets/oauth", 200),
+            ("GET", f"https://{host}/api/platform/tenants/{TENANT}", 200),
+            ("GET", f"https://{host}/api/commerce/customer/authtickets/anonymousshopper", 200),
+        ]
+        discovered = json.loads(out["trace"][1]["responseBody"])
+        assert discovered["domain"] == host and SITE in [s["id"] for s in discovered["sites"]]
+        headers = {k.lower(): v for k, v in out["trace"][2]["headers"].items()}
+        assert (headers["x-vol-tenant"], headers["x-vol-site"]) == (str(TENANT), str(SITE))
+        claims = verified_claims(server.base_url, ticket["jwtAccessToken"], verify=str(certfile))
+        assert (claims["sub"], claims["tenant"], claims["site"]) == (ticket["userId"], TENANT, SITE)
+
+        email = "cleo.shopper@example.com"
+        registered = kibo.ok("register", email, PASSWORD)
+        login = kibo.ok("login", email, PASSWORD)
+        assert login["userId"] == registered["userId"]
+        assert login["customerAccount"]["emailAddress"] == email
+        assert kibo.ok("current", login["jwtAccessToken"], "bearer", "emailAddress") == {"emailAddress": email}
+        assert_api_error(kibo.error("login", email, "wrong " + PASSWORD), 401, "INVALID_CREDENTIALS")
+    finally:
+        stop_server(server)
