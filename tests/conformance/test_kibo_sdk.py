@@ -1,9 +1,11 @@
 """Kibo's own npm SDKs against a live `ticketbooth serve`.
 
 Every request here is made by @kibocommerce/rest-sdk or @kibocommerce/sdk-authentication, driven
-through kibo_client.mjs (one scenario per `node` run, one JSON line back); the tests only read what
-the SDKs returned. Each test runs on SQLite and, when TICKETBOOTH_TEST_POSTGRES_URL is set, on
-PostgreSQL (the `database_url` fixture). Scenarios are grouped so that few servers are started.
+through kibo_client.mjs (one scenario per `node` run, one JSON line back); the tests check what the
+SDKs returned, and fetch only the published JWKS themselves, to verify ticket JWTs as another service
+would. Each test runs on SQLite and, when TICKETBOOTH_TEST_POSTGRES_URL is set, on PostgreSQL (the
+`database_url` fixture). Scenarios are grouped so that few servers are started: each CLI seeding and
+server start costs seconds.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,23 +75,16 @@ def _node_sdks() -> None:
 class Kibo:
     """Runs kibo_client.mjs scenarios against one server, as one application on one tenant and site."""
 
-    def __init__(self, base_url: str, creds: tuple[str, str] = STOREFRONT, tenant: int = TENANT, site: int = SITE,
-                 **env: str) -> None:
+    def __init__(self, base_url: str, **env: str) -> None:
         self.base_url = base_url
-        self.env = {
-            "TB_BASE_URL": base_url, "TB_TENANT": str(tenant), "TB_SITE": str(site),
-            "TB_CLIENT_ID": creds[0], "TB_CLIENT_SECRET": creds[1], **env,
-        }
+        self.env = {"TB_BASE_URL": base_url, "TB_TENANT": str(TENANT), "TB_SITE": str(SITE),
+                    "TB_CLIENT_ID": STOREFRONT[0], "TB_CLIENT_SECRET": STOREFRONT[1], **env}
 
-    def as_(self, creds: tuple[str, str] | None = None, tenant: int | None = None, site: int | None = None,
-            **env: str) -> Kibo:
-        """The same server with another application, tenant or site (or more driver variables)."""
-        other = Kibo(self.base_url)
-        other.env = {**self.env, **env}
+    def as_(self, creds: tuple[str, str] | None = None, site: int | None = None, **env: str) -> Kibo:
+        """The same server with another application or site (or more driver variables)."""
+        other = Kibo(self.base_url, **self.env, **env)
         if creds is not None:
             other.env["TB_CLIENT_ID"], other.env["TB_CLIENT_SECRET"] = creds
-        if tenant is not None:
-            other.env["TB_TENANT"] = str(tenant)
         if site is not None:
             other.env["TB_SITE"] = str(site)
         return other
@@ -137,13 +134,17 @@ def minutes_from_now(value: str) -> float:
     return (parse_date(value) - dt.datetime.now(dt.UTC)).total_seconds() / 60
 
 
-def verified_claims(base_url: str, token: str, verify: bool | str = True) -> dict[str, Any]:
-    """The claims of a ticket JWT, checked against the server's published JWKS (as another service would)."""
-    jwks = jwt.PyJWKSet.from_dict(httpx.get(f"{base_url}/.well-known/jwks.json", verify=verify, timeout=10).json())
+def verified_claims(base_url: str, token: str, cafile: Path | None = None) -> dict[str, Any]:
+    """The claims of a ticket JWT, checked as another service would: with the key its `kid` names in the
+    JWKS that the server's discovery document points to, and the issuer that document names."""
+    verify = ssl.create_default_context(cafile=str(cafile)) if cafile else True
+    with httpx.Client(verify=verify, timeout=10) as http:
+        discovery = http.get(f"{base_url}/.well-known/openid-configuration").json()
+        assert discovery["issuer"] == base_url
+        jwks = jwt.PyJWKSet.from_dict(http.get(discovery["jwks_uri"]).json())
     kid = jwt.get_unverified_header(token)["kid"]
     key = next(k for k in jwks.keys if k.key_id == kid)
-    claims: dict[str, Any] = jwt.decode(token, key.key, algorithms=["ES256"], audience="ticketbooth",
-                                        issuer=f"http://{base_url.split('://', 1)[1]}")
+    claims: dict[str, Any] = jwt.decode(token, key.key, algorithms=["ES256"], audience="ticketbooth", issuer=base_url)
     return claims
 
 
@@ -165,11 +166,20 @@ def insert_account_without_login(database_url: str, first_name: str, last_name: 
     return asyncio.run(insert())
 
 
-# -- 1-6: the happy paths of a storefront ---------------------------------------------------------
+# -- one server, every storefront flow --------------------------------------------------------------
+# One test, so that one server (and one seeding) serves them all. The parts touch different shoppers
+# and run side by side; a failing part fails the test with its own traceback.
 
-def test_app_tokens_and_anonymous_ticket(live_server: LiveServer) -> None:
+def test_storefront_flows_through_the_sdks(live_server: LiveServer, database_url: str) -> None:
     kibo = Kibo(live_server.base_url)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parts = [pool.submit(app_tokens_and_anonymous_ticket, kibo), pool.submit(shopper_lifecycle, kibo),
+                 pool.submit(create_login, kibo, database_url), pool.submit(refusals, kibo)]
+    for part in parts:
+        part.result()
 
+
+def app_tokens_and_anonymous_ticket(kibo: Kibo) -> None:
     token = kibo.ok("app-token")  # APIAuthClient.authenticate(): OAuth client credentials
     assert token["access_token"] and token["token_type"] == "Bearer"
     assert 3500 <= token["expires_in"] <= 3600
@@ -190,7 +200,7 @@ def test_app_tokens_and_anonymous_ticket(live_server: LiveServer) -> None:
     assert ticket["customerAccount"] is None and ticket["requires2FA"] is False
     assert 14 <= minutes_from_now(ticket["accessTokenExpiration"]) <= 15
     assert minutes_from_now(ticket["refreshTokenExpiration"]) > 24 * 60
-    claims = verified_claims(live_server.base_url, ticket["jwtAccessToken"])
+    claims = verified_claims(kibo.base_url, ticket["jwtAccessToken"])
     assert claims["sub"] == ticket["userId"]
     assert (claims["tenant"], claims["site"], claims["anon"], claims["account_id"]) == (TENANT, SITE, True, None)
     assert claims["client_id"] == STOREFRONT[0]
@@ -203,8 +213,8 @@ def test_app_tokens_and_anonymous_ticket(live_server: LiveServer) -> None:
     assert set(trimmed) == {"userId", "refreshToken"} and trimmed["userId"] != ticket["userId"]
 
 
-def test_register_login_refresh_current_and_create_login(live_server: LiveServer, database_url: str) -> None:
-    kibo = Kibo(live_server.base_url)
+def shopper_lifecycle(kibo: Kibo) -> None:
+    """Register (Add-Account-And-Login), log in, refresh, the current account, responseFields, a wrong password."""
     email = "ann.shopper@example.com"
 
     registered = kibo.ok("register", email, PASSWORD, json.dumps({"account": {"firstName": "Ann", "lastName": "Lee"}}))
@@ -225,7 +235,7 @@ def test_register_login_refresh_current_and_create_login(live_server: LiveServer
     assert login["refreshToken"] != registered["refreshToken"]
     assert 14 <= minutes_from_now(login["accessTokenExpiration"]) <= 15
     assert 23.9 * 60 <= minutes_from_now(login["refreshTokenExpiration"]) <= 24 * 60
-    claims = verified_claims(live_server.base_url, login["jwtAccessToken"])
+    claims = verified_claims(kibo.base_url, login["jwtAccessToken"])
     assert (claims["sub"], claims["account_id"], claims["anon"], claims["tenant"]) == (
         registered["userId"], account["id"], False, TENANT)
 
@@ -278,7 +288,9 @@ def test_register_login_refresh_current_and_create_login(live_server: LiveServer
     assert 4 <= minutes_from_now(short["accessTokenExpiration"]) <= 5
     assert 59 <= minutes_from_now(short["refreshTokenExpiration"]) <= 60
 
-    # Create-Login: an account that exists without a login (made in the store: no HTTP call does it yet)
+
+def create_login(kibo: Kibo, database_url: str) -> None:
+    """Create-Login on an account that exists without a login (made in the store: no HTTP call does it yet)."""
     account_id = insert_account_without_login(database_url, "Walk", "In")
     walk_in = "walk.in@example.com"
     new_password = "another perfectly fine passphrase"
@@ -290,18 +302,15 @@ def test_register_login_refresh_current_and_create_login(live_server: LiveServer
     assert (created["customerAccount"]["emailAddress"], created["customerAccount"]["userName"]) == (walk_in, walk_in)
     assert (created["customerAccount"]["firstName"], created["customerAccount"]["lastName"]) == ("Walk", "In")
     assert HEX32.match(created["refreshToken"]) and HEX32.match(created["userId"])
-    assert verified_claims(live_server.base_url, created["jwtAccessToken"])["account_id"] == account_id
+    assert verified_claims(kibo.base_url, created["jwtAccessToken"])["account_id"] == account_id
     logged_in = kibo.ok("login", walk_in, new_password)
     assert (logged_in["customerAccount"]["id"], logged_in["userId"]) == (account_id, created["userId"])
     assert_api_error(admin.error("create-login", str(account_id), walk_in, new_password), 409, "VALIDATION_CONFLICT")
     assert_api_error(admin.error("create-login", "999999", "x@example.com", new_password), 404, "ITEM_NOT_FOUND")
 
 
-# -- 7: refusals --------------------------------------------------------------------------------
-
-def test_refusals_through_the_sdk(live_server: LiveServer) -> None:
-    kibo = Kibo(live_server.base_url)
-
+def refusals(kibo: Kibo) -> None:
+    """What the SDKs see when they are refused: bad app secret, bad or replayed refresh tokens, wrong tenant or site."""
     # a wrong application secret: sdk-authentication throws a plain Error with the server's message
     bad_app = kibo.as_(creds=(STOREFRONT[0], "not-the-secret-at-all")).error("app-token")
     assert bad_app["kind"] == "Error" and bad_app["status"] is None
@@ -348,7 +357,7 @@ def test_refusals_through_the_sdk(live_server: LiveServer) -> None:
     assert_api_error(kibo.error("current", "not-a-token", "claims"), 401, "INVALID_ACCESS_TOKEN")
 
 
-# -- 8: discovery over HTTPS, the SDK's stock configuration ---------------------------------------
+# -- discovery over HTTPS: the rest-sdk's stock configuration ----------------------------------------
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """A certificate for the IP address 127.0.0.1 (an IP SAN), its own issuer."""
@@ -397,7 +406,7 @@ def test_discovery_mode_over_tls(database_url: str, tmp_path: Path) -> None:
         assert discovered["domain"] == host and SITE in [s["id"] for s in discovered["sites"]]
         headers = {k.lower(): v for k, v in out["trace"][2]["headers"].items()}
         assert (headers["x-vol-tenant"], headers["x-vol-site"]) == (str(TENANT), str(SITE))
-        claims = verified_claims(server.base_url, ticket["jwtAccessToken"], verify=str(certfile))
+        claims = verified_claims(server.base_url, ticket["jwtAccessToken"], certfile)
         assert (claims["sub"], claims["tenant"], claims["site"]) == (ticket["userId"], TENANT, SITE)
 
         email = "cleo.shopper@example.com"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
@@ -42,8 +42,10 @@ class PasswordHashing:
         self._slots = asyncio.Semaphore(concurrency)
         self._queue_limit = queue_limit
         self._waiting = 0
-        # Verified against when the user is unknown, so unknown users cost the same hash work.
-        self._dummy_hash = self._hasher.hash("ticketbooth-dummy-password-for-unknown-users")
+        # Verified against when the user is unknown, so unknown users cost the same hash work. Made
+        # in the pool (never on the event loop thread); it is the pool's first job, so any verify
+        # that waits for it runs after it has started.
+        self._dummy_hash: Future[str] = self._pool.submit(self._hasher.hash, "ticketbooth-dummy-password-for-unknown-users")
         self.last_duration: float = 0.0
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
@@ -69,13 +71,12 @@ class PasswordHashing:
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when `password` matches. With no stored hash, verifies against a dummy hash and
         returns False, so the caller spends the same time as for a wrong password."""
-        target = stored_hash or self._dummy_hash
-        ok: bool = await self._run(self._verify_sync, target, password)
+        ok: bool = await self._run(self._verify_sync, stored_hash, password)
         return ok and stored_hash is not None
 
-    def _verify_sync(self, stored_hash: str, password: str) -> bool:
+    def _verify_sync(self, stored_hash: str | None, password: str) -> bool:
         try:
-            return self._hasher.verify(stored_hash, password)
+            return self._hasher.verify(stored_hash or self._dummy_hash.result(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
