@@ -1,25 +1,114 @@
-"""The HTTP tests use the shared fixtures of tests/conftest.py, with one change: passwords are hashed
-with cheap Argon2id parameters. These tests are about the wire behaviour, not the hash cost (the
-production parameters are covered by the unit tests), and the cheap hash keeps the suite fast."""
+"""The HTTP tests use the shared fixtures of tests/conftest.py with two changes that keep them fast
+without changing what they observe over HTTP:
+
+- passwords are hashed with cheap Argon2id parameters (these tests are about the wire behaviour; the
+  production parameters are covered by the unit tests);
+- on SQLite, each test starts from a copy of one database migrated and seeded once per session,
+  instead of migrating and seeding a new file; on PostgreSQL (emptied per test by the shared
+  fixture) the first test seeds through the services as usual and the later ones put the same rows
+  back in one transaction.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import insert, select, text
 
+from tests.conftest import (
+    ADMIN,
+    OTHER,
+    OTHER_SITE,
+    OTHER_TENANT,
+    SITE,
+    SITE_OTHER_SET,
+    SITE_SAME_SET,
+    STOREFRONT,
+    TENANT,
+    Seed,
+)
 from ticketbooth.config import Settings
-from ticketbooth.infra.clock import ManualClock
+from ticketbooth.domain.models import BEHAVIOR_CONFIGURE_TOKEN_DURATIONS, BEHAVIOR_CUSTOMER_ADMIN
+from ticketbooth.infra.clock import Clock, ManualClock
 from ticketbooth.infra.hashing import PasswordHashing, make_hasher
+from ticketbooth.services import admin
 from ticketbooth.services.core import Core, open_core
+from ticketbooth.store import tables
+
+SQLITE_PREFIX = "sqlite:///"
+SEED_TABLES = (tables.tenants, tables.customer_sets, tables.sites, tables.applications)
+_seed_rows: dict[str, list[dict[str, Any]]] = {}
 
 
-@pytest.fixture
-async def core(settings: Settings, clock: ManualClock) -> AsyncIterator[Core]:
+async def _open(settings: Settings, clock: Clock) -> Core:
     core = await open_core(settings, clock)
     core.hashing.close()
     core.hashing = PasswordHashing(4, 256, make_hasher(memory_kib=256, time_cost=1))
+    return core
+
+
+async def _seed(core: Core) -> None:
+    """What the shared `seeded` fixture sets up."""
+    await admin.ensure_tenant(core, TENANT, SITE, "Test tenant")
+    await admin.ensure_tenant(core, TENANT, SITE_OTHER_SET, customer_set="outlet")
+    await admin.ensure_tenant(core, TENANT, SITE_SAME_SET)
+    await admin.ensure_tenant(core, OTHER_TENANT, OTHER_SITE, "Other tenant")
+    await admin.save_application(core, TENANT, *STOREFRONT, [])
+    await admin.save_application(core, TENANT, *ADMIN, [BEHAVIOR_CUSTOMER_ADMIN, BEHAVIOR_CONFIGURE_TOKEN_DURATIONS])
+    await admin.save_application(core, OTHER_TENANT, *OTHER, [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "ticketbooth.db"
+
+    async def build() -> None:
+        core = await _open(Settings(database_url=f"{SQLITE_PREFIX}{path}"), ManualClock())
+        try:
+            await _seed(core)
+        finally:
+            await core.close()
+
+    asyncio.run(build())
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path
+
+
+@pytest.fixture
+async def core(settings: Settings, clock: ManualClock, sqlite_template: Path) -> AsyncIterator[Core]:
+    if settings.database_url.startswith(SQLITE_PREFIX):
+        shutil.copyfile(sqlite_template, settings.database_url.removeprefix(SQLITE_PREFIX))
+    core = await _open(settings, clock)
     try:
         yield core
     finally:
         await core.close()
+
+
+async def _restore_seed(core: Core) -> None:
+    async with core.store.engine.begin() as conn:
+        for table in SEED_TABLES:
+            await conn.execute(insert(table), _seed_rows[table.name])
+        for table in (tables.customer_sets, tables.applications):
+            await conn.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"))
+    core.directory.forget()
+
+
+@pytest.fixture
+async def seeded(core: Core) -> Seed:
+    if await core.store.get_tenant(TENANT) is not None:  # SQLite: copied from the template
+        return Seed()
+    if _seed_rows:
+        await _restore_seed(core)
+    else:
+        await _seed(core)
+        async with core.store.engine.connect() as conn:
+            for table in SEED_TABLES:
+                _seed_rows[table.name] = [dict(row._mapping) for row in await conn.execute(select(table))]
+    return Seed()

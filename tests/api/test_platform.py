@@ -48,17 +48,14 @@ async def test_oauth_client_credentials_form_encoded(client: httpx.AsyncClient) 
     assert await _anonymous_status(client, body["access_token"]) == 200
 
 
-@pytest.mark.parametrize("change", [
-    {"client_secret": "wrong-secret-0123456789"},
-    {"client_id": "nobody.app"},
-    {"client_secret": ""},
-])
-async def test_oauth_bad_credentials_are_401_with_code_and_message(client: httpx.AsyncClient,
-                                                                    change: dict[str, str]) -> None:
-    r = await client.post(OAUTH, json={**CREDENTIALS, **change})
-    body = assert_error(r, 401, "UNAUTHORIZED")
-    assert body["message"].startswith("Unauthorized: ")
-    assert "access_token" not in body
+async def test_oauth_bad_credentials_are_401_with_code_and_message(client: httpx.AsyncClient) -> None:
+    for change in ({"client_secret": "wrong-secret-0123456789"}, {"client_id": "nobody.app"}, {"client_secret": ""},
+                   {"client_id": None}, {"client_secret": STOREFRONT[1].upper()}):
+        r = await client.post(OAUTH, json={**CREDENTIALS, **change})
+        body = assert_error(r, 401, "UNAUTHORIZED")
+        assert body["message"].startswith("Unauthorized: ")
+    r = await client.post(OAUTH, data={**CREDENTIALS, "client_secret": "wrong-secret-0123456789"})
+    assert_error(r, 401, "UNAUTHORIZED")
 
 
 async def test_oauth_wrong_secret_and_unknown_client_answer_alike(client: httpx.AsyncClient) -> None:
@@ -69,18 +66,26 @@ async def test_oauth_wrong_secret_and_unknown_client_answer_alike(client: httpx.
 
 async def test_disabled_application_gets_no_token_and_its_tokens_stop_working(
         client: httpx.AsyncClient, core: Core) -> None:
-    token = await app_token(client)
+    first = ok(await client.post(OAUTH, json=CREDENTIALS))
+    token = first["access_token"]
+    ticket = ok(await client.get(ANONYMOUS, headers=headers(token)))
     await admin.save_application(core, TENANT, *STOREFRONT, [], enabled=False)
-    assert_error(await client.post(OAUTH, json=CREDENTIALS), 401, "UNAUTHORIZED")
+    body = assert_error(await client.post(OAUTH, json=CREDENTIALS), 401, "UNAUTHORIZED")
+    assert body["message"].startswith("Unauthorized: ")
     assert_error(await client.get(ANONYMOUS, headers=headers(token)), 401, "UNAUTHORIZED")
+    # nor does a shopper JWT it issued stand in for it, nor its refresh token
+    r = await client.get(ANONYMOUS, headers={"Authorization": f"Bearer {ticket['jwtAccessToken']}"})
+    assert_error(r, 401, "UNAUTHORIZED")
+    r = await client.post(OAUTH, json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    assert_error(r, 401, "UNAUTHORIZED")
     await admin.save_application(core, TENANT, *STOREFRONT, [], enabled=True)
     ok(await client.post(OAUTH, json=CREDENTIALS))
 
 
-@pytest.mark.parametrize("grant", ["password", "authorization_code", "nonsense"])
-async def test_oauth_unsupported_grant_type_is_400(client: httpx.AsyncClient, grant: str) -> None:
-    r = await client.post(OAUTH, json={**CREDENTIALS, "grant_type": grant})
-    assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "grant_type")
+async def test_oauth_unsupported_grant_type_is_400(client: httpx.AsyncClient) -> None:
+    for grant in ("password", "authorization_code", "nonsense"):
+        r = await client.post(OAUTH, json={**CREDENTIALS, "grant_type": grant})
+        assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "grant_type")
 
 
 async def test_oauth_refresh_token_grant_works_once(client: httpx.AsyncClient) -> None:

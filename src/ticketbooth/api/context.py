@@ -87,7 +87,10 @@ async def resolve(request: Request, *, shopper: str = "none") -> Context:
     tenant = await core.directory.tenant(tenant_id)
     if tenant is None:
         raise Unauthorized(f"Unauthorized: tenant {tenant_id} does not exist")
-    site_id = _header_int(request, "x-vol-site") or host_site or tenant.default_site_id
+    # a ticket JWT sent alone as Bearer acts at the site it was issued for, not the tenant's default
+    jwt_site = claims.get("site") if claims.get("token_use") == TOKEN_USE_SHOPPER else None
+    site_id = (_header_int(request, "x-vol-site") or host_site or (jwt_site if isinstance(jwt_site, int) else None)
+               or tenant.default_site_id)
     site = await core.directory.site(site_id) if site_id else None
     if site is None or site.tenant_id != tenant.id:
         raise InvalidParameter("x-vol-site", f"Missing or invalid parameter: site {site_id} is not a site of tenant "

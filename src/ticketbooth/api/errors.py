@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ticketbooth.api.middleware import CORRELATION_SCOPE_KEY
 from ticketbooth.api.wire import KiboJSON
 from ticketbooth.domain import errors as e
 
@@ -93,7 +94,9 @@ def _http_error(request: Request, exc: Exception) -> KiboJSON:
 
 def _unexpected(request: Request, exc: Exception) -> KiboJSON:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return envelope(request, 500, "UNEXPECTED_ERROR", "Unexpected error: the request could not be completed")
+    correlation = request.scope.get(CORRELATION_SCOPE_KEY)
+    return envelope(request, 500, "UNEXPECTED_ERROR", "Unexpected error: the request could not be completed",
+                    headers={"x-vol-correlation": correlation} if correlation else None)
 
 
 def install(app: FastAPI) -> None:

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, quote
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+CORRELATION_SCOPE_KEY = "ticketbooth.correlation"
+
 CANONICAL_QUERY_NAMES = {
     name.lower(): name
     for name in ("refreshToken", "accountId", "responseFields", "responseGroups", "userId", "startIndex",
@@ -42,15 +44,6 @@ class KiboTolerance:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        normalized = path.lower()
-        if len(normalized) > 1 and normalized.endswith("/"):
-            normalized = normalized.rstrip("/") or "/"
-        scope = dict(scope)
-        scope["path"] = normalized
-        scope["raw_path"] = normalized.encode("utf-8")
-        scope["query_string"] = _canonical_query(scope.get("query_string", b""))
-
         correlation = b""
         length = b""
         for key, value in scope["headers"]:
@@ -60,6 +53,17 @@ class KiboTolerance:
                 length = value
         if not correlation:
             correlation = secrets.token_hex(16).encode()
+        # also in the scope the outermost (500) error handler sees, as its response bypasses this send
+        scope[CORRELATION_SCOPE_KEY] = correlation.decode("latin-1")
+
+        path: str = scope["path"]
+        normalized = path.lower()
+        if len(normalized) > 1 and normalized.endswith("/"):
+            normalized = normalized.rstrip("/") or "/"
+        scope = dict(scope)
+        scope["path"] = normalized
+        scope["raw_path"] = normalized.encode("utf-8")
+        scope["query_string"] = _canonical_query(scope.get("query_string", b""))
 
         async def send_with_correlation(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -1,0 +1,149 @@
+"""The error envelope, unknown routes and methods, the correlation header, responseFields errors."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.support import (
+    ANONYMOUS,
+    CURRENT,
+    JSON_TYPE,
+    LOGIN,
+    OAUTH,
+    REFRESH,
+    REGISTER,
+    TICKET_KEYS,
+    assert_error,
+    ok,
+)
+from tests.conftest import PASSWORD
+from ticketbooth.app import create_app
+from ticketbooth.services import tickets
+from ticketbooth.services.core import Core
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+
+async def test_every_error_has_the_full_envelope(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    """One of each kind: the envelope keys, the JSON content type, the code."""
+    answers = [
+        (await client.get(ANONYMOUS), 401, "UNAUTHORIZED"),
+        (await client.get(CURRENT, headers=app_headers), 401, "INVALID_ACCESS_TOKEN"),
+        (await client.post(LOGIN, headers=app_headers, json={"username": "x@example.com", "password": "wrong"}),
+         401, "INVALID_CREDENTIALS"),
+        (await client.put(REFRESH, headers=app_headers, params={"refreshToken": "0" * 32}), 401, "INVALID_REFRESH_TOKEN"),
+        (await client.put(REFRESH, headers=app_headers), 400, "MISSING_OR_INVALID_PARAMETER"),
+        (await client.post(REGISTER, headers=app_headers, json={"account": {"emailAddress": "a@example.com"},
+                                                                "password": "short"}), 400, "ADD_CUSTOMER_FAILED"),
+        (await client.post("/api/commerce/customer/accounts/1/Create-Login", headers=app_headers,
+                           json={"password": PASSWORD}), 403, "FORBIDDEN"),
+        (await client.get("/api/nothing/here", headers=app_headers), 404, "ITEM_NOT_FOUND"),
+        (await client.delete(ANONYMOUS, headers=app_headers), 405, None),
+        (await client.post(OAUTH, json={"grant_type": "password"}), 400, "MISSING_OR_INVALID_PARAMETER"),
+    ]
+    for r, status, code in answers:
+        assert_error(r, status, code)
+
+
+async def test_duplicate_registration_envelope(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    body = {"account": {"emailAddress": "dup@example.com"}, "password": PASSWORD}
+    ok(await client.post(REGISTER, headers=app_headers, json=body))
+    assert_error(await client.post(REGISTER, headers=app_headers, json=body), 409, "VALIDATION_CONFLICT")
+
+
+async def test_application_name_by_area(client: httpx.AsyncClient) -> None:
+    assert assert_error(await client.get(ANONYMOUS), 401)["applicationName"] == "Customer"
+    assert assert_error(await client.post(OAUTH, json={}), 401)["applicationName"] == "AppDev"
+
+
+async def test_unknown_route_is_404_envelope(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    for path in ("/nope", "/api/commerce/customer/authtickets/nope", "/api/commerce/customer/accounts/1/nope"):
+        body = assert_error(await client.get(path, headers=app_headers), 404, "ITEM_NOT_FOUND")
+        assert body["message"].startswith("Item not found: ")
+    # no app token needed to learn that a route does not exist, and still the envelope
+    assert_error(await client.post("/api/unknown"), 404, "ITEM_NOT_FOUND")
+
+
+async def test_wrong_method_is_405_envelope(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    for method, path in (("DELETE", ANONYMOUS), ("GET", LOGIN), ("POST", REFRESH), ("GET", OAUTH), ("PUT", CURRENT)):
+        r = await client.request(method, path, headers=app_headers)
+        body = assert_error(r, 405)
+        assert body["errorCode"] == "METHOD_NOT_ALLOWED"
+        assert r.headers.get("allow")
+
+
+async def test_path_case_and_trailing_slash(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    ok(await client.get("/API/Commerce/Customer/AuthTickets/AnonymousShopper/", headers=app_headers))
+    ok(await client.get("/api/commerce/customer/authtickets/anonymousshopper/", headers=app_headers))
+
+
+async def test_correlation_header_on_every_response(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    answers = [
+        await client.get(ANONYMOUS, headers=app_headers),
+        await client.get(ANONYMOUS),
+        await client.get("/nope"),
+        await client.delete(ANONYMOUS, headers=app_headers),
+        await client.get("/.well-known/jwks.json"),
+        await client.get("/healthz"),
+    ]
+    ids = [r.headers.get("x-vol-correlation") for r in answers]
+    assert all(ids), ids
+    assert len(set(ids)) == len(ids)  # a new one per request when none is sent
+
+
+async def test_correlation_header_is_echoed(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    for hdrs, expected_status in ((app_headers, 200), ({}, 401)):
+        r = await client.get(ANONYMOUS, headers={**hdrs, "x-vol-correlation": "req-123abc"})
+        assert r.status_code == expected_status
+        assert r.headers["x-vol-correlation"] == "req-123abc"
+    r = await client.get("/nope", headers={"x-vol-correlation": "req-404"})
+    assert r.headers["x-vol-correlation"] == "req-404"
+
+
+async def test_unexpected_error_is_500_envelope_with_correlation(core: Core, app_headers: dict[str, str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database exploded: secret detail")
+
+    monkeypatch.setattr(tickets, "issue_anonymous", broken)
+    transport = httpx.ASGITransport(app=create_app(core=core), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await c.get(ANONYMOUS, headers={**app_headers, "x-vol-correlation": "req-500"})
+        body = assert_error(r, 500, "UNEXPECTED_ERROR")
+        assert "secret detail" not in r.text
+        assert body["exceptionDetail"] is None
+        assert r.headers["x-vol-correlation"] == "req-500"
+        r = await c.get(ANONYMOUS, headers=app_headers)
+        assert_error(r, 500, "UNEXPECTED_ERROR")
+        assert r.headers.get("x-vol-correlation")
+
+
+async def test_malformed_response_fields_is_400(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    for raw in ("accessToken(", "accessToken)", "customerAccount(id", "(id)", "a,b)c", "x" * 5000):
+        r = await client.get(ANONYMOUS, headers=app_headers, params={"responseFields": raw})
+        assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "responseFields")
+
+
+async def test_response_fields_forms(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    r = await client.get(f"{ANONYMOUS}?responseFields=accessToken%2CuserId", headers=app_headers)
+    assert set(ok(r)) == {"accessToken", "userId"}
+    r = await client.get(f"{ANONYMOUS}?ResponseFields=accessToken,customerAccount(id)", headers=app_headers)
+    assert ok(r) == {"accessToken": r.json()["accessToken"], "customerAccount": None}
+    r = await client.get(f"{ANONYMOUS}?responseFields=", headers=app_headers)
+    assert set(ok(r)) == TICKET_KEYS
+    r = await client.get(f"{ANONYMOUS}?responseFields=unknownName", headers=app_headers)
+    assert ok(r) == {}
+
+
+async def test_success_content_type(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    for r in (await client.get(ANONYMOUS, headers=app_headers), await client.get("/.well-known/jwks.json"),
+              await client.get("/.well-known/openid-configuration")):
+        assert r.status_code == 200
+        assert r.headers["content-type"] == JSON_TYPE
+
+
+async def test_oversized_body_is_refused(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    r = await client.post(LOGIN, headers=app_headers, json={"username": "a" * 70000, "password": "x"})
+    assert_error(r, 413, "REQUEST_TOO_LARGE")
+    assert r.headers.get("x-vol-correlation")
