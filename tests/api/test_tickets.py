@@ -468,3 +468,16 @@ async def test_anonymous_ticket_lifetime_cannot_be_requested(client: httpx.Async
     """Query parameters do not change lifetimes of anonymous tickets."""
     r = await client.get(ANONYMOUS, headers=app_headers, params={"authTicketTtlMinutes": 600})
     assert kibo_date(ok(r)["accessTokenExpiration"]) == clock.now() + timedelta(minutes=15)
+
+
+async def test_refresh_with_an_empty_account_id_is_like_none_and_a_bad_one_is_400(
+        client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    r = await client.get("/api/commerce/customer/authtickets/anonymousshopper", headers=app_headers)
+    token = r.json()["refreshToken"]
+    r = await client.put(f"/api/commerce/customer/authtickets/refresh?refreshToken={token}&accountId=",
+                         headers=app_headers)
+    assert r.status_code == 200, r.text
+    r = await client.put(f"/api/commerce/customer/authtickets/refresh?refreshToken={r.json()['refreshToken']}"
+                         "&accountId=abc", headers=app_headers)
+    assert r.status_code == 400
+    assert r.json()["additionalErrorData"] == [{"name": "ParameterName", "value": "accountId"}]

@@ -163,21 +163,37 @@ async def test_accounts_without_email_or_username_do_not_conflict(core: Core, cl
     assert await count(core.store, t.accounts) == 2
 
 
-async def test_find_login_prefers_a_username_match(core: Core, clock: ManualClock, sets: tuple[int, int]) -> None:
-    default, _ = sets
-    # The email match is inserted first and its username sorts first, so that whichever order the
-    # database returns the two rows in (insertion order, or an index on username), it comes first.
-    by_email = await core.store.insert_account(new_account(default, email="shared@example.test", username="aaa"),
-                                               clock.now())
-    by_username = await core.store.insert_account(
-        new_account(default, email="other@example.test", username="shared@example.test"), clock.now())
-    assert by_email != by_username
+async def test_emails_and_usernames_share_one_login_namespace(core: Core, clock: ManualClock,
+                                                               sets: tuple[int, int]) -> None:
+    default, outlet = sets
+    first = await core.store.insert_account(new_account(default, email="shared@example.test", username="aaa"),
+                                            clock.now())
+    with pytest.raises(Conflict):  # someone else's email as a username
+        await core.store.insert_account(
+            new_account(default, email="other@example.test", username="shared@example.test"), clock.now())
+    with pytest.raises(Conflict):  # someone else's username as an email
+        await core.store.insert_account(new_account(default, email="aaa", username="bbb"), clock.now())
+    assert await count(core.store, t.accounts) == 1
+    assert await count(core.store, t.login_names) == 2
+    # another customer set is another namespace
+    await core.store.insert_account(
+        new_account(outlet, email="other@example.test", username="shared@example.test"), clock.now())
 
     found = await core.store.find_login(default, "shared@example.test")
-    assert found is not None
-    account, password_hash = found
-    assert account.id == by_username
-    assert password_hash == "$argon2id$stand-in"
+    assert found is not None and found[0].id == first and found[1] == "$argon2id$stand-in"
+    by_username = await core.store.find_login(default, "aaa")
+    assert by_username is not None and by_username[0].id == first
+
+
+async def test_racing_registrations_of_one_name_as_email_and_as_username_let_one_win(
+        core: Core, clock: ManualClock, sets: tuple[int, int]) -> None:
+    default, _ = sets
+    attempts = [new_account(default, email="race@example.test", username=f"user{i}") if i % 2 else
+                new_account(default, email=f"u{i}@example.test", username="race@example.test") for i in range(20)]
+    results = await asyncio.gather(*(core.store.insert_account(a, clock.now()) for a in attempts),
+                                   return_exceptions=True)
+    assert sum(isinstance(r, int) for r in results) == 1
+    assert all(isinstance(r, int | Conflict) for r in results)
 
 
 async def test_find_login_by_email_and_within_the_customer_set_only(core: Core, clock: ManualClock,

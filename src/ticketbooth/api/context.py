@@ -54,6 +54,15 @@ def _header_int(request: Request, name: str) -> int | None:
     return value
 
 
+def optional_id(name: str, raw: str | None) -> int | None:
+    """A numeric id from the query; empty means absent (clients fill URL templates with empty strings)."""
+    if raw is None or not raw.strip():
+        return None
+    if not raw.strip().isdigit() or int(raw) >= 2**63:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a number", raw)
+    return int(raw)
+
+
 def _app_token(request: Request) -> tuple[str | None, str | None]:
     """(application token, Bearer token). The Bearer token may be an app token or a ticket JWT."""
     auth = request.headers.get("authorization", "")

@@ -36,6 +36,7 @@ STATUS: dict[type[e.TicketboothError], tuple[int, str]] = {
 
 
 def _application_name(path: str) -> str:
+    path = path.lower()
     if path.startswith("/api/platform"):
         return "AppDev"
     if path.startswith("/api/commerce/customer"):

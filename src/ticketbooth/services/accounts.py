@@ -19,7 +19,6 @@ from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import Core
 from ticketbooth.services.passwords import password_problems
 from ticketbooth.services.tickets import Caller, RequestedLifetimes, lifetimes_for, open_family
-from ticketbooth.store.repositories import Store
 
 # Deliberately loose (RFC 5321 lengths, one @, no spaces): the mailbox is proven by mail, not regex.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -70,16 +69,6 @@ def clean_username(value: str | None, fallback: str | None, name: str = "userNam
 _TAKEN = "Validation conflict: an account with this email address or username already exists"
 
 
-async def _refuse_taken_logins(store: Store, customer_set_id: int, keys: tuple[str | None, ...],
-                               account_id: int | None = None) -> None:
-    """Usernames and emails are one login namespace (a login may give either): a name that another
-    account of the customer set logs in with is taken, whichever of the two it is there."""
-    for key in {k for k in keys if k}:
-        found = await store.find_login(customer_set_id, key)
-        if found is not None and found[0].id != account_id:
-            raise Conflict(_TAKEN)
-
-
 async def _checked_password_hash(core: Core, caller: Caller, password: str | None) -> str:
     if not password:
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
@@ -116,7 +105,6 @@ async def register(
         created_by=caller.app.client_id,
     )
     async with core.store.transaction() as tx:
-        await _refuse_taken_logins(tx, new.customer_set_id, (new.email_key, new.username_key))
         try:
             account_id = await tx.insert_account(new, core.clock.now())
         except Conflict as exc:
@@ -145,7 +133,6 @@ async def create_login(
     password_hash = await _checked_password_hash(core, caller, password)
     email_key = login_key(email_clean) if email_clean else None
     async with core.store.transaction() as tx:
-        await _refuse_taken_logins(tx, account.customer_set_id, (email_key, login_key(username_clean)), account.id)
         try:
             done = await tx.set_login(
                 account.id, email_clean, email_key, username_clean,

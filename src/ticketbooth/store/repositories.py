@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -264,17 +264,17 @@ class Store:
     # -- accounts ----------------------------------------------------------------------------
 
     async def insert_account(self, new: NewAccount, now: datetime) -> int:
-        """The new account's id. Conflict when the email or username is taken in the customer set."""
+        """The new account's id. Conflict when its email or username is a login name of another
+        account of the customer set (emails and usernames share one namespace)."""
         values = dataclasses.asdict(new)
         async with self._begin(write=True) as conn:
-            try:
-                res = await conn.execute(insert(t.accounts).values(
-                    **values, password_changed_at=now if new.password_hash else None,
-                    created_at=now, updated_at=now, updated_by=new.created_by,
-                ).returning(t.accounts.c.id))
-            except IntegrityError as exc:
-                raise Conflict("an account with this email address or username already exists") from exc
-            return int(res.scalar_one())
+            res = await conn.execute(insert(t.accounts).values(
+                **values, password_changed_at=now if new.password_hash else None,
+                created_at=now, updated_at=now, updated_by=new.created_by,
+            ).returning(t.accounts.c.id))
+            account_id = int(res.scalar_one())
+            await _claim_login_names(conn, new.customer_set_id, account_id, (new.email_key, new.username_key))
+            return account_id
 
     async def get_account(self, account_id: int) -> Account | None:
         async with self._begin(write=False) as conn:
@@ -282,36 +282,35 @@ class Store:
         return None if row is None else _account(row)
 
     async def find_login(self, customer_set_id: int, key: str) -> tuple[Account, str | None] | None:
-        """The account whose username or email compares equal to `key` in the customer set, with its
-        password hash. A username match wins over an email match."""
+        """The account that logs in with `key` (a username or an email) in the customer set, with its
+        password hash."""
+        stmt = _account_select(t.accounts.c.password_hash).join(
+            t.login_names, t.login_names.c.account_id == t.accounts.c.id
+        ).where(t.login_names.c.customer_set_id == customer_set_id, t.login_names.c.name_key == key)
         async with self._begin(write=False) as conn:
-            rows = (await conn.execute(
-                _account_select(t.accounts.c.password_hash).where(
-                    t.accounts.c.customer_set_id == customer_set_id,
-                    or_(t.accounts.c.username_key == key, t.accounts.c.email_key == key),
-                ))).all()
-        if not rows:
-            return None
-        row = next((r for r in rows if r.username_key == key), rows[0])
-        return _account(row), row.password_hash
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else (_account(row), row.password_hash)
 
     async def set_login(self, account_id: int, email: str | None, email_key: str | None, username: str,
                         username_key: str, password_hash: str, now: datetime, by: str) -> bool:
-        """Give a login to an account that has none. False if it already has one."""
+        """Give a login to an account that has none. False if it already has one; Conflict if the
+        email or username is another account's login name."""
         async with self._begin(write=True) as conn:
-            try:
-                res = await conn.execute(update(t.accounts).where(
-                    t.accounts.c.id == account_id, t.accounts.c.password_hash.is_(None),
-                    t.accounts.c.has_external_password.is_(False),
-                ).values(
-                    email=func.coalesce(email, t.accounts.c.email),
-                    email_key=func.coalesce(email_key, t.accounts.c.email_key),
-                    username=username, username_key=username_key, password_hash=password_hash,
-                    password_changed_at=now, updated_at=now, updated_by=by,
-                ))
-            except IntegrityError as exc:
-                raise Conflict("an account with this email address or username already exists") from exc
-            return bool(res.rowcount == 1)
+            res = await conn.execute(update(t.accounts).where(
+                t.accounts.c.id == account_id, t.accounts.c.password_hash.is_(None),
+                t.accounts.c.has_external_password.is_(False),
+            ).values(
+                email=func.coalesce(email, t.accounts.c.email),
+                email_key=func.coalesce(email_key, t.accounts.c.email_key),
+                username=username, username_key=username_key, password_hash=password_hash,
+                password_changed_at=now, updated_at=now, updated_by=by,
+            ).returning(t.accounts.c.customer_set_id, t.accounts.c.email_key))
+            row = res.first()
+            if row is None:
+                return False
+            await conn.execute(delete(t.login_names).where(t.login_names.c.account_id == account_id))
+            await _claim_login_names(conn, row.customer_set_id, account_id, (row.email_key, username_key))
+            return True
 
     async def replace_password_hash(self, account_id: int, old_hash: str, new_hash: str) -> None:
         """Upgrade a hash made with older parameters (only if it has not changed meanwhile)."""
@@ -379,6 +378,19 @@ class Store:
                 t.token_families.c.id == family_id))).scalar()
 
 
+async def _claim_login_names(conn: AsyncConnection, customer_set_id: int, account_id: int,
+                             keys: tuple[str | None, ...]) -> None:
+    names = sorted({k for k in keys if k})
+    if not names:
+        return
+    try:
+        await conn.execute(insert(t.login_names), [
+            {"customer_set_id": customer_set_id, "name_key": name, "account_id": account_id} for name in names
+        ])
+    except IntegrityError as exc:
+        raise Conflict("an account with this email address or username already exists") from exc
+
+
 def _application(row: Any) -> Application:
     return Application(
         id=row.id, client_id=row.client_id, tenant_id=row.tenant_id, name=row.name,
@@ -397,7 +409,7 @@ _ACCOUNT_FIELDS = (
 def _account_select(*extra: Any) -> Any:
     cols = [t.accounts.c[name] for name in _ACCOUNT_FIELDS]
     return select(
-        *cols, t.accounts.c.username_key, t.accounts.c.password_hash.is_not(None).label("has_password"),
+        *cols, t.accounts.c.password_hash.is_not(None).label("has_password"),
         t.customer_sets.c.code.label("customer_set_code"), *extra,
     ).join_from(t.accounts, t.customer_sets, and_(t.accounts.c.customer_set_id == t.customer_sets.c.id))
 

@@ -169,8 +169,18 @@ accounts = Table(
     Column("created_by", String(200), nullable=True),
     _ts("updated_at"),
     Column("updated_by", String(200), nullable=True),
-    UniqueConstraint("customer_set_id", "email_key"),
-    UniqueConstraint("customer_set_id", "username_key"),
+    Index(None, "customer_set_id", "email_key"),
+)
+
+# Usernames and emails are one namespace per customer set (a login may give either), enforced here:
+# one row per name an account logs in with, so two accounts can never claim the same name, whichever
+# column it came from, even when they register at the same moment.
+login_names = Table(
+    "login_names",
+    metadata,
+    Column("customer_set_id", Integer, primary_key=True),
+    Column("name_key", String(320), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
 )
 
 token_families = Table(

@@ -136,10 +136,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['customer_set_id'], ['customer_sets.id'], name=op.f('fk_accounts_customer_set_id_customer_sets')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_accounts_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
-    sa.UniqueConstraint('customer_set_id', 'email_key', name=op.f('uq_accounts_customer_set_id_email_key')),
-    sa.UniqueConstraint('customer_set_id', 'username_key', name=op.f('uq_accounts_customer_set_id_username_key')),
     sa.UniqueConstraint('user_id', name=op.f('uq_accounts_user_id'))
     )
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_accounts_customer_set_id_email_key'), ['customer_set_id', 'email_key'], unique=False)
+
     op.create_table('app_refresh_tokens',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -165,11 +166,25 @@ def upgrade() -> None:
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sites_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('login_names',
+    sa.Column('customer_set_id', sa.Integer(), nullable=False),
+    sa.Column('name_key', sa.String(length=320), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_login_names_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('customer_set_id', 'name_key', name=op.f('pk_login_names'))
+    )
+    with op.batch_alter_table('login_names', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_names_account_id'), ['account_id'], unique=False)
+
 
 
 
 def downgrade() -> None:
 
+    with op.batch_alter_table('login_names', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_names_account_id'))
+
+    op.drop_table('login_names')
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sites_tenant_id'))
 
@@ -178,6 +193,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_app_refresh_tokens_application_id'))
 
     op.drop_table('app_refresh_tokens')
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_accounts_customer_set_id_email_key'))
+
     op.drop_table('accounts')
     op.drop_table('customer_sets')
     op.drop_table('applications')
