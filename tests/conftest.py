@@ -108,8 +108,7 @@ class Seed:
     site: int = SITE
 
 
-@pytest.fixture
-async def seeded(core: Core) -> Seed:
+async def seed(core: Core) -> Seed:
     """Tenant 100 (sites 200 and 201 in the default customer set, 202 in set "outlet"), tenant 300 (site 400), a
     storefront app, an admin app, and an app of the other tenant."""
     await admin.ensure_tenant(core, TENANT, SITE, "Test tenant")
@@ -120,6 +119,11 @@ async def seeded(core: Core) -> Seed:
     await admin.save_application(core, TENANT, *ADMIN, [BEHAVIOR_CUSTOMER_ADMIN, BEHAVIOR_CONFIGURE_TOKEN_DURATIONS])
     await admin.save_application(core, OTHER_TENANT, *OTHER, [])
     return Seed()
+
+
+@pytest.fixture
+async def seeded(core: Core) -> Seed:
+    return await seed(core)
 
 
 @pytest.fixture

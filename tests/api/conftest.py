@@ -21,22 +21,13 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from tests.conftest import (
-    ADMIN,
-    OTHER,
-    OTHER_SITE,
-    OTHER_TENANT,
-    SITE,
-    SITE_OTHER_SET,
-    SITE_SAME_SET,
-    STOREFRONT,
     TENANT,
     Seed,
+    seed,
 )
 from ticketbooth.config import Settings
-from ticketbooth.domain.models import BEHAVIOR_CONFIGURE_TOKEN_DURATIONS, BEHAVIOR_CUSTOMER_ADMIN
 from ticketbooth.infra.clock import Clock, ManualClock
 from ticketbooth.infra.hashing import PasswordHashing, make_hasher
-from ticketbooth.services import admin
 from ticketbooth.services.core import Core, open_core
 from ticketbooth.store import tables
 
@@ -52,17 +43,6 @@ async def _open(settings: Settings, clock: Clock) -> Core:
     return core
 
 
-async def _seed(core: Core) -> None:
-    """What the shared `seeded` fixture sets up."""
-    await admin.ensure_tenant(core, TENANT, SITE, "Test tenant")
-    await admin.ensure_tenant(core, TENANT, SITE_OTHER_SET, customer_set="outlet")
-    await admin.ensure_tenant(core, TENANT, SITE_SAME_SET)
-    await admin.ensure_tenant(core, OTHER_TENANT, OTHER_SITE, "Other tenant")
-    await admin.save_application(core, TENANT, *STOREFRONT, [])
-    await admin.save_application(core, TENANT, *ADMIN, [BEHAVIOR_CUSTOMER_ADMIN, BEHAVIOR_CONFIGURE_TOKEN_DURATIONS])
-    await admin.save_application(core, OTHER_TENANT, *OTHER, [])
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "ticketbooth.db"
@@ -70,7 +50,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def build() -> None:
         core = await _open(Settings(database_url=f"{SQLITE_PREFIX}{path}"), ManualClock())
         try:
-            await _seed(core)
+            await seed(core)
         finally:
             await core.close()
 
@@ -107,7 +87,7 @@ async def seeded(core: Core) -> Seed:
     if _seed_rows:
         await _restore_seed(core)
     else:
-        await _seed(core)
+        await seed(core)
         async with core.store.engine.connect() as conn:
             for table in SEED_TABLES:
                 _seed_rows[table.name] = [dict(row._mapping) for row in await conn.execute(select(table))]

@@ -24,7 +24,7 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import ADMIN, PASSWORD, SITE_OTHER_SET, TENANT, app_token, headers
-from ticketbooth.domain.models import NewAccount
+from ticketbooth.domain.models import NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
@@ -54,7 +54,7 @@ async def _account_without_login(core: Core, email: str | None, customer_set: st
     return await core.store.insert_account(NewAccount(
         tenant_id=TENANT, customer_set_id=set_id, user_id=new_hex(16), email=email,
         email_key=login_key(email) if email else None, username=None, username_key=None, password_hash=None,
-        first_name="Imported",
+        profile=Profile(first_name="Imported"),
     ), core.clock.now())
 
 

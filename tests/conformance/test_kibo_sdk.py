@@ -47,7 +47,7 @@ from tests.conftest import (
     stop_server,
 )
 from ticketbooth.config import Settings
-from ticketbooth.domain.models import NewAccount
+from ticketbooth.domain.models import NewAccount, Profile
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import open_core
 
@@ -157,8 +157,8 @@ def insert_account_without_login(database_url: str, first_name: str, last_name: 
             assert site is not None
             return await core.store.insert_account(NewAccount(
                 tenant_id=TENANT, customer_set_id=site.customer_set_id, user_id=new_hex(16), email=None,
-                email_key=None, username=None, username_key=None, password_hash=None, first_name=first_name,
-                last_name=last_name, created_by="conformance-test",
+                email_key=None, username=None, username_key=None, password_hash=None,
+                profile=Profile(first_name=first_name, last_name=last_name), created_by="conformance-test",
             ), core.clock.now())
         finally:
             await core.close()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 
 from ticketbooth.api import wire
-from ticketbooth.domain.models import Account, AppToken, IssuedTicket
+from ticketbooth.domain.models import Account, AppToken, IssuedTicket, Profile
 
 KIBO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -32,9 +32,10 @@ T0 = datetime(2026, 11, 27, 5, 31, 56, 123456, tzinfo=UTC)
 def full_account() -> Account:
     return Account(
         id=42, tenant_id=100, customer_set_id=1, customer_set_code="default", user_id="a" * 32,
-        email="ada@example.test", username="ada", first_name="Ada", last_name="Lovelace",
-        company_or_organization="Engines Ltd", tax_exempt=True, tax_id="GB1", accepts_marketing=True,
-        external_id="ext-1", locale_code="en-GB", account_type="B2C", customer_since=T0, is_active=True,
+        email="ada@example.test", username="ada", profile=Profile(
+            first_name="Ada", last_name="Lovelace", company_or_organization="Engines Ltd", tax_exempt=True,
+            tax_id="GB1", accepts_marketing=True, external_id="ext-1", locale_code="en-GB", account_type="B2C",
+        ), customer_since=T0, is_active=True,
         is_locked=False, has_password=True, has_external_password=False, migration_required=False,
         last_2fa_at=T0 + timedelta(days=1), last_login_at=T0, created_at=T0, created_by="storefront.app",
         updated_at=T0 + timedelta(hours=1), updated_by="admin.app",

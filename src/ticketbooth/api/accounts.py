@@ -9,6 +9,7 @@ from ticketbooth.api.bodies import CustomerAccountAndAuthInfo, CustomerAccountIn
 from ticketbooth.api.context import core_of, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.domain.models import Profile
 from ticketbooth.services import accounts, tickets
 from ticketbooth.services.accounts import AccountDetails
 from ticketbooth.services.tickets import RequestedLifetimes
@@ -24,12 +25,13 @@ def _no_import(is_import: bool | None, external_password: str | None) -> None:
 
 def _details(a: CustomerAccountIn) -> AccountDetails:
     unsupported = [name for name in ("contacts", "notes", "attributes", "segments") if getattr(a, name)]
-    return AccountDetails(
-        email=a.emailAddress, username=a.userName, first_name=a.firstName, last_name=a.lastName,
-        company_or_organization=a.companyOrOrganization, tax_exempt=bool(a.taxExempt), tax_id=a.taxId,
-        accepts_marketing=bool(a.acceptsMarketing), external_id=a.externalId, locale_code=a.localeCode,
-        account_type=a.accountType, customer_set=a.customerSet, unsupported=unsupported,
+    profile = Profile(
+        first_name=a.firstName, last_name=a.lastName, company_or_organization=a.companyOrOrganization,
+        tax_exempt=bool(a.taxExempt), tax_id=a.taxId, accepts_marketing=bool(a.acceptsMarketing),
+        external_id=a.externalId, locale_code=a.localeCode, account_type=a.accountType,
     )
+    return AccountDetails(email=a.emailAddress, username=a.userName, profile=profile, customer_set=a.customerSet,
+                          unsupported=unsupported)
 
 
 @router.post("/add-account-and-login", summary="Add an account and log it in")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 from fastapi import Request
@@ -28,6 +28,7 @@ _HOST = re.compile(r"^t(\d{1,9})(?:-s(\d{1,9}))?\.", re.IGNORECASE)
 MAX_BODY_BYTES = 65536
 
 M = TypeVar("M", bound=BaseModel)
+ShopperNeed = Literal["none", "optional", "required", "lenient"]
 
 
 def core_of(request: Request) -> Core:
@@ -71,7 +72,7 @@ def _app_token(request: Request) -> tuple[str | None, str | None]:
     return (legacy.strip() if legacy else bearer), bearer
 
 
-async def resolve(request: Request, *, shopper: str = "none") -> Context:
+async def resolve(request: Request, *, shopper: ShopperNeed = "none") -> Context:
     """The caller, and the shopper when `shopper` is "required" / "optional" (a bad shopper token
     is an error) or "lenient" (a bad shopper token is ignored, as for the anonymous ticket a
     client sends along when logging in)."""

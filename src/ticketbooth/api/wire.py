@@ -42,8 +42,9 @@ def audit(created_at: datetime | None, created_by: str | None, updated_at: datet
 def account(a: Account) -> dict[str, Any]:
     """CustomerAccount with every field of Kibo's shape; parts this version does not keep yet
     (contacts, notes, attributes, segments) are empty lists, never missing."""
+    p = a.profile
     return {
-        "accountType": a.account_type,
+        "accountType": p.account_type,
         "attributes": [],
         "auditInfo": audit(a.created_at, a.created_by, a.updated_at, a.updated_by),
         "commerceSummary": {
@@ -51,27 +52,27 @@ def account(a: Account) -> dict[str, Any]:
             "totalOrderAmount": {"amount": 0, "currencyCode": None},
             "visitsCount": 0, "wishlistCount": 0,
         },
-        "companyOrOrganization": a.company_or_organization,
+        "companyOrOrganization": p.company_or_organization,
         "contacts": [],
         "customerSet": a.customer_set_code,
         "customerSinceDate": date(a.customer_since),
-        "externalId": a.external_id,
+        "externalId": p.external_id,
         "id": a.id,
         "migrationRequired": a.migration_required,
         "notes": [],
         "segments": [],
-        "taxExempt": a.tax_exempt,
-        "taxId": a.tax_id,
-        "acceptsMarketing": a.accepts_marketing,
+        "taxExempt": p.tax_exempt,
+        "taxId": p.tax_id,
+        "acceptsMarketing": p.accepts_marketing,
         "emailAddress": a.email,
-        "firstName": a.first_name,
+        "firstName": p.first_name,
         "hasExternalPassword": a.has_external_password,
         "isActive": a.is_active,
         "isAnonymous": False,
         "isLocked": a.is_locked,
         "last2FaDate": date(a.last_2fa_at),
-        "lastName": a.last_name,
-        "localeCode": a.locale_code,
+        "lastName": p.last_name,
+        "localeCode": p.locale_code,
         "userId": a.user_id,
         "userName": a.username,
     }

@@ -56,15 +56,10 @@ class Application:
         return behavior in self.behaviors
 
 
-@dataclass(slots=True)
-class Account:
-    id: int
-    tenant_id: int
-    customer_set_id: int
-    customer_set_code: str
-    user_id: str
-    email: str | None
-    username: str | None
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a customer or merchant says about the customer; the same on every account record."""
+
     first_name: str | None = None
     last_name: str | None = None
     company_or_organization: str | None = None
@@ -74,6 +69,18 @@ class Account:
     external_id: str | None = None
     locale_code: str | None = None
     account_type: str | None = None
+
+
+@dataclass(slots=True)
+class Account:
+    id: int
+    tenant_id: int
+    customer_set_id: int
+    customer_set_code: str
+    user_id: str
+    email: str | None
+    username: str | None
+    profile: Profile = field(default_factory=Profile)
     customer_since: datetime | None = None
     is_active: bool = True
     is_locked: bool = False
@@ -100,15 +107,7 @@ class NewAccount:
     username: str | None
     username_key: str | None
     password_hash: str | None
-    first_name: str | None = None
-    last_name: str | None = None
-    company_or_organization: str | None = None
-    tax_exempt: bool = False
-    tax_id: str | None = None
-    accepts_marketing: bool = False
-    external_id: str | None = None
-    locale_code: str | None = None
-    account_type: str | None = None
+    profile: Profile = field(default_factory=Profile)
     is_active: bool = True
     created_by: str | None = None
 

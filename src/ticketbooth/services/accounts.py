@@ -13,7 +13,7 @@ from ticketbooth.domain.errors import (
     InvalidParameter,
     NotFound,
 )
-from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account, IssuedTicket, NewAccount, Shopper
+from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account, IssuedTicket, NewAccount, Profile, Shopper
 from ticketbooth.domain.policies import login_key, normalize_username
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import Core
@@ -32,15 +32,7 @@ class AccountDetails:
 
     email: str | None = None
     username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company_or_organization: str | None = None
-    tax_exempt: bool = False
-    tax_id: str | None = None
-    accepts_marketing: bool = False
-    external_id: str | None = None
-    locale_code: str | None = None
-    account_type: str | None = None
+    profile: Profile = field(default_factory=Profile)
     customer_set: str | None = None
     unsupported: list[str] = field(default_factory=list)
     """Names of parts given that this version does not store yet (contacts, notes, ...)."""
@@ -98,10 +90,7 @@ async def register(
     new = NewAccount(
         tenant_id=caller.tenant.id, customer_set_id=caller.site.customer_set_id, user_id=new_hex(16),
         email=email, email_key=login_key(email) if email else None, username=username,
-        username_key=login_key(username), password_hash=password_hash, first_name=details.first_name,
-        last_name=details.last_name, company_or_organization=details.company_or_organization,
-        tax_exempt=details.tax_exempt, tax_id=details.tax_id, accepts_marketing=details.accepts_marketing,
-        external_id=details.external_id, locale_code=details.locale_code, account_type=details.account_type,
+        username_key=login_key(username), password_hash=password_hash, profile=details.profile,
         created_by=caller.app.client_id,
     )
     async with core.store.transaction() as tx:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ticketbooth.domain.errors import Conflict, InvalidParameter
-from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount
+from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile
 from ticketbooth.domain.policies import TenantSettings, login_key
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.accounts import clean_email, clean_username
@@ -102,7 +102,7 @@ async def ensure_customer(core: Core, tenant_id: int, site_id: int | None, email
     new = NewAccount(
         tenant_id=tenant_id, customer_set_id=customer_set_id, user_id=new_hex(16), email=clean,
         email_key=login_key(clean), username=username, username_key=login_key(username),
-        password_hash=await core.hashing.hash(password), first_name=first_name, last_name=last_name,
+        password_hash=await core.hashing.hash(password), profile=Profile(first_name=first_name, last_name=last_name),
         created_by="cli",
     )
     account_id = await core.store.insert_account(new, core.clock.now())

@@ -28,6 +28,7 @@ from ticketbooth.domain.models import (
     Application,
     CustomerSet,
     NewAccount,
+    Profile,
     SigningKey,
     Site,
     Tenant,
@@ -266,7 +267,8 @@ class Store:
     async def insert_account(self, new: NewAccount, now: datetime) -> int:
         """The new account's id. Conflict when its email or username is a login name of another
         account of the customer set (emails and usernames share one namespace)."""
-        values = dataclasses.asdict(new)
+        values = {k: v for k, v in dataclasses.asdict(new).items() if k != "profile"}
+        values.update(dataclasses.asdict(new.profile))
         async with self._begin(write=True) as conn:
             res = await conn.execute(insert(t.accounts).values(
                 **values, password_changed_at=now if new.password_hash else None,
@@ -398,16 +400,16 @@ def _application(row: Any) -> Application:
     )
 
 
+_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))
 _ACCOUNT_FIELDS = (
-    "id", "tenant_id", "customer_set_id", "user_id", "email", "username", "first_name", "last_name",
-    "company_or_organization", "tax_exempt", "tax_id", "accepts_marketing", "external_id", "locale_code",
-    "account_type", "is_active", "is_locked", "has_external_password", "migration_required", "last_2fa_at",
-    "last_login_at", "created_at", "created_by", "updated_at", "updated_by",
+    "id", "tenant_id", "customer_set_id", "user_id", "email", "username", "is_active", "is_locked",
+    "has_external_password", "migration_required", "last_2fa_at", "last_login_at", "created_at", "created_by",
+    "updated_at", "updated_by",
 )
 
 
 def _account_select(*extra: Any) -> Any:
-    cols = [t.accounts.c[name] for name in _ACCOUNT_FIELDS]
+    cols = [t.accounts.c[name] for name in (*_ACCOUNT_FIELDS, *_PROFILE_FIELDS)]
     return select(
         *cols, t.accounts.c.password_hash.is_not(None).label("has_password"),
         t.customer_sets.c.code.label("customer_set_code"), *extra,
@@ -418,6 +420,7 @@ def _account(row: Any) -> Account:
     m: Mapping[str, Any] = row._mapping
     return Account(
         **{name: m[name] for name in _ACCOUNT_FIELDS},
+        profile=Profile(**{name: m[name] for name in _PROFILE_FIELDS}),
         customer_set_code=m["customer_set_code"], has_password=bool(m["has_password"]),
         customer_since=m["created_at"],
     )
