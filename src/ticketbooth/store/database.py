@@ -32,7 +32,7 @@ def create_engine(plain_url: str, pool_size: int = 10) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, pool_size)
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "ticketbooth"}},
     )
 

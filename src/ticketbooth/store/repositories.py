@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -40,6 +40,19 @@ from ticketbooth.store import tables as t
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
 _TICKET_COLUMNS = [c for c in t.tickets.c]
+
+# The hot paths' statements are built once, so SQLAlchemy compiles each once and reuses it.
+_INSERT_FAMILY = insert(t.token_families)
+_INSERT_TICKET = insert(t.tickets)
+_TICKET_AND_FAMILY = select(*_TICKET_COLUMNS, *_FAMILY_COLUMNS).join_from(
+    t.tickets, t.token_families, t.tickets.c.family_id == t.token_families.c.id)
+_TICKET_BY_ACCESS = _TICKET_AND_FAMILY.where(t.tickets.c.access_hash == bindparam("token_hash"))
+_TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindparam("token_hash"))
+_MARK_USED = update(t.tickets).where(
+    t.tickets.c.refresh_hash == bindparam("token_hash"), t.tickets.c.used_at.is_(None)
+).values(used_at=bindparam("now"))
+_EXTEND_FAMILY = update(t.token_families).where(
+    t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
 class Store:
@@ -329,21 +342,18 @@ class Store:
 
     async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None:
         async with self._begin(write=True) as conn:
-            await conn.execute(insert(t.token_families).values(_family_values(family)))
-            await conn.execute(insert(t.tickets).values(_ticket_values(first)))
+            await conn.execute(_INSERT_FAMILY, _family_values(family))
+            await conn.execute(_INSERT_TICKET, _ticket_values(first))
 
     async def ticket_by_access(self, access_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
-        return await self._ticket_where(t.tickets.c.access_hash == access_hash)
+        return await self._ticket_where(_TICKET_BY_ACCESS, access_hash)
 
     async def ticket_by_refresh(self, refresh_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
-        return await self._ticket_where(t.tickets.c.refresh_hash == refresh_hash)
+        return await self._ticket_where(_TICKET_BY_REFRESH, refresh_hash)
 
-    async def _ticket_where(self, clause: Any) -> tuple[TicketRecord, TokenFamily] | None:
-        stmt = select(*_TICKET_COLUMNS, *_FAMILY_COLUMNS).join_from(
-            t.tickets, t.token_families, t.tickets.c.family_id == t.token_families.c.id
-        ).where(clause)
+    async def _ticket_where(self, stmt: Any, token_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
         async with self._begin(write=False) as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(stmt, {"token_hash": token_hash})).first()
         if row is None:
             return None
         m = row._mapping
@@ -356,15 +366,12 @@ class Store:
         """Mark the ticket used and add its successor, exactly once: True for the one caller that
         did it, False for every other (the ticket was already used)."""
         async with self._begin(write=True) as conn:
-            res = await conn.execute(update(t.tickets).where(
-                t.tickets.c.refresh_hash == old_refresh_hash, t.tickets.c.used_at.is_(None)
-            ).values(used_at=now))
+            res = await conn.execute(_MARK_USED, {"token_hash": old_refresh_hash, "now": now})
             if res.rowcount != 1:
                 return False
-            await conn.execute(insert(t.tickets).values(_ticket_values(successor)))
+            await conn.execute(_INSERT_TICKET, _ticket_values(successor))
             if family_expires_at is not None:
-                await conn.execute(update(t.token_families).where(
-                    t.token_families.c.id == successor.family_id).values(expires_at=family_expires_at))
+                await conn.execute(_EXTEND_FAMILY, {"family_id": successor.family_id, "expires": family_expires_at})
             return True
 
     async def revoke_family(self, family_id: str, now: datetime, reason: str) -> bool:
