@@ -23,6 +23,7 @@ from ticketbooth.domain.models import SigningKey
 from ticketbooth.infra.tokens import new_hex
 
 ALGORITHM = "ES256"
+VERIFIED_CACHE_SIZE = 10_000
 
 
 def generate_key(now: datetime) -> SigningKey:
@@ -57,6 +58,7 @@ class KeyRing:
         self._current: tuple[SigningKey, Any] | None = None
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
+        self._verified: dict[str, dict[str, Any]] = {}
 
     async def refresh(self) -> None:
         async with self._lock:
@@ -91,7 +93,23 @@ class KeyRing:
 
     async def verify(self, token: str, now: datetime) -> dict[str, Any] | None:
         """The claims of a token signed by one of our keys and valid at `now`, else None. Time is
-        checked against the injected clock, not the system's."""
+        checked against the injected clock, not the system's. A signature once checked is
+        remembered (an application presents the same token on every request for an hour)."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = await self._check_signature(token)
+            if claims is None:
+                return None
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = claims
+        ts = now.timestamp()
+        exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat"))
+        if not isinstance(exp, int | float) or not isinstance(nbf, int | float) or not nbf - 5 <= ts < exp:
+            return None
+        return claims
+
+    async def _check_signature(self, token: str) -> dict[str, Any] | None:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -115,10 +133,6 @@ class KeyRing:
                 },
             )
         except jwt.PyJWTError:
-            return None
-        ts = now.timestamp()
-        exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat"))
-        if not isinstance(exp, int | float) or not isinstance(nbf, int | float) or not nbf - 5 <= ts < exp:
             return None
         return claims
 
