@@ -293,17 +293,14 @@ class Store:
 
     async def get_account(self, account_id: int) -> Account | None:
         async with self._begin(write=False) as conn:
-            row = (await conn.execute(_account_select().where(t.accounts.c.id == account_id))).first()
+            row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
         return None if row is None else _account(row)
 
     async def find_login(self, customer_set_id: int, key: str) -> tuple[Account, str | None] | None:
         """The account that logs in with `key` (a username or an email) in the customer set, with its
         password hash."""
-        stmt = _account_select(t.accounts.c.password_hash).join(
-            t.login_names, t.login_names.c.account_id == t.accounts.c.id
-        ).where(t.login_names.c.customer_set_id == customer_set_id, t.login_names.c.name_key == key)
         async with self._begin(write=False) as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_ACCOUNT_BY_LOGIN_NAME, {"customer_set_id": customer_set_id, "key": key})).first()
         return None if row is None else (_account(row), row.password_hash)
 
     async def set_login(self, account_id: int, email: str | None, email_key: str | None, username: str,
@@ -439,3 +436,9 @@ def _family_values(f: TokenFamily) -> dict[str, Any]:
 
 def _ticket_values(r: TicketRecord) -> dict[str, Any]:
     return {c.name: getattr(r, c.name) for c in _TICKET_COLUMNS}
+
+
+_ACCOUNT_BY_ID = _account_select().where(t.accounts.c.id == bindparam("account_id"))
+_ACCOUNT_BY_LOGIN_NAME = _account_select(t.accounts.c.password_hash).join(
+    t.login_names, t.login_names.c.account_id == t.accounts.c.id
+).where(t.login_names.c.customer_set_id == bindparam("customer_set_id"), t.login_names.c.name_key == bindparam("key"))
