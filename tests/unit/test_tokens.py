@@ -72,3 +72,8 @@ def test_derive_has_the_requested_length_in_lowercase_hex(nbytes: int) -> None:
 
 def test_derive_defaults_to_a_refresh_token_sized_value() -> None:
     assert len(derive(SECRET, "refresh", new_hex())) == 32
+
+
+def test_derive_cannot_be_confused_by_moving_text_between_label_and_token() -> None:
+    assert derive(SECRET, "a:b", "c") != derive(SECRET, "a", "b:c")
+    assert derive(SECRET, "ab", "c") != derive(SECRET, "a", "bc")

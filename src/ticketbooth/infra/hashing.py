@@ -8,7 +8,6 @@ more than `queue_limit` callers already wait for a slot, a new caller is refused
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -46,7 +45,6 @@ class PasswordHashing:
         # in the pool (never on the event loop thread); it is the pool's first job, so any verify
         # that waits for it runs after it has started.
         self._dummy_hash: Future[str] = self._pool.submit(self._hasher.hash, "ticketbooth-dummy-password-for-unknown-users")
-        self.last_duration: float = 0.0
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         if self._waiting >= self._queue_limit and self._slots.locked():
@@ -57,11 +55,7 @@ class PasswordHashing:
         finally:
             self._waiting -= 1
         try:
-            loop = asyncio.get_running_loop()
-            started = time.perf_counter()
-            result = await loop.run_in_executor(self._pool, fn, *args)
-            self.last_duration = time.perf_counter() - started
-            return result
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         finally:
             self._slots.release()
 

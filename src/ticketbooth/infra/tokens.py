@@ -22,5 +22,6 @@ def derive(secret: bytes, label: str, token: str, nbytes: int = 16) -> str:
     """A token derived from another with the server secret. Refresh successors are derived so a
     replay inside the grace window can be answered with the same successor without ever storing a
     plaintext token; without the secret, knowing `token` does not reveal what it derives to."""
-    mac = hmac.new(secret, f"{label}:{token}".encode(), hashlib.sha256).hexdigest()
+    # NUL separates label and token: neither can contain it, so no two pairs give the same input.
+    mac = hmac.new(secret, f"{label}\x00{token}".encode(), hashlib.sha256).hexdigest()
     return mac[: nbytes * 2]

@@ -10,6 +10,7 @@ from functools import cache
 from importlib import resources
 
 from ticketbooth.config import Settings
+from ticketbooth.domain.policies import MAX_ACCESS_TOKEN_MINUTES, MAX_APP_TOKEN_SECONDS
 from ticketbooth.infra.clock import Clock, SystemClock
 from ticketbooth.infra.hashing import PasswordHashing
 from ticketbooth.infra.signing import KeyRing, generate_key
@@ -61,8 +62,6 @@ async def rotate_signing_key(store: Store, clock: Clock, key_reload_seconds: flo
     """Add a new signing key and retire the current one. A retired key stays published until every
     token it may have signed has expired: the longest token lifetime plus the time other processes
     may take to notice the rotation."""
-    from ticketbooth.domain.policies import MAX_ACCESS_TOKEN_MINUTES, MAX_APP_TOKEN_SECONDS
-
     now = clock.now()
     key = generate_key(now)
     longest = max(timedelta(minutes=MAX_ACCESS_TOKEN_MINUTES), timedelta(seconds=MAX_APP_TOKEN_SECONDS))

@@ -73,7 +73,9 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Store]:
-        """A Store whose methods share one write transaction."""
+        """A Store whose methods share one write transaction. Inside it, call the methods of the
+        Store it yields, never of the outer one: on SQLite the outer Store would wait for the
+        write lock this transaction holds."""
         if self._conn is not None:
             yield self
             return
@@ -106,10 +108,6 @@ class Store:
             if exc.connection_invalidated:
                 raise ServiceUnavailable("Service Unavailable: the database cannot be reached") from exc
             raise
-
-    async def ping(self) -> None:
-        async with self._begin(write=False) as conn:
-            await conn.execute(select(1))
 
     # -- server secrets -----------------------------------------------------------------------
 
@@ -152,11 +150,6 @@ class Store:
                 raise Conflict(f"tenant {tenant_id} already exists") from exc
             await conn.execute(insert(t.customer_sets).values(
                 tenant_id=tenant_id, code="default", name="Default", is_default=True, created_at=now))
-
-    async def update_tenant_settings(self, tenant_id: int, settings: TenantSettings) -> None:
-        async with self._begin(write=True) as conn:
-            await conn.execute(
-                update(t.tenants).where(t.tenants.c.id == tenant_id).values(settings=settings.model_dump()))
 
     async def get_site(self, site_id: int) -> Site | None:
         async with self._begin(write=False) as conn:
