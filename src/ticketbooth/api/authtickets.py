@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from ticketbooth.api.bodies import CustomerUserAuthInfo
-from ticketbooth.api.context import core_of, optional_id, read_json, resolve
+from ticketbooth.api.context import core_of, parse_id, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond, ticket
 from ticketbooth.services import tickets
 from ticketbooth.services.tickets import RequestedLifetimes
@@ -36,5 +36,5 @@ async def refresh_user_auth_ticket(
     accountId: str | None = Query(None, max_length=20), responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request)
-    issued = await tickets.refresh(core_of(request), ctx.caller, refreshToken, optional_id("accountId", accountId))
+    issued = await tickets.refresh(core_of(request), ctx.caller, refreshToken, parse_id("accountId", accountId))
     return respond(ticket(issued), responseFields)

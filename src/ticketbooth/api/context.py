@@ -42,26 +42,22 @@ class Context:
     shopper: Shopper | None
 
 
-def _header_int(request: Request, name: str) -> int | None:
-    raw = request.headers.get(name)
+def parse_id(name: str, raw: str | None, low: int = 0, limit: int = 2**63) -> int | None:
+    """A numeric id in [low, limit) from a header or the query; empty means absent (clients fill
+    URL templates and headers with empty strings)."""
     if raw is None or not raw.strip():
         return None
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a number", raw[:50]) from None
-    if not 0 < value < 2**31:
+    text = raw.strip()
+    if not text.isdigit():
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a number", raw[:50])
+    value = int(text)
+    if not low <= value < limit:
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} is out of range", raw[:50])
     return value
 
 
-def optional_id(name: str, raw: str | None) -> int | None:
-    """A numeric id from the query; empty means absent (clients fill URL templates with empty strings)."""
-    if raw is None or not raw.strip():
-        return None
-    if not raw.strip().isdigit() or int(raw) >= 2**63:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a number", raw)
-    return int(raw)
+def _header_int(request: Request, name: str) -> int | None:
+    return parse_id(name, request.headers.get(name), low=1, limit=2**31)
 
 
 def _app_token(request: Request) -> tuple[str | None, str | None]:

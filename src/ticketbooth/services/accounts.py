@@ -58,9 +58,6 @@ def clean_username(value: str | None, fallback: str | None, name: str = "userNam
     return username
 
 
-_TAKEN = "Validation conflict: an account with this email address or username already exists"
-
-
 async def _checked_password_hash(core: Core, caller: Caller, password: str | None) -> str:
     if not password:
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
@@ -94,10 +91,7 @@ async def register(
         created_by=caller.app.client_id,
     )
     async with core.store.transaction() as tx:
-        try:
-            account_id = await tx.insert_account(new, core.clock.now())
-        except Conflict as exc:
-            raise Conflict(_TAKEN) from exc
+        account_id = await tx.insert_account(new, core.clock.now())
         account = await tx.get_account(account_id)
         assert account is not None
         return await open_family(
@@ -122,13 +116,10 @@ async def create_login(
     password_hash = await _checked_password_hash(core, caller, password)
     email_key = login_key(email_clean) if email_clean else None
     async with core.store.transaction() as tx:
-        try:
-            done = await tx.set_login(
-                account.id, email_clean, email_key, username_clean,
-                login_key(username_clean), password_hash, core.clock.now(), caller.app.client_id,
-            )
-        except Conflict as exc:
-            raise Conflict(_TAKEN) from exc
+        done = await tx.set_login(
+            account.id, email_clean, email_key, username_clean, login_key(username_clean), password_hash,
+            core.clock.now(), caller.app.client_id,
+        )
         if not done:
             raise Conflict("Validation conflict: the account already has a login")
         refreshed = await tx.get_account(account.id)

@@ -387,7 +387,7 @@ async def _claim_login_names(conn: AsyncConnection, customer_set_id: int, accoun
             {"customer_set_id": customer_set_id, "name_key": name, "account_id": account_id} for name in names
         ])
     except IntegrityError as exc:
-        raise Conflict("an account with this email address or username already exists") from exc
+        raise Conflict("Validation conflict: an account with this email address or username already exists") from exc
 
 
 def _application(row: Any) -> Application:
