@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ticketbooth import __version__
-from ticketbooth.api import accounts, authtickets, errors, platform, wellknown
+from ticketbooth.api import (
+    account_parts,
+    accounts,
+    authtickets,
+    customer_definitions,
+    errors,
+    logins,
+    password_reset,
+    platform,
+    wellknown,
+)
 from ticketbooth.api.middleware import KiboTolerance
 from ticketbooth.config import Settings
 from ticketbooth.infra.clock import Clock
@@ -41,7 +51,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if core is not None:
         app.state.core = core
     errors.install(app)
-    for module in (wellknown, platform, authtickets, accounts):
+    # accounts last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes
+    for module in (wellknown, platform, authtickets, logins, password_reset, account_parts, customer_definitions, accounts):
         app.include_router(module.router)
     app.add_middleware(KiboTolerance)
     return app

@@ -71,6 +71,95 @@ class Profile:
     account_type: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """Who created and last changed a record: an application's client id, or a shopper's userId."""
+
+    created_at: datetime | None = None
+    created_by: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    address1: str | None = None
+    address2: str | None = None
+    address3: str | None = None
+    address4: str | None = None
+    city_or_town: str | None = None
+    state_or_province: str | None = None
+    postal_or_zip_code: str | None = None
+    country_code: str | None = None
+    address_type: str | None = None
+    is_validated: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Phones:
+    home: str | None = None
+    mobile: str | None = None
+    work: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactType:
+    name: str
+    is_primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDetails:
+    """What a customer or merchant says about one contact (address book entry) of an account."""
+
+    email: str | None = None
+    first_name: str | None = None
+    middle_name_or_initial: str | None = None
+    last_name_or_surname: str | None = None
+    company_or_organization: str | None = None
+    fax_number: str | None = None
+    label: str | None = None
+    address: Address | None = None
+    phone_numbers: Phones | None = None
+    types: tuple[ContactType, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: int
+    account_id: int
+    details: ContactDetails
+    audit: Audit = field(default_factory=Audit)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    account_id: int
+    content: str
+    audit: Audit = field(default_factory=Audit)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAttribute:
+    """The values of one attribute (named by its definition's fully qualified name) on an account."""
+
+    definition_id: int
+    fqn: str
+    values: tuple[object, ...]
+    audit: Audit = field(default_factory=Audit)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRef:
+    """A segment as listed on an account."""
+
+    id: int
+    code: str
+    name: str
+    description: str | None = None
+
+
 @dataclass(slots=True)
 class Account:
     id: int
@@ -93,6 +182,17 @@ class Account:
     created_by: str | None = None
     updated_at: datetime | None = None
     updated_by: str | None = None
+    # login state
+    password_changed_at: datetime | None = None
+    password_change_required: bool = False
+    locked_at: datetime | None = None
+    failed_login_count: int = 0
+    first_failed_login_at: datetime | None = None
+    # parts, loaded by `Store.get_account` (empty where a caller asked for the record alone)
+    contacts: list[Contact] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    attributes: list[AccountAttribute] = field(default_factory=list)
+    segments: list[SegmentRef] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -11,24 +11,17 @@ noticing.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from ticketbooth.domain.errors import Conflict, ServiceUnavailable
+from ticketbooth.domain.errors import Conflict
 from ticketbooth.domain.models import (
-    Account,
     Application,
     CustomerSet,
-    NewAccount,
-    Profile,
     SigningKey,
     Site,
     Tenant,
@@ -37,6 +30,11 @@ from ticketbooth.domain.models import (
 )
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.store import tables as t
+from ticketbooth.store.accounts import AccountStore
+from ticketbooth.store.base import StoreBase
+from ticketbooth.store.logins import LoginStore
+from ticketbooth.store.outbox import OutboxStore
+from ticketbooth.store.parts import PartsStore
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
 _TICKET_COLUMNS = [c for c in t.tickets.c]
@@ -55,59 +53,8 @@ _EXTEND_FAMILY = update(t.token_families).where(
     t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
-class Store:
-    def __init__(self, engine: AsyncEngine, _conn: AsyncConnection | None = None,
-                 _write_lock: asyncio.Lock | None = None) -> None:
-        self.engine = engine
-        self._conn = _conn
-        self._is_sqlite = engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time; queueing writers of this process here avoids them
-        # spinning on the database lock. Writers in other processes still wait via busy_timeout.
-        self._write_lock = _write_lock or asyncio.Lock()
-
-    @property
-    def dialect(self) -> str:
-        return str(self.engine.dialect.name)
-
-    # -- transactions -----------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Store]:
-        """A Store whose methods share one write transaction. Inside it, call the methods of the
-        Store it yields, never of the outer one: on SQLite the outer Store would wait for the
-        write lock this transaction holds."""
-        if self._conn is not None:
-            yield self
-            return
-        async with self._begin(write=True) as conn:
-            yield Store(self.engine, conn, self._write_lock)
-
-    @asynccontextmanager
-    async def _begin(self, write: bool) -> AsyncIterator[AsyncConnection]:
-        if self._conn is not None:
-            yield self._conn
-            return
-        lock = self._write_lock if (write and self._is_sqlite) else None
-        try:
-            if lock is not None:
-                await lock.acquire()
-            try:
-                async with self.engine.connect() as conn:
-                    if write and self._is_sqlite:
-                        conn = await conn.execution_options(sqlite_immediate=True)
-                    async with conn.begin():
-                        yield conn
-            finally:
-                if lock is not None:
-                    lock.release()
-        except IntegrityError:
-            raise
-        except (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError) as exc:
-            raise ServiceUnavailable("Service Unavailable: the database cannot be reached") from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise ServiceUnavailable("Service Unavailable: the database cannot be reached") from exc
-            raise
+class Store(AccountStore, PartsStore, LoginStore, OutboxStore, StoreBase):
+    """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------
 
@@ -268,66 +215,6 @@ class Store:
             return (await conn.execute(
                 select(t.signing_keys.c.kid).where(t.signing_keys.c.retired_at.is_(None)).limit(1))).first() is not None
 
-    # -- accounts ----------------------------------------------------------------------------
-
-    async def insert_account(self, new: NewAccount, now: datetime) -> int:
-        """The new account's id. Conflict when its email or username is a login name of another
-        account of the customer set (emails and usernames share one namespace)."""
-        values = {k: v for k, v in dataclasses.asdict(new).items() if k != "profile"}
-        values.update(dataclasses.asdict(new.profile))
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(insert(t.accounts).values(
-                **values, password_changed_at=now if new.password_hash else None,
-                created_at=now, updated_at=now, updated_by=new.created_by,
-            ).returning(t.accounts.c.id))
-            account_id = int(res.scalar_one())
-            await _claim_login_names(conn, new.customer_set_id, account_id, (new.email_key, new.username_key))
-            return account_id
-
-    async def get_account(self, account_id: int) -> Account | None:
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
-        return None if row is None else _account(row)
-
-    async def find_login(self, customer_set_id: int, key: str) -> tuple[Account, str | None] | None:
-        """The account that logs in with `key` (a username or an email) in the customer set, with its
-        password hash."""
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(_ACCOUNT_BY_LOGIN_NAME, {"customer_set_id": customer_set_id, "key": key})).first()
-        return None if row is None else (_account(row), row.password_hash)
-
-    async def set_login(self, account_id: int, email: str | None, email_key: str | None, username: str,
-                        username_key: str, password_hash: str, now: datetime, by: str) -> bool:
-        """Give a login to an account that has none. False if it already has one; Conflict if the
-        email or username is another account's login name."""
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(update(t.accounts).where(
-                t.accounts.c.id == account_id, t.accounts.c.password_hash.is_(None),
-                t.accounts.c.has_external_password.is_(False),
-            ).values(
-                email=func.coalesce(email, t.accounts.c.email),
-                email_key=func.coalesce(email_key, t.accounts.c.email_key),
-                username=username, username_key=username_key, password_hash=password_hash,
-                password_changed_at=now, updated_at=now, updated_by=by,
-            ).returning(t.accounts.c.customer_set_id, t.accounts.c.email_key))
-            row = res.first()
-            if row is None:
-                return False
-            await conn.execute(delete(t.login_names).where(t.login_names.c.account_id == account_id))
-            await _claim_login_names(conn, row.customer_set_id, account_id, (row.email_key, username_key))
-            return True
-
-    async def replace_password_hash(self, account_id: int, old_hash: str, new_hash: str) -> None:
-        """Upgrade a hash made with older parameters (only if it has not changed meanwhile)."""
-        async with self._begin(write=True) as conn:
-            await conn.execute(update(t.accounts).where(
-                t.accounts.c.id == account_id, t.accounts.c.password_hash == old_hash
-            ).values(password_hash=new_hash))
-
-    async def record_login(self, account_id: int, now: datetime) -> None:
-        async with self._begin(write=True) as conn:
-            await conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(last_login_at=now))
-
     # -- token families and tickets ---------------------------------------------------------------
 
     async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None:
@@ -371,55 +258,27 @@ class Store:
             ).values(revoked_at=now, revoke_reason=reason))
             return bool(res.rowcount == 1)
 
+    async def revoke_account_families(self, account_id: int, now: datetime, reason: str,
+                                      *, keep_family_id: str | None = None) -> int:
+        """Revoke every live token family of the account (but `keep_family_id`, the session that asked
+        for it); the number revoked. Refresh tokens and opaque access tokens stop working at once."""
+        where = [t.token_families.c.account_id == account_id, t.token_families.c.revoked_at.is_(None)]
+        if keep_family_id is not None:
+            where.append(t.token_families.c.id != keep_family_id)
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(update(t.token_families).where(*where).values(revoked_at=now, revoke_reason=reason))
+            return int(res.rowcount)
+
     async def family_revoke_reason(self, family_id: str) -> str | None:
         async with self._begin(write=False) as conn:
             return (await conn.execute(select(t.token_families.c.revoke_reason).where(
                 t.token_families.c.id == family_id))).scalar()
 
 
-async def _claim_login_names(conn: AsyncConnection, customer_set_id: int, account_id: int,
-                             keys: tuple[str | None, ...]) -> None:
-    names = sorted({k for k in keys if k})
-    if not names:
-        return
-    try:
-        await conn.execute(insert(t.login_names), [
-            {"customer_set_id": customer_set_id, "name_key": name, "account_id": account_id} for name in names
-        ])
-    except IntegrityError as exc:
-        raise Conflict("Validation conflict: an account with this email address or username already exists") from exc
-
-
 def _application(row: Any) -> Application:
     return Application(
         id=row.id, client_id=row.client_id, tenant_id=row.tenant_id, name=row.name,
         secret_hash=row.secret_hash, behaviors=frozenset(row.behaviors or ()), enabled=bool(row.enabled),
-    )
-
-
-_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))
-_ACCOUNT_FIELDS = (
-    "id", "tenant_id", "customer_set_id", "user_id", "email", "username", "is_active", "is_locked",
-    "has_external_password", "migration_required", "last_2fa_at", "last_login_at", "created_at", "created_by",
-    "updated_at", "updated_by",
-)
-
-
-def _account_select(*extra: Any) -> Any:
-    cols = [t.accounts.c[name] for name in (*_ACCOUNT_FIELDS, *_PROFILE_FIELDS)]
-    return select(
-        *cols, t.accounts.c.password_hash.is_not(None).label("has_password"),
-        t.customer_sets.c.code.label("customer_set_code"), *extra,
-    ).join_from(t.accounts, t.customer_sets, and_(t.accounts.c.customer_set_id == t.customer_sets.c.id))
-
-
-def _account(row: Any) -> Account:
-    m: Mapping[str, Any] = row._mapping
-    return Account(
-        **{name: m[name] for name in _ACCOUNT_FIELDS},
-        profile=Profile(**{name: m[name] for name in _PROFILE_FIELDS}),
-        customer_set_code=m["customer_set_code"], has_password=bool(m["has_password"]),
-        customer_since=m["created_at"],
     )
 
 
@@ -431,7 +290,3 @@ def _ticket_values(r: TicketRecord) -> dict[str, Any]:
     return {c.name: getattr(r, c.name) for c in _TICKET_COLUMNS}
 
 
-_ACCOUNT_BY_ID = _account_select().where(t.accounts.c.id == bindparam("account_id"))
-_ACCOUNT_BY_LOGIN_NAME = _account_select(t.accounts.c.password_hash).join(
-    t.login_names, t.login_names.c.account_id == t.accounts.c.id
-).where(t.login_names.c.customer_set_id == bindparam("customer_set_id"), t.login_names.c.name_key == bindparam("key"))

@@ -19,7 +19,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -163,6 +165,10 @@ accounts = Table(
     Column("account_type", String(50), nullable=True),
     Column("is_active", Boolean, nullable=False, default=True),
     Column("is_locked", Boolean, nullable=False, default=False),
+    Column("locked_at", UtcDateTime(), nullable=True),
+    Column("password_change_required", Boolean, nullable=False, default=False, server_default=false()),
+    Column("failed_login_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("first_failed_login_at", UtcDateTime(), nullable=True),
     Column("last_2fa_at", UtcDateTime(), nullable=True),
     Column("last_login_at", UtcDateTime(), nullable=True),
     _ts("created_at"),
@@ -219,3 +225,121 @@ tickets = Table(
     Index(None, "family_id"),
 )
 
+
+# -- account parts (migration 0002) ------------------------------------------------------------------
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("email", String(320), nullable=True),
+    Column("first_name", String(200), nullable=True),
+    Column("middle_name_or_initial", String(200), nullable=True),
+    Column("last_name_or_surname", String(200), nullable=True),
+    Column("company_or_organization", String(200), nullable=True),
+    Column("fax_number", String(50), nullable=True),
+    Column("label", String(200), nullable=True),
+    Column("address", JSON, nullable=True),
+    Column("phone_numbers", JSON, nullable=True),
+    Column("types", JSON, nullable=False),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("content", Text, nullable=False),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+)
+
+attribute_definitions = Table(
+    "attribute_definitions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("fqn", String(300), nullable=False),
+    Column("definition", JSON, nullable=False),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    UniqueConstraint("tenant_id", "fqn"),
+)
+
+account_attributes = Table(
+    "account_attributes",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("definition_id", Integer, ForeignKey("attribute_definitions.id", ondelete="CASCADE"), primary_key=True),
+    Column("attribute_values", JSON, nullable=False),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(1000), nullable=True),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    UniqueConstraint("tenant_id", "code"),
+)
+
+segment_accounts = Table(
+    "segment_accounts",
+    metadata,
+    Column("segment_id", Integer, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
+    _ts("created_at"),
+)
+
+# Single-use codes sent to a shopper (password reset now; 2FA and one-time passcodes later). Only
+# a hash of the code is kept.
+account_codes = Table(
+    "account_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("purpose", String(20), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("used_at", nullable=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+)
+
+# Mail waiting to be sent, written in the same transaction as the change that causes it. The
+# message is kept encrypted (it may carry a code) and dropped once delivered.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("message", LargeBinary, nullable=True),
+    _ts("created_at"),
+    _ts("next_attempt_at"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(500), nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    _ts("claimed_until", nullable=True),
+    _ts("sent_at", nullable=True),
+    _ts("failed_at", nullable=True),
+    Index(None, "sent_at", "next_attempt_at"),
+)

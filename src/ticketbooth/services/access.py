@@ -1,0 +1,46 @@
+"""Who may read or change an account: the shopper who owns it, or an application with the
+customer:admin behavior. Every account service asks here, so the rule is written once."""
+
+from __future__ import annotations
+
+from ticketbooth.domain.errors import Forbidden, NotFound
+from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account, Shopper
+from ticketbooth.services.core import Core
+from ticketbooth.services.tickets import Caller
+
+
+def actor(caller: Caller, shopper: Shopper | None) -> str:
+    """The name written into audit info: the shopper's userId when a registered shopper acts, else
+    the application's client id."""
+    if shopper is not None and not shopper.is_anonymous:
+        return shopper.user_id
+    return caller.app.client_id
+
+
+def is_admin(caller: Caller) -> bool:
+    return caller.app.has(BEHAVIOR_CUSTOMER_ADMIN)
+
+
+def require_admin(caller: Caller, doing: str) -> None:
+    """Forbidden unless the application has the customer:admin behavior. `doing` completes the
+    message: "... needs an application with the customer:admin behavior"."""
+    if not is_admin(caller):
+        raise Forbidden(f"Forbidden: {doing} needs an application with the customer:admin behavior")
+
+
+def may_act_on(caller: Caller, shopper: Shopper | None, account_id: int) -> bool:
+    return is_admin(caller) or (shopper is not None and shopper.account_id == account_id)
+
+
+async def account_for(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
+                      *, owner_may: bool = True, with_parts: bool = True) -> Account:
+    """The account `account_id` of the caller's site's customer set, if the caller may act on it:
+    an admin application always, the account's own shopper when `owner_may`. Forbidden before
+    NotFound, so that a shopper cannot probe which account ids exist."""
+    if not (is_admin(caller) or (owner_may and shopper is not None and shopper.account_id == account_id)):
+        raise Forbidden("Forbidden: only the account's own shopper or an application with the customer:admin "
+                        "behavior may do this")
+    account = await core.store.get_account(account_id, with_parts=with_parts)
+    if account is None or account.tenant_id != caller.tenant.id or account.customer_set_id != caller.site.customer_set_id:
+        raise NotFound(f"Item not found: account {account_id} does not exist")
+    return account

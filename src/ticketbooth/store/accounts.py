@@ -1,0 +1,130 @@
+"""Accounts: the account record, its login names, and what a login reads and writes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketbooth.domain.errors import Conflict
+from ticketbooth.domain.models import Account, NewAccount, Profile
+from ticketbooth.store import tables as t
+from ticketbooth.store.base import StoreBase
+from ticketbooth.store.parts import load_parts
+
+
+class AccountStore(StoreBase):
+    async def insert_account(self, new: NewAccount, now: datetime) -> int:
+        """The new account's id. Conflict when its email or username is a login name of another
+        account of the customer set (emails and usernames share one namespace)."""
+        values = {k: v for k, v in dataclasses.asdict(new).items() if k != "profile"}
+        values.update(dataclasses.asdict(new.profile))
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(insert(t.accounts).values(
+                **values, password_changed_at=now if new.password_hash else None,
+                created_at=now, updated_at=now, updated_by=new.created_by,
+            ).returning(t.accounts.c.id))
+            account_id = int(res.scalar_one())
+            await _claim_login_names(conn, new.customer_set_id, account_id, (new.email_key, new.username_key))
+            return account_id
+
+    async def get_account(self, account_id: int, *, with_parts: bool = True) -> Account | None:
+        """The account with its contacts, notes, attributes and segments (`with_parts`), or alone."""
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
+            if row is None:
+                return None
+            account = _account(row)
+            if with_parts:
+                await load_parts(conn, [account])
+        return account
+
+    async def find_login(self, customer_set_id: int, key: str) -> tuple[Account, str | None] | None:
+        """The account that logs in with `key` (a username or an email) in the customer set, with its
+        password hash."""
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(_ACCOUNT_BY_LOGIN_NAME, {"customer_set_id": customer_set_id, "key": key})).first()
+        return None if row is None else (_account(row), row.password_hash)
+
+    async def set_login(self, account_id: int, email: str | None, email_key: str | None, username: str,
+                        username_key: str, password_hash: str, now: datetime, by: str) -> bool:
+        """Give a login to an account that has none. False if it already has one; Conflict if the
+        email or username is another account's login name."""
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(update(t.accounts).where(
+                t.accounts.c.id == account_id, t.accounts.c.password_hash.is_(None),
+                t.accounts.c.has_external_password.is_(False),
+            ).values(
+                email=func.coalesce(email, t.accounts.c.email),
+                email_key=func.coalesce(email_key, t.accounts.c.email_key),
+                username=username, username_key=username_key, password_hash=password_hash,
+                password_changed_at=now, updated_at=now, updated_by=by,
+            ).returning(t.accounts.c.customer_set_id, t.accounts.c.email_key))
+            row = res.first()
+            if row is None:
+                return False
+            await conn.execute(delete(t.login_names).where(t.login_names.c.account_id == account_id))
+            await _claim_login_names(conn, row.customer_set_id, account_id, (row.email_key, username_key))
+            return True
+
+    async def replace_password_hash(self, account_id: int, old_hash: str, new_hash: str) -> None:
+        """Upgrade a hash made with older parameters (only if it has not changed meanwhile)."""
+        async with self._begin(write=True) as conn:
+            await conn.execute(update(t.accounts).where(
+                t.accounts.c.id == account_id, t.accounts.c.password_hash == old_hash
+            ).values(password_hash=new_hash))
+
+    async def record_login(self, account_id: int, now: datetime) -> None:
+        async with self._begin(write=True) as conn:
+            await conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(last_login_at=now))
+
+
+async def _claim_login_names(conn: AsyncConnection, customer_set_id: int, account_id: int,
+                             keys: tuple[str | None, ...]) -> None:
+    names = sorted({k for k in keys if k})
+    if not names:
+        return
+    try:
+        await conn.execute(insert(t.login_names), [
+            {"customer_set_id": customer_set_id, "name_key": name, "account_id": account_id} for name in names
+        ])
+    except IntegrityError as exc:
+        raise Conflict("Validation conflict: an account with this email address or username already exists") from exc
+
+
+_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))
+_ACCOUNT_FIELDS = (
+    "id", "tenant_id", "customer_set_id", "user_id", "email", "username", "is_active", "is_locked",
+    "has_external_password", "migration_required", "last_2fa_at", "last_login_at", "created_at", "created_by",
+    "updated_at", "updated_by", "password_changed_at", "password_change_required", "locked_at",
+    "failed_login_count", "first_failed_login_at",
+)
+
+
+def _account_select(*extra: Any) -> Any:
+    cols = [t.accounts.c[name] for name in (*_ACCOUNT_FIELDS, *_PROFILE_FIELDS)]
+    return select(
+        *cols, t.accounts.c.password_hash.is_not(None).label("has_password"),
+        t.customer_sets.c.code.label("customer_set_code"), *extra,
+    ).join_from(t.accounts, t.customer_sets, and_(t.accounts.c.customer_set_id == t.customer_sets.c.id))
+
+
+def _account(row: Any) -> Account:
+    m: Mapping[str, Any] = row._mapping
+    return Account(
+        **{name: m[name] for name in _ACCOUNT_FIELDS},
+        profile=Profile(**{name: m[name] for name in _PROFILE_FIELDS}),
+        customer_set_code=m["customer_set_code"], has_password=bool(m["has_password"]),
+        customer_since=m["created_at"],
+    )
+
+
+_ACCOUNT_BY_ID = _account_select().where(t.accounts.c.id == bindparam("account_id"))
+_ACCOUNT_BY_LOGIN_NAME = _account_select(t.accounts.c.password_hash).join(
+    t.login_names, t.login_names.c.account_id == t.accounts.c.id
+).where(t.login_names.c.customer_set_id == bindparam("customer_set_id"), t.login_names.c.name_key == bindparam("key"))
