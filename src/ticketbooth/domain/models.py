@@ -209,6 +209,7 @@ class NewAccount:
     password_hash: str | None
     profile: Profile = field(default_factory=Profile)
     is_active: bool = True
+    has_external_password: bool = False
     created_by: str | None = None
 
 
