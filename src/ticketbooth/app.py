@@ -24,6 +24,7 @@ from ticketbooth.api.middleware import KiboTolerance
 from ticketbooth.config import Settings
 from ticketbooth.infra.clock import Clock
 from ticketbooth.services.core import Core, open_core
+from ticketbooth.services.mail import MailSender, transport_for
 
 log = logging.getLogger("ticketbooth")
 
@@ -38,9 +39,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         own = core is None
         app.state.core = core or await open_core(settings, clock)
         await app.state.core.keys.refresh()
+        sender = MailSender(app.state.core, transport_for(app.state.core.settings))
+        sender.start()
         try:
             yield
         finally:
+            await sender.stop()
             if own:
                 await app.state.core.close()
 

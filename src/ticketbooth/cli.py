@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import json
 import os
 import secrets
@@ -129,13 +130,30 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     demo = asyncio.run(prepare())
     if demo is not None:
         print(_demo_instructions(demo, f"http://{args.host}:{args.port}"), flush=True)
+    print(_mail_note(settings), flush=True)
     uvicorn.run(
         "ticketbooth.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         log_level=settings.log_level, proxy_headers=False, server_header=False, access_log=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=30, log_config=_log_config(settings),
         ssl_certfile=settings.tls_certfile or None, ssl_keyfile=settings.tls_keyfile or None,
     )
     return 0
+
+
+def _mail_note(settings: Settings) -> str:
+    if settings.smtp_host:
+        return f"Mail: sent through SMTP {settings.smtp_host}:{settings.smtp_port}"
+    return (f"Mail: no SMTP server configured (TICKETBOOTH_SMTP_HOST); messages are written as .eml files to "
+            f"{settings.mail_dir}")
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own loggers (`ticketbooth.*`) on the same handler, in every worker."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["ticketbooth"] = {"handlers": ["default"], "level": settings.log_level.upper(), "propagate": False}
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,30 @@ class Settings(BaseSettings):
     tenant's domain over https when they discover it)."""
 
     log_level: str = "info"
+
+    # -- mail (see services/mail.py) --
+    smtp_host: str = ""
+    """SMTP server that delivers mail. Empty: no SMTP; messages are written as .eml files to `mail_dir`."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: str = Field(default="", repr=False)
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS (required when on; the message is not sent in clear)."""
+    smtp_tls: bool = False
+    """Implicit TLS from the first byte (usually port 465); excludes smtp_starttls."""
+    smtp_cafile: str = ""
+    """PEM bundle of the CAs that may sign the SMTP server's certificate (default: the system's)."""
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+    mail_dir: str = Field(default_factory=lambda: os.path.join(os.getcwd(), "var", "mail"))
+    mail_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """How often the sender looks for mail queued by other processes (mail queued here wakes it at once)."""
+    mail_max_attempts: int = Field(default=10, ge=1, le=100)
+    """Deliveries tried (exponential backoff from a minute, several hours in all) before a message is given up."""
+    mail_keep_days: int = Field(default=7, ge=1, le=3650)
+    """How long sent and given-up messages stay in the outbox table (sent ones without their body)."""
+    mail_template_dir: str = ""
+    """Directory of mail templates that override the bundled ones (same layout: <kind>/[<locale>/]file)."""
+
     @property
     def effective_issuer(self) -> str:
         scheme = "https" if self.tls_certfile else "http"

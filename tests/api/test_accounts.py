@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import bcrypt
 import httpx
 import pytest
 
@@ -203,9 +204,9 @@ async def test_unsupported_parts_are_400_and_create_nothing(client: httpx.AsyncC
     cases: list[tuple[dict[str, Any], str]] = [
         ({"account": {"emailAddress": EMAIL, "contacts": [{"email": EMAIL}]}, "password": PASSWORD}, "contacts"),
         ({"account": {"emailAddress": EMAIL, "notes": [{"content": "hi"}]}, "password": PASSWORD}, "notes"),
-        ({"account": {"emailAddress": EMAIL}, "password": PASSWORD, "isImport": True}, "externalPassword"),
         ({"account": {"emailAddress": EMAIL}, "externalPassword": "$2a$10$abc", "password": PASSWORD},
          "externalPassword"),
+        ({"account": {"emailAddress": EMAIL}, "externalPassword": "not a hash", "isImport": True}, "externalPassword"),
         ({"account": {"emailAddress": EMAIL, "customerSet": "outlet"}, "password": PASSWORD}, "customerSet"),
     ]
     for body, parameter in cases:
@@ -227,6 +228,34 @@ async def test_registration_needs_an_app_token(client: httpx.AsyncClient, app_he
     r = await client.post(REGISTER, json={"account": {"emailAddress": EMAIL}, "password": PASSWORD})
     assert_error(r, 401, "UNAUTHORIZED")
     await _can_register(client, app_headers, EMAIL)
+
+
+def _bcrypt(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+
+
+async def test_registration_imports_an_external_password_hash(client: httpx.AsyncClient,
+                                                              app_headers: dict[str, str]) -> None:
+    """isImport and externalPassword flow through to the account: it logs in with the old password."""
+    t = ok(await _post_register(client, app_headers, {
+        "account": {"emailAddress": EMAIL}, "isImport": True, "externalPassword": _bcrypt("old system password")}))
+    assert t["customerAccount"]["hasExternalPassword"] is True
+    assert ok(await login(client, app_headers, EMAIL, "old system password"))["userId"] == t["userId"]
+    assert_error(await login(client, app_headers, EMAIL, PASSWORD), 401, "INVALID_CREDENTIALS")
+    # an import with a cleartext password hashes it here: nothing external is kept
+    t = ok(await _post_register(client, app_headers, {
+        "account": {"emailAddress": "other@example.com"}, "isImport": True, "password": PASSWORD}))
+    assert t["customerAccount"]["hasExternalPassword"] is False
+
+
+async def test_create_login_imports_an_external_password_hash(client: httpx.AsyncClient,
+                                                              app_headers: dict[str, str], core: Core) -> None:
+    account_id = await _account_without_login(core, EMAIL)
+    admin = headers(await app_token(client, ADMIN))
+    t = ok(await client.post(_create_login(account_id), headers=admin,
+                             json={"isImport": True, "externalPassword": _bcrypt("old system password")}))
+    assert t["customerAccount"]["hasExternalPassword"] is True
+    assert ok(await login(client, app_headers, EMAIL, "old system password"))["customerAccount"]["id"] == account_id
 
 
 # -- Create-Login --------------------------------------------------------------------------------------
@@ -285,7 +314,8 @@ async def test_create_login_refusals(client: httpx.AsyncClient, app_headers: dic
     assert_error(r, 400, "ADD_CUSTOMER_FAILED")
     r = await client.post(_create_login(account_id), headers=admin, json={})
     assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "password")
-    r = await client.post(_create_login(account_id), headers=admin, json={"password": PASSWORD, "isImport": True})
+    r = await client.post(_create_login(account_id), headers=admin,
+                          json={"password": PASSWORD, "externalPassword": _bcrypt(PASSWORD)})
     assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "externalPassword")
     # the email of another account is taken
     await register(client, app_headers, "taken@example.com")

@@ -22,6 +22,23 @@
 //       bearer+claims Authorization: Bearer <app access_token> plus x-vol-user-claims: TOKEN, added
 //                     through the SDK's per-call initOverrides hook (rest-sdk has no option for it).
 //   create-login ACCOUNT_ID EMAIL PASSWORD [EXTRA_JSON]   CustomerAccountApi.addLoginToExistingCustomer
+//   call API METHOD [PARAMS_JSON] [TOKEN]  any one method of the customer APIs below with PARAMS_JSON as its
+//                     request parameters, as the application, or as the shopper whose ticket jwtAccessToken is
+//                     TOKEN (Authorization: Bearer TOKEN). API is one of CustomerAccountApi, CustomerSegmentApi,
+//                     CustomerSetApi, CustomerAttributeDefinitionApi, CustomerAccountAttributeDefinitionsApi,
+//                     StorefrontAuthTicketApi. A void method's result is null.
+//   merchant PREFIX PASSWORD NEW_PASSWORD  a whole merchant script (run it with an application that has the
+//                     customer:admin behavior): accounts, bulk add, search, contacts, notes, attributes,
+//                     segments, customer sets, login state, lock, password change required, bulk password
+//                     change, delete. PREFIX (lowercase letters and digits) keeps its names apart.
+//   shopper PREFIX PASSWORD NEW_PASSWORD   a shopper registers, then with the ticket: own account, profile,
+//                     contact, login state, password change; and is refused another shopper's account.
+//   reset-password EMAIL [CUSTOMER_SET_CODE]            CustomerAccountApi.resetPassword
+//   update-forgotten-password USER CODE NEW_PASSWORD    CustomerAccountApi.updateForgottenPassword
+//
+// Multi-step scenarios (merchant, shopper) always finish; their result is {"steps": {NAME: STEP}} with
+// STEP {"ok": true, "result": ...} or {"ok": false, "error": {...}} (kind "Skipped" when a step it
+// needs failed), in the order run, so one server-side gap does not hide the others.
 //
 // Environment:
 //   TB_BASE_URL       e.g. http://127.0.0.1:8765 (required)
@@ -43,7 +60,13 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { Configuration } = require('@kibocommerce/rest-sdk');
-const { StorefrontAuthTicketApi, CustomerAccountApi } = require('@kibocommerce/rest-sdk/clients/Customer');
+const Customer = require('@kibocommerce/rest-sdk/clients/Customer');
+const {
+  StorefrontAuthTicketApi, CustomerAccountApi, CustomerSegmentApi, CustomerSetApi, CustomerAttributeDefinitionApi,
+  CustomerAccountAttributeDefinitionsApi,
+} = Customer;
+const CALLABLE_APIS = ['CustomerAccountApi', 'CustomerSegmentApi', 'CustomerSetApi', 'CustomerAttributeDefinitionApi',
+  'CustomerAccountAttributeDefinitionsApi', 'StorefrontAuthTicketApi'];
 const { apiAuthMemCache } = require('@kibocommerce/rest-sdk/utilities');
 const { APIAuthClient } = require('@kibocommerce/sdk-authentication');
 // The very fetch implementation rest-sdk uses by default (isomorphic-fetch -> node-fetch 2).
@@ -139,6 +162,12 @@ function makeSdk(env) {
     claimsConfiguration,
     tickets: (cfg = appConfiguration()) => new StorefrontAuthTicketApi(cfg),
     accounts: (cfg = appConfiguration()) => new CustomerAccountApi(cfg),
+    segments: (cfg = appConfiguration()) => new CustomerSegmentApi(cfg),
+    customerSets: (cfg = appConfiguration()) => new CustomerSetApi(cfg),
+    attributeDefinitions: (cfg = appConfiguration()) => new CustomerAttributeDefinitionApi(cfg),
+    accountAttributeDefinitions: (cfg = appConfiguration()) => new CustomerAccountAttributeDefinitionsApi(cfg),
+    // the configuration of a shopper: the ticket's JWT is the only credential
+    shopper: (jwtAccessToken) => appConfiguration({ accessToken: jwtAccessToken }),
   };
 }
 
@@ -188,15 +217,260 @@ function need(args, n, usage) {
 }
 
 function extraJson(text) {
+  return jsonObject(text, 'EXTRA_JSON');
+}
+
+function jsonObject(text, what) {
   if (text === undefined || text === '') return {};
   let value;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new UsageError(`EXTRA_JSON is not JSON: ${text}`);
+    throw new UsageError(`${what} is not JSON: ${text}`);
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('EXTRA_JSON must be a JSON object');
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${what} must be a JSON object`);
   return value;
+}
+
+function prefixArg(prefix) {
+  if (!/^[a-z][a-z0-9]{0,19}$/.test(prefix)) throw new UsageError(`PREFIX must be 1-20 lowercase letters and digits: ${prefix}`);
+  return prefix;
+}
+
+// The steps of a multi-step scenario: each SDK call's outcome is recorded under its name and the
+// script goes on; a step whose prerequisites failed is recorded as skipped instead of being run.
+class Steps {
+  constructor() { this.steps = {}; }
+
+  ok(name) { return this.steps[name]?.ok === true; }
+
+  async run(name, fn, needs = []) {
+    if (Object.hasOwn(this.steps, name)) throw new Error(`step ${name} recorded twice`);
+    const missing = needs.filter((n) => !this.ok(n));
+    if (missing.length) {
+      this.steps[name] = { ok: false, error: { kind: 'Skipped', message: `needs ${missing.join(', ')}`, status: null, errorCode: null } };
+      return undefined;
+    }
+    try {
+      const value = await fn();
+      this.steps[name] = { ok: true, result: value === undefined ? null : value };
+      return value;
+    } catch (error) {
+      this.steps[name] = { ok: false, error: describeError(error) };
+      return undefined;
+    }
+  }
+}
+
+// The id of the account with this email in any of the given SDK results (collections or arrays).
+function idByEmail(email, ...results) {
+  for (const result of results) {
+    const items = Array.isArray(result) ? result : result?.items;
+    const found = (items || []).find((a) => typeof a?.emailAddress === 'string' && a.emailAddress.toLowerCase() === email);
+    if (found && Number.isInteger(found.id)) return found.id;
+  }
+  return undefined;
+}
+
+async function merchantScript(s, prefix, password, newPassword) {
+  const st = new Steps();
+  const A = s.accounts();
+  const T = s.tickets();
+  const Seg = s.segments();
+  const ids = {};
+  const email = (name) => `${prefix}.${name}@example.com`;
+  const [ann, bob, cid] = [email('ann'), email('bob'), email('cid')];
+  const within = `emailAddress sw '${prefix}.'`;
+
+  // accounts: add one, add two in bulk (with logins), find them
+  const annAccount = await st.run('addAccount', () => A.addAccount({ customerAccount: {
+    emailAddress: ann, userName: ann, firstName: 'Ann', lastName: 'Merchant', externalId: `${prefix}-ext-1`,
+    acceptsMarketing: true, companyOrOrganization: 'Acme' } }));
+  ids.ann = annAccount?.id;
+  const bulk = await st.run('addAccounts', () => A.addAccounts({ customerAccountAndAuthInfo: [
+    { account: { emailAddress: bob, userName: bob, firstName: 'Bob', lastName: 'Bulk', acceptsMarketing: false }, password, isImport: false },
+    { account: { emailAddress: cid, userName: cid, firstName: 'Cid', lastName: 'Bulk', acceptsMarketing: true }, password, isImport: false },
+  ] }));
+  await st.run('filterEq', () => A.getAccounts({ filter: `emailAddress eq '${bob}'` }));
+  const bulkFound = await st.run('filterSwAnd', () => A.getAccounts({ filter: `${within} and lastName eq 'Bulk'`, sortBy: 'firstName asc' }));
+  await st.run('filterOrParens', () => A.getAccounts({
+    filter: `${within} and (firstName eq 'Ann' or firstName eq 'Cid')`, sortBy: 'firstName desc' }));
+  ids.bob = idByEmail(bob, bulk, bulkFound);
+  ids.cid = idByEmail(cid, bulk, bulkFound);
+  await st.run('search', () => A.getAccounts({ q: prefix, pageSize: 50 }));
+  await st.run('page1', () => A.getAccounts({ q: prefix, startIndex: 0, pageSize: 2, sortBy: 'firstName asc' }));
+  await st.run('page2', () => A.getAccounts({ q: prefix, startIndex: 2, pageSize: 2, sortBy: 'firstName asc' }));
+  await st.run('responseFields', () => A.getAccounts({ filter: `emailAddress eq '${ann}'`, responseFields: 'totalCount,items(id,emailAddress)' }));
+
+  // one account: read, update with the whole object sent back (as Kibo clients do)
+  const got = await st.run('getAccount', () => A.getAccount({ accountId: ids.ann }), ['addAccount']);
+  await st.run('updateAccount', () => A.updateAccount({ accountId: ids.ann,
+    customerAccount: { ...got, firstName: 'Anna', taxExempt: true, taxId: 'TX-1' } }), ['getAccount']);
+  await st.run('getAccountAfterUpdate', () => A.getAccount({ accountId: ids.ann }), ['updateAccount']);
+
+  // contacts
+  const address = { address1: '1 Main St', cityOrTown: 'Austin', stateOrProvince: 'TX', postalOrZipCode: '78701',
+    countryCode: 'US', addressType: 'Residential' };
+  const billing = await st.run('addContact', () => A.addAccountContact({ accountId: ids.ann, customerContact: {
+    email: ann, firstName: 'Ann', lastNameOrSurname: 'Merchant', address, phoneNumbers: { home: '5125550100' },
+    types: [{ name: 'Billing', isPrimary: true }] } }), ['addAccount']);
+  const shipping = await st.run('addContact2', () => A.addAccountContact({ accountId: ids.ann, customerContact: {
+    email: ann, firstName: 'Ann', lastNameOrSurname: 'Merchant', address: { ...address, address1: '9 Dock Rd' },
+    types: [{ name: 'Shipping', isPrimary: true }] } }), ['addAccount']);
+  await st.run('listContacts', () => A.getAccountContacts({ accountId: ids.ann }), ['addContact', 'addContact2']);
+  await st.run('updateContact', () => A.updateAccountContact({ accountId: ids.ann, contactId: billing.id,
+    customerContact: { ...billing, address: { ...address, cityOrTown: 'Dallas', postalOrZipCode: '75201' } } }), ['addContact']);
+  await st.run('getContact', () => A.getAccountContact({ accountId: ids.ann, contactId: billing?.id }), ['updateContact']);
+  await st.run('deleteContact', () => A.deleteAccountContact({ accountId: ids.ann, contactId: shipping.id }), ['addContact2']);
+  await st.run('listContactsAfterDelete', () => A.getAccountContacts({ accountId: ids.ann }), ['deleteContact']);
+  await st.run('addContactList', () => A.addAccountContactList({ accountId: ids.ann, customerContact: [
+    { email: ann, firstName: 'Ann', lastNameOrSurname: 'Office', address: { ...address, address1: '5 Office Park' },
+      types: [{ name: 'Billing', isPrimary: true }] },
+    { email: ann, firstName: 'Ann', lastNameOrSurname: 'Cabin', address: { ...address, address1: '7 Lake Rd' } },
+  ] }), ['addAccount']);
+  await st.run('getContactAfterList', () => A.getAccountContact({ accountId: ids.ann, contactId: billing.id }), ['addContactList', 'addContact']);
+  await st.run('listContactsAfterList', () => A.getAccountContacts({ accountId: ids.ann, sortBy: 'id asc' }), ['addContactList']);
+
+  // notes
+  await st.run('addNote', () => A.addAccountNote({ accountId: ids.ann, customerNote: { content: 'Prefers phone calls' } }), ['addAccount']);
+  const note = await st.run('addNote2', () => A.addAccountNote({ accountId: ids.ann, customerNote: { content: 'Asked for a catalog' } }), ['addAccount']);
+  await st.run('listNotes', () => A.getAccountNotes({ accountId: ids.ann, sortBy: 'id asc' }), ['addNote', 'addNote2']);
+  await st.run('updateNote', () => A.updateAccountNote({ accountId: ids.ann, noteId: note.id,
+    customerNote: { ...note, content: 'Asked for the spring catalog' } }), ['addNote2']);
+  await st.run('getNote', () => A.getAccountNote({ accountId: ids.ann, noteId: note?.id }), ['updateNote']);
+  await st.run('deleteNote', () => A.deleteAccountNote({ accountId: ids.ann, noteId: note.id }), ['addNote2']);
+  await st.run('getDeletedNote', () => A.getAccountNote({ accountId: ids.ann, noteId: note.id }), ['deleteNote']);
+
+  // an attribute definition and a value on the account
+  const code = `${prefix}Tier`; // mixed case: the server lower-cases paths, FQNs must still match
+  const fqn = `tenant~${code}`;
+  const vocabulary = (value, sequence, label) => ({ value, sequence, content: { localeCode: 'en-US', value: label } });
+  await st.run('createAttribute', () => s.attributeDefinitions().createAttribute({ customerAttribute2: {
+    attributeCode: code, namespace: 'tenant', adminName: 'Tier', dataType: 'String', inputType: 'List',
+    valueType: 'Predefined', displayGroup: 'General', isActive: true, isRequired: false, isMultiValued: false,
+    vocabularyValues: [vocabulary('gold', 1, 'Gold'), vocabulary('silver', 2, 'Silver')] } }));
+  await st.run('getAttribute', () => s.attributeDefinitions().getAttribute({ attributeFQN: fqn }), ['createAttribute']);
+  await st.run('getAttributeVocabularyValues', () => s.attributeDefinitions().getAttributeVocabularyValues({ attributeFQN: fqn }), ['createAttribute']);
+  await st.run('getAttributesAccountApi', () => s.accountAttributeDefinitions().getAttributes({ pageSize: 200 }), ['createAttribute']);
+  await st.run('addAccountAttribute', () => A.addAccountAttribute({ accountId: ids.ann,
+    customerAttribute: { fullyQualifiedName: fqn, values: ['gold'] } }), ['addAccount', 'createAttribute']);
+  await st.run('updateAccountAttribute', () => A.updateAccountAttribute({ accountId: ids.ann, attributeFQN: fqn,
+    customerAttribute: { fullyQualifiedName: fqn, values: ['silver'] } }), ['addAccountAttribute']);
+  await st.run('addAccountAttributeNotInVocabulary', () => A.updateAccountAttribute({ accountId: ids.ann, attributeFQN: fqn,
+    customerAttribute: { fullyQualifiedName: fqn, values: ['platinum'] } }), ['addAccountAttribute']);
+  await st.run('listAccountAttributes', () => A.getAccountAttributes({ accountId: ids.ann }), ['addAccountAttribute']);
+  await st.run('getAccountAttribute', () => A.getAccountAttribute({ accountId: ids.ann, attributeFQN: fqn }), ['addAccountAttribute']);
+  await st.run('updateAttribute', () => s.accountAttributeDefinitions().updateAttribute({ attributeFQN: fqn, customerAttribute2: {
+    attributeCode: code, namespace: 'tenant', adminName: 'Tier level', dataType: 'String', inputType: 'List',
+    valueType: 'Predefined', displayGroup: 'General', isActive: true, isRequired: false, isMultiValued: false,
+    vocabularyValues: [vocabulary('gold', 1, 'Gold'), vocabulary('silver', 2, 'Silver'), vocabulary('bronze', 3, 'Bronze')] } }),
+  ['createAttribute']);
+  await st.run('getAttributes', () => s.attributeDefinitions().getAttributes({ pageSize: 200 }), ['updateAttribute']);
+  await st.run('setBronze', () => A.updateAccountAttribute({ accountId: ids.ann, attributeFQN: fqn,
+    customerAttribute: { fullyQualifiedName: fqn, values: ['bronze'] } }), ['updateAttribute', 'addAccountAttribute']);
+  await st.run('deleteAccountAttribute', () => A.deleteAccountAttribute({ accountId: ids.ann, attributeFQN: fqn }), ['addAccountAttribute']);
+  await st.run('getDeletedAccountAttribute', () => A.getAccountAttribute({ accountId: ids.ann, attributeFQN: fqn }), ['deleteAccountAttribute']);
+
+  // a segment with two accounts, then one removed
+  const segment = await st.run('addSegment', () => Seg.addSegment({ customerCustomerSegment: {
+    code: `${prefix}-vip`, name: 'VIP customers', description: 'Spends a lot' } }));
+  await st.run('addSegmentAccounts', () => Seg.addSegmentAccounts({ id: segment.id, requestBody: [ids.ann, ids.bob] }),
+    ['addSegment', 'addAccount', 'addAccounts']);
+  await st.run('getAccountSegments', () => A.getAccountSegments({ accountId: ids.ann }), ['addSegmentAccounts']);
+  await st.run('removeSegmentAccount', () => Seg.removeSegmentAccount({ id: segment.id, accountId: ids.bob }), ['addSegmentAccounts']);
+  await st.run('getAccountSegmentsAfterRemove', () => A.getAccountSegments({ accountId: ids.bob }), ['removeSegmentAccount']);
+  await st.run('getSegment', () => Seg.getSegment({ id: segment.id }), ['addSegment']);
+  await st.run('updateSegment', () => Seg.updateSegment({ id: segment.id, customerCustomerSegment: {
+    ...segment, name: 'Very important customers' } }), ['addSegment']);
+  await st.run('getSegments', () => Seg.getSegments({ pageSize: 200 }), ['updateSegment']);
+  await st.run('deleteSegment', () => Seg.deleteSegment({ id: segment.id }), ['addSegment']);
+  await st.run('getDeletedSegment', () => Seg.getSegment({ id: segment.id }), ['deleteSegment']);
+  await st.run('getAccountSegmentsAfterSegmentDelete', () => A.getAccountSegments({ accountId: ids.ann }), ['deleteSegment']);
+
+  // customer sets
+  await st.run('getCustomerSets', () => s.customerSets().getCustomerSets({}));
+  await st.run('getCustomerSet', () => s.customerSets().getCustomerSet({ code: 'outlet' }));
+
+  // login management: lock and unlock Bob, make Cid change his password, change it in bulk
+  const login = (user, secret) => T.createUserAuthTicket({ customerUserAuthInfo: { username: user, password: secret } });
+  const haveBob = () => (ids.bob ? [] : ['addAccounts']);
+  const haveCid = () => (ids.cid ? [] : ['addAccounts']);
+  await st.run('loginBob', () => login(bob, password), haveBob());
+  await st.run('lockBob', () => A.setLoginLocked({ accountId: ids.bob, body: true }), haveBob());
+  await st.run('loginStateLocked', () => A.getLoginState({ accountId: ids.bob }), ['lockBob']);
+  await st.run('loginBobLocked', () => login(bob, password), ['lockBob']);
+  await st.run('loginStateByEmailAddress', () => A.getLoginStateByEmailAddress({ emailAddress: bob }), ['lockBob']);
+  await st.run('unlockBob', () => A.setLoginLocked({ accountId: ids.bob, body: false }), ['lockBob']);
+  await st.run('loginStateUnlocked', () => A.getLoginState({ accountId: ids.bob }), ['unlockBob']);
+  await st.run('loginBobUnlocked', () => login(bob, password), ['unlockBob']);
+
+  await st.run('requirePasswordChangeCid', () => A.setPasswordChangeRequired({ accountId: ids.cid, body: true }), haveCid());
+  await st.run('loginStateByUserName', () => A.getLoginStateByUserName({ userName: cid }), ['requirePasswordChangeCid']);
+  await st.run('loginCidRefused', () => login(cid, password), ['requirePasswordChangeCid']);
+  await st.run('changePasswords', () => A.changePasswords({ accountPasswordInfoCollection: { totalCount: 2, items: [
+    { accountId: ids.cid, unlockAccount: false, passwordInfo: { newPassword } },
+    { accountId: 2147483000, unlockAccount: false, passwordInfo: { newPassword } },
+  ] } }), haveCid());
+  await st.run('loginCidNewPassword', () => login(cid, newPassword), ['changePasswords']);
+  await st.run('loginCidOldPassword', () => login(cid, password), ['changePasswords']);
+  await st.run('loginStateCidAfterChange', () => A.getLoginState({ accountId: ids.cid }), ['changePasswords']);
+
+  // delete Ann
+  await st.run('deleteAccount', () => A.deleteAccount({ accountId: ids.ann }), ['addAccount']);
+  await st.run('getDeletedAccount', () => A.getAccount({ accountId: ids.ann }), ['deleteAccount']);
+  await st.run('deleteDeletedAccount', () => A.deleteAccount({ accountId: ids.ann }), ['deleteAccount']);
+  await st.run('searchAfterDelete', () => A.getAccounts({ q: prefix }), ['deleteAccount']);
+
+  return { ids, steps: st.steps };
+}
+
+async function shopperScript(s, prefix, password, newPassword) {
+  const st = new Steps();
+  const App = s.accounts();
+  const T = s.tickets();
+  const [sam, olga] = [`${prefix}.sam@example.com`, `${prefix}.olga@example.com`];
+  const register = (mail, firstName) => App.addAccountAndLogin({ customerAccountAndAuthInfo: {
+    account: { emailAddress: mail, userName: mail, firstName, lastName: 'Shopper' }, password, isImport: false } });
+  const ticket = await st.run('register', () => register(sam, 'Sam'));
+  const other = await st.run('registerOther', () => register(olga, 'Olga'));
+  const me = ticket?.customerAccount?.id;
+  const otherId = other?.customerAccount?.id;
+  const S = ticket ? s.accounts(s.shopper(ticket.jwtAccessToken)) : null;
+
+  const own = await st.run('getOwnAccount', () => S.getAccount({ accountId: me }), ['register']);
+  await st.run('updateOwnAccount', () => S.updateAccount({ accountId: me,
+    customerAccount: { ...own, firstName: 'Samuel', acceptsMarketing: true } }), ['getOwnAccount']);
+  await st.run('addOwnContact', () => S.addAccountContact({ accountId: me, customerContact: {
+    email: sam, firstName: 'Samuel', lastNameOrSurname: 'Shopper', address: { address1: '2 High St',
+      cityOrTown: 'Boston', stateOrProvince: 'MA', postalOrZipCode: '02108', countryCode: 'US', addressType: 'Residential' },
+    types: [{ name: 'Shipping', isPrimary: true }] } }), ['register']);
+  await st.run('listOwnContacts', () => S.getAccountContacts({ accountId: me }), ['addOwnContact']);
+  await st.run('getOwnLoginState', () => S.getLoginState({ accountId: me }), ['register']);
+  await st.run('getOwnSegments', () => S.getAccountSegments({ accountId: me }), ['register']);
+  await st.run('changeOwnPassword', () => S.changePassword({ accountId: me,
+    customerPasswordInfo: { oldPassword: password, newPassword } }), ['register']);
+  await st.run('getOwnAccountAfterChange', () => S.getAccount({ accountId: me, responseFields: 'id,firstName' }), ['changeOwnPassword']);
+  const login = (secret) => T.createUserAuthTicket({ customerUserAuthInfo: { username: sam, password: secret } });
+  await st.run('loginNewPassword', () => login(newPassword), ['changeOwnPassword']);
+  await st.run('loginOldPassword', () => login(password), ['changeOwnPassword']);
+
+  // what the shopper may not do
+  const needs = ['register', 'registerOther'];
+  await st.run('getOtherAccount', () => S.getAccount({ accountId: otherId }), needs);
+  await st.run('updateOtherAccount', () => S.updateAccount({ accountId: otherId, customerAccount: { id: otherId, firstName: 'Evil' } }), needs);
+  await st.run('addOtherContact', () => S.addAccountContact({ accountId: otherId, customerContact: { email: sam, firstName: 'Evil' } }), needs);
+  await st.run('getOtherLoginState', () => S.getLoginState({ accountId: otherId }), needs);
+  await st.run('changeOtherPassword', () => S.changePassword({ accountId: otherId,
+    customerPasswordInfo: { oldPassword: password, newPassword } }), needs);
+  await st.run('listAccounts', () => S.getAccounts({}), ['register']);
+  await st.run('addOwnNote', () => S.addAccountNote({ accountId: me, customerNote: { content: 'I am great' } }), ['register']);
+  await st.run('lockOwnLogin', () => S.setLoginLocked({ accountId: me, body: false }), ['register']);
+  await st.run('deleteOwnAccount', () => S.deleteAccount({ accountId: me }), ['register']);
+  // the storefront application itself, with no shopper, is no admin either
+  await st.run('appGetsAccount', () => App.getAccount({ accountId: otherId }), ['registerOther']);
+  await st.run('otherStillReadable', () => s.accounts(s.shopper(other.jwtAccessToken)).getAccount({
+    accountId: otherId, responseFields: 'id,firstName' }), ['registerOther']);
+  return { ids: { me, other: otherId }, steps: st.steps };
 }
 
 const scenarios = {
@@ -266,6 +540,43 @@ const scenarios = {
     if (!/^\d+$/.test(accountId)) throw new UsageError(`ACCOUNT_ID must be a number: ${accountId}`);
     const customerLoginInfo = { emailAddress: email, username: email, password, isImport: false, ...extraJson(extra) };
     return sdk(() => s.accounts().addLoginToExistingCustomer({ accountId: Number(accountId), customerLoginInfo }));
+  },
+
+  async call(s, args) {
+    const [api, method, params, token] = need(args, 2, 'call API METHOD [PARAMS_JSON] [TOKEN]');
+    if (!CALLABLE_APIS.includes(api)) throw new UsageError(`API must be one of ${CALLABLE_APIS.join(', ')}`);
+    const Api = Customer[api];
+    if (method.endsWith('Raw') || method === 'constructor' || typeof Api.prototype[method] !== 'function'
+        || !Object.hasOwn(Api.prototype, method)) {
+      throw new UsageError(`${api} has no method ${method}`);
+    }
+    const client = new Api(token ? s.shopper(token) : s.appConfiguration());
+    const value = await sdk(() => client[method](jsonObject(params, 'PARAMS_JSON')));
+    return value === undefined ? null : value;
+  },
+
+  async merchant(s, args) {
+    const [prefix, password, newPassword] = need(args, 3, 'merchant PREFIX PASSWORD NEW_PASSWORD');
+    return merchantScript(s, prefixArg(prefix), password, newPassword);
+  },
+
+  async shopper(s, args) {
+    const [prefix, password, newPassword] = need(args, 3, 'shopper PREFIX PASSWORD NEW_PASSWORD');
+    return shopperScript(s, prefixArg(prefix), password, newPassword);
+  },
+
+  async 'reset-password'(s, args) {
+    const [email, customerSetCode] = need(args, 1, 'reset-password EMAIL [CUSTOMER_SET_CODE]');
+    const customerResetPasswordInfo = { emailAddress: email };
+    if (customerSetCode !== undefined) customerResetPasswordInfo.customerSetCode = customerSetCode;
+    const value = await sdk(() => s.accounts().resetPassword({ customerResetPasswordInfo }));
+    return value === undefined ? null : value;
+  },
+
+  async 'update-forgotten-password'(s, args) {
+    const [userName, confirmationCode, newPassword] = need(args, 3, 'update-forgotten-password USER CODE NEW_PASSWORD');
+    const value = await sdk(() => s.accounts().updateForgottenPassword({ confirmationInfo: { userName, confirmationCode, newPassword } }));
+    return value === undefined ? null : value;
   },
 };
 

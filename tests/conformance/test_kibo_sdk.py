@@ -10,15 +10,12 @@ server start costs seconds.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 import json
 import os
 import re
-import shutil
 import ssl
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.conformance.conftest import HEX32, Kibo, assert_api_error, parse_date
 from tests.conftest import (
     ADMIN,
     OTHER,
@@ -46,88 +44,10 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from ticketbooth.config import Settings
-from ticketbooth.domain.models import NewAccount, Profile
-from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.core import open_core
 
 pytestmark = pytest.mark.conformance
 
-HERE = Path(__file__).resolve().parent
-DRIVER = HERE / "kibo_client.mjs"
-HEX32 = re.compile(r"^[0-9a-f]{32}$")
 LOGIN_FIELDS = "accessToken,customerAccount(id,emailAddress)"
-ENVELOPE_KEYS = {"message", "errorCode", "applicationName", "additionalErrorData", "items", "exceptionDetail"}
-# Variables of the driver (and of Node's TLS) that must come from the test, never from the caller's shell.
-DRIVER_ENV = re.compile(r"^(TB_|NODE_EXTRA_CA_CERTS$|NODE_TLS_REJECT_UNAUTHORIZED$)")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _node_sdks() -> None:
-    """The SDKs must be installed: a missing toolchain is a failure, not a silent skip."""
-    if shutil.which("node") is None:
-        pytest.fail("node is not on PATH; the Kibo SDK conformance tests need Node.js >= 20")
-    for package in ("@kibocommerce/rest-sdk", "@kibocommerce/sdk-authentication"):
-        if not (HERE / "node_modules" / package / "package.json").exists():
-            pytest.fail(f"{package} is not installed: run `make test` (or `cd tests/conformance && npm ci`)")
-
-
-class Kibo:
-    """Runs kibo_client.mjs scenarios against one server, as one application on one tenant and site."""
-
-    def __init__(self, base_url: str, **env: str) -> None:
-        self.base_url = base_url
-        self.env = {"TB_BASE_URL": base_url, "TB_TENANT": str(TENANT), "TB_SITE": str(SITE),
-                    "TB_CLIENT_ID": STOREFRONT[0], "TB_CLIENT_SECRET": STOREFRONT[1], **env}
-
-    def as_(self, creds: tuple[str, str] | None = None, site: int | None = None, **env: str) -> Kibo:
-        """The same server with another application or site (or more driver variables)."""
-        other = Kibo(self.base_url, **self.env, **env)
-        if creds is not None:
-            other.env["TB_CLIENT_ID"], other.env["TB_CLIENT_SECRET"] = creds
-        if site is not None:
-            other.env["TB_SITE"] = str(site)
-        return other
-
-    def run(self, scenario: str, *args: str) -> dict[str, Any]:
-        env = {k: v for k, v in os.environ.items() if not DRIVER_ENV.match(k)} | self.env
-        done = subprocess.run(["node", str(DRIVER), scenario, *args], env=env, cwd=HERE, capture_output=True,
-                              timeout=60, text=True)
-        assert done.returncode == 0, f"kibo_client.mjs {scenario} exited {done.returncode}: {done.stderr}{done.stdout}"
-        lines = done.stdout.strip().splitlines()
-        assert len(lines) == 1, f"kibo_client.mjs {scenario} printed {done.stdout!r} {done.stderr!r}"
-        out: dict[str, Any] = json.loads(lines[0])
-        assert out["scenario"] == scenario
-        return out
-
-    def ok(self, scenario: str, *args: str) -> Any:
-        """What the SDK returned; the SDK call must have succeeded."""
-        out = self.run(scenario, *args)
-        assert out["ok"] is True, f"{scenario} {args} failed through the SDK: {out['error']}"
-        return out["result"]
-
-    def error(self, scenario: str, *args: str) -> dict[str, Any]:
-        """The error the SDK threw; the SDK call must have failed."""
-        out = self.run(scenario, *args)
-        assert out["ok"] is False, f"{scenario} {args} should have failed, the SDK returned {out['result']}"
-        error: dict[str, Any] = out["error"]
-        return error
-
-
-def assert_api_error(error: dict[str, Any], status: int, code: str) -> None:
-    """A Kibo error the SDK parsed (ResponseError): status, errorCode, the full envelope, a correlation id."""
-    assert error["kind"] == "ResponseError", error
-    assert (error["status"], error["errorCode"]) == (status, code), error
-    assert set(error["apiError"]) >= ENVELOPE_KEYS, error["apiError"]
-    assert error["apiError"]["errorCode"] == code
-    assert error["message"] == error["apiError"]["message"]
-    assert re.match(r"^[A-Z][A-Za-z ]+: \S", error["message"]), error["message"]  # "Category: detail"
-    assert isinstance(error["correlationId"], str) and error["correlationId"], error
-
-
-def parse_date(value: str) -> dt.datetime:
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value), value
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def minutes_from_now(value: str) -> float:
@@ -148,33 +68,15 @@ def verified_claims(base_url: str, token: str, cafile: Path | None = None) -> di
     return claims
 
 
-def insert_account_without_login(database_url: str, first_name: str, last_name: str) -> int:
-    """An account with no username or password, as an import or an admin tool makes (no HTTP call yet)."""
-    async def insert() -> int:
-        core = await open_core(Settings(database_url=database_url))
-        try:
-            site = await core.store.get_site(SITE)
-            assert site is not None
-            return await core.store.insert_account(NewAccount(
-                tenant_id=TENANT, customer_set_id=site.customer_set_id, user_id=new_hex(16), email=None,
-                email_key=None, username=None, username_key=None, password_hash=None,
-                profile=Profile(first_name=first_name, last_name=last_name), created_by="conformance-test",
-            ), core.clock.now())
-        finally:
-            await core.close()
-
-    return asyncio.run(insert())
-
-
 # -- one server, every storefront flow --------------------------------------------------------------
 # One test, so that one server (and one seeding) serves them all. The parts touch different shoppers
 # and run side by side; a failing part fails the test with its own traceback.
 
-def test_storefront_flows_through_the_sdks(live_server: LiveServer, database_url: str) -> None:
+def test_storefront_flows_through_the_sdks(live_server: LiveServer) -> None:
     kibo = Kibo(live_server.base_url)
     with ThreadPoolExecutor(max_workers=4) as pool:
         parts = [pool.submit(app_tokens_and_anonymous_ticket, kibo), pool.submit(shopper_lifecycle, kibo),
-                 pool.submit(create_login, kibo, database_url), pool.submit(refusals, kibo)]
+                 pool.submit(create_login, kibo), pool.submit(refusals, kibo)]
     for part in parts:
         part.result()
 
@@ -289,9 +191,13 @@ def shopper_lifecycle(kibo: Kibo) -> None:
     assert 59 <= minutes_from_now(short["refreshTokenExpiration"]) <= 60
 
 
-def create_login(kibo: Kibo, database_url: str) -> None:
-    """Create-Login on an account that exists without a login (made in the store: no HTTP call does it yet)."""
-    account_id = insert_account_without_login(database_url, "Walk", "In")
+def create_login(kibo: Kibo) -> None:
+    """Create-Login on an account that an admin made without a login (addAccount with no email or password)."""
+    made = kibo.as_(creds=ADMIN).call("CustomerAccountApi", "addAccount",
+                                      {"customerAccount": {"firstName": "Walk", "lastName": "In"}})
+    assert made["ok"], made["error"]
+    account_id = made["result"]["id"]
+    assert (made["result"]["emailAddress"], made["result"]["userName"]) == (None, None)
     walk_in = "walk.in@example.com"
     new_password = "another perfectly fine passphrase"
     forbidden = kibo.error("create-login", str(account_id), walk_in, new_password)  # storefront lacks customer:admin

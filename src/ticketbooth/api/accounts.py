@@ -1,26 +1,80 @@
-"""/api/commerce/customer/accounts: registration with login, creating a login, the current account."""
+"""/api/commerce/customer/accounts: the CustomerAccount resource (get, list, add, bulk add, update,
+delete), registration with login, creating a login, and the current account.
+
+Route order matters: the named routes (/current, /bulk, /add-account-and-login) come before the
+/{accountId} ones, and the app includes this router after the routers of the account's parts. The
+account id is matched as digits (`{accountId:int}`), so `PUT /accounts/current` is a 405 and
+`/accounts/abc` a 404, as for any unknown path; 0 or an id past 2**63-1 is a 400 naming accountId.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+import orjson
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response
 
 from ticketbooth.api import wire
-from ticketbooth.api.bodies import CustomerAccountAndAuthInfo, CustomerAccountIn, CustomerLoginInfo
-from ticketbooth.api.context import core_of, read_json, resolve
+from ticketbooth.api.bodies import (
+    CustomerAccountAndAuthInfo,
+    CustomerAccountIn,
+    CustomerAccountUpdate,
+    CustomerLoginInfo,
+)
+from ticketbooth.api.context import _lower_keys, core_of, parse_id, read_body, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond
-from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.domain.errors import Forbidden, InvalidParameter
+from ticketbooth.domain.filters import FieldType, FilterField, ListQuery, parse_filter, parse_sort, parse_words
 from ticketbooth.domain.models import Profile
-from ticketbooth.services import accounts, tickets
-from ticketbooth.services.accounts import AccountDetails
+from ticketbooth.services import access, accounts, tickets
+from ticketbooth.services.accounts import KEEP, AccountChanges, AccountDetails, NewLogin
 from ticketbooth.services.tickets import RequestedLifetimes
 
 router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAccount"])
 
+AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 200
+MAX_START_INDEX = 2**31 - 1
 
-def _no_import(is_import: bool | None, external_password: str | None) -> None:
-    if is_import or external_password:
-        raise InvalidParameter(
-            "externalPassword", "Missing or invalid parameter: importing external password hashes is not supported yet")
+_T, _I, _B, _D = FieldType.TEXT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATE
+# The names a filter or sortBy may use (Kibo's, compared case-insensitively) -> the account field.
+ACCOUNT_FIELDS: dict[str, FilterField] = {name.lower(): field for name, field in {
+    "id": FilterField("id", _I),
+    "userId": FilterField("user_id", _T),
+    "emailAddress": FilterField("email", _T),
+    "userName": FilterField("username", _T),
+    "firstName": FilterField("first_name", _T),
+    "lastName": FilterField("last_name", _T),
+    "companyOrOrganization": FilterField("company_or_organization", _T),
+    "taxId": FilterField("tax_id", _T),
+    "externalId": FilterField("external_id", _T),
+    "localeCode": FilterField("locale_code", _T),
+    "accountType": FilterField("account_type", _T),
+    "isActive": FilterField("is_active", _B),
+    "isLocked": FilterField("is_locked", _B),
+    "acceptsMarketing": FilterField("accepts_marketing", _B),
+    "taxExempt": FilterField("tax_exempt", _B),
+    "hasExternalPassword": FilterField("has_external_password", _B),
+    "customerSinceDate": FilterField("created_at", _D),
+    "createDate": FilterField("created_at", _D),
+    "auditInfo.createDate": FilterField("created_at", _D),
+    "updateDate": FilterField("updated_at", _D),
+    "auditInfo.updateDate": FilterField("updated_at", _D),
+    "auditInfo.createBy": FilterField("created_by", _T),
+    "auditInfo.updateBy": FilterField("updated_by", _T),
+    "lastLoginDate": FilterField("last_login_at", _D),
+}.items()}
+
+# CustomerAccount name -> Profile field, for updates
+_PROFILE_NAMES = {
+    "firstName": "first_name", "lastName": "last_name", "companyOrOrganization": "company_or_organization",
+    "taxExempt": "tax_exempt", "taxId": "tax_id", "acceptsMarketing": "accepts_marketing",
+    "externalId": "external_id", "localeCode": "locale_code", "accountType": "account_type",
+}
+_NOT_NULL = frozenset({"taxExempt", "acceptsMarketing"})
 
 
 def _details(a: CustomerAccountIn) -> AccountDetails:
@@ -34,32 +88,80 @@ def _details(a: CustomerAccountIn) -> AccountDetails:
                           unsupported=unsupported)
 
 
+def _changes(body: CustomerAccountUpdate) -> AccountChanges:
+    """What the body asks to change: fields absent keep their value, a null clears a nullable one
+    (a null where only true or false fits changes nothing)."""
+    given = body.model_fields_set
+    profile: dict[str, Any] = {}
+    for name, field in _PROFILE_NAMES.items():
+        value = getattr(body, name)
+        if name in given and not (value is None and name in _NOT_NULL):
+            profile[field] = value
+    return AccountChanges(
+        email=body.emailAddress if "emailAddress" in given else KEEP,
+        username=body.userName if "userName" in given else KEEP,
+        is_active=body.isActive if body.isActive is not None else KEEP,
+        profile=profile, id=body.id,
+    )
+
+
+async def _read_entries(request: Request) -> list[CustomerAccountAndAuthInfo]:
+    """Bulk's body: a JSON array of CustomerAccountAndAuthInfo; a malformed entry is a 400 naming
+    it as `[index].field`."""
+    raw = await read_body(request)
+    try:
+        data = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError:
+        raise InvalidParameter("body", "Missing or invalid parameter: the body is not valid JSON") from None
+    if not isinstance(data, list):
+        raise InvalidParameter("body", "Missing or invalid parameter: the body must be a JSON array of accounts")
+    if len(data) > accounts.MAX_BULK:
+        raise InvalidParameter(
+            "body", f"Missing or invalid parameter: at most {accounts.MAX_BULK} accounts may be added at once")
+    entries: list[CustomerAccountAndAuthInfo] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise InvalidParameter(f"[{index}]", f"Missing or invalid parameter: entry {index} must be a JSON object")
+        try:
+            entries.append(CustomerAccountAndAuthInfo.model_validate(_lower_keys(item)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = ".".join(str(p) for p in first["loc"])
+            where = f"[{index}].{name}" if name else f"[{index}]"
+            raise InvalidParameter(where, f"Missing or invalid parameter: entry {index}: {name or 'entry'} "
+                                   f"{first['msg'].lower()}") from None
+    return entries
+
+
+def _new_login(entry: CustomerAccountAndAuthInfo, index: int) -> NewLogin:
+    if entry.account is None:
+        raise InvalidParameter(f"[{index}].account", f"Missing or invalid parameter: entry {index}: account is required")
+    return NewLogin(_details(entry.account), entry.password, entry.externalPassword, bool(entry.isImport))
+
+
+# -- registration and logins -------------------------------------------------------------------------
+
 @router.post("/add-account-and-login", summary="Add an account and log it in")
 async def add_account_and_login(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request, shopper="lenient")
     body = await read_json(request, CustomerAccountAndAuthInfo)
     if body.account is None:
         raise InvalidParameter("account", "Missing or invalid parameter: account is required")
-    _no_import(body.isImport, body.externalPassword)
     issued = await accounts.register(
         core_of(request), ctx.caller, _details(body.account), body.password,
+        external_password=body.externalPassword, is_import=bool(body.isImport),
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
     )
     return respond(wire.ticket(issued), responseFields)
 
 
-@router.post("/{accountId}/create-login", summary="Create a login for an existing account")
-async def create_login(
-    request: Request, accountId: int = Path(..., ge=1, le=2**63), responseFields: str | None = Query(None),
-) -> KiboJSON:
+@router.post("/bulk", summary="Add accounts with logins, all or none")
+async def add_accounts(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request)
-    body = await read_json(request, CustomerLoginInfo)
-    _no_import(body.isImport, body.externalPassword)
-    issued = await accounts.create_login(
-        core_of(request), ctx.caller, accountId, body.emailAddress, body.username, body.password,
-        requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes),
-    )
-    return respond(wire.ticket(issued), responseFields)
+    access.require_admin(ctx.caller, "adding accounts in bulk")
+    entries = [_new_login(entry, i) for i, entry in enumerate(await _read_entries(request))]
+    added = await accounts.add_accounts(core_of(request), ctx.caller, entries)
+    return respond(wire.collection([wire.account(a) for a in added], 0, len(added), len(added)), responseFields)
 
 
 @router.get("/current", summary="The current shopper's account")
@@ -69,3 +171,77 @@ async def current(
     ctx = await resolve(request, shopper="optional")
     account = await tickets.current_account(core_of(request), ctx.shopper)
     return respond(wire.account(account), responseFields)
+
+
+@router.post("/{accountId:int}/create-login", summary="Create a login for an existing account")
+async def create_login(
+    request: Request, accountId: AccountId, responseFields: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request)
+    body = await read_json(request, CustomerLoginInfo)
+    issued = await accounts.create_login(
+        core_of(request), ctx.caller, accountId, body.emailAddress, body.username, body.password,
+        external_password=body.externalPassword, is_import=bool(body.isImport),
+        requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes),
+    )
+    return respond(wire.ticket(issued), responseFields)
+
+
+# -- the account resource ----------------------------------------------------------------------------
+
+@router.get("", summary="List the accounts of the site's customer set")
+async def list_accounts(
+    request: Request,
+    startIndex: str | None = Query(None), pageSize: str | None = Query(None), sortBy: str | None = Query(None),
+    filter: str | None = Query(None), q: str | None = Query(None),
+    responseFields: str | None = Query(None), responseGroups: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request)
+    access.require_admin(ctx.caller, "listing accounts")
+    start = parse_id("startIndex", startIndex, 0, MAX_START_INDEX + 1)
+    size = parse_id("pageSize", pageSize, 1, MAX_PAGE_SIZE + 1)
+    query = ListQuery(
+        where=parse_filter(filter, ACCOUNT_FIELDS), words=parse_words(q), sort=parse_sort(sortBy, ACCOUNT_FIELDS),
+        offset=start or 0, limit=size or DEFAULT_PAGE_SIZE,
+    )
+    found, total = await accounts.list_accounts(core_of(request), ctx.caller, query)
+    return respond(wire.collection([wire.account(a) for a in found], query.offset, query.limit, total), responseFields)
+
+
+@router.post("", summary="Add an account without a login")
+async def add_account(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    access.require_admin(ctx.caller, "adding an account")
+    body = await read_json(request, CustomerAccountIn)
+    account = await accounts.add_account(core_of(request), ctx.caller, _details(body))
+    return respond(wire.account(account), responseFields)
+
+
+@router.get("/{accountId:int}", summary="An account, for its shopper or an admin application")
+async def get_account(
+    request: Request, accountId: AccountId, responseFields: str | None = Query(None),
+    responseGroups: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request, shopper="optional")
+    account = await accounts.get_account(core_of(request), ctx.caller, ctx.shopper, accountId)
+    return respond(wire.account(account), responseFields)
+
+
+@router.put("/{accountId:int}", summary="Change an account's profile, email or username")
+async def update_account(
+    request: Request, accountId: AccountId, responseFields: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request, shopper="optional")
+    if not access.may_act_on(ctx.caller, ctx.shopper, accountId):
+        raise Forbidden("Forbidden: only the account's own shopper or an application with the customer:admin "
+                        "behavior may change it")
+    body = await read_json(request, CustomerAccountUpdate)
+    account = await accounts.update_account(core_of(request), ctx.caller, ctx.shopper, accountId, _changes(body))
+    return respond(wire.account(account), responseFields)
+
+
+@router.delete("/{accountId:int}", status_code=204, summary="Delete an account, its logins and its parts")
+async def delete_account(request: Request, accountId: AccountId) -> Response:
+    ctx = await resolve(request)
+    await accounts.delete_account(core_of(request), ctx.caller, accountId)
+    return Response(status_code=204)

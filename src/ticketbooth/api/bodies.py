@@ -3,7 +3,8 @@ case-insensitively (the reader lower-cases them and these models alias each fiel
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +49,26 @@ class CustomerAccountIn(KiboBody):
     segments: list[Any] | None = None
 
 
+class CustomerAccountUpdate(KiboBody):
+    """Update-Account's body: the CustomerAccount a client got, changed. Read-only fields and the
+    parts (contacts, notes, attributes, segments: they have their own endpoints) are not declared,
+    so they are ignored whatever they hold."""
+
+    id: int | None = Field(default=None, ge=-(2**63), le=2**63)
+    emailAddress: str | None = None
+    userName: str | None = None
+    firstName: str | None = None
+    lastName: str | None = None
+    companyOrOrganization: str | None = None
+    taxExempt: bool | None = None
+    taxId: str | None = None
+    acceptsMarketing: bool | None = None
+    externalId: str | None = None
+    localeCode: str | None = None
+    accountType: str | None = None
+    isActive: bool | None = None
+
+
 class CustomerAccountAndAuthInfo(_Lifetimes):
     account: CustomerAccountIn | None = None
     password: str | None = None
@@ -61,6 +82,26 @@ class CustomerLoginInfo(_Lifetimes):
     password: str | None = None
     externalPassword: str | None = None
     isImport: bool | None = None
+
+
+class CustomerPasswordInfo(KiboBody):
+    oldPassword: str | None = None
+    newPassword: str | None = None
+    externalPassword: str | None = None
+
+
+class AccountPasswordInfo(KiboBody):
+    accountId: int = Field(ge=1, le=2**63 - 1)
+    userId: str | None = None
+    unlockAccount: bool | None = None
+    passwordInfo: CustomerPasswordInfo | None = None
+
+
+class AccountPasswordInfoCollection(KiboBody):
+    """Items are checked one by one (a malformed item fails alone), so they are read raw here."""
+
+    totalCount: int | None = None
+    items: list[Any] | None = None
 
 
 class OauthAuthRequest(BaseModel):
@@ -79,3 +120,133 @@ class AppAuthInfo(KiboBody):
 
 class AuthTicketRequest(KiboBody):
     refreshToken: str | None = None
+
+
+class CustomerResetPasswordInfo(KiboBody):
+    emailAddress: str | None = None
+    userName: str | None = None
+    customerSetCode: str | None = None
+
+
+class ConfirmationInfo(KiboBody):
+    userName: str | None = None
+    confirmationCode: str | None = None
+    newPassword: str | None = None
+
+
+# -- account parts and customer definitions (api/account_parts.py, api/customer_definitions.py) --------
+
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+
+
+class CommerceRuntimeAddress(KiboBody):
+    address1: str | None = None
+    address2: str | None = None
+    address3: str | None = None
+    address4: str | None = None
+    cityOrTown: str | None = None
+    stateOrProvince: str | None = None
+    postalOrZipCode: str | None = None
+    countryCode: str | None = None
+    addressType: str | None = None
+    isValidated: bool | None = None
+
+
+class CommerceRuntimePhone(KiboBody):
+    home: str | None = None
+    mobile: str | None = None
+    work: str | None = None
+
+
+class ContactTypeIn(KiboBody):
+    name: str | None = None
+    isPrimary: bool | None = None
+
+
+class CustomerContactIn(KiboBody):
+    """CustomerContact. `id` names the contact a PUT of the contact list replaces (0 or absent: a new one);
+    accountId and auditInfo are the server's and ignored."""
+
+    id: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    email: str | None = None
+    firstName: str | None = None
+    middleNameOrInitial: str | None = None
+    lastNameOrSurname: str | None = None
+    companyOrOrganization: str | None = None
+    faxNumber: str | None = None
+    label: str | None = None
+    address: CommerceRuntimeAddress | None = None
+    phoneNumbers: CommerceRuntimePhone | None = None
+    types: list[ContactTypeIn] | None = None
+
+
+class CustomerNoteIn(KiboBody):
+    content: str | None = Field(default=None, max_length=20_000)
+
+
+class CustomerAttributeIn(KiboBody):
+    fullyQualifiedName: str | None = None
+    attributeDefinitionId: Int32 | None = None
+    values: list[Any] | None = None
+
+
+class LocalizedContentIn(KiboBody):
+    localeCode: str | None = None
+    value: str | None = None
+
+
+class VocabularyValueIn(KiboBody):
+    value: str | None = None
+    sequence: Int32 | None = None
+    isHidden: bool | None = None
+    content: LocalizedContentIn | None = None
+
+
+class AttributeValidationIn(KiboBody):
+    regularExpression: str | None = None
+    minStringLength: Int32 | None = None
+    maxStringLength: Int32 | None = None
+    minNumericValue: float | None = None
+    maxNumericValue: float | None = None
+    minDateTime: datetime | None = None
+    maxDateTime: datetime | None = None
+
+
+class AttributeMetadataItemIn(KiboBody):
+    key: str | None = None
+    value: str | None = None
+
+
+class CommerceRuntimeAttributeIn(KiboBody):
+    """An attribute definition. id, attributeFQN and auditInfo are the server's: attributeFQN is
+    namespace~attributeCode."""
+
+    attributeCode: str | None = None
+    namespace: str | None = None
+    attributeFQN: str | None = None
+    adminName: str | None = None
+    inputType: str | None = None
+    valueType: str | None = None
+    dataType: str | None = None
+    displayGroup: str | None = None
+    attributeMetadata: list[AttributeMetadataItemIn] | None = None
+    content: LocalizedContentIn | None = None
+    validation: AttributeValidationIn | None = None
+    vocabularyValues: list[VocabularyValueIn] | None = None
+    isActive: bool | None = None
+    isRequired: bool | None = None
+    isReadOnly: bool | None = None
+    isMultiValued: bool | None = None
+    isVisible: bool | None = None
+    order: Int32 | None = None
+    availableForOrderRouting: bool | None = None
+    availableForDiscounts: bool | None = None
+
+
+class CustomerSegmentIn(KiboBody):
+    """CustomerCustomerSegment; id and auditInfo are the server's."""
+
+    id: Int32 | None = None
+    code: str | None = None
+    name: str | None = None
+    description: str | None = None

@@ -1,7 +1,209 @@
-"""Tenant-level customer definitions: attribute definitions, segments, customer sets."""
+"""Tenant-level customer definitions: attribute definitions (at /attributedefinition/attributes and,
+the same, /accountattributedefinition/attributes), segments and customer sets."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(prefix="/api/commerce/customer")
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from ticketbooth.api import wire
+from ticketbooth.api.bodies import CommerceRuntimeAttributeIn, CustomerSegmentIn, LocalizedContentIn
+from ticketbooth.api.context import core_of, read_json, resolve
+from ticketbooth.api.lists import BOOLEAN, INTEGER, TEXT, collection, fields, list_query, read_array
+from ticketbooth.api.wire import KiboJSON, respond
+from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.domain.filters import FilterField
+from ticketbooth.domain.models import AttributeSpec, AttributeValidation, LocalizedText, VocabularyValue
+from ticketbooth.services import attributes, customer_sets, segments
+
+router = APIRouter(prefix="/api/commerce/customer", tags=["Customer definitions"])
+
+DEFINITION_PATHS = ("/attributedefinition/attributes", "/accountattributedefinition/attributes")
+SegmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AttributeFqn = Annotated[str, Path(min_length=1, max_length=300)]
+
+DEFINITION_FIELDS = fields({"id": FilterField("id", INTEGER), "attributeFQN": FilterField("fqn", TEXT)})
+SEGMENT_FIELDS = fields({
+    "id": FilterField("id", INTEGER), "code": FilterField("code", TEXT), "name": FilterField("name", TEXT),
+    "description": FilterField("description", TEXT),
+})
+CUSTOMER_SET_FIELDS = {name.lower(): field for name, field in {
+    "code": FilterField("code", TEXT), "name": FilterField("name", TEXT), "isDefault": FilterField("is_default", BOOLEAN),
+    "id": FilterField("id", INTEGER),
+}.items()}
+
+
+# -- attribute definitions ---------------------------------------------------------------------------
+
+def _localized(b: LocalizedContentIn | None) -> LocalizedText | None:
+    return None if b is None else LocalizedText(b.localeCode, b.value)
+
+
+def _spec(b: CommerceRuntimeAttributeIn) -> AttributeSpec:
+    """The definition as sent; `attributes.clean_spec` checks it. A regular expression is refused: a
+    client's pattern may take exponential time to match (see services/attributes.py)."""
+    v = b.validation
+    if v is not None and v.regularExpression and v.regularExpression.strip():
+        raise InvalidParameter("validation.regularExpression", "Missing or invalid parameter: "
+                               "validation.regularExpression is not supported; use the length, number and date limits")
+    code, namespace = b.attributeCode, b.namespace
+    if not (code and code.strip()) and b.attributeFQN and "~" in b.attributeFQN:
+        namespace, _, code = b.attributeFQN.partition("~")
+    return AttributeSpec(
+        namespace=namespace or "", attribute_code=code or "", value_type=b.valueType or "", data_type=b.dataType or "",
+        input_type=b.inputType or "", admin_name=b.adminName, display_group=b.displayGroup,
+        content=_localized(b.content),
+        metadata=tuple((m.key or "", m.value or "") for m in b.attributeMetadata or ()),
+        validation=None if v is None else AttributeValidation(
+            min_string_length=v.minStringLength, max_string_length=v.maxStringLength,
+            min_numeric_value=v.minNumericValue, max_numeric_value=v.maxNumericValue,
+            min_date_time=v.minDateTime, max_date_time=v.maxDateTime,
+        ),
+        vocabulary_values=tuple(
+            VocabularyValue(value=x.value or "", sequence=x.sequence, is_hidden=bool(x.isHidden),
+                            content=_localized(x.content))
+            for x in b.vocabularyValues or ()
+        ),
+        is_active=b.isActive is not False, is_required=bool(b.isRequired), is_read_only=bool(b.isReadOnly),
+        is_multi_valued=bool(b.isMultiValued), is_visible=b.isVisible is not False, order=b.order,
+        available_for_order_routing=bool(b.availableForOrderRouting),
+        available_for_discounts=bool(b.availableForDiscounts),
+    )
+
+
+@router.get(DEFINITION_PATHS[0], summary="The tenant's customer attribute definitions")
+@router.get(DEFINITION_PATHS[1], summary="The tenant's customer attribute definitions")
+async def list_definitions(
+    request: Request, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
+    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    responseGroups: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request)
+    query = list_query(DEFINITION_FIELDS, startIndex, pageSize, sortBy, filter)
+    page = await attributes.list_definitions(core_of(request), ctx.caller, query)
+    return respond(collection(page, wire.attribute_definition), responseFields)
+
+
+@router.post(DEFINITION_PATHS[0], summary="Create a customer attribute definition")
+@router.post(DEFINITION_PATHS[1], summary="Create a customer attribute definition")
+async def create_definition(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    body = await read_json(request, CommerceRuntimeAttributeIn)
+    created = await attributes.create_definition(core_of(request), ctx.caller, _spec(body))
+    return respond(wire.attribute_definition(created), responseFields)
+
+
+@router.get(DEFINITION_PATHS[0] + "/{attributeFQN}", summary="A customer attribute definition")
+@router.get(DEFINITION_PATHS[1] + "/{attributeFQN}", summary="A customer attribute definition")
+async def get_definition(request: Request, attributeFQN: AttributeFqn, responseFields: str | None = Query(None),
+                         responseGroups: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    found = await attributes.get_definition(core_of(request), ctx.caller, attributeFQN)
+    return respond(wire.attribute_definition(found), responseFields)
+
+
+@router.put(DEFINITION_PATHS[0] + "/{attributeFQN}", summary="Change a customer attribute definition")
+@router.put(DEFINITION_PATHS[1] + "/{attributeFQN}", summary="Change a customer attribute definition")
+async def update_definition(request: Request, attributeFQN: AttributeFqn,
+                            responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    body = await read_json(request, CommerceRuntimeAttributeIn)
+    updated = await attributes.update_definition(core_of(request), ctx.caller, attributeFQN, _spec(body))
+    return respond(wire.attribute_definition(updated), responseFields)
+
+
+@router.get(DEFINITION_PATHS[0] + "/{attributeFQN}/vocabularyvalues", summary="An attribute's vocabulary values")
+@router.get(DEFINITION_PATHS[1] + "/{attributeFQN}/vocabularyvalues", summary="An attribute's vocabulary values")
+async def vocabulary_values(request: Request, attributeFQN: AttributeFqn, responseFields: str | None = Query(None),
+                            responseGroups: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    values = await attributes.vocabulary_values(core_of(request), ctx.caller, attributeFQN)
+    return respond([wire.vocabulary_value(v) for v in values], responseFields)
+
+
+# -- segments ------------------------------------------------------------------------------------
+
+@router.get("/segments", summary="The tenant's segments")
+async def list_segments(
+    request: Request, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
+    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request)
+    query = list_query(SEGMENT_FIELDS, startIndex, pageSize, sortBy, filter)
+    page = await segments.list_segments(core_of(request), ctx.caller, query)
+    return respond(collection(page, wire.segment), responseFields)
+
+
+@router.post("/segments", summary="Create a segment")
+async def create_segment(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    body = await read_json(request, CustomerSegmentIn)
+    created = await segments.create_segment(core_of(request), ctx.caller, body.code, body.name, body.description)
+    return respond(wire.segment(created), responseFields)
+
+
+@router.get("/segments/{id}", summary="A segment")
+async def get_segment(request: Request, id: SegmentId, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    found = await segments.get_segment(core_of(request), ctx.caller, id)
+    return respond(wire.segment(found), responseFields)
+
+
+@router.put("/segments/{id}", summary="Change a segment's code, name and description")
+async def update_segment(request: Request, id: SegmentId, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    body = await read_json(request, CustomerSegmentIn)
+    updated = await segments.update_segment(core_of(request), ctx.caller, id, body.code, body.name, body.description)
+    return respond(wire.segment(updated), responseFields)
+
+
+@router.delete("/segments/{id}", status_code=204, summary="Delete a segment (every account leaves it)")
+async def delete_segment(request: Request, id: SegmentId) -> Response:
+    ctx = await resolve(request)
+    await segments.delete_segment(core_of(request), ctx.caller, id)
+    return Response(status_code=204)
+
+
+@router.post("/segments/{id}/accounts", status_code=204, summary="Add accounts (a JSON array of ids) to a segment")
+async def add_segment_accounts(request: Request, id: SegmentId) -> Response:
+    ctx = await resolve(request)
+    ids: list[int] = []
+    for i, item in enumerate(await read_array(request, "accountIds")):
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 2**63 - 1:
+            raise InvalidParameter("accountIds", f"Missing or invalid parameter: accountIds[{i}] must be an account id",
+                                   str(item)[:50])
+        ids.append(item)
+    await segments.add_accounts(core_of(request), ctx.caller, id, ids)
+    return Response(status_code=204)
+
+
+@router.delete("/segments/{id}/accounts/{accountId}", status_code=204, summary="Remove an account from a segment")
+async def remove_segment_account(request: Request, id: SegmentId, accountId: AccountId) -> Response:
+    ctx = await resolve(request)
+    await segments.remove_account(core_of(request), ctx.caller, id, accountId)
+    return Response(status_code=204)
+
+
+# -- customer sets -----------------------------------------------------------------------------------
+
+@router.get("/customersets", summary="The tenant's customer sets")
+async def list_customer_sets(
+    request: Request, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
+    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    responseGroups: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request)
+    query = list_query(CUSTOMER_SET_FIELDS, startIndex, pageSize, sortBy, filter)
+    page = await customer_sets.list_customer_sets(core_of(request), ctx.caller, query)
+    return respond(collection(page, wire.customer_set), responseFields)
+
+
+@router.get("/customersets/{code}", summary="A customer set")
+async def get_customer_set(request: Request, code: Annotated[str, Path(min_length=1, max_length=200)],
+                           responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    found = await customer_sets.get_customer_set(core_of(request), ctx.caller, code)
+    return respond(wire.customer_set(found), responseFields)

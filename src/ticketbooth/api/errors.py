@@ -23,6 +23,7 @@ log = logging.getLogger("ticketbooth.api")
 STATUS: dict[type[e.TicketboothError], tuple[int, str]] = {
     e.Unauthorized: (401, "UNAUTHORIZED"),
     e.InvalidCredentials: (401, "INVALID_CREDENTIALS"),
+    e.PasswordChangeRequired: (401, "PASSWORD_CHANGE_REQUIRED"),
     e.InvalidAccessToken: (401, "INVALID_ACCESS_TOKEN"),
     e.InvalidRefreshToken: (401, "INVALID_REFRESH_TOKEN"),
     e.Forbidden: (403, "FORBIDDEN"),

@@ -1,7 +1,174 @@
-"""Login state, locking and password changes of accounts."""
+"""/api/commerce/customer/accounts: login state, locking and password changes of accounts.
+
+The operations Kibo answers with an empty 200 (Set-Login-Locked, Set-Password-Change-Required,
+Change-Password) answer the same here. Query names these routes add to Kibo's usual ones
+(emailAddress, userName, customerSetCode, unlockAccount) are read case-insensitively here.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any, Literal
 
-router = APIRouter(prefix="/api/commerce/customer")
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from ticketbooth.api import wire
+from ticketbooth.api.bodies import AccountPasswordInfo, AccountPasswordInfoCollection, CustomerPasswordInfo
+from ticketbooth.api.context import core_of, read_body, read_json, resolve
+from ticketbooth.api.wire import KiboJSON, respond
+from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.services import logins
+from ticketbooth.services.logins import PasswordChange, PasswordChangeResult
+
+router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAccount"])
+
+AccountId = Path(..., ge=1, le=2**63 - 1)
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+def _done() -> Response:
+    """Kibo's answer to an operation without a result: 200, empty body."""
+    return Response(status_code=200)
+
+
+def _query(request: Request, name: str) -> str | None:
+    """The query parameter `name`, whatever the case of its name."""
+    wanted = name.lower()
+    return next((value for key, value in request.query_params.multi_items() if key.lower() == wanted), None)
+
+
+def _query_flag(request: Request, name: str) -> bool:
+    raw = _query(request, name)
+    value = (raw or "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be true or false", (raw or "")[:50])
+
+
+async def _body_flag(request: Request, name: str) -> bool:
+    """A body that is a JSON boolean (`true`/`false`; the strings "true"/"false" are accepted too)."""
+    raw = (await read_body(request)).strip()
+    try:
+        value = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        value = None
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise InvalidParameter(name, f"Missing or invalid parameter: the body must be the JSON value true or false ({name})")
+    return value
+
+
+async def _name_from(request: Request, parameter: str) -> str | None:
+    """The email address or username looked up: from the query (as Kibo's SDKs send it), else from
+    the body, as a JSON string or an object with that field."""
+    value = _query(request, parameter)
+    if value is not None and value.strip():
+        return value
+    raw = (await read_body(request)).strip()
+    if not raw:
+        return value
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidParameter("body", "Missing or invalid parameter: the body is not valid JSON") from None
+    if isinstance(data, dict):
+        data = next((v for k, v in data.items() if k.lower() == parameter.lower()), None)
+    if data is not None and not isinstance(data, str):
+        raise InvalidParameter(parameter, f"Missing or invalid parameter: {parameter} must be a string")
+    return data
+
+
+# -- login state -----------------------------------------------------------------------------------
+
+@router.get("/{accountId}/loginstate", summary="Get Login State")
+async def get_login_state(request: Request, accountId: int = AccountId, responseFields: str | None = Query(None),
+                          userId: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request, shopper="optional")
+    state = await logins.login_state(core_of(request), ctx.caller, ctx.shopper, accountId)
+    return respond(wire.login_state(state), responseFields)
+
+
+async def _state_by_name(request: Request, name: Literal["email", "username"], parameter: str,
+                         response_fields: str | None) -> KiboJSON:
+    ctx = await resolve(request)
+    value = await _name_from(request, parameter)
+    state = await logins.login_state_by_name(core_of(request), ctx.caller, name, value,
+                                             _query(request, "customerSetCode"))
+    return respond(wire.login_state(state), response_fields)
+
+
+@router.post("/loginstatebyemailaddress", summary="Get Login State By Email Address")
+async def login_state_by_email(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    return await _state_by_name(request, "email", "emailAddress", responseFields)
+
+
+@router.post("/loginstatebyusername", summary="Get Login State By UserName")
+async def login_state_by_username(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    return await _state_by_name(request, "username", "userName", responseFields)
+
+
+# -- lock and password-change-required ----------------------------------------------------------------
+
+@router.post("/{accountId}/set-login-locked", summary="Set Login Locked")
+async def set_login_locked(request: Request, accountId: int = AccountId, userId: str | None = Query(None),
+                           responseFields: str | None = Query(None)) -> Response:
+    ctx = await resolve(request, shopper="optional")
+    locked = await _body_flag(request, "isLocked")
+    await logins.set_login_locked(core_of(request), ctx.caller, ctx.shopper, accountId, locked)
+    return _done()
+
+
+@router.post("/{accountId}/set-password-change-required", summary="Set Password Change Required")
+async def set_password_change_required(request: Request, accountId: int = AccountId, userId: str | None = Query(None),
+                                       responseFields: str | None = Query(None)) -> Response:
+    ctx = await resolve(request, shopper="optional")
+    required = await _body_flag(request, "isPasswordChangeRequired")
+    await logins.set_password_change_required(core_of(request), ctx.caller, ctx.shopper, accountId, required)
+    return _done()
+
+
+# -- changing passwords ----------------------------------------------------------------------------
+
+@router.post("/{accountId}/change-password", summary="Change Password")
+async def change_password(request: Request, accountId: int = AccountId, userId: str | None = Query(None),
+                          responseFields: str | None = Query(None)) -> Response:
+    # lenient: a storefront may send the anonymous (or expired) ticket of a shopper whose login is
+    # refused until the password is changed; the old password proves who they are.
+    ctx = await resolve(request, shopper="lenient")
+    unlock = _query_flag(request, "unlockAccount")
+    body = await read_json(request, CustomerPasswordInfo)
+    await logins.change_password(core_of(request), ctx.caller, ctx.shopper, accountId, body.oldPassword,
+                                 body.newPassword, unlock=unlock)
+    return _done()
+
+
+def _password_change(raw: Any) -> PasswordChange:
+    raw_id = raw.get("accountid") if isinstance(raw, dict) else None
+    account_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+    try:
+        item = AccountPasswordInfo.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "item"
+        return PasswordChange(account_id, problem=f"Missing or invalid parameter: {name} {first['msg'].lower()}")
+    info = item.passwordInfo or CustomerPasswordInfo()
+    return PasswordChange(item.accountId, new_password=info.newPassword, old_password=info.oldPassword,
+                          unlock=bool(item.unlockAccount))
+
+
+def _result(r: PasswordChangeResult) -> dict[str, Any]:
+    return {"accountId": r.account_id, "succeeded": r.succeeded, "errorMessage": r.error_message}
+
+
+@router.post("/change-passwords", summary="Change Passwords")
+async def change_passwords(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request, shopper="optional")
+    body = await read_json(request, AccountPasswordInfoCollection)
+    items = [_password_change(raw) for raw in body.items or []]
+    results = await logins.change_passwords(core_of(request), ctx.caller, ctx.shopper, items)
+    return respond({"totalCount": len(results), "items": [_result(r) for r in results]}, responseFields)

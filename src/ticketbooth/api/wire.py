@@ -9,7 +9,25 @@ import orjson
 from starlette.responses import Response
 
 from ticketbooth.api import response_fields
-from ticketbooth.domain.models import Account, AppToken, IssuedTicket
+from ticketbooth.domain.models import (
+    Account,
+    AccountAttribute,
+    Address,
+    AppToken,
+    AttributeDefinition,
+    AttributeValidation,
+    Audit,
+    Contact,
+    CustomerSetInfo,
+    IssuedTicket,
+    LocalizedText,
+    LoginState,
+    Note,
+    Phones,
+    Segment,
+    SegmentRef,
+    VocabularyValue,
+)
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -40,12 +58,12 @@ def audit(created_at: datetime | None, created_by: str | None, updated_at: datet
 
 
 def account(a: Account) -> dict[str, Any]:
-    """CustomerAccount with every field of Kibo's shape; parts this version does not keep yet
-    (contacts, notes, attributes, segments) are empty lists, never missing."""
+    """CustomerAccount with every field of Kibo's shape; the parts (contacts, notes, attributes,
+    segments) as loaded with the account, empty lists when none are."""
     p = a.profile
     return {
         "accountType": p.account_type,
-        "attributes": [],
+        "attributes": [attribute(x) for x in a.attributes],
         "auditInfo": audit(a.created_at, a.created_by, a.updated_at, a.updated_by),
         "commerceSummary": {
             "lastOrderDate": None, "orderCount": 0,
@@ -53,14 +71,14 @@ def account(a: Account) -> dict[str, Any]:
             "visitsCount": 0, "wishlistCount": 0,
         },
         "companyOrOrganization": p.company_or_organization,
-        "contacts": [],
+        "contacts": [contact(c) for c in a.contacts],
         "customerSet": a.customer_set_code,
         "customerSinceDate": date(a.customer_since),
         "externalId": p.external_id,
         "id": a.id,
         "migrationRequired": a.migration_required,
-        "notes": [],
-        "segments": [],
+        "notes": [note(n) for n in a.notes],
+        "segments": [segment(s) for s in a.segments],
         "taxExempt": p.tax_exempt,
         "taxId": p.tax_id,
         "acceptsMarketing": p.accepts_marketing,
@@ -78,6 +96,119 @@ def account(a: Account) -> dict[str, Any]:
     }
 
 
+def _audit_of(x: Audit) -> dict[str, Any]:
+    return audit(x.created_at, x.created_by, x.updated_at, x.updated_by)
+
+
+def contact(c: Contact) -> dict[str, Any]:
+    """CustomerContact; address and phoneNumbers are objects even when empty (old SDKs index into them)."""
+    d = c.details
+    a = d.address or Address()
+    p = d.phone_numbers or Phones()
+    return {
+        "accountId": c.account_id,
+        "types": [{"name": t.name, "isPrimary": t.is_primary} for t in d.types],
+        "auditInfo": _audit_of(c.audit),
+        "faxNumber": d.fax_number,
+        "label": d.label,
+        "id": c.id,
+        "email": d.email,
+        "firstName": d.first_name,
+        "middleNameOrInitial": d.middle_name_or_initial,
+        "lastNameOrSurname": d.last_name_or_surname,
+        "companyOrOrganization": d.company_or_organization,
+        "phoneNumbers": {"home": p.home, "mobile": p.mobile, "work": p.work},
+        "address": {
+            "address1": a.address1, "address2": a.address2, "address3": a.address3, "address4": a.address4,
+            "cityOrTown": a.city_or_town, "stateOrProvince": a.state_or_province,
+            "postalOrZipCode": a.postal_or_zip_code, "countryCode": a.country_code, "addressType": a.address_type,
+            "isValidated": a.is_validated,
+        },
+    }
+
+
+def note(n: Note) -> dict[str, Any]:
+    """CustomerNote."""
+    return {"id": n.id, "content": n.content, "auditInfo": _audit_of(n.audit)}
+
+
+def attribute(a: AccountAttribute) -> dict[str, Any]:
+    """CustomerAttribute: an account's values of one attribute."""
+    return {"auditInfo": _audit_of(a.audit), "fullyQualifiedName": a.fqn, "attributeDefinitionId": a.definition_id,
+            "values": list(a.values)}
+
+
+def segment(s: Segment | SegmentRef) -> dict[str, Any]:
+    """CustomerCustomerSegment."""
+    return {"id": s.id, "code": s.code, "name": s.name, "description": s.description, "auditInfo": _audit_of(s.audit)}
+
+
+def _localized(t: LocalizedText | None) -> dict[str, Any] | None:
+    return None if t is None else {"localeCode": t.locale_code, "value": t.value}
+
+
+def vocabulary_value(v: VocabularyValue) -> dict[str, Any]:
+    """CommerceRuntimeAttributeVocabularyValue."""
+    return {"value": v.value, "sequence": v.sequence, "isHidden": v.is_hidden, "content": _localized(v.content)}
+
+
+def attribute_definition(d: AttributeDefinition) -> dict[str, Any]:
+    """CommerceRuntimeAttribute."""
+    s = d.spec
+    v = s.validation or AttributeValidation()
+    return {
+        "id": d.id,
+        "adminName": s.admin_name,
+        "namespace": s.namespace,
+        "attributeCode": s.attribute_code,
+        "inputType": s.input_type,
+        "valueType": s.value_type,
+        "dataType": s.data_type,
+        "attributeMetadata": [{"key": k, "value": value} for k, value in s.metadata],
+        "attributeFQN": s.fqn,
+        "content": _localized(s.content),
+        "validation": {
+            "regularExpression": None,
+            "minStringLength": v.min_string_length, "maxStringLength": v.max_string_length,
+            "minNumericValue": v.min_numeric_value, "maxNumericValue": v.max_numeric_value,
+            "minDateTime": date(v.min_date_time), "maxDateTime": date(v.max_date_time),
+        },
+        "vocabularyValues": [vocabulary_value(x) for x in s.vocabulary_values],
+        "auditInfo": _audit_of(d.audit),
+        "isActive": s.is_active,
+        "isRequired": s.is_required,
+        "isReadOnly": s.is_read_only,
+        "isMultiValued": s.is_multi_valued,
+        "isVisible": s.is_visible,
+        "order": s.order,
+        "displayGroup": s.display_group,
+        "availableForOrderRouting": s.available_for_order_routing,
+        "availableForDiscounts": s.available_for_discounts,
+    }
+
+
+def customer_set(info: CustomerSetInfo) -> dict[str, Any]:
+    """CustomerSet, with the sites that use it and its number of accounts."""
+    cs = info.customer_set
+    return {
+        "code": cs.code,
+        "name": cs.name,
+        "description": None,
+        "auditInfo": audit(info.created_at, None, info.created_at, None),
+        "sites": [{"siteId": site.id, "customerSetCode": cs.code, "name": site.name} for site in info.sites],
+        "isDefault": cs.is_default,
+        "aggregateInfo": {"customerCount": info.customer_count},
+    }
+
+
+def collection(items: list[dict[str, Any]], start_index: int, page_size: int, total: int) -> dict[str, Any]:
+    """A Kibo paged collection (CustomerAccountCollection and the like): pageCount is the number of
+    pages of `page_size` that `total` items fill."""
+    pages = -(-total // page_size) if page_size > 0 else 0
+    return {"startIndex": start_index, "pageSize": page_size, "pageCount": pages, "totalCount": total,
+            "items": items}
+
+
 def ticket(t: IssuedTicket) -> dict[str, Any]:
     """CustomerAuthTicket."""
     return {
@@ -89,6 +220,22 @@ def ticket(t: IssuedTicket) -> dict[str, Any]:
         "userId": t.user_id,
         "customerAccount": account(t.account) if t.account else None,
         "requires2FA": t.requires_2fa,
+    }
+
+
+def login_state(s: LoginState) -> dict[str, Any]:
+    """LoginState."""
+    return {
+        "isPasswordChangeRequired": s.password_change_required,
+        "lastPasswordChangeOn": date(s.password_changed_at),
+        "isLocked": s.is_locked,
+        "lastLockedOn": date(s.locked_at),
+        "failedLoginAttemptCount": s.failed_login_count,
+        "remainingLoginAttempts": s.remaining_login_attempts,
+        "firstFailedLoginAttemptOn": date(s.first_failed_login_at),
+        "lastLoginOn": date(s.last_login_at),
+        "createdOn": date(s.created_at),
+        "updatedOn": date(s.updated_at),
     }
 
 

@@ -23,6 +23,10 @@ class InvalidCredentials(TicketboothError):
     """Wrong username or password, unknown user, locked or disabled account: one answer for all."""
 
 
+class PasswordChangeRequired(TicketboothError):
+    """The password was right, but the account must change it (Change-Password) before logging in."""
+
+
 class InvalidAccessToken(TicketboothError):
     """Bad, expired or revoked shopper access token."""
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from ticketbooth.domain.policies import TenantSettings
+
+T = TypeVar("T")
 
 # Application behaviors (what an application may ask for beyond plain shopper flows).
 BEHAVIOR_CONFIGURE_TOKEN_DURATIONS = "customer-auth:configure-token-durations"
@@ -152,12 +155,121 @@ class AccountAttribute:
 
 @dataclass(frozen=True, slots=True)
 class SegmentRef:
-    """A segment as listed on an account."""
+    """A segment as listed on an account (its audit is the segment's own)."""
 
     id: int
     code: str
     name: str
     description: str | None = None
+    audit: Audit = field(default_factory=Audit)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A named group of accounts of a tenant (VIP, wholesale, ...), kept by the merchant."""
+
+    id: int
+    tenant_id: int
+    code: str
+    name: str
+    description: str | None = None
+    audit: Audit = field(default_factory=Audit)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalizedText:
+    locale_code: str | None
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VocabularyValue:
+    """One value a Predefined (list) attribute may take."""
+
+    value: str
+    sequence: int | None = None
+    is_hidden: bool = False
+    content: LocalizedText | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValidation:
+    min_string_length: int | None = None
+    max_string_length: int | None = None
+    min_numeric_value: float | None = None
+    max_numeric_value: float | None = None
+    min_date_time: datetime | None = None
+    max_date_time: datetime | None = None
+
+
+# Attribute data types, input types and value types, in Kibo's spelling.
+ATTRIBUTE_DATA_TYPES = ("String", "Number", "Bool", "Date")
+ATTRIBUTE_INPUT_TYPES = ("TextBox", "TextArea", "List", "Date", "YesNo")
+ATTRIBUTE_VALUE_TYPES = ("AdminEntered", "Predefined", "ShopperEntered")
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSpec:
+    """What a merchant says about an attribute definition (everything but its id and audit)."""
+
+    namespace: str
+    attribute_code: str
+    value_type: str
+    data_type: str
+    input_type: str
+    admin_name: str | None = None
+    display_group: str | None = None
+    content: LocalizedText | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    validation: AttributeValidation | None = None
+    vocabulary_values: tuple[VocabularyValue, ...] = ()
+    is_active: bool = True
+    is_required: bool = False
+    is_read_only: bool = False
+    is_multi_valued: bool = False
+    is_visible: bool = True
+    order: int | None = None
+    available_for_order_routing: bool = False
+    available_for_discounts: bool = False
+
+    @property
+    def fqn(self) -> str:
+        """The fully qualified name as shown: `namespace~attributeCode`."""
+        return f"{self.namespace}~{self.attribute_code}"
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDefinition:
+    """A custom attribute a tenant's accounts may carry. Looked up by `fqn_key` (the lower-cased FQN)."""
+
+    id: int
+    tenant_id: int
+    spec: AttributeSpec
+    audit: Audit = field(default_factory=Audit)
+
+    @property
+    def fqn(self) -> str:
+        return self.spec.fqn
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSetInfo:
+    """A customer set with the sites that use it and how many accounts it holds."""
+
+    customer_set: CustomerSet
+    sites: tuple[Site, ...]
+    customer_count: int
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list (see `domain.filters.ListQuery`) and how many items match in all."""
+
+    items: list[T]
+    total: int
+    start_index: int
+    page_size: int
 
 
 @dataclass(slots=True)
@@ -211,6 +323,23 @@ class NewAccount:
     is_active: bool = True
     has_external_password: bool = False
     created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginState:
+    """How an account's login stands: lock, password age, failed logins (Kibo's LoginState)."""
+
+    password_change_required: bool
+    password_changed_at: datetime | None
+    is_locked: bool
+    locked_at: datetime | None
+    """When the account was last locked (kept after an unlock)."""
+    failed_login_count: int
+    remaining_login_attempts: int
+    first_failed_login_at: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

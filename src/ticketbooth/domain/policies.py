@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import timedelta
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -47,11 +48,72 @@ class PasswordPolicy(BaseModel):
         return self
 
 
+RESET_URL_FIELDS = ("code", "userName")
+
+
+class MailSettings(BaseModel):
+    """How the tenant's mail is signed: its sender, and the storefront page a reset link opens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_address: str = Field(default="no-reply@localhost", pattern=r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,253}$")
+    from_name: str = Field(default="", max_length=200, pattern=r"^[^\r\n]*$")
+    reset_url: str = Field(default="", max_length=2000)
+    """Link put in the password-reset mail, e.g. `https://shop.example/reset?code={code}&user={userName}`;
+    the placeholders are replaced URL-encoded. Empty: the mail gives the code alone."""
+
+    @model_validator(mode="after")
+    def _reset_url(self) -> MailSettings:
+        if self.reset_url:
+            if not self.reset_url.startswith(("https://", "http://")) or "{code}" not in self.reset_url:
+                raise ValueError("reset_url must be an http(s) URL with a {code} placeholder")
+        return self
+
+
+def reset_link(template: str, values: dict[str, str]) -> str | None:
+    """The reset URL of `template` with `{code}` and `{userName}` replaced (URL-encoded); None when
+    there is no template. Plain replacement, not str.format: a tenant's template is data, not code."""
+    if not template:
+        return None
+    link = template
+    for name in RESET_URL_FIELDS:
+        link = link.replace("{" + name + "}", quote(values.get(name, ""), safe=""))
+    return link
+
+
+class CodeSettings(BaseModel):
+    """Single-use codes mailed to shoppers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reset_code_hours: int = Field(default=72, ge=1, le=30 * 24)
+    """How long a password-reset code works (Kibo: 72 hours)."""
+    reset_max_failed_attempts: int = Field(default=5, ge=1, le=1000)
+    """A reset code presented this many times with the wrong userName is void."""
+
+
+class LockoutPolicy(BaseModel):
+    """Failed password logins. They are counted now (loginState shows them with the attempts left);
+    locking an account automatically when they run out is not done yet (a later change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_failed_logins: int = Field(default=10, ge=1, le=1000)
+    """Failed password logins allowed before the account is (later: automatically) locked."""
+
+
+def remaining_login_attempts(policy: LockoutPolicy, failed_logins: int) -> int:
+    return max(0, policy.max_failed_logins - failed_logins)
+
+
 class TenantSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tokens: TokenLifetimes = Field(default_factory=TokenLifetimes)
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    codes: CodeSettings = Field(default_factory=CodeSettings)
+    lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
 
 
 def problems_with_password(password: str, policy: PasswordPolicy, is_common: bool) -> list[str]:

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ticketbooth.domain.errors import Overloaded
+from ticketbooth.infra import legacy_hashes
 
 # OWASP Password Storage Cheat Sheet, Argon2id: m=19 MiB, t=2, p=1 (the minimum configuration).
 ARGON2_MEMORY_KIB = 19 * 1024
@@ -63,18 +64,26 @@ class PasswordHashing:
         return await self._run(self._hasher.hash, password)
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
-        """True when `password` matches. With no stored hash, verifies against a dummy hash and
-        returns False, so the caller spends the same time as for a wrong password."""
+        """True when `password` matches. The stored hash may be ours (Argon2id) or one imported from
+        another system (see `infra.legacy_hashes`); either is verified in the pool. With no stored
+        hash, verifies against a dummy hash and returns False, so the caller spends the same time
+        as for a wrong password."""
         ok: bool = await self._run(self._verify_sync, stored_hash, password)
         return ok and stored_hash is not None
 
     def _verify_sync(self, stored_hash: str | None, password: str) -> bool:
+        encoded = stored_hash or self._dummy_hash.result()
+        if legacy_hashes.scheme_of(encoded) != legacy_hashes.ARGON2:
+            return legacy_hashes.verify(encoded, password)
         try:
-            return self._hasher.verify(stored_hash or self._dummy_hash.result(), password)
+            return self._hasher.verify(encoded, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
     def needs_rehash(self, stored_hash: str) -> bool:
+        """True for a hash that is not Argon2id with the current parameters (imported hashes included)."""
+        if legacy_hashes.scheme_of(stored_hash) != legacy_hashes.ARGON2:
+            return True
         try:
             return self._hasher.check_needs_rehash(stored_hash)
         except InvalidHashError:

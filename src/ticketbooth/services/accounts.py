@@ -1,10 +1,14 @@
-"""Registering shoppers: an account with a login (Add-Account-And-Login), and a login for an
-existing account (Create-Login)."""
+"""Customer accounts: registering shoppers (Add-Account-And-Login, Create-Login, Bulk), and reading,
+listing, adding, changing and deleting accounts."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Final
 
 from ticketbooth.domain.errors import (
     AddCustomerFailed,
@@ -12,18 +16,43 @@ from ticketbooth.domain.errors import (
     Forbidden,
     InvalidParameter,
     NotFound,
+    TicketboothError,
 )
-from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account, IssuedTicket, NewAccount, Profile, Shopper
+from ticketbooth.domain.filters import ListQuery
+from ticketbooth.domain.models import Account, IssuedTicket, NewAccount, Profile, Shopper
 from ticketbooth.domain.policies import login_key, normalize_username
 from ticketbooth.infra.tokens import new_hex
+from ticketbooth.services.access import account_for, actor, is_admin, require_admin
 from ticketbooth.services.core import Core
-from ticketbooth.services.passwords import password_problems
+from ticketbooth.services.passwords import LoginSecret, secret_for_new_login
 from ticketbooth.services.tickets import Caller, RequestedLifetimes, lifetimes_for, open_family
 
 # Deliberately loose (RFC 5321 lengths, one @, no spaces): the mailbox is proven by mail, not regex.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 254
 MAX_USERNAME = 254
+MAX_LOGIN_KEY = 320
+"""The stored, case-folded form of a login name (NFKC and case folding may lengthen it)."""
+MAX_BULK = 100
+
+# Profile field -> (its name in requests, the longest value kept)
+_PROFILE_LIMITS: Mapping[str, tuple[str, int]] = {
+    "first_name": ("firstName", 200),
+    "last_name": ("lastName", 200),
+    "company_or_organization": ("companyOrOrganization", 200),
+    "tax_id": ("taxId", 100),
+    "external_id": ("externalId", 200),
+    "locale_code": ("localeCode", 20),
+    "account_type": ("accountType", 50),
+}
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Final = _Keep.KEEP
+"""An update leaves this field as it is."""
 
 
 @dataclass
@@ -38,14 +67,45 @@ class AccountDetails:
     """Names of parts given that this version does not store yet (contacts, notes, ...)."""
 
 
+@dataclass(frozen=True, slots=True)
+class NewLogin:
+    """One entry of a bulk registration: an account and the secret of its login."""
+
+    details: AccountDetails
+    password: str | None = None
+    external_password: str | None = None
+    is_import: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChanges:
+    """What an update asks for. KEEP leaves a field as it is; None clears a nullable one."""
+
+    email: str | _Keep | None = KEEP
+    username: str | _Keep | None = KEEP
+    is_active: bool | _Keep = KEEP
+    profile: Mapping[str, Any] = field(default_factory=dict)
+    """Profile field name -> new value, for the fields given only."""
+    id: int | None = None
+    """The account id the body names, if any: it must be the one updated."""
+
+
+# -- checking what clients send ------------------------------------------------------------------------
+
+def _unstorable(text: str) -> bool:
+    """Control characters and lone surrogates: no name or address has them, and PostgreSQL refuses NUL."""
+    return any(ord(c) < 32 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
 def clean_email(value: str | None, *, required: bool, name: str = "emailAddress") -> str | None:
     if value is None or not value.strip():
         if required:
             raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
         return None
     email = value.strip()
-    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is not a valid email address", email)
+    if (len(email) > MAX_EMAIL or not _EMAIL.match(email) or _unstorable(email)
+            or not email.isprintable() or len(login_key(email)) > MAX_LOGIN_KEY):
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is not a valid email address", email[:100])
     return email
 
 
@@ -53,45 +113,88 @@ def clean_username(value: str | None, fallback: str | None, name: str = "userNam
     username = normalize_username(value) if value and value.strip() else fallback
     if not username:
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
-    if len(username) > MAX_USERNAME or any(c.isspace() or not c.isprintable() for c in username):
+    if len(username) > MAX_USERNAME or len(login_key(username)) > MAX_LOGIN_KEY:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is longer than {MAX_USERNAME} characters")
+    if any(c.isspace() or not c.isprintable() for c in username):
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} has spaces or unprintable characters")
     return username
 
 
-async def _checked_password_hash(core: Core, caller: Caller, password: str | None) -> str:
-    if not password:
-        raise InvalidParameter("password", "Missing or invalid parameter: password is required")
-    problems = password_problems(password, caller.tenant.settings.password)
-    if problems:
-        raise AddCustomerFailed("Add customer failed: the password " + "; ".join(problems))
-    return await core.hashing.hash(password)
+def _check_profile_values(values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        limit = _PROFILE_LIMITS.get(key)
+        if limit is None or not isinstance(value, str):
+            continue
+        name, longest = limit
+        if len(value) > longest:
+            raise InvalidParameter(name, f"Missing or invalid parameter: {name} is longer than {longest} characters")
+        if _unstorable(value):
+            raise InvalidParameter(name, f"Missing or invalid parameter: {name} has control characters")
 
 
-async def register(
-    core: Core, caller: Caller, details: AccountDetails, password: str | None, *,
-    requested: RequestedLifetimes | None = None, previous: Shopper | None = None,
-) -> IssuedTicket:
-    """Create an account with a login in the site's customer set and log it in, in one transaction."""
+def _check_profile(profile: Profile) -> None:
+    _check_profile_values(dataclasses.asdict(profile))
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    email: str | None
+    username: str | None
+    profile: Profile
+
+    def keys(self) -> list[str]:
+        return sorted({login_key(n) for n in (self.email, self.username) if n})
+
+
+async def _checked(core: Core, caller: Caller, details: AccountDetails, *, with_login: bool) -> _Checked:
+    """The account fields of a new account, checked. With a login, an email is required and the
+    username defaults to it; without, both are optional (but claimed if given)."""
     if details.unsupported:
         raise InvalidParameter(
             details.unsupported[0],
-            f"Missing or invalid parameter: {', '.join(details.unsupported)} cannot be set at registration yet",
+            f"Missing or invalid parameter: {', '.join(details.unsupported)} cannot be set when creating an account yet",
         )
-    email = clean_email(details.email, required=True)
-    username = clean_username(details.username, email)
-    cs = await core.directory.customer_set(caller.site.customer_set_id)
-    if details.customer_set and cs is not None and details.customer_set != cs.code:
-        raise InvalidParameter("customerSet", "Missing or invalid parameter: customerSet is not this site's")
-    access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    password_hash = await _checked_password_hash(core, caller, password)
-    new = NewAccount(
+    email = clean_email(details.email, required=with_login)
+    if with_login or (details.username and details.username.strip()):
+        username: str | None = clean_username(details.username, email)
+    else:
+        username = None
+    if details.customer_set:
+        cs = await core.directory.customer_set(caller.site.customer_set_id)
+        if cs is not None and details.customer_set != cs.code:
+            raise InvalidParameter("customerSet", "Missing or invalid parameter: customerSet is not this site's")
+    _check_profile(details.profile)
+    return _Checked(email, username, details.profile)
+
+
+def _new_account(caller: Caller, checked: _Checked, secret: LoginSecret | None) -> NewAccount:
+    return NewAccount(
         tenant_id=caller.tenant.id, customer_set_id=caller.site.customer_set_id, user_id=new_hex(16),
-        email=email, email_key=login_key(email) if email else None, username=username,
-        username_key=login_key(username), password_hash=password_hash, profile=details.profile,
-        created_by=caller.app.client_id,
+        email=checked.email, email_key=login_key(checked.email) if checked.email else None,
+        username=checked.username, username_key=login_key(checked.username) if checked.username else None,
+        password_hash=secret.password_hash if secret else None, profile=checked.profile,
+        has_external_password=secret.is_external if secret else False, created_by=caller.app.client_id,
     )
+
+
+async def _secret(core: Core, caller: Caller, password: str | None, external_password: str | None,
+                  is_import: bool) -> LoginSecret:
+    return await secret_for_new_login(core, caller.tenant.settings.password, password, external_password, is_import)
+
+
+# -- registration ----------------------------------------------------------------------------------------
+
+async def register(
+    core: Core, caller: Caller, details: AccountDetails, password: str | None, *,
+    external_password: str | None = None, is_import: bool = False,
+    requested: RequestedLifetimes | None = None, previous: Shopper | None = None,
+) -> IssuedTicket:
+    """Create an account with a login in the site's customer set and log it in, in one transaction."""
+    checked = await _checked(core, caller, details, with_login=True)
+    access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
+    secret = await _secret(core, caller, password, external_password, is_import)
     async with core.store.transaction() as tx:
-        account_id = await tx.insert_account(new, core.clock.now())
+        account_id = await tx.insert_account(_new_account(caller, checked, secret), core.clock.now())
         account = await tx.get_account(account_id)
         assert account is not None
         return await open_family(
@@ -103,22 +206,21 @@ async def register(
 
 async def create_login(
     core: Core, caller: Caller, account_id: int, email: str | None, username: str | None, password: str | None,
-    *, requested: RequestedLifetimes | None = None,
+    *, external_password: str | None = None, is_import: bool = False, requested: RequestedLifetimes | None = None,
 ) -> IssuedTicket:
     """Give an existing account without a login a username and password, and log it in. Needs an
     application with the customer:admin behavior: it sets a password on someone's account."""
-    if not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
-        raise Forbidden("Forbidden: creating a login needs an application with the customer:admin behavior")
-    account = await _account_in_site(core, caller, account_id)
+    require_admin(caller, "creating a login")
+    account = await account_for(core, caller, None, account_id, owner_may=False, with_parts=False)
     email_clean = clean_email(email, required=False) or account.email
     username_clean = clean_username(username, email_clean, name="username")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    password_hash = await _checked_password_hash(core, caller, password)
+    secret = await _secret(core, caller, password, external_password, is_import)
     email_key = login_key(email_clean) if email_clean else None
     async with core.store.transaction() as tx:
         done = await tx.set_login(
-            account.id, email_clean, email_key, username_clean, login_key(username_clean), password_hash,
-            core.clock.now(), caller.app.client_id,
+            account.id, email_clean, email_key, username_clean, login_key(username_clean), secret.password_hash,
+            core.clock.now(), caller.app.client_id, has_external_password=secret.is_external,
         )
         if not done:
             raise Conflict("Validation conflict: the account already has a login")
@@ -130,8 +232,143 @@ async def create_login(
         )
 
 
-async def _account_in_site(core: Core, caller: Caller, account_id: int) -> Account:
-    account = await core.store.get_account(account_id)
-    if account is None or account.tenant_id != caller.tenant.id or account.customer_set_id != caller.site.customer_set_id:
-        raise NotFound(f"Item not found: account {account_id}")
+def _at_entry(index: int, exc: TicketboothError) -> TicketboothError:
+    """`exc` as said of entry `index` of a bulk request."""
+    category, _, detail = exc.message.partition(": ")
+    message = f"{category}: entry {index}: {detail}"
+    if isinstance(exc, InvalidParameter):
+        return InvalidParameter(f"[{index}].{exc.name}", message, exc.value)
+    if isinstance(exc, Conflict | AddCustomerFailed):
+        return type(exc)(message)
+    return exc
+
+
+async def add_accounts(core: Core, caller: Caller, entries: Sequence[NewLogin]) -> list[Account]:
+    """Bulk registration: each entry becomes an account with a login, as Add-Account-And-Login does,
+    but no ticket is issued. All or nothing: every entry is checked first and all are inserted in
+    one transaction, so one bad entry (400 naming it as `[index].field`) or one taken email or
+    username (409 saying "entry index") creates no account at all. At most MAX_BULK entries.
+    Passwords are hashed one after the other, so a batch never holds more than one hashing slot."""
+    require_admin(caller, "adding accounts in bulk")
+    if len(entries) > MAX_BULK:
+        raise InvalidParameter("body", f"Missing or invalid parameter: at most {MAX_BULK} accounts may be added at once")
+    checked: list[_Checked] = []
+    claimed: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        try:
+            one = await _checked(core, caller, entry.details, with_login=True)
+        except TicketboothError as exc:
+            raise _at_entry(index, exc) from None
+        for key in one.keys():
+            if key in claimed:
+                raise Conflict(f"Validation conflict: entry {index}: entry {claimed[key]} has the same email "
+                               "address or username")
+            claimed[key] = index
+        checked.append(one)
+    secrets: list[LoginSecret] = []
+    for index, entry in enumerate(entries):
+        try:
+            secrets.append(await _secret(core, caller, entry.password, entry.external_password, entry.is_import))
+        except TicketboothError as exc:
+            raise _at_entry(index, exc) from None
+    now = core.clock.now()
+    async with core.store.transaction() as tx:
+        ids: list[int] = []
+        for index, (one, secret) in enumerate(zip(checked, secrets, strict=True)):
+            try:
+                ids.append(await tx.insert_account(_new_account(caller, one, secret), now))
+            except Conflict as exc:
+                raise _at_entry(index, exc) from None
+        accounts = [await tx.get_account(account_id) for account_id in ids]
+    return [a for a in accounts if a is not None]
+
+
+# -- the account resource ------------------------------------------------------------------------------------
+
+def _owned(caller: Caller, shopper: Shopper | None, account: Account) -> Account:
+    """A shopper acts on their account by id; the user id must match too, so a ticket of a deleted
+    account never acts on a later account that got the same id."""
+    if not is_admin(caller) and (shopper is None or shopper.user_id != account.user_id):
+        raise NotFound(f"Item not found: account {account.id} does not exist")
     return account
+
+
+async def get_account(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> Account:
+    """The account, for its own shopper or an admin application."""
+    return _owned(caller, shopper, await account_for(core, caller, shopper, account_id))
+
+
+async def list_accounts(core: Core, caller: Caller, query: ListQuery) -> tuple[list[Account], int]:
+    """A page of the accounts of the caller's customer set, and how many match in all (admin only)."""
+    require_admin(caller, "listing accounts")
+    return await core.store.list_accounts(caller.tenant.id, caller.site.customer_set_id, query)
+
+
+async def add_account(core: Core, caller: Caller, details: AccountDetails) -> Account:
+    """An account without a login (admin only). An email or username given is claimed as a login
+    name, so no other account can register or log in with it."""
+    require_admin(caller, "adding an account")
+    checked = await _checked(core, caller, details, with_login=False)
+    async with core.store.transaction() as tx:
+        account_id = await tx.insert_account(_new_account(caller, checked, None), core.clock.now())
+        account = await tx.get_account(account_id)
+    assert account is not None
+    return account
+
+
+async def update_account(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
+                         changes: AccountChanges) -> Account:
+    """Change the profile, email and username of an account (its shopper or an admin application);
+    only an admin application may change whether it is active, and deactivating it ends every
+    session of the account. Email and username are claimed again in the same transaction."""
+    if changes.id is not None and changes.id != account_id:
+        raise InvalidParameter("id", f"Missing or invalid parameter: id {changes.id} is not the account {account_id}")
+    account = _owned(caller, shopper, await account_for(core, caller, shopper, account_id, with_parts=False))
+    values: dict[str, Any] = {}
+    if changes.is_active is not KEEP and changes.is_active != account.is_active:
+        if not is_admin(caller):
+            raise Forbidden("Forbidden: only an application with the customer:admin behavior may change isActive")
+        values["is_active"] = changes.is_active
+    if changes.email is not KEEP:
+        email = clean_email(changes.email, required=False)
+        values.update(email=email, email_key=login_key(email) if email else None)
+    if changes.username is not KEEP:
+        if changes.username and changes.username.strip():
+            username: str | None = clean_username(changes.username, None)
+        elif account.has_password or account.has_external_password:
+            raise InvalidParameter("userName", "Missing or invalid parameter: userName is required for an account "
+                                   "with a login")
+        else:
+            username = None
+        values.update(username=username, username_key=login_key(username) if username else None)
+    unknown = set(changes.profile) - set(_PROFILE_LIMITS) - {"tax_exempt", "accepts_marketing"}
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    _check_profile_values(changes.profile)
+    values.update(changes.profile)
+    now = core.clock.now()
+    async with core.store.transaction() as tx:
+        if values:
+            done = await tx.update_account(
+                account.id, values, login_names="email" in values or "username" in values, now=now,
+                by=actor(caller, shopper),
+            )
+            if not done:
+                raise NotFound(f"Item not found: account {account_id} does not exist")
+            if values.get("is_active") is False:
+                await tx.revoke_account_families(account.id, now, "account-deactivated")
+        updated = await tx.get_account(account.id)
+    if updated is None:
+        raise NotFound(f"Item not found: account {account_id} does not exist")
+    return updated
+
+
+async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
+    """Delete the account with its login names and parts (admin only). Every session of the account
+    ends first, in the same transaction, so no ticket of it refreshes or acts again."""
+    require_admin(caller, "deleting an account")
+    account = await account_for(core, caller, None, account_id, owner_may=False, with_parts=False)
+    async with core.store.transaction() as tx:
+        await tx.revoke_account_families(account.id, core.clock.now(), "account-deleted")
+        if not await tx.delete_account(account.id):
+            raise NotFound(f"Item not found: account {account_id} does not exist")

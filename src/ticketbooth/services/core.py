@@ -15,6 +15,7 @@ from ticketbooth.infra.clock import Clock, SystemClock
 from ticketbooth.infra.hashing import PasswordHashing
 from ticketbooth.infra.signing import KeyRing, generate_key
 from ticketbooth.services.directory import Directory
+from ticketbooth.services.mail import Mail, Templates
 from ticketbooth.store.database import create_engine, migrate
 from ticketbooth.store.repositories import Store
 
@@ -30,6 +31,7 @@ class Core:
     hashing: PasswordHashing
     directory: Directory
     refresh_secret: bytes = field(repr=False)
+    mail: Mail = field(repr=False)
 
     async def close(self) -> None:
         self.hashing.close()
@@ -55,7 +57,8 @@ async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_f
     )
     hashing = PasswordHashing(settings.effective_hash_concurrency, settings.hash_queue_limit)
     directory = Directory(store, settings.app_cache_seconds)
-    return Core(settings, store, clock, keys, hashing, directory, refresh_secret)
+    mail = Mail(refresh_secret, Templates(settings.mail_template_dir))
+    return Core(settings, store, clock, keys, hashing, directory, refresh_secret, mail)
 
 
 async def rotate_signing_key(store: Store, clock: Clock, key_reload_seconds: float = 300) -> str:

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ticketbooth.domain.errors import AddCustomerFailed, InvalidParameter
+from ticketbooth.domain.errors import AddCustomerFailed, Forbidden, InvalidParameter
+from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN
 from ticketbooth.domain.policies import PasswordPolicy, problems_with_password
+from ticketbooth.infra import legacy_hashes
 from ticketbooth.services.core import Core, common_passwords
+from ticketbooth.services.tickets import Caller
 
 
 def password_problems(password: str, policy: PasswordPolicy) -> list[str]:
     return problems_with_password(password, policy, is_common=password.lower() in common_passwords())
+
+
+def checked_new_password(password: str | None, policy: PasswordPolicy, name: str = "newPassword") -> str:
+    """`password` if it is given and passes `policy`; else a 400 naming the parameter `name` and
+    every rule it fails (Change-Password, Change-Passwords)."""
+    if not password:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
+    problems = password_problems(password, policy)
+    if problems:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} " + "; ".join(problems))
+    return password
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +38,43 @@ class LoginSecret:
 
 
 async def secret_for_new_login(core: Core, policy: PasswordPolicy, password: str | None,
-                               external_password: str | None = None, is_import: bool = False) -> LoginSecret:
-    """The stored secret for a login being created: the Argon2id hash of `password` checked against
-    `policy`, or with `is_import`, the external hash given (see infra for the formats accepted)."""
-    if is_import or external_password:
+                               external_password: str | None = None, is_import: bool = False, *,
+                               caller: Caller | None = None) -> LoginSecret:
+    """The stored secret for a login being created:
+
+    - a plain login: the Argon2id hash of `password`, which must pass `policy`;
+    - `is_import` with `external_password`: that hash as made by the old system (the formats of
+      `infra.legacy_hashes`, checked strictly: 400 naming externalPassword otherwise), kept as is
+      until the first login verifies it and stores an Argon2id hash instead;
+    - `is_import` with a cleartext `password`: its Argon2id hash. When `caller` is a customer:admin
+      application, without the strength rules of `policy` (the shopper chose it under the old
+      system's rules, and refusing it would make the account impossible to migrate; only the
+      maximum length applies); without a `caller`, the policy applies as for any login.
+
+    Importing is a migration, done by the merchant's back office: with a `caller` that lacks the
+    customer:admin behavior, `is_import` is Forbidden (else any storefront could slip past the
+    password policy). `external_password` without `is_import`, or both a password and an external
+    one, are refused (an empty string counts as absent: clients fill templates with them)."""
+    if is_import and caller is not None and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
+        raise Forbidden("Forbidden: importing accounts (isImport) needs an application with the customer:admin behavior")
+    if external_password and not is_import:
         raise InvalidParameter(
-            "externalPassword", "Missing or invalid parameter: importing external password hashes is not supported yet")
+            "externalPassword", "Missing or invalid parameter: externalPassword is only accepted with isImport")
+    if is_import and external_password:
+        if password:
+            raise InvalidParameter(
+                "password", "Missing or invalid parameter: give either password or externalPassword, not both")
+        try:
+            encoded = legacy_hashes.check_importable(external_password)
+        except legacy_hashes.UnsupportedHash as exc:
+            raise InvalidParameter("externalPassword", f"Missing or invalid parameter: externalPassword: {exc}") from None
+        return LoginSecret(encoded, is_external=True)
     if not password:
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
+    if is_import and caller is not None:
+        if len(password) > policy.max_length:
+            raise AddCustomerFailed(f"Add customer failed: the password must be at most {policy.max_length} characters")
+        return LoginSecret(await core.hashing.hash(password))
     problems = password_problems(password, policy)
     if problems:
         raise AddCustomerFailed("Add customer failed: the password " + "; ".join(problems))

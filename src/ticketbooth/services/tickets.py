@@ -19,6 +19,7 @@ from ticketbooth.domain.errors import (
     InvalidParameter,
     InvalidRefreshToken,
     NotFound,
+    PasswordChangeRequired,
 )
 from ticketbooth.domain.models import (
     BEHAVIOR_CONFIGURE_TOKEN_DURATIONS,
@@ -139,23 +140,38 @@ async def login(
 ) -> IssuedTicket:
     """A ticket for a registered shopper who proves their password. Every refusal (unknown user,
     wrong password, inactive or locked account, other account id) is the same error after the same
-    hash work, so answers do not tell whether an account exists."""
+    hash work, so answers do not tell whether an account exists.
+
+    A wrong password for an existing account counts as a failed login (see loginState); a right one
+    resets the count. Counting only: locking the account once `LockoutPolicy.max_failed_logins` is
+    reached comes with a later change. A right password on an account that must change it is refused with
+    PasswordChangeRequired (only then: a wrong one stays InvalidCredentials). The first login of an
+    imported account verifies the other system's hash and stores an Argon2id hash instead."""
     if not identifier:
         raise InvalidParameter("username", "Missing or invalid parameter: username or email address is required")
     if not password:
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    found = await core.store.find_login(caller.site.customer_set_id, login_key(identifier))
+    key = login_key(identifier)
+    # no login name holds a NUL character (PostgreSQL text cannot): such a name is an unknown user
+    found = await core.store.find_login(caller.site.customer_set_id, key) if "\x00" not in key else None
     account, stored_hash = found if found else (None, None)
     ok = await core.hashing.verify(stored_hash, password)
+    now = core.clock.now()
+    if account is not None and stored_hash is not None and not ok:
+        await core.store.record_failed_login(account.id, now)
     if (account is None or stored_hash is None or not ok or not account.is_active or account.is_locked
             or (account_id is not None and account_id != account.id)):
         raise InvalidCredentials("Invalid Credentials: the username or password is incorrect")
-    if core.hashing.needs_rehash(stored_hash):
-        await core.store.replace_password_hash(account.id, stored_hash, await core.hashing.hash(password))
-    now = core.clock.now()
-    await core.store.record_login(account.id, now)
+    if account.password_change_required:
+        raise PasswordChangeRequired(
+            "Password Change Required: the password must be changed (Change-Password) before logging in")
+    if (account.has_external_password or core.hashing.needs_rehash(stored_hash)) and \
+            await core.store.upgrade_password_hash(account.id, stored_hash, await core.hashing.hash(password)):
+        account.has_external_password = False
+    await core.store.record_successful_login(account.id, now)
     account.last_login_at = now
+    account.failed_login_count, account.first_failed_login_at = 0, None
     return await open_family(
         core, core.store, caller, user_id=account.user_id, account=account,
         previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,

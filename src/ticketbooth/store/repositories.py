@@ -32,6 +32,7 @@ from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.store import tables as t
 from ticketbooth.store.accounts import AccountStore
 from ticketbooth.store.base import StoreBase
+from ticketbooth.store.codes import CodeStore
 from ticketbooth.store.logins import LoginStore
 from ticketbooth.store.outbox import OutboxStore
 from ticketbooth.store.parts import PartsStore
@@ -53,7 +54,7 @@ _EXTEND_FAMILY = update(t.token_families).where(
     t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
-class Store(AccountStore, PartsStore, LoginStore, OutboxStore, StoreBase):
+class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------
