@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from types import ModuleType
 
 from fastapi import FastAPI
 
@@ -56,7 +57,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.core = core
     errors.install(app)
     # accounts last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes
-    for module in (wellknown, platform, authtickets, logins, password_reset, account_parts, customer_definitions, accounts):
+    modules = (wellknown, platform, authtickets, logins, password_reset, account_parts, customer_definitions, accounts)
+    for module in modules:
         app.include_router(module.router)
-    app.add_middleware(KiboTolerance)
+    app.add_middleware(KiboTolerance, static_segments=static_segments(modules))
     return app
+
+
+
+def static_segments(modules: Sequence[ModuleType]) -> frozenset[str]:
+    """The fixed words of every route path (lower case), which the middleware folds to lower case
+    in request paths so that paths match whatever their case while parameters keep theirs."""
+    return frozenset(
+        segment.lower() for module in modules for route in module.router.routes
+        for segment in getattr(route, "path", "").split("/") if segment and "{" not in segment
+    )

@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import insert, select, text
 
+from tests.api.parts_support import Shopper, admin_headers, shopper
 from tests.conftest import (
     TENANT,
     Seed,
@@ -92,3 +94,17 @@ async def seeded(core: Core) -> Seed:
             for table in SEED_TABLES:
                 _seed_rows[table.name] = [dict(row._mapping) for row in await conn.execute(select(table))]
     return Seed()
+
+
+# -- callers the tests of an account's parts and of the customer definitions share -------------------
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient, seeded: Seed) -> dict[str, str]:
+    """Headers of the admin application (customer:admin) at tenant 100, site 200."""
+    return await admin_headers(client)
+
+
+@pytest.fixture
+async def nina(client: httpx.AsyncClient, app_headers: dict[str, str]) -> Shopper:
+    """A shopper registered at the storefront as nina@example.com."""
+    return await shopper(client, app_headers, "nina@example.com")

@@ -39,6 +39,12 @@ EMAIL = "nina@example.com"
 COLLECTION_KEYS = {"startIndex", "pageSize", "pageCount", "totalCount", "items"}
 
 
+def client_error(r: httpx.Response) -> bool:
+    """A refusal in the Kibo envelope that shows nothing of the account."""
+    assert_error(r, r.status_code)
+    return r.status_code in (401, 403, 404) and "emailAddress" not in r.text
+
+
 def _one(account_id: int | str) -> str:
     return f"{ACCOUNTS}/{account_id}"
 
@@ -170,8 +176,8 @@ async def test_add_account_refusals(client: httpx.AsyncClient, app_headers: dict
         ({"emailAddress": EMAIL, "lastName": "a\u0000b"}, 400, "lastName"),
         ({"emailAddress": EMAIL, "firstName": 5}, 400, "firstName"),
         ({"emailAddress": EMAIL, "taxExempt": "maybe"}, 400, "taxExempt"),
-        ({"emailAddress": EMAIL, "contacts": [{"email": EMAIL}]}, 400, "contacts"),
-        ({"emailAddress": EMAIL, "segments": [{"id": 1}]}, 400, "segments"),
+        ({"emailAddress": EMAIL, "contacts": [{"email": "not an address"}]}, 400, "contacts[0].email"),
+        ({"emailAddress": EMAIL, "segments": [{"id": 1}]}, 400, "segments[0]"),  # no such segment
         ({"emailAddress": EMAIL, "customerSet": "outlet"}, 400, "customerSet"),
         ({"emailAddress": "TAKEN@example.com"}, 409, None),
         ({"emailAddress": EMAIL, "userName": "Taken"}, 409, None),
@@ -234,7 +240,8 @@ async def test_bulk_is_all_or_nothing(client: httpx.AsyncClient, app_headers: di
         ([*good, _entry("c@example.com", firstName=["x"])], 400, "MISSING_OR_INVALID_PARAMETER",
          "[2].account.firstName"),
         ([good[0], 5], 400, "MISSING_OR_INVALID_PARAMETER", "[1]"),
-        ([*good, _entry("c@example.com", contacts=[{}])], 400, "MISSING_OR_INVALID_PARAMETER", "[2].contacts"),
+        ([*good, _entry("c@example.com", contacts=[{"email": "@"}])], 400, "MISSING_OR_INVALID_PARAMETER",
+         "[2].contacts[0].email"),
         ([*good, _entry("c@example.com", password="password1")], 400, "ADD_CUSTOMER_FAILED", None),
         ([good[0], _entry("TAKEN@example.com"), good[1]], 409, "VALIDATION_CONFLICT", None),
         ([good[0], good[1], _entry("A@EXAMPLE.COM")], 409, "VALIDATION_CONFLICT", None),
@@ -372,6 +379,9 @@ async def test_update_refusals(client: httpx.AsyncClient, app_headers: dict[str,
     for sent, parameter in cases:
         r = await client.put(_one(nina_id), headers=_jwt(nina), json=sent)
         assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", parameter)
+    # what the SDK sends for updateAccount without an account: the JSON content type and no body
+    r = await client.put(_one(nina_id), headers={**_jwt(nina), "content-type": "application/json"}, content=b"")
+    assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "body")
     assert ok(await client.get(_one(nina_id), headers=admin))["firstName"] == "Nina"
 
 
@@ -458,7 +468,13 @@ async def test_tickets_of_a_deleted_account_never_reach_a_later_account(
     status = 404 if reused else 403
     assert_error(await client.get(_one(new_id), headers=_jwt(gone)), status)
     assert_error(await client.put(_one(new_id), headers=_jwt(gone), json={"firstName": "Taken over"}), status)
+    # nor through the account's parts, its login state, or the current account
+    for path in ("contacts", "segments", "loginstate", "attributes"):
+        assert client_error(await client.get(f"{_one(new_id)}/{path}", headers=_jwt(gone)))
+    assert client_error(await client.post(f"{_one(new_id)}/contacts", headers=_jwt(gone), json={"email": "x@example.com"}))
+    assert_error(await client.get(CURRENT, headers=_jwt(gone)), 401, "INVALID_ACCESS_TOKEN")
     assert ok(await client.get(_one(new_id), headers=_jwt(newcomer)))["firstName"] == "New"
+    assert ok(await client.get(CURRENT, headers=_jwt(newcomer)))["firstName"] == "New"
 
 
 # -- GET /accounts -----------------------------------------------------------------------------------------------

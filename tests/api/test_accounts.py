@@ -199,21 +199,55 @@ async def test_username_is_nfkc_normalized(client: httpx.AsyncClient, app_header
     assert_error(r, 409, "VALIDATION_CONFLICT")
 
 
-async def test_unsupported_parts_are_400_and_create_nothing(client: httpx.AsyncClient,
-                                                            app_headers: dict[str, str]) -> None:
+async def test_bad_registrations_are_400_and_create_nothing(client: httpx.AsyncClient,
+                                                           app_headers: dict[str, str]) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"account": {"emailAddress": EMAIL, "contacts": [{"email": EMAIL}]}, "password": PASSWORD}, "contacts"),
-        ({"account": {"emailAddress": EMAIL, "notes": [{"content": "hi"}]}, "password": PASSWORD}, "notes"),
+        ({"account": {"emailAddress": EMAIL, "contacts": [{"email": "not an address"}]}, "password": PASSWORD},
+         "contacts[0].email"),
         ({"account": {"emailAddress": EMAIL}, "externalPassword": "$2a$10$abc", "password": PASSWORD},
          "externalPassword"),
-        ({"account": {"emailAddress": EMAIL}, "externalPassword": "not a hash", "isImport": True}, "externalPassword"),
         ({"account": {"emailAddress": EMAIL, "customerSet": "outlet"}, "password": PASSWORD}, "customerSet"),
     ]
     for body, parameter in cases:
         assert_error(await _post_register(client, app_headers, body), 400, "MISSING_OR_INVALID_PARAMETER", parameter)
+    # merchant-only parts need an admin application
+    for part in ({"notes": [{"content": "VIP"}]}, {"segments": [{"code": "vip"}]}):
+        assert_error(await _post_register(client, app_headers, {"account": {"emailAddress": EMAIL, **part},
+                                                                "password": PASSWORD}), 403)
     # empty lists and the site's own customer set are fine
     t = await register(client, app_headers, EMAIL, contacts=[], notes=[], customerSet="default")
     assert t["customerAccount"]["customerSet"] == "default"
+
+
+async def test_registration_with_contacts_shows_them_at_once(client: httpx.AsyncClient,
+                                                             app_headers: dict[str, str]) -> None:
+    """The parts of a registration are stored with the account, and the ticket, a later login and the
+    current account all show them."""
+    contact = {"email": EMAIL, "firstName": "Nina", "address": {"address1": "Main St 1", "countryCode": "de"},
+               "types": [{"name": "Billing", "isPrimary": True}]}
+    t = await register(client, app_headers, EMAIL, contacts=[contact])
+    for account in (t["customerAccount"], (await login(client, app_headers, EMAIL)).json()["customerAccount"],
+                    ok(await client.get(CURRENT, headers={**app_headers, "x-vol-user-claims": t["accessToken"]}))):
+        [shown] = account["contacts"]
+        assert (shown["email"], shown["address"]["countryCode"], shown["types"]) == (
+            EMAIL, "DE", [{"name": "Billing", "isPrimary": True}])
+
+
+async def test_admin_adds_accounts_with_merchant_parts(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    admin = headers(await app_token(client, ADMIN))
+    segment = ok(await client.post(f"{CUSTOMER}/segments", headers=admin, json={"code": "vip", "name": "VIPs"}))
+    added = ok(await client.post(f"{CUSTOMER}/accounts", headers=admin, json={
+        "emailAddress": EMAIL, "notes": [{"content": "Met at the fair"}], "segments": [{"code": "vip"}]}))
+    assert [n["content"] for n in added["notes"]] == ["Met at the fair"]
+    assert [s["id"] for s in added["segments"]] == [segment["id"]]
+    # in bulk, one bad part names its entry and creates no account at all
+    r = await client.post(f"{CUSTOMER}/accounts/Bulk", headers=admin, json=[
+        {"account": {"emailAddress": "one@example.com"}, "password": PASSWORD},
+        {"account": {"emailAddress": "two@example.com", "segments": [{"code": "no-such-segment"}]}, "password": PASSWORD},
+    ])
+    body = assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER")
+    assert body["additionalErrorData"][0]["value"].startswith("[1].segments")
+    await _can_register(client, app_headers, "one@example.com")
 
 
 async def test_registration_at_other_customer_set(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
@@ -236,14 +270,18 @@ def _bcrypt(password: str) -> str:
 
 async def test_registration_imports_an_external_password_hash(client: httpx.AsyncClient,
                                                               app_headers: dict[str, str]) -> None:
-    """isImport and externalPassword flow through to the account: it logs in with the old password."""
-    t = ok(await _post_register(client, app_headers, {
-        "account": {"emailAddress": EMAIL}, "isImport": True, "externalPassword": _bcrypt("old system password")}))
+    """isImport and externalPassword flow through to the account: it logs in with the old password.
+    Importing is the merchant's back office's job: a storefront application may not."""
+    body = {"account": {"emailAddress": EMAIL}, "isImport": True, "externalPassword": _bcrypt("old system password")}
+    assert_error(await _post_register(client, app_headers, body), 403)
+    assert_error(await login(client, app_headers, EMAIL, "old system password"), 401, "INVALID_CREDENTIALS")
+    admin = headers(await app_token(client, ADMIN))
+    t = ok(await _post_register(client, admin, body))
     assert t["customerAccount"]["hasExternalPassword"] is True
     assert ok(await login(client, app_headers, EMAIL, "old system password"))["userId"] == t["userId"]
     assert_error(await login(client, app_headers, EMAIL, PASSWORD), 401, "INVALID_CREDENTIALS")
     # an import with a cleartext password hashes it here: nothing external is kept
-    t = ok(await _post_register(client, app_headers, {
+    t = ok(await _post_register(client, admin, {
         "account": {"emailAddress": "other@example.com"}, "isImport": True, "password": PASSWORD}))
     assert t["customerAccount"]["hasExternalPassword"] is False
 

@@ -15,7 +15,6 @@ from tests.api.parts_support import (
     COLLECTION_KEYS,
     DEFINITIONS,
     Shopper,
-    admin_headers,
     define,
     other_tenant_admin,
     outlet_account,
@@ -37,16 +36,6 @@ VALIDATION_KEYS = {"regularExpression", "minStringLength", "maxStringLength", "m
                    "minDateTime", "maxDateTime"}
 SIZES = [{"value": "S", "sequence": 1}, {"value": "M", "sequence": 2, "isHidden": False,
                                          "content": {"localeCode": "en-US", "value": "Medium"}}, {"value": "L"}]
-
-
-@pytest.fixture
-async def admin(client: httpx.AsyncClient, seeded: object) -> dict[str, str]:
-    return await admin_headers(client)
-
-
-@pytest.fixture
-async def nina(client: httpx.AsyncClient, app_headers: dict[str, str]) -> Shopper:
-    return await shopper(client, app_headers, "nina@example.com")
 
 
 async def _set(client: httpx.AsyncClient, hdrs: dict[str, str], account_id: int, fqn: str,

@@ -276,6 +276,9 @@ async def test_bulk_change_needs_admin_and_is_capped(client: httpx.AsyncClient, 
                  "MISSING_OR_INVALID_PARAMETER", "items")
     assert_error(await client.post(CHANGE_PASSWORDS, headers=admin, json={"items": "x"}), 400, parameter="items")
     ok(await login(client, app_headers, EMAIL, PASSWORD))
-    assert ok(await client.post(CHANGE_PASSWORDS, headers=admin, json={})) == {"totalCount": 0, "items": []}
+    assert_error(await client.post(CHANGE_PASSWORDS, headers=admin, json={}), 400, parameter="items")
+    assert_error(await client.post(CHANGE_PASSWORDS, headers=admin, json={"items": None}), 400, parameter="items")
+    assert_error(await client.post(CHANGE_PASSWORDS, headers=admin, content=b""), 400, parameter="body")
+    assert ok(await client.post(CHANGE_PASSWORDS, headers=admin, json={"items": []})) == {"totalCount": 0, "items": []}
     r = await client.post(CHANGE_PASSWORDS, headers=admin, json={"items": items}, params={"responseFields": "items(succeeded)"})
     assert ok(r) == {"items": [{"succeeded": True}]}

@@ -35,11 +35,6 @@ HOME = {
 }
 
 
-@pytest.fixture
-async def nina(client: httpx.AsyncClient, app_headers: dict[str, str]) -> Shopper:
-    return await shopper(client, app_headers, "nina@example.com")
-
-
 async def _add(client: httpx.AsyncClient, hdrs: dict[str, str], account_id: int, body: dict[str, Any]) -> dict[str, Any]:
     return ok(await client.post(part(account_id, "contacts"), headers=hdrs, json=body))
 
@@ -258,8 +253,6 @@ async def test_current_account_and_tickets_show_the_contacts(client: httpx.Async
     assert refreshed["customerAccount"]["contacts"] == [c]
 
 
-@pytest.mark.xfail(strict=True, reason="login takes its account from store.find_login (store/accounts.py), which does "
-                   "not load the account's parts yet; remove this mark when it does")
 async def test_the_login_ticket_shows_the_contacts(client: httpx.AsyncClient, app_headers: dict[str, str],
                                                    nina: Shopper) -> None:
     c = await _add(client, nina.headers, nina.account_id, HOME)

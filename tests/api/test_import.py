@@ -191,22 +191,21 @@ async def _caller(core: Core, client_id: str) -> Caller:
 
 async def test_secret_for_new_login(core: Core) -> None:
     admin, storefront = await _caller(core, ADMIN[0]), await _caller(core, STOREFRONT[0])
-    policy = admin.tenant.settings.password
     external = passlib_hash(OLD_PASSWORD)
 
-    imported = await secret_for_new_login(core, policy, None, f" {external} ", True, caller=admin)
+    imported = await secret_for_new_login(core, admin, None, f" {external} ", True)
     assert (imported.password_hash, imported.is_external) == (external, True)
     # importing is for the merchant's back office: a storefront may not slip past the policy with it
     with pytest.raises(Forbidden):
-        await secret_for_new_login(core, policy, None, external, True, caller=storefront)
+        await secret_for_new_login(core, storefront, None, external, True)
     with pytest.raises(Forbidden):
-        await secret_for_new_login(core, policy, "abc123", None, True, caller=storefront)
-    weak = await secret_for_new_login(core, policy, "abc123", None, True, caller=admin)
+        await secret_for_new_login(core, storefront, "abc123", None, True)
+    weak = await secret_for_new_login(core, admin, "abc123", None, True)
     assert weak.is_external is False and await core.hashing.verify(weak.password_hash, "abc123")
-    with pytest.raises(AddCustomerFailed):  # without a caller, a cleartext import meets the policy
-        await secret_for_new_login(core, policy, "abc123", None, True)
+    with pytest.raises(AddCustomerFailed):  # not an import: the policy applies
+        await secret_for_new_login(core, admin, "abc123")
     with pytest.raises(InvalidParameter) as caught:
-        await secret_for_new_login(core, policy, PASSWORD, external, False)
+        await secret_for_new_login(core, admin, PASSWORD, external, False)
     assert caught.value.name == "externalPassword"
-    plain = await secret_for_new_login(core, policy, PASSWORD)
+    plain = await secret_for_new_login(core, storefront, PASSWORD)
     assert plain.is_external is False and plain.password_hash.startswith("$argon2id$")

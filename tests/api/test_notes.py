@@ -13,7 +13,6 @@ from tests.api.parts_support import (
     AUDIT_KEYS,
     COLLECTION_KEYS,
     Shopper,
-    admin_headers,
     other_tenant_admin,
     outlet_account,
     part,
@@ -24,16 +23,6 @@ from ticketbooth.infra.clock import ManualClock
 from ticketbooth.services.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
-
-
-@pytest.fixture
-async def nina(client: httpx.AsyncClient, app_headers: dict[str, str]) -> Shopper:
-    return await shopper(client, app_headers, "nina@example.com")
-
-
-@pytest.fixture
-async def admin(client: httpx.AsyncClient, seeded: object) -> dict[str, str]:
-    return await admin_headers(client)
 
 
 async def _notes(client: httpx.AsyncClient, admin: dict[str, str], account_id: int) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from tests.api.parts_support import (
     COLLECTION_KEYS,
     SEGMENTS,
     Shopper,
-    admin_headers,
     other_tenant_admin,
     outlet_account,
     part,
@@ -26,16 +25,6 @@ from ticketbooth.services.core import Core
 pytestmark = pytest.mark.usefixtures("seeded")
 
 SEGMENT_KEYS = {"id", "code", "name", "description", "auditInfo"}
-
-
-@pytest.fixture
-async def admin(client: httpx.AsyncClient, seeded: object) -> dict[str, str]:
-    return await admin_headers(client)
-
-
-@pytest.fixture
-async def nina(client: httpx.AsyncClient, app_headers: dict[str, str]) -> Shopper:
-    return await shopper(client, app_headers, "nina@example.com")
 
 
 async def _create(client: httpx.AsyncClient, admin: dict[str, str], code: str, name: str = "A segment",

@@ -171,15 +171,24 @@ async def test_filters_and_sorting_compile_for_both_databases(core: Core, clock:
     assert await codes(f"id in [1, {2**62}]") == ["b"]
     assert await codes("createdate ge '2026-11-27'", "code", offset=1, limit=1) == ["b"]
     assert await codes("code cont '%'") == []  # wildcards are escaped
+    # fields the list lacks and free text on a list without it are the caller's mistakes, not empty pages
+    with pytest.raises(ValueError, match="not a field of this list"):
+        await core.store.page_segments(TENANT, ListQuery(where=parse_filter("fqn eq 'x'", {"fqn": FilterField(
+            "fqn", FieldType.TEXT)})))
+    with pytest.raises(ValueError, match="no free-text search"):
+        await core.store.page_segments(TENANT, ListQuery(words=("a",)))
 
 
 def test_every_field_the_api_offers_is_a_column_of_its_list() -> None:
     """A filter or sortBy field the api accepts but the store lacks would be a 500."""
     from ticketbooth.api import account_parts as parts_api
+    from ticketbooth.api import accounts as accounts_api
     from ticketbooth.api import customer_definitions as definitions_api
+    from ticketbooth.store import accounts as account_store
     from ticketbooth.store import parts as store
 
     pairs = [
+        (accounts_api.ACCOUNT_FIELDS, account_store._LIST_FIELDS),
         (parts_api.CONTACT_FIELDS, store._CONTACT_FIELDS), (parts_api.NOTE_FIELDS, store._NOTE_FIELDS),
         (parts_api.ATTRIBUTE_FIELDS, store._ACCOUNT_ATTRIBUTE_FIELDS), (parts_api.SEGMENT_FIELDS, store._SEGMENT_FIELDS),
         (definitions_api.DEFINITION_FIELDS, store._DEFINITION_FIELDS),

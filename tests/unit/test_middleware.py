@@ -38,10 +38,13 @@ def make_app() -> tuple[FastAPI, list[dict[str, Any]]]:
     return app, seen
 
 
+STATIC = frozenset({"api", "commerce", "customer", "authtickets", "refresh", "some", "where"})
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[tuple[httpx.AsyncClient, list[dict[str, Any]]]]:
     app, seen = make_app()
-    wrapped = KiboTolerance(app, max_body_bytes=LIMIT)
+    wrapped = KiboTolerance(app, max_body_bytes=LIMIT, static_segments=STATIC)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://testserver") as c:
         yield c, seen
 
@@ -67,6 +70,13 @@ async def test_path_and_raw_path_are_both_normalized(client: Any) -> None:
     r = await c.get("/Some/Where/")
     assert r.json()["path"] == "/some/where"
     assert r.json()["rawPath"] == "/some/where"
+
+
+async def test_only_the_routes_fixed_words_are_folded(client: Any) -> None:
+    """Path parameters (an attribute name, a customer set code) keep the case the client sent."""
+    c, _ = client
+    r = await c.get("/Some/tenant~Tier/Where/Outlet/")
+    assert r.json()["path"] == "/some/tenant~Tier/where/Outlet"
 
 
 async def test_root_path_stays_root(client: Any) -> None:

@@ -15,8 +15,9 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import CustomerAttributeIn, CustomerContactIn, CustomerNoteIn, CustomerSegmentIn
-from ticketbooth.api.context import core_of, read_json, resolve
-from ticketbooth.api.lists import INTEGER, TEXT, collection, fields, item_as, list_query, read_array
+from ticketbooth.api.context import core_of, item_as, read_array, read_json, resolve
+from ticketbooth.api.customer_definitions import SEGMENT_FIELDS
+from ticketbooth.api.lists import INTEGER, TEXT, PagingParams, collection, fields
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.filters import FilterField
@@ -42,10 +43,6 @@ NOTE_FIELDS = fields({"id": FilterField("id", INTEGER), "content": FilterField("
 ATTRIBUTE_FIELDS = fields({
     "fullyQualifiedName": FilterField("fqn", TEXT), "attributeFQN": FilterField("fqn", TEXT),
     "attributeDefinitionId": FilterField("definition_id", INTEGER),
-})
-SEGMENT_FIELDS = fields({
-    "id": FilterField("id", INTEGER), "code": FilterField("code", TEXT), "name": FilterField("name", TEXT),
-    "description": FilterField("description", TEXT),
 })
 
 
@@ -103,12 +100,10 @@ def parts_of(contacts_raw: Sequence[Any] | None, notes_raw: Sequence[Any] | None
 
 @router.get("/contacts", summary="An account's contacts")
 async def list_contacts(
-    request: Request, accountId: AccountId, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
-    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    query = list_query(CONTACT_FIELDS, startIndex, pageSize, sortBy, filter)
-    page = await contacts.list_contacts(core_of(request), ctx.caller, ctx.shopper, accountId, query)
+    page = await contacts.list_contacts(core_of(request), ctx.caller, ctx.shopper, accountId, paging.query(CONTACT_FIELDS))
     return respond(collection(page, wire.contact), responseFields)
 
 
@@ -158,12 +153,10 @@ async def delete_contact(request: Request, accountId: AccountId, contactId: Part
 
 @router.get("/notes", summary="An account's merchant notes")
 async def list_notes(
-    request: Request, accountId: AccountId, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
-    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    query = list_query(NOTE_FIELDS, startIndex, pageSize, sortBy, filter)
-    page = await notes.list_notes(core_of(request), ctx.caller, ctx.shopper, accountId, query)
+    page = await notes.list_notes(core_of(request), ctx.caller, ctx.shopper, accountId, paging.query(NOTE_FIELDS))
     return respond(collection(page, wire.note), responseFields)
 
 
@@ -202,12 +195,11 @@ async def delete_note(request: Request, accountId: AccountId, noteId: PartId) ->
 
 @router.get("/attributes", summary="An account's attribute values")
 async def list_attributes(
-    request: Request, accountId: AccountId, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
-    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    query = list_query(ATTRIBUTE_FIELDS, startIndex, pageSize, sortBy, filter)
-    page = await attributes.list_account_attributes(core_of(request), ctx.caller, ctx.shopper, accountId, query)
+    page = await attributes.list_account_attributes(core_of(request), ctx.caller, ctx.shopper, accountId,
+                                                    paging.query(ATTRIBUTE_FIELDS))
     return respond(collection(page, wire.attribute), responseFields)
 
 
@@ -249,10 +241,8 @@ async def delete_attribute(request: Request, accountId: AccountId, attributeFQN:
 
 @router.get("/segments", summary="The segments an account is in")
 async def list_segments(
-    request: Request, accountId: AccountId, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
-    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    query = list_query(SEGMENT_FIELDS, startIndex, pageSize, sortBy, filter)
-    page = await segments.account_segments(core_of(request), ctx.caller, ctx.shopper, accountId, query)
+    page = await segments.account_segments(core_of(request), ctx.caller, ctx.shopper, accountId, paging.query(SEGMENT_FIELDS))
     return respond(collection(page, wire.segment), responseFields)

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from ticketbooth.api import wire
+from ticketbooth.api.account_parts import parts_of
 from ticketbooth.api.bodies import (
     CustomerAccountAndAuthInfo,
     CustomerAccountIn,
     CustomerAccountUpdate,
     CustomerLoginInfo,
 )
-from ticketbooth.api.context import _lower_keys, core_of, parse_id, read_body, read_json, resolve
+from ticketbooth.api.context import core_of, item_as, read_array, read_json, resolve
+from ticketbooth.api.lists import PagingParams, by_kibo_name
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import Forbidden, InvalidParameter
-from ticketbooth.domain.filters import FieldType, FilterField, ListQuery, parse_filter, parse_sort, parse_words
+from ticketbooth.domain.filters import FieldType, FilterField
 from ticketbooth.domain.models import Profile
 from ticketbooth.services import access, accounts, tickets
 from ticketbooth.services.accounts import KEEP, AccountChanges, AccountDetails, NewLogin
@@ -35,13 +35,10 @@ from ticketbooth.services.tickets import RequestedLifetimes
 router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAccount"])
 
 AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 200
-MAX_START_INDEX = 2**31 - 1
 
 _T, _I, _B, _D = FieldType.TEXT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATE
 # The names a filter or sortBy may use (Kibo's, compared case-insensitively) -> the account field.
-ACCOUNT_FIELDS: dict[str, FilterField] = {name.lower(): field for name, field in {
+ACCOUNT_FIELDS = by_kibo_name({
     "id": FilterField("id", _I),
     "userId": FilterField("user_id", _T),
     "emailAddress": FilterField("email", _T),
@@ -66,7 +63,7 @@ ACCOUNT_FIELDS: dict[str, FilterField] = {name.lower(): field for name, field in
     "auditInfo.createBy": FilterField("created_by", _T),
     "auditInfo.updateBy": FilterField("updated_by", _T),
     "lastLoginDate": FilterField("last_login_at", _D),
-}.items()}
+})
 
 # CustomerAccount name -> Profile field, for updates
 _PROFILE_NAMES = {
@@ -78,14 +75,13 @@ _NOT_NULL = frozenset({"taxExempt", "acceptsMarketing"})
 
 
 def _details(a: CustomerAccountIn) -> AccountDetails:
-    unsupported = [name for name in ("contacts", "notes", "attributes", "segments") if getattr(a, name)]
     profile = Profile(
         first_name=a.firstName, last_name=a.lastName, company_or_organization=a.companyOrOrganization,
         tax_exempt=bool(a.taxExempt), tax_id=a.taxId, accepts_marketing=bool(a.acceptsMarketing),
         external_id=a.externalId, locale_code=a.localeCode, account_type=a.accountType,
     )
     return AccountDetails(email=a.emailAddress, username=a.userName, profile=profile, customer_set=a.customerSet,
-                          unsupported=unsupported)
+                          parts=parts_of(a.contacts, a.notes, a.attributes, a.segments))
 
 
 def _changes(body: CustomerAccountUpdate) -> AccountChanges:
@@ -108,29 +104,11 @@ def _changes(body: CustomerAccountUpdate) -> AccountChanges:
 async def _read_entries(request: Request) -> list[CustomerAccountAndAuthInfo]:
     """Bulk's body: a JSON array of CustomerAccountAndAuthInfo; a malformed entry is a 400 naming
     it as `[index].field`."""
-    raw = await read_body(request)
-    try:
-        data = orjson.loads(raw) if raw.strip() else None
-    except orjson.JSONDecodeError:
-        raise InvalidParameter("body", "Missing or invalid parameter: the body is not valid JSON") from None
-    if not isinstance(data, list):
-        raise InvalidParameter("body", "Missing or invalid parameter: the body must be a JSON array of accounts")
+    data = await read_array(request, "body")
     if len(data) > accounts.MAX_BULK:
         raise InvalidParameter(
             "body", f"Missing or invalid parameter: at most {accounts.MAX_BULK} accounts may be added at once")
-    entries: list[CustomerAccountAndAuthInfo] = []
-    for index, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise InvalidParameter(f"[{index}]", f"Missing or invalid parameter: entry {index} must be a JSON object")
-        try:
-            entries.append(CustomerAccountAndAuthInfo.model_validate(_lower_keys(item)))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(p) for p in first["loc"])
-            where = f"[{index}].{name}" if name else f"[{index}]"
-            raise InvalidParameter(where, f"Missing or invalid parameter: entry {index}: {name or 'entry'} "
-                                   f"{first['msg'].lower()}") from None
-    return entries
+    return [item_as(CustomerAccountAndAuthInfo, item, f"[{index}]") for index, item in enumerate(data)]
 
 
 def _new_login(entry: CustomerAccountAndAuthInfo, index: int) -> NewLogin:
@@ -191,19 +169,12 @@ async def create_login(
 
 @router.get("", summary="List the accounts of the site's customer set")
 async def list_accounts(
-    request: Request,
-    startIndex: str | None = Query(None), pageSize: str | None = Query(None), sortBy: str | None = Query(None),
-    filter: str | None = Query(None), q: str | None = Query(None),
+    request: Request, paging: PagingParams, q: str | None = Query(None),
     responseFields: str | None = Query(None), responseGroups: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request)
     access.require_admin(ctx.caller, "listing accounts")
-    start = parse_id("startIndex", startIndex, 0, MAX_START_INDEX + 1)
-    size = parse_id("pageSize", pageSize, 1, MAX_PAGE_SIZE + 1)
-    query = ListQuery(
-        where=parse_filter(filter, ACCOUNT_FIELDS), words=parse_words(q), sort=parse_sort(sortBy, ACCOUNT_FIELDS),
-        offset=start or 0, limit=size or DEFAULT_PAGE_SIZE,
-    )
+    query = paging.query(ACCOUNT_FIELDS, q)
     found, total = await accounts.list_accounts(core_of(request), ctx.caller, query)
     return respond(wire.collection([wire.account(a) for a in found], query.offset, query.limit, total), responseFields)
 
@@ -235,7 +206,7 @@ async def update_account(
     if not access.may_act_on(ctx.caller, ctx.shopper, accountId):
         raise Forbidden("Forbidden: only the account's own shopper or an application with the customer:admin "
                         "behavior may change it")
-    body = await read_json(request, CustomerAccountUpdate)
+    body = await read_json(request, CustomerAccountUpdate, required=True)
     account = await accounts.update_account(core_of(request), ctx.caller, ctx.shopper, accountId, _changes(body))
     return respond(wire.account(account), responseFields)
 

@@ -26,6 +26,7 @@ from ticketbooth.services.tickets import Caller
 
 _HOST = re.compile(r"^t(\d{1,9})(?:-s(\d{1,9}))?\.", re.IGNORECASE)
 MAX_BODY_BYTES = 65536
+MAX_ARRAY_ITEMS = 1000
 
 M = TypeVar("M", bound=BaseModel)
 ShopperNeed = Literal["none", "optional", "required", "lenient"]
@@ -130,13 +131,13 @@ async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any) 
     return await tickets.shopper_from_access_token(core, caller, token)
 
 
-def _lower_keys(value: Any, depth: int = 0) -> Any:
+def lower_keys(value: Any, depth: int = 0) -> Any:
     if depth > 32:
         raise InvalidParameter("body", "Missing or invalid parameter: the JSON body is nested too deeply")
     if isinstance(value, dict):
-        return {str(k).lower(): _lower_keys(v, depth + 1) for k, v in value.items()}
+        return {str(k).lower(): lower_keys(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_lower_keys(v, depth + 1) for v in value]
+        return [lower_keys(v, depth + 1) for v in value]
     return value
 
 
@@ -151,10 +152,13 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: Request, model: type[M]) -> M:
+async def read_json(request: Request, model: type[M], *, required: bool = False) -> M:
     """The body as `model`. JSON names compare case-insensitively (the models use lower-case
-    aliases); an empty body is an empty object; anything malformed is a 400 naming the field."""
+    aliases); an empty body is an empty object unless `required`; anything malformed is a 400
+    naming the field."""
     raw = await read_body(request)
+    if required and not raw.strip():
+        raise InvalidParameter("body", "Missing or invalid parameter: a JSON body is required")
     if raw.strip():
         try:
             data = orjson.loads(raw)
@@ -165,8 +169,40 @@ async def read_json(request: Request, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise InvalidParameter("body", "Missing or invalid parameter: the body must be a JSON object")
     try:
-        return model.model_validate(_lower_keys(data))
+        return model.model_validate(lower_keys(data))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} {first['msg'].lower()}") from None
+        raise invalid(exc) from None
+
+
+def invalid(exc: ValidationError, prefix: str = "") -> InvalidParameter:
+    """The first problem pydantic found, as a 400 naming the field (under `prefix`, such as `[2]`)."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    name = f"{prefix}.{field}" if prefix and field else (prefix or field or "body")
+    return InvalidParameter(name, f"Missing or invalid parameter: {name} {first['msg'].lower()}")
+
+
+async def read_array(request: Request, name: str) -> list[Any]:
+    """The body as a JSON array (object keys lower-cased, as `read_json` does), at most
+    MAX_ARRAY_ITEMS long; `name` is the parameter named in errors."""
+    raw = await read_body(request)
+    try:
+        data = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name}: the body is not valid JSON") from None
+    if not isinstance(data, list):
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name}: the body must be a JSON array")
+    if len(data) > MAX_ARRAY_ITEMS:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} may hold at most {MAX_ARRAY_ITEMS} items")
+    items: list[Any] = lower_keys(data)
+    return items
+
+
+def item_as(model: type[M], item: Any, name: str) -> M:
+    """One array item (already key-lowered) as `model`; a 400 naming `name` and the field otherwise."""
+    if not isinstance(item, dict):
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a JSON object")
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        raise invalid(exc, name) from None

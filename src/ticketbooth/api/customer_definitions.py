@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import CommerceRuntimeAttributeIn, CustomerSegmentIn, LocalizedContentIn
-from ticketbooth.api.context import core_of, read_json, resolve
-from ticketbooth.api.lists import BOOLEAN, INTEGER, TEXT, collection, fields, list_query, read_array
+from ticketbooth.api.context import core_of, read_array, read_json, resolve
+from ticketbooth.api.lists import BOOLEAN, INTEGER, TEXT, PagingParams, by_kibo_name, collection, fields
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.filters import FilterField
@@ -30,10 +30,10 @@ SEGMENT_FIELDS = fields({
     "id": FilterField("id", INTEGER), "code": FilterField("code", TEXT), "name": FilterField("name", TEXT),
     "description": FilterField("description", TEXT),
 })
-CUSTOMER_SET_FIELDS = {name.lower(): field for name, field in {
+CUSTOMER_SET_FIELDS = by_kibo_name({
     "code": FilterField("code", TEXT), "name": FilterField("name", TEXT), "isDefault": FilterField("is_default", BOOLEAN),
     "id": FilterField("id", INTEGER),
-}.items()}
+})
 
 
 # -- attribute definitions ---------------------------------------------------------------------------
@@ -77,13 +77,11 @@ def _spec(b: CommerceRuntimeAttributeIn) -> AttributeSpec:
 @router.get(DEFINITION_PATHS[0], summary="The tenant's customer attribute definitions")
 @router.get(DEFINITION_PATHS[1], summary="The tenant's customer attribute definitions")
 async def list_definitions(
-    request: Request, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
-    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    request: Request, paging: PagingParams, responseFields: str | None = Query(None),
     responseGroups: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request)
-    query = list_query(DEFINITION_FIELDS, startIndex, pageSize, sortBy, filter)
-    page = await attributes.list_definitions(core_of(request), ctx.caller, query)
+    page = await attributes.list_definitions(core_of(request), ctx.caller, paging.query(DEFINITION_FIELDS))
     return respond(collection(page, wire.attribute_definition), responseFields)
 
 
@@ -128,12 +126,10 @@ async def vocabulary_values(request: Request, attributeFQN: AttributeFqn, respon
 
 @router.get("/segments", summary="The tenant's segments")
 async def list_segments(
-    request: Request, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
-    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    request: Request, paging: PagingParams, responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request)
-    query = list_query(SEGMENT_FIELDS, startIndex, pageSize, sortBy, filter)
-    page = await segments.list_segments(core_of(request), ctx.caller, query)
+    page = await segments.list_segments(core_of(request), ctx.caller, paging.query(SEGMENT_FIELDS))
     return respond(collection(page, wire.segment), responseFields)
 
 
@@ -191,13 +187,11 @@ async def remove_segment_account(request: Request, id: SegmentId, accountId: Acc
 
 @router.get("/customersets", summary="The tenant's customer sets")
 async def list_customer_sets(
-    request: Request, startIndex: str | None = Query(None), pageSize: str | None = Query(None),
-    sortBy: str | None = Query(None), filter: str | None = Query(None), responseFields: str | None = Query(None),
+    request: Request, paging: PagingParams, responseFields: str | None = Query(None),
     responseGroups: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request)
-    query = list_query(CUSTOMER_SET_FIELDS, startIndex, pageSize, sortBy, filter)
-    page = await customer_sets.list_customer_sets(core_of(request), ctx.caller, query)
+    page = await customer_sets.list_customer_sets(core_of(request), ctx.caller, paging.query(CUSTOMER_SET_FIELDS))
     return respond(collection(page, wire.customer_set), responseFields)
 
 

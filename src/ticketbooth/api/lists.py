@@ -4,16 +4,15 @@ a page as Kibo's collection shape, and JSON arrays as request bodies."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-import orjson
-from fastapi import Request
-from pydantic import BaseModel, ValidationError
+from fastapi import Depends, Query
+from pydantic import BaseModel
 
 from ticketbooth.api import wire
-from ticketbooth.api.context import _lower_keys, parse_id, read_body
-from ticketbooth.domain.errors import InvalidParameter
-from ticketbooth.domain.filters import FieldType, FilterField, ListQuery, parse_filter, parse_sort
+from ticketbooth.api.context import parse_id
+from ticketbooth.domain.filters import FieldType, FilterField, ListQuery, parse_filter, parse_sort, parse_words
 from ticketbooth.domain.models import Page
 
 T = TypeVar("T")
@@ -22,9 +21,13 @@ M = TypeVar("M", bound=BaseModel)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
 MAX_START_INDEX = 2**31 - 1
-MAX_ARRAY_ITEMS = 1000
 
 TEXT, INTEGER, BOOLEAN, DATE = FieldType.TEXT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATE
+
+
+def by_kibo_name(names: Mapping[str, FilterField]) -> dict[str, FilterField]:
+    """A filter/sortBy vocabulary keyed by lower-cased Kibo names (they compare case-insensitively)."""
+    return {name.lower(): field for name, field in names.items()}
 
 
 def fields(names: Mapping[str, FilterField]) -> dict[str, FilterField]:
@@ -36,46 +39,37 @@ def fields(names: Mapping[str, FilterField]) -> dict[str, FilterField]:
         "createBy": FilterField("created_by", TEXT), "auditInfo.createBy": FilterField("created_by", TEXT),
         "updateBy": FilterField("updated_by", TEXT), "auditInfo.updateBy": FilterField("updated_by", TEXT),
     }
-    return {name.lower(): field for name, field in {**audit, **names}.items()}
+    return by_kibo_name({**audit, **names})
 
 
-def list_query(vocabulary: Mapping[str, FilterField], start_index: str | None, page_size: str | None,
-               sort_by: str | None, filter_: str | None) -> ListQuery:
-    start = parse_id("startIndex", start_index, 0, MAX_START_INDEX + 1)
-    size = parse_id("pageSize", page_size, 1, MAX_PAGE_SIZE + 1)
-    return ListQuery(where=parse_filter(filter_, vocabulary), sort=parse_sort(sort_by, vocabulary),
-                     offset=start or 0, limit=size or DEFAULT_PAGE_SIZE)
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """The paging parameters of a GET list as sent. A handler reads the page they ask for (`query`)
+    after `resolve` (and any admin check), so that a caller who may not list gets 401 or 403, not a
+    400 about its paging."""
+
+    start_index: str | None
+    page_size: str | None
+    sort_by: str | None
+    filter: str | None
+
+    def query(self, vocabulary: Mapping[str, FilterField], q: str | None = None) -> ListQuery:
+        """The page asked for, over `vocabulary`; `q` (free-text words) only where the list offers it."""
+        start = parse_id("startIndex", self.start_index, 0, MAX_START_INDEX + 1)
+        size = parse_id("pageSize", self.page_size, 1, MAX_PAGE_SIZE + 1)
+        return ListQuery(where=parse_filter(self.filter, vocabulary), words=parse_words(q),
+                         sort=parse_sort(self.sort_by, vocabulary), offset=start or 0, limit=size or DEFAULT_PAGE_SIZE)
+
+
+def _paging(startIndex: str | None = Query(None), pageSize: str | None = Query(None),
+            sortBy: str | None = Query(None), filter: str | None = Query(None)) -> Paging:
+    return Paging(startIndex, pageSize, sortBy, filter)
+
+
+PagingParams = Annotated[Paging, Depends(_paging)]
+"""A handler parameter for startIndex, pageSize, sortBy and filter."""
 
 
 def collection(page: Page[T], render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
     """Kibo's collection shape: {startIndex, pageSize, pageCount, totalCount, items}."""
     return wire.collection([render(item) for item in page.items], page.start_index, page.page_size, page.total)
-
-
-async def read_array(request: Request, name: str) -> list[Any]:
-    """The body as a JSON array (object keys lower-cased, as `read_json` does), at most
-    MAX_ARRAY_ITEMS long; `name` is the parameter named in errors."""
-    raw = await read_body(request)
-    try:
-        data = orjson.loads(raw) if raw.strip() else None
-    except orjson.JSONDecodeError:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name}: the body is not valid JSON") from None
-    if not isinstance(data, list):
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name}: the body must be a JSON array")
-    if len(data) > MAX_ARRAY_ITEMS:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} may hold at most {MAX_ARRAY_ITEMS} items")
-    items: list[Any] = _lower_keys(data)
-    return items
-
-
-def item_as(model: type[M], item: Any, name: str) -> M:
-    """One array item (already key-lowered) as `model`; a 400 naming `name` and the field otherwise."""
-    if not isinstance(item, dict):
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a JSON object")
-    try:
-        return model.model_validate(item)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        full = f"{name}.{field}" if field else name
-        raise InvalidParameter(full, f"Missing or invalid parameter: {full} {first['msg'].lower()}") from None

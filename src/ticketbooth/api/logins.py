@@ -7,6 +7,7 @@ Change-Password) answer the same here. Query names these routes add to Kibo's us
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import orjson
@@ -16,21 +17,20 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import AccountPasswordInfo, AccountPasswordInfoCollection, CustomerPasswordInfo
-from ticketbooth.api.context import core_of, read_body, read_json, resolve
+from ticketbooth.api.context import core_of, invalid, read_body, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.domain.models import Shopper
 from ticketbooth.services import logins
+from ticketbooth.services.access import require_admin
+from ticketbooth.services.core import Core
 from ticketbooth.services.logins import PasswordChange, PasswordChangeResult
+from ticketbooth.services.tickets import Caller
 
 router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAccount"])
 
 AccountId = Path(..., ge=1, le=2**63 - 1)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
-
-
-def _done() -> Response:
-    """Kibo's answer to an operation without a result: 200, empty body."""
-    return Response(status_code=200)
 
 
 def _query(request: Request, name: str) -> str | None:
@@ -114,22 +114,27 @@ async def login_state_by_username(request: Request, responseFields: str | None =
 
 # -- lock and password-change-required ----------------------------------------------------------------
 
+FlagSetter = Callable[[Core, Caller, Shopper | None, int, bool], Awaitable[None]]
+
+
+async def _set_flag(request: Request, account_id: int, name: str, setter: FlagSetter) -> Response:
+    """Set one flag of the account's login from a body that is true or false (`name` in errors)."""
+    ctx = await resolve(request, shopper="optional")
+    value = await _body_flag(request, name)
+    await setter(core_of(request), ctx.caller, ctx.shopper, account_id, value)
+    return wire.done()
+
+
 @router.post("/{accountId}/set-login-locked", summary="Set Login Locked")
 async def set_login_locked(request: Request, accountId: int = AccountId, userId: str | None = Query(None),
                            responseFields: str | None = Query(None)) -> Response:
-    ctx = await resolve(request, shopper="optional")
-    locked = await _body_flag(request, "isLocked")
-    await logins.set_login_locked(core_of(request), ctx.caller, ctx.shopper, accountId, locked)
-    return _done()
+    return await _set_flag(request, accountId, "isLocked", logins.set_login_locked)
 
 
 @router.post("/{accountId}/set-password-change-required", summary="Set Password Change Required")
 async def set_password_change_required(request: Request, accountId: int = AccountId, userId: str | None = Query(None),
                                        responseFields: str | None = Query(None)) -> Response:
-    ctx = await resolve(request, shopper="optional")
-    required = await _body_flag(request, "isPasswordChangeRequired")
-    await logins.set_password_change_required(core_of(request), ctx.caller, ctx.shopper, accountId, required)
-    return _done()
+    return await _set_flag(request, accountId, "isPasswordChangeRequired", logins.set_password_change_required)
 
 
 # -- changing passwords ----------------------------------------------------------------------------
@@ -144,7 +149,7 @@ async def change_password(request: Request, accountId: int = AccountId, userId: 
     body = await read_json(request, CustomerPasswordInfo)
     await logins.change_password(core_of(request), ctx.caller, ctx.shopper, accountId, body.oldPassword,
                                  body.newPassword, unlock=unlock)
-    return _done()
+    return wire.done()
 
 
 def _password_change(raw: Any) -> PasswordChange:
@@ -153,9 +158,7 @@ def _password_change(raw: Any) -> PasswordChange:
     try:
         item = AccountPasswordInfo.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(p) for p in first["loc"]) or "item"
-        return PasswordChange(account_id, problem=f"Missing or invalid parameter: {name} {first['msg'].lower()}")
+        return PasswordChange(account_id, problem=invalid(exc).message)
     info = item.passwordInfo or CustomerPasswordInfo()
     return PasswordChange(item.accountId, new_password=info.newPassword, old_password=info.oldPassword,
                           unlock=bool(item.unlockAccount))
@@ -168,7 +171,10 @@ def _result(r: PasswordChangeResult) -> dict[str, Any]:
 @router.post("/change-passwords", summary="Change Passwords")
 async def change_passwords(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    body = await read_json(request, AccountPasswordInfoCollection)
-    items = [_password_change(raw) for raw in body.items or []]
+    require_admin(ctx.caller, "changing passwords in bulk")  # before the body: no hints without the right
+    body = await read_json(request, AccountPasswordInfoCollection, required=True)
+    if body.items is None:
+        raise InvalidParameter("items", "Missing or invalid parameter: items is required")
+    items = [_password_change(raw) for raw in body.items]
     results = await logins.change_passwords(core_of(request), ctx.caller, ctx.shopper, items)
     return respond({"totalCount": len(results), "items": [_result(r) for r in results]}, responseFields)

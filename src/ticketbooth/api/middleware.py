@@ -1,7 +1,9 @@
 """Tolerances real Kibo clients need, applied before routing, and the correlation header after.
 
-- paths compare case-insensitively and a trailing `/` is optional: the path is lower-cased and the
-  trailing slash dropped (every path parameter we serve is a number or lowercase hex);
+- paths compare case-insensitively and a trailing `/` is optional: the fixed words of the routes'
+  paths (`static_segments`) are folded to lower case, the routes being written in lower case, and
+  the trailing slash is dropped; the other segments, path parameters such as attribute names or
+  customer set codes, keep the case the client sent;
 - query parameter names compare case-insensitively: known names are put back in their canonical case;
 - every response carries `x-vol-correlation` (the caller's, or a new one);
 - a request body larger than the limit is refused with 413 before it is read.
@@ -20,7 +22,8 @@ CORRELATION_SCOPE_KEY = "ticketbooth.correlation"
 CANONICAL_QUERY_NAMES = {
     name.lower(): name
     for name in ("refreshToken", "accountId", "responseFields", "responseGroups", "userId", "startIndex",
-                 "pageSize", "sortBy", "filter", "q")
+                 "pageSize", "sortBy", "filter", "q", "qLimit", "fields", "isAnonymous", "emailAddress", "userName",
+                 "customerSetCode", "unlockAccount")
 }
 
 
@@ -35,10 +38,19 @@ def _canonical_query(raw: bytes) -> bytes:
     return "&".join(out).encode("latin-1")
 
 
+def _fold(path: str, static_segments: frozenset[str]) -> str:
+    segments = path.split("/")
+    folded = "/".join(s.lower() if s.lower() in static_segments else s for s in segments)
+    if len(folded) > 1 and folded.endswith("/"):
+        folded = folded.rstrip("/") or "/"
+    return folded
+
+
 class KiboTolerance:
-    def __init__(self, app: ASGIApp, max_body_bytes: int = 65536) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int = 65536, static_segments: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.static_segments = static_segments
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,13 +68,10 @@ class KiboTolerance:
         # also in the scope the outermost (500) error handler sees, as its response bypasses this send
         scope[CORRELATION_SCOPE_KEY] = correlation.decode("latin-1")
 
-        path: str = scope["path"]
-        normalized = path.lower()
-        if len(normalized) > 1 and normalized.endswith("/"):
-            normalized = normalized.rstrip("/") or "/"
+        path = _fold(scope["path"], self.static_segments)
         scope = dict(scope)
-        scope["path"] = normalized
-        scope["raw_path"] = normalized.encode("utf-8")
+        scope["path"] = path
+        scope["raw_path"] = path.encode("utf-8")
         scope["query_string"] = _canonical_query(scope.get("query_string", b""))
 
         async def send_with_correlation(message: Message) -> None:

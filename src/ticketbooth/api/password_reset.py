@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from ticketbooth.api import wire
 from ticketbooth.api.bodies import ConfirmationInfo, CustomerResetPasswordInfo
 from ticketbooth.api.context import core_of, read_json, resolve
 from ticketbooth.services import password_reset
@@ -21,7 +22,7 @@ async def reset_password(request: Request, responseFields: str | None = Query(No
     body = await read_json(request, CustomerResetPasswordInfo)
     await password_reset.request_reset(core_of(request), ctx.caller, body.emailAddress, body.userName,
                                        body.customerSetCode)
-    return Response(status_code=200)
+    return wire.done()
 
 
 @router.post("/update-forgotten-password", summary="Set a new password with a password-reset code")
@@ -30,4 +31,4 @@ async def update_forgotten_password(request: Request, responseFields: str | None
     body = await read_json(request, ConfirmationInfo)
     await password_reset.confirm_reset(core_of(request), ctx.caller, body.userName, body.confirmationCode,
                                        body.newPassword)
-    return Response(status_code=200)
+    return wire.done()

@@ -53,7 +53,7 @@ async def refresh_app_ticket(request: Request, responseFields: str | None = Quer
 @router.delete("/applications/authtickets/{refreshToken}", status_code=204,
                summary="Delete an application ticket (legacy)")
 async def delete_app_ticket(request: Request, refreshToken: str = Path(..., max_length=256)) -> Response:
-    await applications.revoke(core_of(request), refreshToken)
+    await applications.revoke(core_of(request), refreshToken.strip().lower())
     return Response(status_code=204)
 
 

@@ -43,6 +43,11 @@ def respond(body: Any, response_fields_raw: str | None = None, status_code: int 
     return KiboJSON(response_fields.apply(body, response_fields.parse(response_fields_raw)), status_code=status_code)
 
 
+def done() -> Response:
+    """Kibo's answer to an operation without a result: 200, empty body."""
+    return Response(status_code=200)
+
+
 def date(value: datetime | None) -> str | None:
     """`2026-11-27T05:31:56.123Z`: what every Kibo client parses."""
     if value is None:
@@ -209,13 +214,19 @@ def collection(items: list[dict[str, Any]], start_index: int, page_size: int, to
             "items": items}
 
 
-def ticket(t: IssuedTicket) -> dict[str, Any]:
-    """CustomerAuthTicket."""
+def _token_pair(t: IssuedTicket | AppToken) -> dict[str, Any]:
     return {
         "accessToken": t.access_token,
         "accessTokenExpiration": date(t.access_expires_at),
         "refreshToken": t.refresh_token,
         "refreshTokenExpiration": date(t.refresh_expires_at),
+    }
+
+
+def ticket(t: IssuedTicket) -> dict[str, Any]:
+    """CustomerAuthTicket."""
+    return {
+        **_token_pair(t),
         "jwtAccessToken": t.jwt,
         "userId": t.user_id,
         "customerAccount": account(t.account) if t.account else None,
@@ -241,12 +252,7 @@ def login_state(s: LoginState) -> dict[str, Any]:
 
 def app_ticket(t: AppToken) -> dict[str, Any]:
     """The legacy application AuthTicket."""
-    return {
-        "accessToken": t.access_token,
-        "accessTokenExpiration": date(t.access_expires_at),
-        "refreshToken": t.refresh_token,
-        "refreshTokenExpiration": date(t.refresh_expires_at),
-    }
+    return _token_pair(t)
 
 
 def oauth_token(t: AppToken) -> dict[str, Any]:

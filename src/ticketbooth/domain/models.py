@@ -205,7 +205,8 @@ class AttributeValidation:
 # Attribute data types, input types and value types, in Kibo's spelling.
 ATTRIBUTE_DATA_TYPES = ("String", "Number", "Bool", "Date")
 ATTRIBUTE_INPUT_TYPES = ("TextBox", "TextArea", "List", "Date", "YesNo")
-ATTRIBUTE_VALUE_TYPES = ("AdminEntered", "Predefined", "ShopperEntered")
+ATTRIBUTE_SHOPPER_ENTERED = "ShopperEntered"
+ATTRIBUTE_VALUE_TYPES = ("AdminEntered", "Predefined", ATTRIBUTE_SHOPPER_ENTERED)
 
 
 @dataclass(frozen=True, slots=True)

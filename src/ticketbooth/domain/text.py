@@ -1,12 +1,21 @@
-"""The rules every free-text field a client sends must meet: a length limit, and no control
-characters (PostgreSQL cannot store NUL; the others only ever come from fuzzers and attacks).
-Multi-line fields (notes) may hold line breaks and tabs."""
+"""The rules every free-text field a client sends must meet (a length limit, and no control
+characters: PostgreSQL cannot store NUL; the others only ever come from fuzzers and attacks),
+and what makes an email address or a username acceptable. Multi-line fields (notes) may hold
+line breaks and tabs."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.domain.policies import login_key, normalize_username
+
+# Deliberately loose (RFC 5321 lengths, one @, no spaces): the mailbox is proven by mail, not regex.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 254
+MAX_USERNAME = 254
+MAX_LOGIN_KEY = 320
 
 _LINE_BREAKS = frozenset("\n\r\t")
 
@@ -41,3 +50,33 @@ def clean_text(value: object, name: str, max_length: int, *, required: bool = Fa
     if _has_control(text, multiline):
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} holds control characters")
     return text
+
+
+# -- emails and usernames (login names) -------------------------------------------------------
+
+def has_unstorable(text: str) -> bool:
+    """Control characters and lone surrogates: no name or address has them, and PostgreSQL refuses NUL."""
+    return any(ord(c) < 32 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def clean_email(value: str | None, *, required: bool, name: str = "emailAddress") -> str | None:
+    if value is None or not value.strip():
+        if required:
+            raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
+        return None
+    email = value.strip()
+    if (len(email) > MAX_EMAIL or not _EMAIL.match(email) or has_unstorable(email)
+            or not email.isprintable() or len(login_key(email)) > MAX_LOGIN_KEY):
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is not a valid email address", email[:100])
+    return email
+
+
+def clean_username(value: str | None, fallback: str | None, name: str = "userName") -> str:
+    username = normalize_username(value) if value and value.strip() else fallback
+    if not username:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
+    if len(username) > MAX_USERNAME or len(login_key(username)) > MAX_LOGIN_KEY:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is longer than {MAX_USERNAME} characters")
+    if any(c.isspace() or not c.isprintable() for c in username):
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} has spaces or unprintable characters")
+    return username

@@ -28,8 +28,18 @@ def require_admin(caller: Caller, doing: str) -> None:
         raise Forbidden(f"Forbidden: {doing} needs an application with the customer:admin behavior")
 
 
+def owns(shopper: Shopper | None, account: Account) -> bool:
+    """The shopper is the account's own: same account id AND user id. The user id matters because a
+    ticket JWT outlives a deleted account (it is checked without the database), and SQLite may give
+    a later account the deleted one's id."""
+    return (shopper is not None and not shopper.is_anonymous and shopper.account_id == account.id
+            and shopper.user_id == account.user_id)
+
+
 def may_act_on(caller: Caller, shopper: Shopper | None, account_id: int) -> bool:
-    return is_admin(caller) or (shopper is not None and shopper.account_id == account_id)
+    """Whether the caller may ask about account `account_id` at all (before loading it): an admin
+    application, or a shopper whose ticket names that account (`account_for` then checks `owns`)."""
+    return is_admin(caller) or (shopper is not None and not shopper.is_anonymous and shopper.account_id == account_id)
 
 
 async def account_for(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
@@ -37,10 +47,12 @@ async def account_for(core: Core, caller: Caller, shopper: Shopper | None, accou
     """The account `account_id` of the caller's site's customer set, if the caller may act on it:
     an admin application always, the account's own shopper when `owner_may`. Forbidden before
     NotFound, so that a shopper cannot probe which account ids exist."""
-    if not (is_admin(caller) or (owner_may and shopper is not None and shopper.account_id == account_id)):
+    admin = is_admin(caller)
+    if not (admin or (owner_may and may_act_on(caller, shopper, account_id))):
         raise Forbidden("Forbidden: only the account's own shopper or an application with the customer:admin "
                         "behavior may do this")
     account = await core.store.get_account(account_id, with_parts=with_parts)
-    if account is None or account.tenant_id != caller.tenant.id or account.customer_set_id != caller.site.customer_set_id:
+    if (account is None or account.tenant_id != caller.tenant.id or account.customer_set_id != caller.site.customer_set_id
+            or not (admin or owns(shopper, account))):
         raise NotFound(f"Item not found: account {account_id} does not exist")
     return account

@@ -4,7 +4,6 @@ listing, adding, changing and deleting accounts."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -20,18 +19,17 @@ from ticketbooth.domain.errors import (
 )
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Account, IssuedTicket, NewAccount, Profile, Shopper
-from ticketbooth.domain.policies import login_key, normalize_username
+from ticketbooth.domain.policies import login_key
+from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
 from ticketbooth.services.core import Core
+from ticketbooth.services.parts import AccountParts, add_parts, check_parts
 from ticketbooth.services.passwords import LoginSecret, secret_for_new_login
 from ticketbooth.services.tickets import Caller, RequestedLifetimes, lifetimes_for, open_family
+from ticketbooth.services.views import shopper_view
+from ticketbooth.store.repositories import Store
 
-# Deliberately loose (RFC 5321 lengths, one @, no spaces): the mailbox is proven by mail, not regex.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL = 254
-MAX_USERNAME = 254
-MAX_LOGIN_KEY = 320
 """The stored, case-folded form of a login name (NFKC and case folding may lengthen it)."""
 MAX_BULK = 100
 
@@ -63,8 +61,8 @@ class AccountDetails:
     username: str | None = None
     profile: Profile = field(default_factory=Profile)
     customer_set: str | None = None
-    unsupported: list[str] = field(default_factory=list)
-    """Names of parts given that this version does not store yet (contacts, notes, ...)."""
+    parts: AccountParts = field(default_factory=AccountParts)
+    """Contacts, notes, attributes and segments the account is created with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,34 +90,6 @@ class AccountChanges:
 
 # -- checking what clients send ------------------------------------------------------------------------
 
-def _unstorable(text: str) -> bool:
-    """Control characters and lone surrogates: no name or address has them, and PostgreSQL refuses NUL."""
-    return any(ord(c) < 32 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in text)
-
-
-def clean_email(value: str | None, *, required: bool, name: str = "emailAddress") -> str | None:
-    if value is None or not value.strip():
-        if required:
-            raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
-        return None
-    email = value.strip()
-    if (len(email) > MAX_EMAIL or not _EMAIL.match(email) or _unstorable(email)
-            or not email.isprintable() or len(login_key(email)) > MAX_LOGIN_KEY):
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is not a valid email address", email[:100])
-    return email
-
-
-def clean_username(value: str | None, fallback: str | None, name: str = "userName") -> str:
-    username = normalize_username(value) if value and value.strip() else fallback
-    if not username:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
-    if len(username) > MAX_USERNAME or len(login_key(username)) > MAX_LOGIN_KEY:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is longer than {MAX_USERNAME} characters")
-    if any(c.isspace() or not c.isprintable() for c in username):
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} has spaces or unprintable characters")
-    return username
-
-
 def _check_profile_values(values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         limit = _PROFILE_LIMITS.get(key)
@@ -128,7 +98,7 @@ def _check_profile_values(values: Mapping[str, Any]) -> None:
         name, longest = limit
         if len(value) > longest:
             raise InvalidParameter(name, f"Missing or invalid parameter: {name} is longer than {longest} characters")
-        if _unstorable(value):
+        if has_unstorable(value):
             raise InvalidParameter(name, f"Missing or invalid parameter: {name} has control characters")
 
 
@@ -141,6 +111,7 @@ class _Checked:
     email: str | None
     username: str | None
     profile: Profile
+    parts: AccountParts
 
     def keys(self) -> list[str]:
         return sorted({login_key(n) for n in (self.email, self.username) if n})
@@ -149,11 +120,7 @@ class _Checked:
 async def _checked(core: Core, caller: Caller, details: AccountDetails, *, with_login: bool) -> _Checked:
     """The account fields of a new account, checked. With a login, an email is required and the
     username defaults to it; without, both are optional (but claimed if given)."""
-    if details.unsupported:
-        raise InvalidParameter(
-            details.unsupported[0],
-            f"Missing or invalid parameter: {', '.join(details.unsupported)} cannot be set when creating an account yet",
-        )
+    check_parts(caller, details.parts)
     email = clean_email(details.email, required=with_login)
     if with_login or (details.username and details.username.strip()):
         username: str | None = clean_username(details.username, email)
@@ -164,7 +131,7 @@ async def _checked(core: Core, caller: Caller, details: AccountDetails, *, with_
         if cs is not None and details.customer_set != cs.code:
             raise InvalidParameter("customerSet", "Missing or invalid parameter: customerSet is not this site's")
     _check_profile(details.profile)
-    return _Checked(email, username, details.profile)
+    return _Checked(email, username, details.profile, details.parts)
 
 
 def _new_account(caller: Caller, checked: _Checked, secret: LoginSecret | None) -> NewAccount:
@@ -177,9 +144,13 @@ def _new_account(caller: Caller, checked: _Checked, secret: LoginSecret | None) 
     )
 
 
-async def _secret(core: Core, caller: Caller, password: str | None, external_password: str | None,
-                  is_import: bool) -> LoginSecret:
-    return await secret_for_new_login(core, caller.tenant.settings.password, password, external_password, is_import)
+async def _insert(core: Core, tx: Store, caller: Caller, checked: _Checked, secret: LoginSecret | None) -> Account:
+    """Insert a checked account with its parts inside the transaction `tx`, and read it back whole."""
+    account_id = await tx.insert_account(_new_account(caller, checked, secret), core.clock.now())
+    await add_parts(core, tx, caller, account_id, checked.parts, caller.app.client_id)
+    account = await tx.get_account(account_id)
+    assert account is not None
+    return account
 
 
 # -- registration ----------------------------------------------------------------------------------------
@@ -192,11 +163,9 @@ async def register(
     """Create an account with a login in the site's customer set and log it in, in one transaction."""
     checked = await _checked(core, caller, details, with_login=True)
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    secret = await _secret(core, caller, password, external_password, is_import)
+    secret = await secret_for_new_login(core, caller, password, external_password, is_import)
     async with core.store.transaction() as tx:
-        account_id = await tx.insert_account(_new_account(caller, checked, secret), core.clock.now())
-        account = await tx.get_account(account_id)
-        assert account is not None
+        account = await _insert(core, tx, caller, checked, secret)
         return await open_family(
             core, tx, caller, user_id=account.user_id, account=account,
             previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
@@ -215,7 +184,7 @@ async def create_login(
     email_clean = clean_email(email, required=False) or account.email
     username_clean = clean_username(username, email_clean, name="username")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    secret = await _secret(core, caller, password, external_password, is_import)
+    secret = await secret_for_new_login(core, caller, password, external_password, is_import)
     email_key = login_key(email_clean) if email_clean else None
     async with core.store.transaction() as tx:
         done = await tx.set_login(
@@ -268,34 +237,26 @@ async def add_accounts(core: Core, caller: Caller, entries: Sequence[NewLogin]) 
     secrets: list[LoginSecret] = []
     for index, entry in enumerate(entries):
         try:
-            secrets.append(await _secret(core, caller, entry.password, entry.external_password, entry.is_import))
+            secrets.append(await secret_for_new_login(core, caller, entry.password, entry.external_password, entry.is_import))
         except TicketboothError as exc:
             raise _at_entry(index, exc) from None
-    now = core.clock.now()
     async with core.store.transaction() as tx:
-        ids: list[int] = []
+        added: list[Account] = []
         for index, (one, secret) in enumerate(zip(checked, secrets, strict=True)):
             try:
-                ids.append(await tx.insert_account(_new_account(caller, one, secret), now))
-            except Conflict as exc:
+                added.append(await _insert(core, tx, caller, one, secret))
+            except TicketboothError as exc:
                 raise _at_entry(index, exc) from None
-        accounts = [await tx.get_account(account_id) for account_id in ids]
-    return [a for a in accounts if a is not None]
+    return added
 
 
 # -- the account resource ------------------------------------------------------------------------------------
 
-def _owned(caller: Caller, shopper: Shopper | None, account: Account) -> Account:
-    """A shopper acts on their account by id; the user id must match too, so a ticket of a deleted
-    account never acts on a later account that got the same id."""
-    if not is_admin(caller) and (shopper is None or shopper.user_id != account.user_id):
-        raise NotFound(f"Item not found: account {account.id} does not exist")
-    return account
-
-
 async def get_account(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> Account:
-    """The account, for its own shopper or an admin application."""
-    return _owned(caller, shopper, await account_for(core, caller, shopper, account_id))
+    """The account, for its own shopper (without the merchant's notes and attributes) or an admin
+    application."""
+    account = await account_for(core, caller, shopper, account_id)
+    return account if is_admin(caller) else await shopper_view(core, account)
 
 
 async def list_accounts(core: Core, caller: Caller, query: ListQuery) -> tuple[list[Account], int]:
@@ -310,10 +271,7 @@ async def add_account(core: Core, caller: Caller, details: AccountDetails) -> Ac
     require_admin(caller, "adding an account")
     checked = await _checked(core, caller, details, with_login=False)
     async with core.store.transaction() as tx:
-        account_id = await tx.insert_account(_new_account(caller, checked, None), core.clock.now())
-        account = await tx.get_account(account_id)
-    assert account is not None
-    return account
+        return await _insert(core, tx, caller, checked, None)
 
 
 async def update_account(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
@@ -323,7 +281,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
     session of the account. Email and username are claimed again in the same transaction."""
     if changes.id is not None and changes.id != account_id:
         raise InvalidParameter("id", f"Missing or invalid parameter: id {changes.id} is not the account {account_id}")
-    account = _owned(caller, shopper, await account_for(core, caller, shopper, account_id, with_parts=False))
+    account = await account_for(core, caller, shopper, account_id, with_parts=False)
     values: dict[str, Any] = {}
     if changes.is_active is not KEEP and changes.is_active != account.is_active:
         if not is_admin(caller):
@@ -360,7 +318,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
         updated = await tx.get_account(account.id)
     if updated is None:
         raise NotFound(f"Item not found: account {account_id} does not exist")
-    return updated
+    return updated if is_admin(caller) else await shopper_view(core, updated)
 
 
 async def delete_account(core: Core, caller: Caller, account_id: int) -> None:

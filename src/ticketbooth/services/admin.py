@@ -8,8 +8,8 @@ from typing import Any
 from ticketbooth.domain.errors import Conflict, InvalidParameter
 from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile
 from ticketbooth.domain.policies import TenantSettings, login_key
+from ticketbooth.domain.text import clean_email, clean_username
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.accounts import clean_email, clean_username
 from ticketbooth.services.core import Core, rotate_signing_key
 from ticketbooth.services.passwords import password_problems
 

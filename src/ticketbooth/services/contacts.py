@@ -9,16 +9,16 @@ requests cannot both win.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from ticketbooth.domain.errors import InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Address, Contact, ContactDetails, ContactType, Page, Phones, Shopper
-from ticketbooth.domain.text import clean_text
+from ticketbooth.domain.text import clean_email, clean_text
 from ticketbooth.services.access import account_for, actor
-from ticketbooth.services.accounts import clean_email
 from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
@@ -37,6 +37,27 @@ ContactWrite = tuple[int | None, ContactDetails]
 
 # -- checking what a client sends -----------------------------------------------------------------
 
+# the text fields of a contact, its address and its phone numbers: field -> (Kibo's name, longest length)
+_CONTACT_TEXTS = {
+    "first_name": ("firstName", MAX_NAME), "middle_name_or_initial": ("middleNameOrInitial", MAX_NAME),
+    "last_name_or_surname": ("lastNameOrSurname", MAX_NAME), "company_or_organization": ("companyOrOrganization", MAX_NAME),
+    "fax_number": ("faxNumber", MAX_SHORT), "label": ("label", MAX_NAME),
+}
+_ADDRESS_TEXTS = {
+    "address1": ("address1", MAX_NAME), "address2": ("address2", MAX_NAME), "address3": ("address3", MAX_NAME),
+    "address4": ("address4", MAX_NAME), "city_or_town": ("cityOrTown", MAX_CITY),
+    "state_or_province": ("stateOrProvince", MAX_CITY), "postal_or_zip_code": ("postalOrZipCode", MAX_POSTAL),
+    "address_type": ("addressType", MAX_SHORT),
+}
+_PHONE_TEXTS = {"home": ("home", MAX_SHORT), "mobile": ("mobile", MAX_SHORT), "work": ("work", MAX_SHORT)}
+
+
+def _clean_texts(item: object, texts: Mapping[str, tuple[str, int]], prefix: str) -> dict[str, Any]:
+    """The fields `texts` of `item` trimmed and checked, in their order; an error names the field's
+    Kibo name after `prefix`."""
+    return {field: clean_text(getattr(item, field), f"{prefix}{name}", limit) for field, (name, limit) in texts.items()}
+
+
 def _clean_address(a: Address | None, prefix: str) -> Address | None:
     if a is None:
         return None
@@ -46,29 +67,14 @@ def _clean_address(a: Address | None, prefix: str) -> Address | None:
             raise InvalidParameter(f"{prefix}address.countryCode", "Missing or invalid parameter: address.countryCode "
                                    "must be a two-letter ISO 3166 country code", country)
         country = country.upper()
-    cleaned = Address(
-        address1=clean_text(a.address1, f"{prefix}address.address1", MAX_NAME),
-        address2=clean_text(a.address2, f"{prefix}address.address2", MAX_NAME),
-        address3=clean_text(a.address3, f"{prefix}address.address3", MAX_NAME),
-        address4=clean_text(a.address4, f"{prefix}address.address4", MAX_NAME),
-        city_or_town=clean_text(a.city_or_town, f"{prefix}address.cityOrTown", MAX_CITY),
-        state_or_province=clean_text(a.state_or_province, f"{prefix}address.stateOrProvince", MAX_CITY),
-        postal_or_zip_code=clean_text(a.postal_or_zip_code, f"{prefix}address.postalOrZipCode", MAX_POSTAL),
-        country_code=country,
-        address_type=clean_text(a.address_type, f"{prefix}address.addressType", MAX_SHORT),
-        is_validated=a.is_validated,
-    )
+    cleaned = replace(a, **_clean_texts(a, _ADDRESS_TEXTS, f"{prefix}address."), country_code=country)
     return None if cleaned == Address() else cleaned
 
 
 def _clean_phones(p: Phones | None, prefix: str) -> Phones | None:
     if p is None:
         return None
-    cleaned = Phones(
-        home=clean_text(p.home, f"{prefix}phoneNumbers.home", MAX_SHORT),
-        mobile=clean_text(p.mobile, f"{prefix}phoneNumbers.mobile", MAX_SHORT),
-        work=clean_text(p.work, f"{prefix}phoneNumbers.work", MAX_SHORT),
-    )
+    cleaned = replace(p, **_clean_texts(p, _PHONE_TEXTS, f"{prefix}phoneNumbers."))
     return None if cleaned == Phones() else cleaned
 
 
@@ -92,12 +98,7 @@ def clean_contact(d: ContactDetails, prefix: str = "") -> ContactDetails:
     """The details trimmed and checked; InvalidParameter names the first bad field (after `prefix`)."""
     return ContactDetails(
         email=clean_email(d.email, required=False, name=f"{prefix}email"),
-        first_name=clean_text(d.first_name, f"{prefix}firstName", MAX_NAME),
-        middle_name_or_initial=clean_text(d.middle_name_or_initial, f"{prefix}middleNameOrInitial", MAX_NAME),
-        last_name_or_surname=clean_text(d.last_name_or_surname, f"{prefix}lastNameOrSurname", MAX_NAME),
-        company_or_organization=clean_text(d.company_or_organization, f"{prefix}companyOrOrganization", MAX_NAME),
-        fax_number=clean_text(d.fax_number, f"{prefix}faxNumber", MAX_SHORT),
-        label=clean_text(d.label, f"{prefix}label", MAX_NAME),
+        **_clean_texts(d, _CONTACT_TEXTS, prefix),
         address=_clean_address(d.address, prefix),
         phone_numbers=_clean_phones(d.phone_numbers, prefix),
         types=_clean_types(d.types, prefix),

@@ -37,25 +37,24 @@ class LoginSecret:
     is_external: bool = False
 
 
-async def secret_for_new_login(core: Core, policy: PasswordPolicy, password: str | None,
-                               external_password: str | None = None, is_import: bool = False, *,
-                               caller: Caller | None = None) -> LoginSecret:
+async def secret_for_new_login(core: Core, caller: Caller, password: str | None,
+                               external_password: str | None = None, is_import: bool = False) -> LoginSecret:
     """The stored secret for a login being created:
 
-    - a plain login: the Argon2id hash of `password`, which must pass `policy`;
+    - a plain login: the Argon2id hash of `password`, which must pass the tenant's password policy;
     - `is_import` with `external_password`: that hash as made by the old system (the formats of
       `infra.legacy_hashes`, checked strictly: 400 naming externalPassword otherwise), kept as is
       until the first login verifies it and stores an Argon2id hash instead;
-    - `is_import` with a cleartext `password`: its Argon2id hash. When `caller` is a customer:admin
-      application, without the strength rules of `policy` (the shopper chose it under the old
-      system's rules, and refusing it would make the account impossible to migrate; only the
-      maximum length applies); without a `caller`, the policy applies as for any login.
+    - `is_import` with a cleartext `password`: its Argon2id hash, without the strength rules of the
+      policy (the shopper chose it under the old system's rules, and refusing it would make the
+      account impossible to migrate; only the maximum length applies).
 
     Importing is a migration, done by the merchant's back office: with a `caller` that lacks the
     customer:admin behavior, `is_import` is Forbidden (else any storefront could slip past the
     password policy). `external_password` without `is_import`, or both a password and an external
     one, are refused (an empty string counts as absent: clients fill templates with them)."""
-    if is_import and caller is not None and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
+    policy = caller.tenant.settings.password
+    if is_import and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
         raise Forbidden("Forbidden: importing accounts (isImport) needs an application with the customer:admin behavior")
     if external_password and not is_import:
         raise InvalidParameter(
@@ -71,7 +70,7 @@ async def secret_for_new_login(core: Core, policy: PasswordPolicy, password: str
         return LoginSecret(encoded, is_external=True)
     if not password:
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
-    if is_import and caller is not None:
+    if is_import:
         if len(password) > policy.max_length:
             raise AddCustomerFailed(f"Add customer failed: the password must be at most {policy.max_length} characters")
         return LoginSecret(await core.hashing.hash(password))

@@ -36,6 +36,7 @@ from ticketbooth.domain.policies import login_key, ticket_ttls
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
 from ticketbooth.services.applications import TOKEN_USE_SHOPPER
 from ticketbooth.services.core import Core
+from ticketbooth.services.views import shopper_view
 from ticketbooth.store.repositories import Store
 
 ACCESS_TOKEN_BYTES = 32
@@ -113,6 +114,8 @@ def _record(family: TokenFamily, refresh_token: str, access_token: str, generati
 async def _hand_out(core: Core, family: TokenFamily, record: TicketRecord, refresh_token: str,
                     access_token: str, account: Account | None) -> IssuedTicket:
     jwt = await core.keys.sign(_claims(family, record))
+    if account is not None:
+        account = await shopper_view(core, account)  # a ticket goes to the storefront
     return IssuedTicket(
         access_token=access_token, access_expires_at=record.access_expires_at, refresh_token=refresh_token,
         refresh_expires_at=record.refresh_expires_at, jwt=jwt, user_id=family.user_id, account=account,
@@ -172,6 +175,7 @@ async def login(
     await core.store.record_successful_login(account.id, now)
     account.last_login_at = now
     account.failed_login_count, account.first_failed_login_at = 0, None
+    await core.store.fill_parts(account)  # only now: a refusal must not cost more for a known account
     return await open_family(
         core, core.store, caller, user_id=account.user_id, account=account,
         previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
@@ -280,6 +284,8 @@ async def current_account(core: Core, shopper: Shopper | None) -> Account:
     if shopper.account_id is None:
         raise NotFound("Item not found: the current shopper is anonymous and has no account")
     account = await core.store.get_account(shopper.account_id)
-    if account is None or not account.is_active or account.customer_set_id != shopper.customer_set_id:
+    # the user id too: a ticket JWT outlives a deleted account, whose id SQLite may give a later one
+    if (account is None or not account.is_active or account.customer_set_id != shopper.customer_set_id
+            or account.user_id != shopper.user_id):
         raise _token_refused()
-    return account
+    return await shopper_view(core, account)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import operator
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, false, func, insert, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from ticketbooth.domain.errors import Conflict
-from ticketbooth.domain.filters import Comparison, FieldType, ListQuery, Node, SortKey
+from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Account, NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
+from ticketbooth.store.filtering import FieldMap, Folded, ListField, columns, page
 from ticketbooth.store.parts import load_parts
 
 
@@ -56,20 +55,18 @@ class AccountStore(StoreBase):
             row = (await conn.execute(_ACCOUNT_BY_LOGIN_NAME, {"customer_set_id": customer_set_id, "key": key})).first()
         return None if row is None else (_account(row), row.password_hash)
 
+    async def fill_parts(self, account: Account) -> Account:
+        """`account` (as `find_login` gives it) with its contacts, notes, attributes and segments."""
+        async with self._begin(write=False) as conn:
+            await load_parts(conn, [account])
+        return account
+
     async def list_accounts(self, tenant_id: int, customer_set_id: int, query: ListQuery) -> tuple[list[Account], int]:
         """One page of the customer set's accounts matching `query` (with their parts), and how many
         match in all. Filters become bound parameters, never SQL text."""
-        where = [t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id]
-        if query.where is not None:
-            where.append(_condition(query.where))
-        where.extend(_word_condition(word) for word in query.words)
-        order = [_order(key) for key in query.sort]
-        if not any(key.field == "id" for key in query.sort):
-            order.append(t.accounts.c.id.asc())
+        stmt = _account_select().where(t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id)
         async with self._begin(write=False) as conn:
-            total = int((await conn.execute(select(func.count()).select_from(t.accounts).where(*where))).scalar_one())
-            rows = (await conn.execute(
-                _account_select().where(*where).order_by(*order).offset(query.offset).limit(query.limit))).all()
+            rows, total = await page(conn, stmt, _LIST_FIELDS, query, t.accounts.c.id, searched=_SEARCHED)
             accounts = [_account(row) for row in rows]
             if accounts:
                 await load_parts(conn, accounts)
@@ -185,20 +182,10 @@ _ACCOUNT_BY_LOGIN_NAME = _account_select(t.accounts.c.password_hash).join(
 ).where(t.login_names.c.customer_set_id == bindparam("customer_set_id"), t.login_names.c.name_key == bindparam("key"))
 
 
-# -- filters, search and sorting ------------------------------------------------------------------------
+# -- lists --------------------------------------------------------------------------------------------
 #
-# Text compares case-insensitively: emails and usernames through their login keys (NFKC, case-folded,
-# the same on both databases), other text through lower() on both sides (on SQLite, and on a
-# PostgreSQL database with the C locale, lower() folds ASCII letters only).
-
-_FILTER_COLUMNS = frozenset({
-    "id", "user_id", "email", "username", "first_name", "last_name", "company_or_organization", "tax_id",
-    "external_id", "locale_code", "account_type", "is_active", "is_locked", "accepts_marketing", "tax_exempt",
-    "has_external_password", "created_at", "updated_at", "last_login_at", "created_by", "updated_by",
-})
-_KEYED = {"email": t.accounts.c.email_key, "username": t.accounts.c.username_key}
-_SEARCHED = ("first_name", "last_name", "external_id")
-
+# Emails and usernames compare through their login keys (NFKC, case-folded, the same on both databases),
+# other text through lower() (see store.filtering).
 
 def _fold(value: str) -> str:
     """An email or username fragment in the form of the stored login keys (not trimmed: a fragment
@@ -206,69 +193,12 @@ def _fold(value: str) -> str:
     return unicodedata.normalize("NFKC", value).casefold()
 
 
-def _operand(field: str, kind: FieldType, value: Any, op: str) -> tuple[ColumnElement[Any], Any]:
-    """The expression to compare and the value to compare it with."""
-    if field not in _FILTER_COLUMNS:
-        raise ValueError(f"not a filterable account field: {field}")
-    column: ColumnElement[Any] = t.accounts.c[field]
-    if kind is not FieldType.TEXT or value is None:
-        return column, value
-    if field in _KEYED:
-        return _KEYED[field], (_fold(value) if op in ("sw", "cont") else login_key(value))
-    return func.lower(column), value.lower()
-
-
-_RELATIONS: Mapping[str, Callable[[Any, Any], Any]] = {
-    "eq": operator.eq, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+_LIST_FIELDS: FieldMap = {
+    **columns(t.accounts, "id", "user_id", "first_name", "last_name", "company_or_organization", "tax_id",
+              "external_id", "locale_code", "account_type", "is_active", "is_locked", "accepts_marketing", "tax_exempt",
+              "has_external_password", "created_at", "updated_at", "last_login_at", "created_by", "updated_by"),
+    "email": ListField(t.accounts.c.email, Folded(t.accounts.c.email_key, login_key, _fold)),
+    "username": ListField(t.accounts.c.username, Folded(t.accounts.c.username_key, login_key, _fold)),
 }
-
-
-def _comparison(c: Comparison) -> ColumnElement[bool]:
-    if c.op == "in":
-        assert isinstance(c.value, tuple) and c.value
-        operands = [_operand(c.field, c.type, v, "in") for v in c.value]
-        return operands[0][0].in_([operand for _, operand in operands])
-    value = c.value
-    assert not isinstance(value, tuple)
-    raw_column, _ = _operand(c.field, c.type, None, c.op)
-    if value is None:
-        return raw_column.is_(None) if c.op == "eq" else raw_column.is_not(None)
-    column, operand = _operand(c.field, c.type, value, c.op)
-    if c.op == "ne":
-        # a missing value is "not equal" too (SQL alone would leave those rows out)
-        differs = column != operand
-        return or_(raw_column.is_(None), differs) if t.accounts.c[c.field].nullable else differs
-    if c.op in _RELATIONS:
-        return cast(ColumnElement[bool], _RELATIONS[c.op](column, operand))
-    if c.op == "sw":
-        return column.startswith(operand, autoescape=True)
-    if c.op == "cont":
-        return column.contains(operand, autoescape=True)
-    raise ValueError(f"unknown filter operator {c.op}")
-
-
-def _condition(node: Node) -> ColumnElement[bool]:
-    if isinstance(node, Comparison):
-        return _comparison(node)
-    terms = [_condition(term) for term in node.terms]
-    if not terms:
-        return true() if node.op == "and" else false()
-    return and_(*terms) if node.op == "and" else or_(*terms)
-
-
-def _word_condition(word: str) -> ColumnElement[bool]:
-    """A free-text word matches when it is part of the email, username, first or last name or
-    external id."""
-    keyed = [column.contains(_fold(word), autoescape=True) for column in _KEYED.values()]
-    texts = [func.lower(t.accounts.c[name]).contains(word.lower(), autoescape=True) for name in _SEARCHED]
-    return or_(*keyed, *texts)
-
-
-def _order(key: SortKey) -> Any:
-    if key.field not in _FILTER_COLUMNS:
-        raise ValueError(f"not a sortable account field: {key.field}")
-    column: ColumnElement[Any] = t.accounts.c[key.field]
-    if key.type is FieldType.TEXT:
-        column = _KEYED[key.field] if key.field in _KEYED else func.lower(column)
-    # missing values first when ascending, last when descending, on both databases
-    return column.desc().nulls_last() if key.descending else column.asc().nulls_first()
+_SEARCHED = ("email", "username", "first_name", "last_name", "external_id")
+"""A free-text word matches an account when it is part of one of these."""

@@ -1,24 +1,25 @@
 """An account's parts: contacts, notes, attribute values and segment memberships; attribute
 definitions, segments and customer sets of a tenant.
 
-Lists are paged in SQL (`_page`): each list names the fields it may be sorted and filtered by.
+Lists are paged in SQL (`store.filtering.page`): each list names the fields it may be sorted and
+filtered by (a `FieldMap`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Select, Table, and_, delete, false, func, insert, literal, or_, select, true, update
+from sqlalchemy import Select, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from ticketbooth.domain.errors import Conflict
-from ticketbooth.domain.filters import Comparison, FieldType, ListQuery, Node, SortKey
+from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import (
     Account,
     AccountAttribute,
@@ -43,91 +44,9 @@ from ticketbooth.domain.models import (
 )
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
+from ticketbooth.store.filtering import FieldMap, ListField, columns, page
 
 T = TypeVar("T")
-
-Fields = Mapping[str, ColumnElement[Any]]
-"""The fields a list may be filtered and sorted by (`FilterField.name`) -> their columns."""
-
-
-# -- paging: Kibo's filter and sortBy (parsed by domain.filters) as SQL ---------------------------------
-
-def _column(fields: Fields, name: str) -> ColumnElement[Any]:
-    column = fields.get(name)
-    if column is None:  # the api offers only fields the list has
-        raise ValueError(f"not a field of this list: {name}")
-    return column
-
-
-def _comparison(c: Comparison, fields: Fields) -> Any:
-    """Text compares case-insensitively; `ne` counts a missing value as different."""
-    raw = _column(fields, c.field)
-    text = c.type is FieldType.TEXT
-    column: ColumnElement[Any] = func.lower(raw) if text else raw
-
-    def operand(value: Any) -> Any:
-        if c.type is FieldType.INTEGER:  # as BIGINT: a large number against an INTEGER column is no error
-            return literal(value, BigInteger())
-        return value.lower() if text and isinstance(value, str) else value
-
-    if c.op == "in":
-        assert isinstance(c.value, tuple)
-        return column.in_([operand(v) for v in c.value])
-    value = c.value
-    assert not isinstance(value, tuple)
-    if value is None:
-        return raw.is_(None) if c.op == "eq" else raw.is_not(None)
-    v = operand(value)
-    if c.op == "eq":
-        return column == v
-    if c.op == "ne":
-        return or_(raw.is_(None), column != v)
-    if c.op == "gt":
-        return column > v
-    if c.op == "ge":
-        return column >= v
-    if c.op == "lt":
-        return column < v
-    if c.op == "le":
-        return column <= v
-    if c.op == "sw":
-        return column.startswith(v, autoescape=True)
-    if c.op == "cont":
-        return column.contains(v, autoescape=True)
-    raise ValueError(f"unknown filter operator {c.op}")
-
-
-def _condition(node: Node, fields: Fields) -> ColumnElement[bool]:
-    if isinstance(node, Comparison):
-        compared: ColumnElement[bool] = _comparison(node, fields)
-        return compared
-    terms = [_condition(term, fields) for term in node.terms]
-    if not terms:
-        return true() if node.op == "and" else false()
-    return and_(*terms) if node.op == "and" else or_(*terms)
-
-
-def _order(key: SortKey, fields: Fields) -> Any:
-    column = _column(fields, key.field)
-    if key.type is FieldType.TEXT:
-        column = func.lower(column)
-    # missing values first when ascending, last when descending, on both databases
-    return column.desc().nulls_last() if key.descending else column.asc().nulls_first()
-
-
-async def _page(conn: AsyncConnection, stmt: Select[Any], fields: Fields, query: ListQuery,
-                tiebreak: ColumnElement[Any]) -> tuple[list[Any], int]:
-    """The rows of `stmt` on the page `query` asks for, and how many rows match in all."""
-    if query.where is not None:
-        stmt = stmt.where(_condition(query.where, fields))
-    total = int((await conn.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one())
-    order = [_order(key, fields) for key in query.sort]
-    rows = (await conn.execute(stmt.order_by(*order, tiebreak).offset(query.offset).limit(query.limit))).all()
-    return list(rows), total
-
-
-def _paged(items: list[T], total: int, query: ListQuery) -> Page[T]:
-    return Page(items, total, query.offset, query.limit)
 
 
 def _audit(m: Mapping[str, Any], prefix: str = "") -> Audit:
@@ -143,10 +62,10 @@ def _upsert_ignore(dialect: str, table: Table) -> Any:
 
 # -- contacts ------------------------------------------------------------------------------------
 
-_CONTACT_FIELDS: Fields = {name: t.contacts.c[name] for name in (
-    "id", "email", "first_name", "middle_name_or_initial", "last_name_or_surname", "company_or_organization", "label",
-    "fax_number", "created_at", "created_by", "updated_at", "updated_by",
-)}
+_CONTACT_FIELDS = columns(
+    t.contacts, "id", "email", "first_name", "middle_name_or_initial", "last_name_or_surname", "company_or_organization",
+    "label", "fax_number", "created_at", "created_by", "updated_at", "updated_by",
+)
 
 
 def _contact_values(details: ContactDetails) -> dict[str, Any]:
@@ -176,8 +95,7 @@ def _contact(row: Any) -> Contact:
 
 # -- notes ---------------------------------------------------------------------------------------
 
-_NOTE_FIELDS: Fields = {name: t.notes.c[name] for name in (
-    "id", "content", "created_at", "created_by", "updated_at", "updated_by")}
+_NOTE_FIELDS = columns(t.notes, "id", "content", "created_at", "created_by", "updated_at", "updated_by")
 
 
 def _note(row: Any) -> Note:
@@ -187,8 +105,7 @@ def _note(row: Any) -> Note:
 
 # -- attribute definitions -------------------------------------------------------------------------
 
-_DEFINITION_FIELDS: Fields = {name: t.attribute_definitions.c[name] for name in (
-    "id", "fqn", "created_at", "created_by", "updated_at", "updated_by")}
+_DEFINITION_FIELDS = columns(t.attribute_definitions, "id", "fqn", "created_at", "created_by", "updated_at", "updated_by")
 
 
 def _date_json(value: datetime | None) -> str | None:
@@ -239,10 +156,9 @@ _ACCOUNT_ATTRIBUTE_SELECT = select(
     t.account_attributes, t.attribute_definitions.c.definition, t.attribute_definitions.c.fqn,
 ).join_from(t.account_attributes, t.attribute_definitions,
             t.account_attributes.c.definition_id == t.attribute_definitions.c.id)
-_ACCOUNT_ATTRIBUTE_FIELDS: Fields = {
-    "fqn": t.attribute_definitions.c.fqn,
-    **{name: t.account_attributes.c[name] for name in (
-        "definition_id", "created_at", "created_by", "updated_at", "updated_by")},
+_ACCOUNT_ATTRIBUTE_FIELDS: FieldMap = {
+    "fqn": ListField(t.attribute_definitions.c.fqn),
+    **columns(t.account_attributes, "definition_id", "created_at", "created_by", "updated_at", "updated_by"),
 }
 
 
@@ -257,8 +173,8 @@ def _account_attribute(row: Any) -> AccountAttribute:
 
 # -- segments ----------------------------------------------------------------------------------
 
-_SEGMENT_FIELDS: Fields = {name: t.segments.c[name] for name in (
-    "id", "code", "name", "description", "created_at", "created_by", "updated_at", "updated_by")}
+_SEGMENT_FIELDS = columns(t.segments, "id", "code", "name", "description", "created_at", "created_by", "updated_at",
+                          "updated_by")
 
 
 def _segment(row: Any) -> Segment:
@@ -274,7 +190,7 @@ def _segment_ref(row: Any) -> SegmentRef:
 
 # -- customer sets ----------------------------------------------------------------------------------
 
-_CUSTOMER_SET_FIELDS: Fields = {name: t.customer_sets.c[name] for name in ("id", "code", "name", "is_default", "created_at")}
+_CUSTOMER_SET_FIELDS = columns(t.customer_sets, "id", "code", "name", "is_default", "created_at")
 
 
 async def _customer_set_infos(conn: AsyncConnection, rows: Sequence[Any]) -> list[CustomerSetInfo]:
@@ -325,6 +241,29 @@ async def load_parts(conn: AsyncConnection, accounts: Sequence[Account]) -> None
 
 
 class PartsStore(StoreBase):
+    # -- what most methods below do ----------------------------------------------------------------
+
+    async def _page(self, stmt: Select[Any], fields: FieldMap, query: ListQuery, tiebreak: ColumnElement[Any],
+                    item: Callable[[Any], T]) -> Page[T]:
+        async with self._begin(write=False) as conn:
+            rows, total = await page(conn, stmt, fields, query, tiebreak)
+        return Page([item(r) for r in rows], total, query.offset, query.limit)
+
+    async def _first(self, stmt: Select[Any], item: Callable[[Any], T]) -> T | None:
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else item(row)
+
+    async def _count(self, table: Table, *where: ColumnElement[bool]) -> int:
+        async with self._begin(write=False) as conn:
+            return int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
+
+    async def _delete(self, table: Table, *where: ColumnElement[bool]) -> bool:
+        """Whether one row was deleted."""
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(delete(table).where(*where))
+            return bool(res.rowcount == 1)
+
     async def lock_account(self, account_id: int) -> bool:
         """Whether the account exists; inside a transaction, also holds changes to its parts until the
         transaction ends (PostgreSQL row lock; SQLite's one writer serializes anyway)."""
@@ -336,10 +275,8 @@ class PartsStore(StoreBase):
     # -- contacts --------------------------------------------------------------------------------
 
     async def page_contacts(self, account_id: int, query: ListQuery) -> Page[Contact]:
-        async with self._begin(write=False) as conn:
-            rows, total = await _page(conn, select(t.contacts).where(t.contacts.c.account_id == account_id),
-                                      _CONTACT_FIELDS, query, t.contacts.c.id)
-        return _paged([_contact(r) for r in rows], total, query)
+        return await self._page(select(t.contacts).where(t.contacts.c.account_id == account_id), _CONTACT_FIELDS,
+                                query, t.contacts.c.id, _contact)
 
     async def contacts_of(self, account_id: int) -> list[Contact]:
         async with self._begin(write=False) as conn:
@@ -348,10 +285,8 @@ class PartsStore(StoreBase):
         return [_contact(r) for r in rows]
 
     async def get_contact(self, account_id: int, contact_id: int) -> Contact | None:
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(select(t.contacts).where(
-                t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id))).first()
-        return None if row is None else _contact(row)
+        return await self._first(select(t.contacts).where(
+            t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id), _contact)
 
     async def insert_contact(self, account_id: int, details: ContactDetails, now: datetime, by: str) -> Contact:
         async with self._begin(write=True) as conn:
@@ -370,29 +305,20 @@ class PartsStore(StoreBase):
         return None if row is None else _contact(row)
 
     async def delete_contact(self, account_id: int, contact_id: int) -> bool:
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(delete(t.contacts).where(
-                t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id))
-            return bool(res.rowcount == 1)
+        return await self._delete(t.contacts, t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
 
     # -- notes -----------------------------------------------------------------------------------
 
     async def page_notes(self, account_id: int, query: ListQuery) -> Page[Note]:
-        async with self._begin(write=False) as conn:
-            rows, total = await _page(conn, select(t.notes).where(t.notes.c.account_id == account_id),
-                                      _NOTE_FIELDS, query, t.notes.c.id)
-        return _paged([_note(r) for r in rows], total, query)
+        return await self._page(select(t.notes).where(t.notes.c.account_id == account_id), _NOTE_FIELDS, query,
+                                t.notes.c.id, _note)
 
     async def count_notes(self, account_id: int) -> int:
-        async with self._begin(write=False) as conn:
-            return int((await conn.execute(
-                select(func.count()).select_from(t.notes).where(t.notes.c.account_id == account_id))).scalar_one())
+        return await self._count(t.notes, t.notes.c.account_id == account_id)
 
     async def get_note(self, account_id: int, note_id: int) -> Note | None:
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(select(t.notes).where(
-                t.notes.c.account_id == account_id, t.notes.c.id == note_id))).first()
-        return None if row is None else _note(row)
+        return await self._first(select(t.notes).where(t.notes.c.account_id == account_id, t.notes.c.id == note_id),
+                                 _note)
 
     async def insert_note(self, account_id: int, content: str, now: datetime, by: str) -> Note:
         async with self._begin(write=True) as conn:
@@ -409,23 +335,16 @@ class PartsStore(StoreBase):
         return None if row is None else _note(row)
 
     async def delete_note(self, account_id: int, note_id: int) -> bool:
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(delete(t.notes).where(t.notes.c.account_id == account_id, t.notes.c.id == note_id))
-            return bool(res.rowcount == 1)
+        return await self._delete(t.notes, t.notes.c.account_id == account_id, t.notes.c.id == note_id)
 
     # -- attribute definitions ---------------------------------------------------------------------
 
     async def page_definitions(self, tenant_id: int, query: ListQuery) -> Page[AttributeDefinition]:
-        async with self._begin(write=False) as conn:
-            rows, total = await _page(
-                conn, select(t.attribute_definitions).where(t.attribute_definitions.c.tenant_id == tenant_id),
-                _DEFINITION_FIELDS, query, t.attribute_definitions.c.id)
-        return _paged([_definition(r) for r in rows], total, query)
+        return await self._page(select(t.attribute_definitions).where(t.attribute_definitions.c.tenant_id == tenant_id),
+                                _DEFINITION_FIELDS, query, t.attribute_definitions.c.id, _definition)
 
     async def count_definitions(self, tenant_id: int) -> int:
-        async with self._begin(write=False) as conn:
-            return int((await conn.execute(select(func.count()).select_from(t.attribute_definitions).where(
-                t.attribute_definitions.c.tenant_id == tenant_id))).scalar_one())
+        return await self._count(t.attribute_definitions, t.attribute_definitions.c.tenant_id == tenant_id)
 
     async def definitions_by_key(self, tenant_id: int, fqn_keys: Collection[str]) -> dict[str, AttributeDefinition]:
         """The tenant's definitions with these lower-cased FQNs, by lower-cased FQN."""
@@ -476,16 +395,13 @@ class PartsStore(StoreBase):
         stmt = _ACCOUNT_ATTRIBUTE_SELECT.where(t.account_attributes.c.account_id == account_id)
         if definition_ids is not None:
             stmt = stmt.where(t.account_attributes.c.definition_id.in_(sorted(definition_ids)))
-        async with self._begin(write=False) as conn:
-            rows, total = await _page(conn, stmt, _ACCOUNT_ATTRIBUTE_FIELDS, query, t.attribute_definitions.c.fqn)
-        return _paged([_account_attribute(r) for r in rows], total, query)
+        return await self._page(stmt, _ACCOUNT_ATTRIBUTE_FIELDS, query, t.attribute_definitions.c.fqn,
+                                _account_attribute)
 
     async def get_account_attribute(self, account_id: int, definition_id: int) -> AccountAttribute | None:
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(_ACCOUNT_ATTRIBUTE_SELECT.where(
-                t.account_attributes.c.account_id == account_id,
-                t.account_attributes.c.definition_id == definition_id))).first()
-        return None if row is None else _account_attribute(row)
+        return await self._first(_ACCOUNT_ATTRIBUTE_SELECT.where(
+            t.account_attributes.c.account_id == account_id, t.account_attributes.c.definition_id == definition_id,
+        ), _account_attribute)
 
     async def insert_account_attribute(self, account_id: int, definition_id: int, values: Sequence[object],
                                        now: datetime, by: str) -> bool:
@@ -505,29 +421,21 @@ class PartsStore(StoreBase):
             return bool(res.rowcount == 1)
 
     async def delete_account_attribute(self, account_id: int, definition_id: int) -> bool:
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(delete(t.account_attributes).where(
-                t.account_attributes.c.account_id == account_id, t.account_attributes.c.definition_id == definition_id))
-            return bool(res.rowcount == 1)
+        return await self._delete(t.account_attributes, t.account_attributes.c.account_id == account_id,
+                                  t.account_attributes.c.definition_id == definition_id)
 
     # -- segments ----------------------------------------------------------------------------------
 
     async def page_segments(self, tenant_id: int, query: ListQuery) -> Page[Segment]:
-        async with self._begin(write=False) as conn:
-            rows, total = await _page(conn, select(t.segments).where(t.segments.c.tenant_id == tenant_id),
-                                      _SEGMENT_FIELDS, query, t.segments.c.id)
-        return _paged([_segment(r) for r in rows], total, query)
+        return await self._page(select(t.segments).where(t.segments.c.tenant_id == tenant_id), _SEGMENT_FIELDS, query,
+                                t.segments.c.id, _segment)
 
     async def count_segments(self, tenant_id: int) -> int:
-        async with self._begin(write=False) as conn:
-            return int((await conn.execute(select(func.count()).select_from(t.segments).where(
-                t.segments.c.tenant_id == tenant_id))).scalar_one())
+        return await self._count(t.segments, t.segments.c.tenant_id == tenant_id)
 
     async def get_segment(self, tenant_id: int, segment_id: int) -> Segment | None:
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(select(t.segments).where(
-                t.segments.c.tenant_id == tenant_id, t.segments.c.id == segment_id))).first()
-        return None if row is None else _segment(row)
+        return await self._first(select(t.segments).where(
+            t.segments.c.tenant_id == tenant_id, t.segments.c.id == segment_id), _segment)
 
     async def segments_by_code(self, tenant_id: int, codes: Collection[str]) -> dict[str, Segment]:
         """The tenant's segments with these codes (compared case-insensitively), by lower-cased code."""
@@ -604,27 +512,23 @@ class PartsStore(StoreBase):
             return max(int(res.rowcount), 0)
 
     async def remove_segment_account(self, segment_id: int, account_id: int) -> bool:
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(delete(t.segment_accounts).where(
-                t.segment_accounts.c.segment_id == segment_id, t.segment_accounts.c.account_id == account_id))
-            return bool(res.rowcount == 1)
+        return await self._delete(t.segment_accounts, t.segment_accounts.c.segment_id == segment_id,
+                                  t.segment_accounts.c.account_id == account_id)
 
     async def page_account_segments(self, account_id: int, query: ListQuery) -> Page[Segment]:
         stmt = select(t.segments).join_from(
             t.segment_accounts, t.segments, t.segment_accounts.c.segment_id == t.segments.c.id,
         ).where(t.segment_accounts.c.account_id == account_id)
-        async with self._begin(write=False) as conn:
-            rows, total = await _page(conn, stmt, _SEGMENT_FIELDS, query, t.segments.c.id)
-        return _paged([_segment(r) for r in rows], total, query)
+        return await self._page(stmt, _SEGMENT_FIELDS, query, t.segments.c.id, _segment)
 
     # -- customer sets -----------------------------------------------------------------------------
 
     async def page_customer_sets(self, tenant_id: int, query: ListQuery) -> Page[CustomerSetInfo]:
         async with self._begin(write=False) as conn:
-            rows, total = await _page(conn, select(t.customer_sets).where(t.customer_sets.c.tenant_id == tenant_id),
-                                      _CUSTOMER_SET_FIELDS, query, t.customer_sets.c.id)
+            rows, total = await page(conn, select(t.customer_sets).where(t.customer_sets.c.tenant_id == tenant_id),
+                                     _CUSTOMER_SET_FIELDS, query, t.customer_sets.c.id)
             infos = await _customer_set_infos(conn, rows)
-        return _paged(infos, total, query)
+        return Page(infos, total, query.offset, query.limit)
 
     async def customer_set_info(self, tenant_id: int, code: str) -> CustomerSetInfo | None:
         """The tenant's customer set `code` (compared case-insensitively)."""
