@@ -8,6 +8,7 @@ import pytest
 from tests.api.support import (
     ANONYMOUS,
     CURRENT,
+    CUSTOMER,
     JSON_TYPE,
     LOGIN,
     OAUTH,
@@ -147,3 +148,25 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient, app_headers:
     r = await client.post(LOGIN, headers=app_headers, json={"username": "a" * 70000, "password": "x"})
     assert_error(r, 413, "REQUEST_TOO_LARGE")
     assert r.headers.get("x-vol-correlation")
+
+
+async def test_nul_characters_are_400_wherever_they_come(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    """No id, name, code or password holds a NUL character and PostgreSQL cannot store one: a request
+    carrying one is a 400 naming where it was, never a 500, on both databases."""
+    accounts = f"{CUSTOMER}/accounts"
+    sent = [
+        (client.get(f"{CUSTOMER}/customerSets/out%00let", headers=app_headers), "path"),
+        (client.put(f"{REFRESH}?refreshtoken=ab%00cd", headers=app_headers), "refreshToken"),
+        (client.post(f"{accounts}/Reset-Password", headers=app_headers, json={"emailAddress": "a\u0000b@example.com"}),
+         "emailAddress"),
+        (client.post(LOGIN, headers=app_headers, json={"username": "nina\u0000", "password": PASSWORD}), "username"),
+        (client.post(f"{accounts}/Update-Forgotten-Password", headers=app_headers,
+                     json={"userName": "nina", "confirmationCode": "ab", "newPassword": "pass\u0000word long"}),
+         "newPassword"),
+        (client.post(REGISTER, headers=app_headers, json={"account": {"emailAddress": "n@example.com",
+                                                                      "contacts": [{"label\u0000": "x"}]}}), "body"),
+        (client.post(OAUTH, content=b"client_id=a%00b&client_secret=x&grant_type=client_credentials",
+                     headers={"content-type": "application/x-www-form-urlencoded"}), "client_id"),
+    ]
+    for request, parameter in sent:
+        assert_error(await request, 400, "MISSING_OR_INVALID_PARAMETER", parameter)

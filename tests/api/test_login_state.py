@@ -309,13 +309,17 @@ async def test_password_change_required_needs_admin(client: httpx.AsyncClient, a
     ok(await login(client, app_headers, EMAIL))
 
 
-async def test_names_with_a_nul_character_are_unknown_not_errors(client: httpx.AsyncClient,
-                                                                 app_headers: dict[str, str]) -> None:
-    """PostgreSQL text cannot hold NUL: such names match no account, on either database."""
+async def test_names_with_a_nul_character_are_400_not_errors(client: httpx.AsyncClient,
+                                                             app_headers: dict[str, str]) -> None:
+    """PostgreSQL text cannot hold NUL and no name has one: such a request is a 400 naming the
+    parameter, whether or not the account exists, on either database."""
     await _registered(client, app_headers)
     admin = await admin_headers(client)
-    assert_error(await client.post(BY_EMAIL, headers=admin, params={"emailAddress": EMAIL + "\x00"}), 404, "ITEM_NOT_FOUND")
-    assert_error(await client.post(BY_USERNAME, headers=admin, json={"userName": "\x00"}), 404, "ITEM_NOT_FOUND")
+    bad = "MISSING_OR_INVALID_PARAMETER"
+    assert_error(await client.post(BY_EMAIL, headers=admin, params={"emailAddress": EMAIL + "\x00"}), 400, bad,
+                 "emailAddress")
+    assert_error(await client.post(BY_USERNAME, headers=admin, json={"userName": "\x00"}), 400, bad, "userName")
     assert_error(await client.post(BY_EMAIL, headers=admin, params={"emailAddress": EMAIL, "customerSetCode": "a\x00"}),
-                 404, "ITEM_NOT_FOUND")
-    assert_error(await login(client, app_headers, EMAIL + "\x00"), 401, "INVALID_CREDENTIALS")
+                 400, bad, "customerSetCode")
+    assert_error(await login(client, app_headers, EMAIL + "\x00"), 400, bad, "username")
+    assert_error(await login(client, app_headers, "nobody@example.com\x00"), 400, bad, "username")

@@ -178,9 +178,11 @@ async def account_id(core: Core, clock: ManualClock) -> AsyncIterator[int]:
 
 async def test_customer_set_by_code(core: Core, clock: ManualClock, account_id: int) -> None:
     outlet = await core.store.ensure_customer_set(TENANT, "outlet", clock.now())
-    assert await core.store.customer_set_id(TENANT, "outlet") == outlet
-    assert await core.store.customer_set_id(TENANT, "nope") is None
-    assert await core.store.customer_set_id(999, "outlet") is None
+    assert await core.store.customer_set_id_by_code(TENANT, "outlet") == outlet
+    assert await core.store.customer_set_id_by_code(TENANT, "OUTLET") == outlet
+    assert await core.store.customer_set_id_by_code(TENANT, "nope") is None
+    assert await core.store.customer_set_id_by_code(TENANT, "out\x00let") is None
+    assert await core.store.customer_set_id_by_code(999, "outlet") is None
 
 
 async def test_a_new_code_replaces_the_older_ones(core: Core, clock: ManualClock, account_id: int) -> None:

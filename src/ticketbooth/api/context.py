@@ -131,13 +131,23 @@ async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any) 
     return await tickets.shopper_from_access_token(core, caller, token)
 
 
-def lower_keys(value: Any, depth: int = 0) -> Any:
+def lower_keys(value: Any, depth: int = 0, name: str = "body") -> Any:
+    """`value` with every object key lower-cased. No string may hold a NUL character: no name, code
+    or password has one, and PostgreSQL cannot store one (a 400 naming the field, not a 500)."""
     if depth > 32:
         raise InvalidParameter("body", "Missing or invalid parameter: the JSON body is nested too deeply")
     if isinstance(value, dict):
-        return {str(k).lower(): lower_keys(v, depth + 1) for k, v in value.items()}
+        lowered = {}
+        for k, v in value.items():
+            key = str(k)
+            if "\x00" in key:
+                raise InvalidParameter("body", "Missing or invalid parameter: a name in the body holds a NUL character")
+            lowered[key.lower()] = lower_keys(v, depth + 1, key)
+        return lowered
     if isinstance(value, list):
-        return [lower_keys(v, depth + 1) for v in value]
+        return [lower_keys(v, depth + 1, name) for v in value]
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} holds a NUL character")
     return value
 
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import AccountPasswordInfo, AccountPasswordInfoCollection, CustomerPasswordInfo
-from ticketbooth.api.context import core_of, invalid, read_body, read_json, resolve
+from ticketbooth.api.context import core_of, invalid, lower_keys, read_body, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import Shopper
@@ -73,11 +73,11 @@ async def _name_from(request: Request, parameter: str) -> str | None:
     if not raw:
         return value
     try:
-        data = orjson.loads(raw)
+        data = lower_keys(orjson.loads(raw), name=parameter)
     except orjson.JSONDecodeError:
         raise InvalidParameter("body", "Missing or invalid parameter: the body is not valid JSON") from None
     if isinstance(data, dict):
-        data = next((v for k, v in data.items() if k.lower() == parameter.lower()), None)
+        data = data.get(parameter.lower())
     if data is not None and not isinstance(data, str):
         raise InvalidParameter(parameter, f"Missing or invalid parameter: {parameter} must be a string")
     return data

@@ -6,7 +6,8 @@
   customer set codes, keep the case the client sent;
 - query parameter names compare case-insensitively: known names are put back in their canonical case;
 - every response carries `x-vol-correlation` (the caller's, or a new one);
-- a request body larger than the limit is refused with 413 before it is read.
+- a request body larger than the limit is refused with 413 before it is read;
+- a NUL character in the path or a query value is refused with 400 (JSON bodies: `context.lower_keys`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ CANONICAL_QUERY_NAMES = {
 }
 
 
+class _NulCharacter(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
 def _canonical_query(raw: bytes) -> bytes:
     if not raw:
         return raw
@@ -34,6 +40,8 @@ def _canonical_query(raw: bytes) -> bytes:
     out = []
     for key, value in pairs:
         name = CANONICAL_QUERY_NAMES.get(key.lower(), key)
+        if "\x00" in key or "\x00" in value:
+            raise _NulCharacter(name)
         out.append(f"{quote(name, safe='')}={quote(value, safe='')}")
     return "&".join(out).encode("latin-1")
 
@@ -72,7 +80,6 @@ class KiboTolerance:
         scope = dict(scope)
         scope["path"] = path
         scope["raw_path"] = path.encode("utf-8")
-        scope["query_string"] = _canonical_query(scope.get("query_string", b""))
 
         async def send_with_correlation(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -82,18 +89,30 @@ class KiboTolerance:
             await send(message)
 
         if length.isdigit() and int(length) > self.max_body_bytes:
-            await _too_large(send_with_correlation, self.max_body_bytes)
+            await _refuse(send_with_correlation, 413, "REQUEST_TOO_LARGE",
+                          f"Request too large: the body may be at most {self.max_body_bytes} bytes")
+            return
+        try:
+            if "\x00" in path:
+                raise _NulCharacter("path")
+            scope["query_string"] = _canonical_query(scope.get("query_string", b""))
+        except _NulCharacter as nul:
+            # no id, name or token holds one, and PostgreSQL cannot store one: refuse it here, once
+            await _refuse(send_with_correlation, 400, "MISSING_OR_INVALID_PARAMETER",
+                          f"Missing or invalid parameter: {nul.name} holds a NUL character", nul.name)
             return
         await self.app(scope, receive, send_with_correlation)
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _refuse(send: Send, status: int, code: str, message: str, parameter: str | None = None) -> None:
+    """A Kibo error envelope sent before the request reaches the app (the connection is closed: the
+    body may not have been read)."""
     body = orjson.dumps({
-        "message": f"Request too large: the body may be at most {limit} bytes",
-        "errorCode": "REQUEST_TOO_LARGE", "applicationName": "Ticketbooth", "additionalErrorData": [],
+        "message": message, "errorCode": code, "applicationName": "Ticketbooth",
+        "additionalErrorData": [{"name": "ParameterName", "value": parameter}] if parameter else [],
         "items": [], "exceptionDetail": None,
     })
-    await send({"type": "http.response.start", "status": 413, "headers": [
+    await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import AppAuthInfo, AuthTicketRequest, OauthAuthRequest
-from ticketbooth.api.context import core_of, read_body, read_json, resolve
+from ticketbooth.api.context import core_of, lower_keys, read_body, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter, Unauthorized
 from ticketbooth.services import applications
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/platform", tags=["AppAuthTickets"])
 async def oauth(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         form = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace")))
-        body = OauthAuthRequest.model_validate(form)
+        body = OauthAuthRequest.model_validate(lower_keys(form))
     else:
         body = await read_json(request, OauthAuthRequest)
     core = core_of(request)

@@ -64,7 +64,7 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
     identifier = _required("emailAddress", email if (email or "").strip() else username, MAX_IDENTIFIER)
     customer_set_id = caller.site.customer_set_id
     if customer_set_code and customer_set_code.strip():
-        found_set = await core.store.customer_set_id(caller.tenant.id, customer_set_code.strip())
+        found_set = await core.store.customer_set_id_by_code(caller.tenant.id, customer_set_code.strip())
         if found_set is None:
             raise InvalidParameter("customerSetCode", "Missing or invalid parameter: customerSetCode is not a customer "
                                    "set of this tenant", customer_set_code[:50])

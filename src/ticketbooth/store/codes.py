@@ -15,13 +15,6 @@ PURPOSE_RESET = "reset"
 
 
 class CodeStore(StoreBase):
-    async def customer_set_id(self, tenant_id: int, code: str) -> int | None:
-        """The id of the tenant's customer set `code` (None when it has none of that code)."""
-        async with self._begin(write=False) as conn:
-            found = (await conn.execute(select(t.customer_sets.c.id).where(
-                t.customer_sets.c.tenant_id == tenant_id, t.customer_sets.c.code == code))).scalar()
-        return None if found is None else int(found)
-
     async def issue_code(self, account_id: int, purpose: str, code_hash: str, now: datetime,
                          expires_at: datetime) -> None:
         """Store a new code of `purpose` for the account; the account's earlier codes of that purpose

@@ -57,15 +57,6 @@ class LoginStore(StoreBase):
                                         .order_by(_a.c.id).limit(1))).scalar()
         return None if found is None else int(found)
 
-    async def customer_set_id_by_code(self, tenant_id: int, code: str) -> int | None:
-        if "\x00" in code:
-            return None
-        async with self._begin(write=False) as conn:
-            found = (await conn.execute(select(t.customer_sets.c.id).where(
-                t.customer_sets.c.tenant_id == tenant_id, func.lower(t.customer_sets.c.code) == code.lower(),
-            ).order_by(t.customer_sets.c.id).limit(1))).scalar()
-        return None if found is None else int(found)
-
     # -- logins ---------------------------------------------------------------------------------
 
     async def record_failed_login(self, account_id: int, now: datetime) -> None:

@@ -132,6 +132,16 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, StoreB
             ).returning(t.customer_sets.c.id))
             return int(res.scalar_one())
 
+    async def customer_set_id_by_code(self, tenant_id: int, code: str) -> int | None:
+        """The id of the tenant's customer set `code`, compared case-insensitively (None if none)."""
+        if "\x00" in code:
+            return None
+        async with self._begin(write=False) as conn:
+            found = (await conn.execute(select(t.customer_sets.c.id).where(
+                t.customer_sets.c.tenant_id == tenant_id, func.lower(t.customer_sets.c.code) == code.lower(),
+            ).order_by(t.customer_sets.c.id).limit(1))).scalar()
+        return None if found is None else int(found)
+
     async def get_customer_set(self, customer_set_id: int) -> CustomerSet | None:
         async with self._begin(write=False) as conn:
             row = (await conn.execute(
