@@ -54,5 +54,7 @@ async def test_other_tenants_sets_are_not_found(client: httpx.AsyncClient, app_h
     assert [s["siteId"] for s in listed["items"][0]["sites"]] == [OTHER_SITE]
     assert_error(await client.get(f"{CUSTOMER_SETS}/outlet", headers=other), 404, "ITEM_NOT_FOUND")
     assert_error(await client.get(f"{CUSTOMER_SETS}/nothing", headers=app_headers), 404, "ITEM_NOT_FOUND")
-    assert_error(await client.get(f"{CUSTOMER_SETS}/bad%00code", headers=app_headers), 404, "ITEM_NOT_FOUND")
+    # no code holds a NUL character: refused at the edge, naming where it was
+    assert_error(await client.get(f"{CUSTOMER_SETS}/bad%00code", headers=app_headers), 400,
+                 "MISSING_OR_INVALID_PARAMETER", "path")
     assert_error(await client.get(CUSTOMER_SETS), 401, "UNAUTHORIZED")

@@ -70,7 +70,7 @@ def _attribute_values(b: CustomerAttributeIn) -> AttributeValues:
 
 def _segment_choice(item: Any, name: str) -> SegmentChoice:
     if isinstance(item, int) and not isinstance(item, bool):
-        return SegmentChoice(id=item)
+        item = {"id": item}  # checked as CustomerSegmentIn.id is: a segment id is a 32-bit number
     if isinstance(item, str):
         return SegmentChoice(code=item)
     segment = item_as(CustomerSegmentIn, item, name)

@@ -49,7 +49,7 @@ def parse_id(name: str, raw: str | None, low: int = 0, limit: int = 2**63) -> in
     if raw is None or not raw.strip():
         return None
     text = raw.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit also takes "²" and "①", which int() refuses
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} must be a number", raw[:50])
     value = int(text)
     if not low <= value < limit:
@@ -145,7 +145,7 @@ def lower_keys(value: Any, depth: int = 0, name: str = "body") -> Any:
             lowered[key.lower()] = lower_keys(v, depth + 1, key)
         return lowered
     if isinstance(value, list):
-        return [lower_keys(v, depth + 1, name) for v in value]
+        return [lower_keys(v, depth + 1, f"{name}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, str) and "\x00" in value:
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} holds a NUL character")
     return value
