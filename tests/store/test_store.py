@@ -204,6 +204,8 @@ async def test_find_login_by_email_and_within_the_customer_set_only(core: Core, 
     assert found is not None and found[0].id == account_id
     assert await core.store.find_login(outlet, "ada@example.test") is None
     assert await core.store.find_login(default, "nobody@example.test") is None
+    # PostgreSQL text cannot hold NUL: such a key is nobody's, not a database error
+    assert await core.store.find_login(default, "ada@example.test\x00") is None
 
 
 # -- application refresh tokens ------------------------------------------------------------------

@@ -156,8 +156,7 @@ async def login(
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
     key = login_key(identifier)
-    # no login name holds a NUL character (PostgreSQL text cannot): such a name is an unknown user
-    found = await core.store.find_login(caller.site.customer_set_id, key) if "\x00" not in key else None
+    found = await core.store.find_login(caller.site.customer_set_id, key)
     account, stored_hash = found if found else (None, None)
     ok = await core.hashing.verify(stored_hash, password)
     now = core.clock.now()

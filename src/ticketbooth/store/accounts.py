@@ -50,7 +50,10 @@ class AccountStore(StoreBase):
 
     async def find_login(self, customer_set_id: int, key: str) -> tuple[Account, str | None] | None:
         """The account that logs in with `key` (a username or an email) in the customer set, with its
-        password hash."""
+        password hash. No login name holds a NUL character (PostgreSQL text cannot): such a key is
+        nobody's, without asking the database."""
+        if "\x00" in key:
+            return None
         async with self._begin(write=False) as conn:
             row = (await conn.execute(_ACCOUNT_BY_LOGIN_NAME, {"customer_set_id": customer_set_id, "key": key})).first()
         return None if row is None else (_account(row), row.password_hash)
