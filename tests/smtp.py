@@ -56,6 +56,11 @@ class Delivered:
         assert part is not None
         return str(part.get_content()).replace("\r\n", "\n")
 
+    @property
+    def outbox_id(self) -> int:
+        """The outbox row the message came from, as its Message-ID names it (`<ticketbooth.ID.…@host>`)."""
+        return int(str(self.message["Message-ID"]).strip("<>").split(".")[1])
+
     def code(self) -> str:
         """The confirmation code the message carries (the only 32-hex word in its text)."""
         found = set(CODE.findall(self.text))

@@ -63,7 +63,8 @@ class Mailbox:
         await self.sender.run_once()
         fresh = self.server.messages[self._seen:]
         self._seen = len(self.server.messages)
-        return fresh
+        # in the order they were queued: the sender delivers a batch at once, so they may arrive in any order
+        return sorted(fresh, key=lambda m: m.outbox_id)
 
     async def one(self, to: str = EMAIL) -> Delivered:
         [message] = await self.new()
