@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +53,14 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
 
+    redis_url: str = ""
+    """Redis (redis://host:6379/0) for rate limits shared by every process. Empty: limits are kept in
+    each process, which is right for one process only; set it whenever more than one runs."""
+
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is
+    believed. Empty: the client address is always the direct peer."""
+
     # -- mail (see services/mail.py) --
     smtp_host: str = ""
     """SMTP server that delivers mail. Empty: no SMTP; messages are written as .eml files to `mail_dir`."""
@@ -74,6 +83,14 @@ class Settings(BaseSettings):
     """How long sent and given-up messages stay in the outbox table (sent ones without their body)."""
     mail_template_dir: str = ""
     """Directory of mail templates that override the bundled ones (same layout: <kind>/[<locale>/]file)."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def effective_issuer(self) -> str:

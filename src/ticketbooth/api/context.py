@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -102,7 +104,8 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none") -> Context
     if site is None or site.tenant_id != tenant.id:
         raise InvalidParameter("x-vol-site", f"Missing or invalid parameter: site {site_id} is not a site of tenant "
                                f"{tenant.id}", site_id)
-    caller = Caller(app=app, tenant=tenant, site=site)
+    caller = Caller(app=app, tenant=tenant, site=site, client_address=client_address(request),
+                    user_agent=request.headers.get("user-agent", "")[:300])
     if shopper == "none":
         return Context(caller, None)
 
@@ -120,6 +123,44 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none") -> Context
     if found is None and shopper == "required":
         raise InvalidAccessToken("Invalid Access Token: a shopper ticket is required")
     return Context(caller, found)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@cache
+def trusted_networks(setting: str) -> tuple[Network, ...]:
+    """TICKETBOOTH_TRUSTED_PROXIES as networks (a bare address is a network of one)."""
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in setting.split(",") if item.strip())
+
+
+def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the direct peer, unless the peer is a trusted proxy; then the
+    right-most address of X-Forwarded-For that is not itself a trusted proxy (what the nearest
+    trusted proxy saw; anything to its left is the client's own claim)."""
+    peer = request.client.host if request.client else ""
+    networks = trusted_networks(core_of(request).settings.trusted_proxies)
+    if not networks or not _is_trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for") for hop in header.split(",")]
+    for hop in reversed(hops):
+        if not hop:
+            continue
+        try:
+            hop = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return peer  # a malformed hop: believe nothing the proxies passed on
+        if not _is_trusted(hop, networks):
+            return hop
+    return peer
 
 
 async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any) -> Shopper:

@@ -32,6 +32,8 @@ STATUS: dict[type[e.TicketboothError], tuple[int, str]] = {
     e.AddCustomerFailed: (400, "ADD_CUSTOMER_FAILED"),
     e.Conflict: (409, "VALIDATION_CONFLICT"),
     e.Overloaded: (503, "SERVICE_UNAVAILABLE"),
+    e.TooManyRequests: (429, "TOO_MANY_REQUESTS"),
+    e.InvalidOtp: (401, "INVALID_OTP"),
     e.ServiceUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
 
@@ -65,7 +67,7 @@ def _domain_error(request: Request, exc: Exception) -> KiboJSON:
     headers: dict[str, str] = {}
     if isinstance(exc, e.InvalidParameter):
         additional.append({"name": "ParameterName", "value": exc.name})
-    if isinstance(exc, e.Overloaded):
+    if isinstance(exc, (e.Overloaded, e.TooManyRequests)):
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, e.ServiceUnavailable):
         headers["Retry-After"] = "1"

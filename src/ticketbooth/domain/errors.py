@@ -66,3 +66,15 @@ class Overloaded(TicketboothError):
 
 class ServiceUnavailable(TicketboothError):
     """A dependency (the database) cannot be reached right now."""
+
+
+class TooManyRequests(TicketboothError):
+    """A rate limit was reached; the caller may retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class InvalidOtp(TicketboothError):
+    """A wrong, expired or used-up 2FA or one-time-passcode code (or its pending ticket)."""

@@ -362,6 +362,11 @@ class TokenFamily:
     access_ttl_seconds: int
     refresh_ttl_seconds: int
     revoked_at: datetime | None = None
+    client_address: str | None = None
+    """Where the login (or visit) came from, and its user agent: shown in an account's session list."""
+    user_agent: str | None = None
+    acting_client_id: str | None = None
+    """For an impersonation: the client id of the application acting as the shopper."""
 
 
 @dataclass(frozen=True, slots=True)

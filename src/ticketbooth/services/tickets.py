@@ -45,11 +45,15 @@ REFRESH_TOKEN_BYTES = 16
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: the authenticated application and the tenant and site the call is for."""
+    """Who is calling: the authenticated application, the tenant and site the call is for, and the
+    client's network address and user agent (as far as the edge can tell; for rate limits, sessions
+    and the audit trail)."""
 
     app: Application
     tenant: Tenant
     site: Site
+    client_address: str = ""
+    user_agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,7 @@ async def open_family(
         is_anonymous=account is None, previous_anonymous_user_id=previous_anonymous, created_at=now,
         expires_at=now + refresh_ttl, access_ttl_seconds=int(access_ttl.total_seconds()),
         refresh_ttl_seconds=int(refresh_ttl.total_seconds()),
+        client_address=caller.client_address or None, user_agent=caller.user_agent or None,
     )
     refresh_token, access_token = new_hex(REFRESH_TOKEN_BYTES), new_hex(ACCESS_TOKEN_BYTES)
     record = _record(family, refresh_token, access_token, 0, now, family.expires_at)

@@ -31,6 +31,7 @@ from ticketbooth.domain.models import (
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.store import tables as t
 from ticketbooth.store.accounts import AccountStore
+from ticketbooth.store.audit import AuditStore
 from ticketbooth.store.base import StoreBase
 from ticketbooth.store.codes import CodeStore
 from ticketbooth.store.logins import LoginStore
@@ -54,7 +55,7 @@ _EXTEND_FAMILY = update(t.token_families).where(
     t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
-class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, StoreBase):
+class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

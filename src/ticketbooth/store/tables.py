@@ -100,6 +100,7 @@ sites = Table(
     Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False, index=True),
     Column("customer_set_id", Integer, ForeignKey("customer_sets.id"), nullable=False),
     Column("name", String(200), nullable=False),
+    Column("settings", JSON, nullable=False, default=dict),
     _ts("created_at"),
 )
 
@@ -166,6 +167,7 @@ accounts = Table(
     Column("is_active", Boolean, nullable=False, default=True),
     Column("is_locked", Boolean, nullable=False, default=False),
     Column("locked_at", UtcDateTime(), nullable=True),
+    Column("lock_expires_at", UtcDateTime(), nullable=True),
     Column("password_change_required", Boolean, nullable=False, default=False, server_default=false()),
     Column("failed_login_count", Integer, nullable=False, default=0, server_default="0"),
     Column("first_failed_login_at", UtcDateTime(), nullable=True),
@@ -208,6 +210,9 @@ token_families = Table(
     Column("refresh_ttl_seconds", Integer, nullable=False),
     _ts("revoked_at", nullable=True),
     Column("revoke_reason", String(50), nullable=True),
+    Column("client_address", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Column("acting_client_id", String(200), nullable=True),
 )
 
 tickets = Table(
@@ -342,4 +347,61 @@ outbox = Table(
     _ts("sent_at", nullable=True),
     _ts("failed_at", nullable=True),
     Index(None, "sent_at", "next_attempt_at"),
+)
+
+
+# -- account protection (migration 0003) -------------------------------------------------------------
+
+# A login waiting for its emailed code: a 2FA challenge (after the right password; found by the
+# hash of its pending access token) or a one-time-passcode login (found by account). Only an HMAC of
+# the code is kept.
+login_challenges = Table(
+    "login_challenges",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("purpose", String(10), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=False),
+    Column("application_id", Integer, nullable=False),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("code_hash", String(64), nullable=False),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("used_at", nullable=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("sends", Integer, nullable=False, default=1),
+    _ts("last_sent_at"),
+    Column("context", JSON, nullable=False),
+)
+
+# Device fingerprints and regions an account has completed a login from (for the 2FA triggers
+# "new device" and "region change"); only a hash of each value is kept.
+known_devices = Table(
+    "known_devices",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    Column("value_hash", String(64), primary_key=True),
+    _ts("first_seen_at"),
+    _ts("last_seen_at"),
+)
+
+# Security events. No foreign key to accounts: an account's trail outlives the account for the
+# tenant's retention period.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=True),
+    Column("account_id", BigInteger, nullable=True),
+    Column("event", String(50), nullable=False),
+    _ts("at"),
+    Column("client_address", String(64), nullable=True),
+    Column("client_id", String(200), nullable=True),
+    Column("actor", String(200), nullable=True),
+    Column("detail", JSON, nullable=True),
+    Index(None, "account_id", "at"),
+    Index(None, "at"),
 )

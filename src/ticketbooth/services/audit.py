@@ -1,0 +1,92 @@
+"""The audit trail of security events (issue 4): who did what to which account, when, from where.
+
+Every flow that changes how an account can be reached records an entry here: logins, locks, codes,
+sessions, impersonation, password changes and administrators' actions. An entry never holds a
+secret: no password, code, token or hash goes into `detail`. Pass the transaction's store (`tx`)
+when the event belongs to a change, so the entry commits with it or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from ticketbooth.store.audit import AuditEntry
+from ticketbooth.store.repositories import Store
+
+if TYPE_CHECKING:
+    from ticketbooth.services.core import Core
+    from ticketbooth.services.tickets import Caller
+
+
+class Event(StrEnum):
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    ACCOUNT_LOCKED = "account.locked"
+    ACCOUNT_UNLOCKED = "account.unlocked"
+    TWO_FACTOR_SENT = "2fa.sent"
+    TWO_FACTOR_VERIFIED = "2fa.verified"
+    TWO_FACTOR_FAILED = "2fa.failed"
+    OTP_SENT = "otp.sent"
+    OTP_VERIFIED = "otp.verified"
+    OTP_FAILED = "otp.failed"
+    REFRESH_REPLAYED = "refresh.replayed"
+    SESSION_ENDED = "session.ended"
+    SESSIONS_REVOKED = "sessions.revoked"
+    IMPERSONATED = "impersonation.started"
+    PASSWORD_CHANGED = "password.changed"
+    PASSWORD_RESET_REQUESTED = "password.reset-requested"
+    PASSWORD_RESET = "password.reset"
+    PASSWORD_CHANGE_REQUIRED = "password.change-required"
+    ACCOUNT_CREATED = "account.created"
+    ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_DISABLED = "account.disabled"
+    ACCOUNT_DELETED = "account.deleted"
+
+
+# Called with every event recorded, after it is stored (metrics count them here).
+Listener = Callable[[Event], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+async def record(
+    core: Core, event: Event, *, caller: Caller | None = None, tenant_id: int | None = None,
+    account_id: int | None = None, actor: str | None = None, detail: dict[str, Any] | None = None,
+    store: Store | None = None,
+) -> None:
+    """Store one entry. The tenant, site, client address and application come from `caller` when
+    given (else `tenant_id` is required). `actor` names who acted when it is not the account's
+    shopper (an application's client id for admin actions, for example)."""
+    if caller is None and tenant_id is None:
+        raise ValueError("an audit entry needs a caller or a tenant")
+    entry = {
+        "tenant_id": caller.tenant.id if caller else tenant_id,
+        "site_id": caller.site.id if caller else None,
+        "account_id": account_id,
+        "event": str(event),
+        "at": core.clock.now(),
+        "client_address": (caller.client_address or None) if caller else None,
+        "client_id": caller.app.client_id if caller else None,
+        "actor": actor,
+        "detail": detail or None,
+    }
+    await (store or core.store).add_audit_entries([entry])
+    for listener in _listeners:
+        listener(event)
+
+
+async def entries(core: Core, tenant_id: int, account_id: int, start: int, size: int) -> tuple[list[AuditEntry], int]:
+    """One page of an account's trail, newest first, and the total."""
+    return await core.store.audit_entries(tenant_id, account_id, start, size)
+
+
+async def purge(core: Core, tenant_id: int, keep_days: int) -> int:
+    """Forget the tenant's entries older than `keep_days`."""
+    return await core.store.purge_audit_entries(tenant_id, core.clock.now() - timedelta(days=keep_days))

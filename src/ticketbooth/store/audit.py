@@ -1,0 +1,60 @@
+"""The audit trail: security events, appended and read back per account, purged after the tenant's
+retention period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from ticketbooth.store import tables as t
+from ticketbooth.store.base import StoreBase
+
+_e = t.audit_entries.c
+_INSERT = insert(t.audit_entries)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    tenant_id: int
+    site_id: int | None
+    account_id: int | None
+    event: str
+    at: datetime
+    client_address: str | None
+    client_id: str | None
+    actor: str | None
+    detail: dict[str, Any] | None
+
+
+class AuditStore(StoreBase):
+    async def add_audit_entries(self, entries: list[dict[str, Any]]) -> None:
+        """Append entries (dicts of the table's columns but `id`), in one statement."""
+        if not entries:
+            return
+        async with self._begin(write=True) as conn:
+            await conn.execute(_INSERT, entries)
+
+    async def audit_entries(self, tenant_id: int, account_id: int, start: int, size: int,
+                            newest_first: bool = True) -> tuple[list[AuditEntry], int]:
+        """One page of an account's entries and how many there are in all."""
+        where = (_e.tenant_id == tenant_id, _e.account_id == account_id)
+        order = (_e.at.desc(), _e.id.desc()) if newest_first else (_e.at, _e.id)
+        async with self._begin(write=False) as conn:
+            total = int((await conn.execute(select(func.count()).select_from(t.audit_entries).where(*where)))
+                        .scalar_one())
+            rows = (await conn.execute(select(t.audit_entries).where(*where).order_by(*order)
+                                       .offset(start).limit(size))).all()
+        return [AuditEntry(
+            id=r.id, tenant_id=r.tenant_id, site_id=r.site_id, account_id=r.account_id, event=r.event, at=r.at,
+            client_address=r.client_address, client_id=r.client_id, actor=r.actor, detail=r.detail,
+        ) for r in rows], total
+
+    async def purge_audit_entries(self, tenant_id: int, before: datetime) -> int:
+        """Delete the tenant's entries older than `before`; how many were deleted."""
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(delete(t.audit_entries).where(_e.tenant_id == tenant_id, _e.at < before))
+            return int(res.rowcount)
