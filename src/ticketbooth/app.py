@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -16,15 +17,21 @@ from ticketbooth.api import (
     authtickets,
     customer_definitions,
     errors,
+    health,
     logins,
     password_reset,
     platform,
+    sessions,
     wellknown,
 )
+from ticketbooth.api import audit as audit_log
+from ticketbooth.api.health import RequestMetrics
 from ticketbooth.api.middleware import KiboTolerance
 from ticketbooth.config import Settings
+from ticketbooth.infra import metrics
 from ticketbooth.infra.clock import Clock
-from ticketbooth.services.core import Core, open_core
+from ticketbooth.services import audit
+from ticketbooth.services.core import Core, common_passwords, open_core
 from ticketbooth.services.mail import MailSender, transport_for
 
 log = logging.getLogger("ticketbooth")
@@ -40,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         own = core is None
         app.state.core = core or await open_core(settings, clock)
         await app.state.core.keys.refresh()
+        await asyncio.to_thread(common_passwords)  # load the list now, not in the first registration
         sender = MailSender(app.state.core, transport_for(app.state.core.settings))
         sender.start()
         try:
@@ -57,10 +65,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.core = core
     errors.install(app)
     # accounts last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes
-    modules = (wellknown, platform, authtickets, logins, password_reset, account_parts, customer_definitions, accounts)
+    modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
+               customer_definitions, audit_log, accounts)
     for module in modules:
         app.include_router(module.router)
+    # inside KiboTolerance: it sees the folded path and the route the router matched
+    app.add_middleware(RequestMetrics, access_log=settings.access_log)
     app.add_middleware(KiboTolerance, static_segments=static_segments(modules))
+    metrics.known_security_events(audit.Event)
+    audit.listen(metrics.security_event)
     return app
 
 

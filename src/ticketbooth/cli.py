@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import os
 import secrets
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from pydantic import ValidationError
 
 from ticketbooth.config import Settings
 from ticketbooth.domain.errors import TicketboothError
+from ticketbooth.infra.logging import log_config
 from ticketbooth.services import admin
 from ticketbooth.services.core import Core, open_core
 
@@ -42,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     tc.add_argument("--site-id", type=int, required=True)
     tc.add_argument("--name")
     tc.add_argument("--customer-set", help="code of the customer set a new site joins (default: the tenant's default)")
+    _settings_parser(tenant.add_parser("settings", help="print a tenant's effective settings as JSON, after changing them"),
+                     "TENANT_ID")
+    site = sub.add_parser("site", help="sites").add_subparsers(dest="action", required=True)
+    _settings_parser(site.add_parser("settings", help="print a site's effective settings as JSON, after changing them"),
+                     "SITE_ID")
 
     app = sub.add_parser("app", help="applications (API clients)").add_subparsers(dest="action", required=True)
     ac = app.add_parser("create", help="create or update an application")
@@ -64,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="JWT signing keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help="add a new signing key; retired keys stay published until their tokens expire")
     return p
+
+
+def _settings_parser(p: argparse.ArgumentParser, metavar: str) -> None:
+    p.add_argument("owner_id", type=int, metavar=metavar)
+    p.add_argument("--set", dest="assignments", action="append", default=[], metavar="PATH=VALUE",
+                   help="change one setting, e.g. password.min_length=12 or lockout.lock_minutes=0; VALUE is JSON "
+                        "when it parses as JSON, else text (repeatable)")
+    p.add_argument("--unset", dest="removals", action="append", default=[], metavar="PATH",
+                   help="take a setting back to its default (repeatable)")
 
 
 async def _with_core(settings: Settings, fn: Callable[[Core], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -114,6 +131,11 @@ Get an application token, then an anonymous shopper ticket:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.workers > 1 and not settings.redis_url:
+        # each process would keep its own rate limits and per-address lockout counts: N times the limits
+        print(json.dumps({"error": "--workers above 1 needs TICKETBOOTH_REDIS_URL: rate limits and lockout counts "
+                                   "must be shared by every process"}), file=sys.stderr)
+        return 2
     if "public_host" not in settings.model_fields_set:
         # Unless told otherwise, clients reach us where we listen. Worker processes read their
         # settings from the environment, so that is where this default goes.
@@ -131,13 +153,40 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if demo is not None:
         print(_demo_instructions(demo, f"http://{args.host}:{args.port}"), flush=True)
     print(_mail_note(settings), flush=True)
-    uvicorn.run(
-        "ticketbooth.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_level=settings.log_level, proxy_headers=False, server_header=False, access_log=False,
-        timeout_graceful_shutdown=30, log_config=_log_config(settings),
-        ssl_certfile=settings.tls_certfile or None, ssl_keyfile=settings.tls_keyfile or None,
-    )
+    metrics_dir = _share_metrics(args.workers)
+    _stop_quietly()
+    try:
+        uvicorn.run(
+            "ticketbooth.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+            log_level=settings.log_level, proxy_headers=False, server_header=False, access_log=False,
+            timeout_graceful_shutdown=30, log_config=_log_config(settings),
+            ssl_certfile=settings.tls_certfile or None, ssl_keyfile=settings.tls_keyfile or None,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _share_metrics(workers: int) -> str | None:
+    """With several worker processes, a fresh directory through which prometheus-client adds up
+    every worker's metrics (see infra/metrics.py), named in PROMETHEUS_MULTIPROC_DIR for the workers
+    to inherit; returned so it is removed at exit. None with one process, or when the operator set
+    PROMETHEUS_MULTIPROC_DIR (theirs to empty before each start)."""
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="ticketbooth-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _stop_quietly() -> None:
+    """SIGTERM and SIGINT stop the server gracefully (uvicorn stops accepting, lets in-flight requests
+    finish for up to 30 s, runs the shutdown) and the process then exits 0. uvicorn raises the
+    signal again once it is done, for the previous handler; this is that handler, and it does
+    nothing, so a requested stop is a clean exit rather than death by signal."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: None)
 
 
 def _mail_note(settings: Settings) -> str:
@@ -148,12 +197,9 @@ def _mail_note(settings: Settings) -> str:
 
 
 def _log_config(settings: Settings) -> dict[str, Any]:
-    """uvicorn's logging, plus the service's own loggers (`ticketbooth.*`) on the same handler, in every worker."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["ticketbooth"] = {"handlers": ["default"], "level": settings.log_level.upper(), "propagate": False}
-    return config
+    """uvicorn's loggers and the service's own (`ticketbooth.*`) on one handler, in every worker: one
+    JSON object per line (TICKETBOOTH_LOG_FORMAT=json, the default) or plain text."""
+    return log_config(settings.log_level, settings.log_format)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             ("customer", "create"): lambda core: admin.ensure_customer(
                 core, args.tenant_id, args.site_id, args.email, args.password, args.first_name, args.last_name),
             ("keys", "rotate"): admin.rotate_keys,
+            ("tenant", "settings"): lambda core: admin.settings_of(
+                core, "tenant", args.owner_id, args.assignments, args.removals),
+            ("site", "settings"): lambda core: admin.settings_of(
+                core, "site", args.owner_id, args.assignments, args.removals),
         }
         result = asyncio.run(_with_core(settings, actions[(command, getattr(args, "action", None))]))
     except TicketboothError as exc:

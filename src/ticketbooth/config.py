@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,8 +35,10 @@ class Settings(BaseSettings):
     hash_concurrency: int = Field(default=0, ge=0, le=256)
     """Password hashes that may run at once; 0 means one per CPU core."""
 
-    hash_queue_limit: int = Field(default=256, ge=0)
-    """Logins that may wait for a hashing slot before new ones are answered 503 at once."""
+    hash_queue_limit: int = Field(default=32, ge=0)
+    """Logins that may wait for a hashing slot before new ones are answered 503 at once. 32 waiting on one
+    slot per core is about half a second of hashing here: past that, a fast 503 with Retry-After serves a
+    client better than seconds in a queue."""
 
     refresh_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     """How long a replay of a just-rotated refresh token returns its successor instead of revoking."""
@@ -52,6 +55,12 @@ class Settings(BaseSettings):
     tenant's domain over https when they discover it)."""
 
     log_level: str = "info"
+    log_format: Literal["json", "text"] = "json"
+    """`json`: one JSON object per line (time, level, logger, message, correlation_id, ...); `text`: plain lines."""
+    access_log: bool = False
+    """Log every request (method, route template, status, duration, client address); never its query or body."""
+    metrics_enabled: bool = True
+    """Serve Prometheus metrics at /metrics (no credential needed: restrict it at the proxy, or turn it off)."""
 
     redis_url: str = ""
     """Redis (redis://host:6379/0) for rate limits shared by every process. Empty: limits are kept in

@@ -22,7 +22,16 @@ import pytest
 from tests.api.parts_support import ACCOUNTS, SEGMENTS, Shopper, admin_headers, define, part, shopper
 from tests.api.support import CUSTOMER, assert_error, ok
 from tests.conftest import PASSWORD, Seed
-from ticketbooth.api import account_parts, accounts, authtickets, customer_definitions, logins, password_reset
+from ticketbooth.api import (
+    account_parts,
+    accounts,
+    audit,
+    authtickets,
+    customer_definitions,
+    logins,
+    password_reset,
+    sessions,
+)
 
 SEED = 20261127
 PER_FIELD = {"admin": 2, "storefront": 1, "shopper": 1}
@@ -85,7 +94,7 @@ LIST_QUERY = ("pageSize", "startIndex", "sortBy", "filter", "responseFields", "r
 class Route:
     method: str
     path: str
-    """With {accountId}, {contactId}, {noteId}, {attributeFQN}, {id}, {code} for path parameters."""
+    """With {accountId}, {contactId}, {noteId}, {attributeFQN}, {id}, {code}, {sessionId} for path parameters."""
     body: BodyKind = "none"
     query: tuple[str, ...] = ("responseFields",)
 
@@ -97,6 +106,11 @@ def _routes() -> list[Route]:
         Route("GET", f"{CUSTOMER}/authtickets/anonymousshopper"),
         Route("POST", f"{CUSTOMER}/authtickets", "object"),
         Route("PUT", f"{CUSTOMER}/authtickets/refresh", query=("refreshToken", "accountId", "responseFields")),
+        Route("POST", f"{CUSTOMER}/authtickets/2fa/request", "object"),
+        Route("POST", f"{CUSTOMER}/authtickets/2fa/auth", "object"),
+        Route("POST", f"{CUSTOMER}/authtickets/otp/request", "object"),
+        Route("POST", f"{CUSTOMER}/authtickets/otp/auth", "object"),
+        Route("POST", f"{CUSTOMER}/authtickets/impersonatecart", "object"),
         Route("GET", f"{parts}/loginstate", query=("userId", "responseFields")),
         Route("POST", f"{a}/loginstatebyemailaddress", "name", ("emailAddress", "customerSetCode", "responseFields")),
         Route("POST", f"{a}/loginstatebyusername", "name", ("userName", "customerSetCode", "responseFields")),
@@ -140,7 +154,12 @@ def _routes() -> list[Route]:
         Route("POST", a, "object"),
         Route("GET", parts, query=("responseFields", "responseGroups")),
         Route("PUT", parts, "object"),
+        Route("GET", f"{parts}/sessions", query=("pageSize", "startIndex", "responseFields")),
+        Route("GET", f"{parts}/auditlog/entries", query=(*LIST_QUERY,)),
         # deletes last: they remove what the routes above act on
+        Route("DELETE", f"{CUSTOMER}/authtickets", "object", ("refreshToken",)),
+        Route("DELETE", f"{parts}/sessions/{{sessionId}}", query=()),
+        Route("DELETE", f"{parts}/sessions", query=()),
         Route("DELETE", f"{parts}/contacts/{{contactId}}", query=()),
         Route("DELETE", f"{parts}/notes/{{noteId}}", query=()),
         Route("DELETE", f"{parts}/attributes/{{attributeFQN}}", query=()),
@@ -160,7 +179,8 @@ def test_every_customer_route_is_fuzzed() -> None:
     """The table above covers every route the customer routers declare (so a new route is not missed)."""
     declared = {
         (method, route.path.replace(":int", "").lower())
-        for module in (authtickets, logins, password_reset, account_parts, customer_definitions, accounts)
+        for module in (authtickets, sessions, audit, logins, password_reset, account_parts, customer_definitions,
+                       accounts)
         for route in module.router.routes for method in getattr(route, "methods", ())
     }
     fuzzed = {(r.method, r.path.lower()) for r in ROUTES}
@@ -198,7 +218,8 @@ async def _world(client: httpx.AsyncClient, app_hdrs: dict[str, str]) -> World:
     r = await client.post(f"{SEGMENTS}/{segment['id']}/accounts", headers=admin, json=[acct])
     assert r.status_code == 204, r.text
     ids = {"accountId": str(acct), "contactId": str(contact["id"]), "noteId": str(note["id"]),
-           "attributeFQN": "tenant~color", "id": str(segment["id"]), "code": "default"}
+           "attributeFQN": "tenant~color", "id": str(segment["id"]), "code": "default",
+           "sessionId": "0" * 32}
     email = "nina.fuzz@example.com"
     address = {"address1": "1 Main St", "cityOrTown": "Town", "stateOrProvince": "TX", "postalOrZipCode": "78701",
                "countryCode": "US", "addressType": "Residential", "isValidated": True}

@@ -35,6 +35,19 @@
 //                     contact, login state, password change; and is refused another shopper's account.
 //   reset-password EMAIL [CUSTOMER_SET_CODE]            CustomerAccountApi.resetPassword
 //   update-forgotten-password USER CODE NEW_PASSWORD    CustomerAccountApi.updateForgottenPassword
+//   2fa-request PENDING AUTH               StorefrontAuthTicketApi.generateAndSend2faOtp, PENDING being the
+//                     accessToken of a ticket with requires2FA; AUTH says how the SDK carries it:
+//       bearer        the SDK's `accessToken` option (Authorization: Bearer PENDING, no app credential)
+//       claims        the `userClaims` + `appClaims` options (x-vol-user-claims: PENDING, x-vol-app-claims:
+//                     <app access_token>)
+//       bearer+claims Authorization: Bearer <app access_token> plus x-vol-user-claims: PENDING (initOverrides)
+//       app           the application's credential alone; PENDING is not sent at all (give any word)
+//   2fa-auth PENDING USER_ID CODE AUTH     StorefrontAuthTicketApi.validate2FAAndCreateAuthTicket, AUTH as for
+//                     2fa-request, or `body`: the app's Bearer token and PENDING as `accessToken` in the
+//                     AuthTicket2FAInfo body (a key the SDK's model does not have; the SDK sends it unchanged)
+//   otp-request EMAIL                      StorefrontAuthTicketApi.generateAndSendOtp
+//   otp-auth EMAIL CODE [FINGERPRINT] [REGION]           StorefrontAuthTicketApi.validateOtpAndCreateAuthTicket
+//   impersonate ACCOUNT_ID [USER_ID] [CART_ID]           StorefrontAuthTicketApi.impersonateCart
 //
 // Multi-step scenarios (merchant, shopper) always finish; their result is {"steps": {NAME: STEP}} with
 // STEP {"ok": true, "result": ...} or {"ok": false, "error": {...}} (kind "Skipped" when a step it
@@ -473,7 +486,63 @@ async function shopperScript(s, prefix, password, newPassword) {
   return { ids: { me, other: otherId }, steps: st.steps };
 }
 
+// How a storefront hands rest-sdk the accessToken of a ticket waiting for its second factor: the
+// StorefrontAuthTicketApi to call, and what to add to the request (initOverrides, body keys).
+async function pendingTicketApi(s, pending, auth, { body = false } = {}) {
+  if (auth === 'bearer') return { api: s.tickets(s.appConfiguration({ accessToken: pending })) };
+  if (auth === 'claims') {
+    const appToken = await sdk(() => s.appAuthClient().getAccessToken());
+    return { api: s.tickets(s.claimsConfiguration(pending, appToken)) };
+  }
+  if (auth === 'bearer+claims') {
+    return { api: s.tickets(), init: async ({ init }) => ({ headers: { ...init.headers, 'x-vol-user-claims': pending } }) };
+  }
+  if (auth === 'body' && body) return { api: s.tickets(), extra: { accessToken: pending } };
+  if (auth === 'app') return { api: s.tickets() };
+  throw new UsageError(`unknown AUTH ${auth}: use bearer, claims, bearer+claims, app${body ? ' or body' : ''}`);
+}
+
+const protectionScenarios = {
+  async '2fa-request'(s, args) {
+    const [pending, auth] = need(args, 2, '2fa-request PENDING AUTH');
+    const { api, init } = await pendingTicketApi(s, pending, auth);
+    const value = await sdk(() => api.generateAndSend2faOtp({}, init));
+    return value === undefined ? null : value;
+  },
+
+  async '2fa-auth'(s, args) {
+    const [pending, userId, otpCode, auth] = need(args, 4, '2fa-auth PENDING USER_ID CODE AUTH');
+    const { api, init, extra = {} } = await pendingTicketApi(s, pending, auth, { body: true });
+    return sdk(() => api.validate2FAAndCreateAuthTicket({ authTicket2FAInfo: { userId, otpCode, ...extra } }, init));
+  },
+
+  async 'otp-request'(s, args) {
+    const [email] = need(args, 1, 'otp-request EMAIL');
+    const value = await sdk(() => s.tickets().generateAndSendOtp({ otpRequest: { email } }));
+    return value === undefined ? null : value;
+  },
+
+  async 'otp-auth'(s, args) {
+    const [email, otpCode, fingerprint, region] = need(args, 2, 'otp-auth EMAIL CODE [FINGERPRINT] [REGION]');
+    const authTicketOtpInfo = { email, otpCode };
+    if (fingerprint !== undefined) authTicketOtpInfo.fingerprint = fingerprint;
+    if (region !== undefined) authTicketOtpInfo.region = region;
+    return sdk(() => s.tickets().validateOtpAndCreateAuthTicket({ authTicketOtpInfo }));
+  },
+
+  async impersonate(s, args) {
+    const [accountId, userId, cartId] = need(args, 1, 'impersonate ACCOUNT_ID [USER_ID] [CART_ID]');
+    if (!/^\d+$/.test(accountId)) throw new UsageError(`ACCOUNT_ID must be a number: ${accountId}`);
+    const cartAuthTicketRequest = { accountId: Number(accountId) };
+    if (userId) cartAuthTicketRequest.userId = userId;
+    if (cartId) cartAuthTicketRequest.cartId = cartId;
+    return sdk(() => s.tickets().impersonateCart({ cartAuthTicketRequest }));
+  },
+};
+
 const scenarios = {
+  ...protectionScenarios,
+
   async 'app-token'(s) {
     return sdk(() => s.appAuthClient().authenticate());
   },

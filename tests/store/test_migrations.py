@@ -151,3 +151,19 @@ async def test_sqlite_creates_the_database_directory(tmp_path: Any) -> None:
     finally:
         await engine.dispose()
     assert path.exists()
+
+
+async def test_database_errors_never_carry_the_statement_parameters(database_url: str) -> None:
+    """A failing statement's error (which may be logged) names the statement, not its values: they can
+    be emails, token hashes or password hashes."""
+    engine = create_engine(database_url)
+    secret = "$argon2id$v=19$secret-hash-value"
+    try:
+        await migrate(engine)
+        with pytest.raises(Exception) as caught:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO no_such_table (x) VALUES (:x)"), {"x": secret})
+        assert "no_such_table" in str(caught.value)
+        assert secret not in str(caught.value)
+    finally:
+        await engine.dispose()

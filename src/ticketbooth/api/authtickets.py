@@ -1,14 +1,17 @@
-"""/api/commerce/customer/authtickets: anonymous shopper tickets, login and refresh."""
+"""/api/commerce/customer/authtickets: anonymous shopper tickets, login and refresh, the second factor
+of a login (/2fa/request, /2fa/auth) and the one-time-passcode login (/otp/request, /otp/auth)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
-from ticketbooth.api.bodies import CustomerUserAuthInfo
-from ticketbooth.api.context import core_of, parse_id, read_json, resolve
+from ticketbooth.api.bodies import CustomerUserAuthInfo, KiboBody
+from ticketbooth.api.context import client_address, core_of, parse_id, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond, ticket
-from ticketbooth.services import tickets
-from ticketbooth.services.tickets import RequestedLifetimes
+from ticketbooth.domain.errors import Unauthorized
+from ticketbooth.services import challenges, tickets
+from ticketbooth.services.tickets import Caller, RequestedLifetimes
 
 router = APIRouter(prefix="/api/commerce/customer/authtickets", tags=["StorefrontAuthTicket"])
 
@@ -26,6 +29,7 @@ async def create_user_auth_ticket(request: Request, responseFields: str | None =
     issued = await tickets.login(
         core_of(request), ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
+        fingerprint=body.fingerprint, region=body.region,
     )
     return respond(ticket(issued), responseFields)
 
@@ -37,4 +41,82 @@ async def refresh_user_auth_ticket(
 ) -> KiboJSON:
     ctx = await resolve(request)
     issued = await tickets.refresh(core_of(request), ctx.caller, refreshToken, parse_id("accountId", accountId))
+    return respond(ticket(issued), responseFields)
+
+
+# -- codes: the second factor of a login, and the one-time-passcode login ---------------------------
+
+class TwoFactorInfo(KiboBody):
+    userId: str | None = None
+    otpCode: str | None = None
+    accessToken: str | None = None
+    """The pending ticket's access token, for clients that cannot send it as x-vol-user-claims."""
+
+
+class OtpRequestInfo(KiboBody):
+    email: str | None = None
+    emailAddress: str | None = None
+
+
+class OtpAuthInfo(OtpRequestInfo):
+    otpCode: str | None = None
+    fingerprint: str | None = None
+    region: str | None = None
+
+
+async def _two_factor_caller(request: Request) -> tuple[Caller, str | None]:
+    """The caller of a 2FA route and the pending ticket's token it sent, if any. The token comes in
+    x-vol-user-claims (as a Kibo client sends a ticket, next to the app credential), in the body, or as
+    the Bearer credential alone (Kibo's SDK configured with the pending token as its access token): then
+    the pending login itself names the application, tenant and site."""
+    try:
+        return (await resolve(request)).caller, request.headers.get("x-vol-user-claims")
+    except Unauthorized:
+        bearer = _bearer(request)
+        if not bearer or "." in bearer:
+            raise
+        caller = await challenges.caller_of_pending_token(
+            core_of(request), bearer, client_address(request), request.headers.get("user-agent", "")[:300])
+        if caller is None:
+            raise
+        return caller, bearer
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+
+@router.post("/2fa/request", summary="Mail a new code for a login waiting for its second factor", status_code=204)
+async def request_two_factor_code(request: Request, responseFields: str | None = Query(None)) -> Response:
+    caller, token = await _two_factor_caller(request)
+    body = await read_json(request, TwoFactorInfo)
+    await challenges.resend_two_factor(core_of(request), caller, token or body.accessToken)
+    return Response(status_code=204)
+
+
+@router.post("/2fa/auth", summary="Finish a login with its second factor")
+async def two_factor_auth(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    caller, token = await _two_factor_caller(request)
+    body = await read_json(request, TwoFactorInfo)
+    issued = await challenges.complete_two_factor(core_of(request), caller, token or body.accessToken,
+                                                  body.userId, body.otpCode)
+    return respond(ticket(issued), responseFields)
+
+
+@router.post("/otp/request", summary="Mail a one-time passcode to log in with", status_code=204)
+async def request_otp(request: Request, responseFields: str | None = Query(None)) -> Response:
+    ctx = await resolve(request)
+    body = await read_json(request, OtpRequestInfo)
+    await challenges.request_otp(core_of(request), ctx.caller, body.email or body.emailAddress)
+    return Response(status_code=204)
+
+
+@router.post("/otp/auth", summary="Log in with a one-time passcode")
+async def otp_auth(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request, shopper="lenient")
+    body = await read_json(request, OtpAuthInfo)
+    issued = await challenges.login_with_otp(
+        core_of(request), ctx.caller, body.email or body.emailAddress, body.otpCode, body.fingerprint, body.region,
+        previous=ctx.shopper)
     return respond(ticket(issued), responseFields)

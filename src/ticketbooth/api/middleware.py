@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, quote
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ticketbooth.infra.logging import correlation_id
+
 CORRELATION_SCOPE_KEY = "ticketbooth.correlation"
 
 CANONICAL_QUERY_NAMES = {
@@ -75,6 +77,8 @@ class KiboTolerance:
             correlation = secrets.token_hex(16).encode()
         # also in the scope the outermost (500) error handler sees, as its response bypasses this send
         scope[CORRELATION_SCOPE_KEY] = correlation.decode("latin-1")
+        # every record logged while this request runs carries it (each request is its own task)
+        correlation_id.set(scope[CORRELATION_SCOPE_KEY])
 
         path = _fold(scope["path"], self.static_segments)
         scope = dict(scope)

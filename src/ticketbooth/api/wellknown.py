@@ -1,5 +1,5 @@
 """/.well-known: the JWKS (public signing keys) and an OpenID-style discovery document, so other
-services can verify ticket JWTs without a shared secret; and the health check."""
+services can verify ticket JWTs without a shared secret. (The health checks are in api/health.py.)"""
 
 from __future__ import annotations
 
@@ -36,8 +36,3 @@ async def openid_configuration(request: Request) -> KiboJSON:
             "account_id", "anon", "client_id", "prev_sub", "token_use",
         ],
     })
-
-
-@router.get("/healthz", summary="Liveness")
-async def healthz() -> KiboJSON:
-    return KiboJSON({"status": "ok"})

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from ticketbooth.domain.policies import TenantSettings
+from ticketbooth.domain.policies import SiteSettings, TenantSettings
 
 T = TypeVar("T")
 
@@ -34,6 +34,7 @@ class Site:
     tenant_id: int
     customer_set_id: int
     name: str
+    settings: SiteSettings = field(default_factory=SiteSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +300,8 @@ class Account:
     password_changed_at: datetime | None = None
     password_change_required: bool = False
     locked_at: datetime | None = None
+    lock_expires_at: datetime | None = None
+    """When an automatic lock ends by itself (None: an admin's lock, or not locked)."""
     failed_login_count: int = 0
     first_failed_login_at: datetime | None = None
     # parts, loaded by `Store.get_account` (empty where a caller asked for the record alone)
@@ -306,6 +309,14 @@ class Account:
     notes: list[Note] = field(default_factory=list)
     attributes: list[AccountAttribute] = field(default_factory=list)
     segments: list[SegmentRef] = field(default_factory=list)
+
+    def settle_lock(self, now: datetime) -> Account:
+        """The account as it stands at `now`: a lock whose time has run out no longer holds, and the
+        failed-login count starts again (the store catches up at the next login)."""
+        if self.is_locked and self.lock_expires_at is not None and self.lock_expires_at <= now:
+            self.is_locked, self.lock_expires_at = False, None
+            self.failed_login_count, self.first_failed_login_at = 0, None
+        return self
 
 
 @dataclass(slots=True)
@@ -392,7 +403,8 @@ class IssuedTicket:
     access_expires_at: datetime
     refresh_token: str | None
     refresh_expires_at: datetime | None
-    jwt: str
+    jwt: str | None
+    """None only for a pending 2FA login (`requires_2fa`)."""
     user_id: str
     account: Account | None
     requires_2fa: bool = False
@@ -410,6 +422,8 @@ class Shopper:
     customer_set_id: int
     family_id: str
     client_id: str
+    acting_client_id: str | None = None
+    """Set on an impersonation ticket: the application acting as this shopper."""
 
 
 @dataclass(frozen=True, slots=True)

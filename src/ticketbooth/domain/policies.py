@@ -4,7 +4,7 @@ and how logins and emails are compared."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import quote
 
@@ -30,6 +30,8 @@ class TokenLifetimes(BaseModel):
     """Cap on refreshTokenTtlMinutes asked for by an application with configure-token-durations."""
     app_token_seconds: int = Field(default=3600, ge=60, le=MAX_APP_TOKEN_SECONDS)
     app_refresh_token_days: int = Field(default=30, ge=1, le=365)
+    impersonation_minutes: int = Field(default=15, ge=1, le=60)
+    """Lifetime of an impersonation ticket (/authtickets/impersonatecart); it has no refresh token."""
 
 
 class PasswordPolicy(BaseModel):
@@ -40,6 +42,9 @@ class PasswordPolicy(BaseModel):
     min_length: int = Field(default=8, ge=6, le=128)
     max_length: int = Field(default=128, ge=8, le=1024)
     refuse_common: bool = True
+    min_strength: int = Field(default=0, ge=0, le=4)
+    """The zxcvbn score (0 very guessable .. 4 very unguessable) a new password must reach, scored
+    with the account's email, username and names as words it must not lean on. 0 (default): off."""
 
     @model_validator(mode="after")
     def _bounds(self) -> PasswordPolicy:
@@ -90,30 +95,186 @@ class CodeSettings(BaseModel):
     """How long a password-reset code works (Kibo: 72 hours)."""
     reset_max_failed_attempts: int = Field(default=5, ge=1, le=1000)
     """A reset code presented this many times with the wrong userName is void."""
+    otp_code_minutes: int = Field(default=3, ge=1, le=60)
+    """How long a 2FA or one-time-passcode code (6 digits) works (Kibo: 3 minutes)."""
+    otp_max_failed_attempts: int = Field(default=3, ge=1, le=10)
+    """The wrong tries that void a 2FA or one-time-passcode code (Kibo: 3)."""
+    otp_resend_seconds: int = Field(default=30, ge=0, le=3600)
+    """The least time between two mails of one code (a resend, or a new OTP request for the same account)."""
+    otp_max_sends: int = Field(default=5, ge=1, le=20)
+    """How often one code may be mailed (the first mail and its resends)."""
+
+
+TwoFactorTrigger = Literal["always", "new-device", "region-change"]
+
+
+class SiteSettings(BaseModel):
+    """What a storefront (site) switches on for its shoppers. Stored in `sites.settings`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    two_factor: list[TwoFactorTrigger] = Field(default_factory=list, max_length=3)
+    """When a correct password also needs an emailed code: "always", on a device fingerprint the account
+    has not completed a login from ("new-device"), or from a region it has not ("region-change"). Empty
+    (the default, as Kibo): never. A login that names no fingerprint (region) counts as a new one."""
+    otp_login: bool = True
+    """Log in with an emailed one-time passcode instead of a password (/otp/request, /otp/auth). On by
+    default: it is what lets the owner of an account locked by failed passwords in."""
 
 
 class LockoutPolicy(BaseModel):
-    """Failed password logins. They are counted now (loginState shows them with the attempts left);
-    locking an account automatically when they run out is not done yet (a later change)."""
+    """Failed password logins: counted per account (loginState shows them with the attempts left) and
+    per (client address, account). The `max_failed_logins`-th consecutive failure locks the account
+    for `lock_minutes`; an address that failed `max_failed_logins_per_address` times on one account
+    has its further password attempts there refused (and not counted against the account), so one
+    address alone cannot lock a shopper out while the default per-address limit is below the
+    per-account one."""
 
     model_config = ConfigDict(extra="forbid")
 
     max_failed_logins: int = Field(default=10, ge=1, le=1000)
-    """Failed password logins allowed before the account is (later: automatically) locked."""
+    """Consecutive failed password logins that lock the account."""
+    lock_minutes: int = Field(default=30, ge=0, le=365 * 24 * 60)
+    """How long an automatic lock lasts; 0: until unlocked (password reset, admin, Change-Password
+    with unlockAccount)."""
+    max_failed_logins_per_address: int = Field(default=5, ge=1, le=1000)
+    """Failed password logins from one client address on one login name before that address's
+    attempts on it are refused. They come back at this many per `address_window_minutes`."""
+    address_window_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    """The period over which the per-address allowance refills completely."""
 
 
 def remaining_login_attempts(policy: LockoutPolicy, failed_logins: int) -> int:
     return max(0, policy.max_failed_logins - failed_logins)
 
 
+def lock_in_force(is_locked: bool, lock_expires_at: datetime | None, now: datetime) -> bool:
+    """Whether a lock still holds: a lock with an expiry counts only until then."""
+    return is_locked and (lock_expires_at is None or lock_expires_at > now)
+
+
+def lock_expiry(policy: LockoutPolicy, now: datetime) -> datetime | None:
+    """When an automatic lock made at `now` ends (None: it lasts until unlocked)."""
+    return now + timedelta(minutes=policy.lock_minutes) if policy.lock_minutes else None
+
+
+class AuditSettings(BaseModel):
+    """The audit trail of security events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_days: int = Field(default=365, ge=1, le=10 * 365)
+    """Entries older than this are purged."""
+
+
+class RateBucket(BaseModel):
+    """One token bucket: `capacity` requests at once (the burst), refilled at `per_minute`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    capacity: int = Field(ge=1, le=1_000_000)
+    per_minute: float = Field(gt=0, le=6_000_000)
+
+    @property
+    def per_second(self) -> float:
+        return self.per_minute / 60.0
+
+
+class RateLimit(BaseModel):
+    """The limits of one class of endpoint. `per_address` is keyed on the client address (applications
+    with customer:admin are exempt), `per_account` on the account or login name the request is about.
+    A bucket set to null, or `enabled: false`, switches that limit off: only ever explicitly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    per_address: RateBucket | None
+    per_account: RateBucket | None
+
+
+def _bucket(capacity: int, per_minute: float) -> dict[str, float]:
+    return {"capacity": capacity, "per_minute": per_minute}
+
+
+# The defaults (README "Rate limits"). Per address they are generous, because a storefront backend
+# that does not forward X-Forwarded-For through a trusted proxy calls from ONE address for all its
+# shoppers; per account they are tight, because no shopper logs in or asks for codes that often.
+RATE_LIMIT_DEFAULTS: dict[str, dict[str, object]] = {
+    "login": {"per_address": _bucket(300, 300), "per_account": _bucket(10, 1)},
+    "refresh": {"per_address": _bucket(1200, 1200), "per_account": _bucket(60, 30)},
+    "anonymous": {"per_address": _bucket(1200, 1200), "per_account": None},
+    "registration": {"per_address": _bucket(120, 60), "per_account": _bucket(10, 1)},
+    "code_request": {"per_address": _bucket(300, 120), "per_account": _bucket(5, 0.2)},
+    "password_reset": {"per_address": _bucket(120, 60), "per_account": _bucket(6, 0.2)},
+    # Codes tried (2FA and one-time passcode). Per account it is a hard cap on guessing: 20 tries and
+    # then 20 more a day, so a 6-digit code is found with a chance of about 1 in 25,000 a day at most.
+    "code_verify": {"per_address": _bucket(120, 60), "per_account": _bucket(20, 20 / (24 * 60))},
+}
+
+
+def _laid_over(default: dict[str, object], given: dict[str, object]) -> dict[str, object]:
+    """`given` over `default`, one level down too: a bucket given in part keeps the default's other field."""
+    merged = dict(default)
+    for key, value in given.items():
+        below = default.get(key)
+        merged[key] = {**below, **value} if isinstance(below, dict) and isinstance(value, dict) else value
+    return merged
+
+
+class RateLimits(BaseModel):
+    """Token-bucket rate limits per class of endpoint. A tenant's settings are laid over the defaults
+    field by field, so `{"login": {"per_account": {"capacity": 20, "per_minute": 2}}}` changes only that."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login: RateLimit
+    refresh: RateLimit
+    anonymous: RateLimit
+    registration: RateLimit
+    code_request: RateLimit
+    password_reset: RateLimit
+    code_verify: RateLimit
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: object) -> object:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            return data
+        merged: dict[str, object] = {}
+        for name, default in RATE_LIMIT_DEFAULTS.items():
+            given = data.get(name)
+            if isinstance(given, RateLimit):
+                given = given.model_dump()
+            merged[name] = _laid_over(default, given) if isinstance(given, dict) else (default if given is None else given)
+        merged.update({k: v for k, v in data.items() if k not in RATE_LIMIT_DEFAULTS})  # extra=forbid names them
+        return merged
+
+    def of(self, name: str) -> RateLimit:
+        """The limits of the class named `name` (a `services.limits.Limit` value, e.g. "code-request")."""
+        limit: RateLimit = getattr(self, name.replace("-", "_"))
+        return limit
+
+
 class TenantSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    rate_limits: RateLimits = Field(default_factory=lambda: RateLimits.model_validate({}))
 
     tokens: TokenLifetimes = Field(default_factory=TokenLifetimes)
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     mail: MailSettings = Field(default_factory=MailSettings)
     codes: CodeSettings = Field(default_factory=CodeSettings)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
+
+def strength_problem(score: int | None, policy: PasswordPolicy) -> str | None:
+    """How a password of zxcvbn `score` fails `policy.min_strength`; None when it passes or was not scored."""
+    if score is None or score >= policy.min_strength:
+        return None
+    return f"is too easy to guess (strength {score} of 4; at least {policy.min_strength} is required)"
 
 
 def problems_with_password(password: str, policy: PasswordPolicy, is_common: bool) -> list[str]:

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ticketbooth.domain.errors import Overloaded
-from ticketbooth.infra import legacy_hashes
+from ticketbooth.infra import legacy_hashes, metrics
 
 # OWASP Password Storage Cheat Sheet, Argon2id: m=19 MiB, t=2, p=1 (the minimum configuration).
 ARGON2_MEMORY_KIB = 19 * 1024
@@ -61,14 +61,14 @@ class PasswordHashing:
             self._slots.release()
 
     async def hash(self, password: str) -> str:
-        return await self._run(self._hasher.hash, password)
+        return await self._run(metrics.timed_hash("hash", self._hasher.hash), password)
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when `password` matches. The stored hash may be ours (Argon2id) or one imported from
         another system (see `infra.legacy_hashes`); either is verified in the pool. With no stored
         hash, verifies against a dummy hash and returns False, so the caller spends the same time
         as for a wrong password."""
-        ok: bool = await self._run(self._verify_sync, stored_hash, password)
+        ok: bool = await self._run(metrics.timed_hash("verify", self._verify_sync), stored_hash, password)
         return ok and stored_hash is not None
 
     def _verify_sync(self, stored_hash: str | None, password: str) -> bool:

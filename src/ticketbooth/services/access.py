@@ -43,11 +43,16 @@ def may_act_on(caller: Caller, shopper: Shopper | None, account_id: int) -> bool
 
 
 async def account_for(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
-                      *, owner_may: bool = True, with_parts: bool = True) -> Account:
+                      *, owner_may: bool = True, with_parts: bool = True, sensitive: bool = False) -> Account:
     """The account `account_id` of the caller's site's customer set, if the caller may act on it:
     an admin application always, the account's own shopper when `owner_may`. Forbidden before
-    NotFound, so that a shopper cannot probe which account ids exist."""
+    NotFound, so that a shopper cannot probe which account ids exist. A `sensitive` change (the
+    account's login names, its password, its sessions) is not for an impersonation ticket: the
+    application acting as the shopper must not be able to take the account over."""
     admin = is_admin(caller)
+    if sensitive and not admin and shopper is not None and shopper.acting_client_id:
+        raise Forbidden("Forbidden: an impersonation ticket may not change the account's login, password or "
+                        "sessions")
     if not (admin or (owner_may and may_act_on(caller, shopper, account_id))):
         raise Forbidden("Forbidden: only the account's own shopper or an application with the customer:admin "
                         "behavior may do this")
@@ -55,4 +60,4 @@ async def account_for(core: Core, caller: Caller, shopper: Shopper | None, accou
     if (account is None or account.tenant_id != caller.tenant.id or account.customer_set_id != caller.site.customer_set_id
             or not (admin or owns(shopper, account))):
         raise NotFound(f"Item not found: account {account_id} does not exist")
-    return account
+    return account.settle_lock(core.clock.now())  # a lock whose time has run out shows as none

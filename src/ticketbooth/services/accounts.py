@@ -22,10 +22,11 @@ from ticketbooth.domain.models import Account, IssuedTicket, NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
+from ticketbooth.services import audit, limits
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
 from ticketbooth.services.core import Core
 from ticketbooth.services.parts import AccountParts, add_parts, check_parts
-from ticketbooth.services.passwords import LoginSecret, secret_for_new_login
+from ticketbooth.services.passwords import LoginSecret, secret_for_new_login, user_inputs
 from ticketbooth.services.tickets import Caller, RequestedLifetimes, lifetimes_for, open_family
 from ticketbooth.services.views import shopper_view
 from ticketbooth.store.repositories import Store
@@ -116,6 +117,10 @@ class _Checked:
     def keys(self) -> list[str]:
         return sorted({login_key(n) for n in (self.email, self.username) if n})
 
+    def inputs(self) -> list[str]:
+        """The words its password must not lean on (a tenant's min_strength)."""
+        return user_inputs(self.email, self.username, self.profile.first_name, self.profile.last_name)
+
 
 async def _checked(core: Core, caller: Caller, details: AccountDetails, *, with_login: bool) -> _Checked:
     """The account fields of a new account, checked. With a login, an email is required and the
@@ -132,6 +137,12 @@ async def _checked(core: Core, caller: Caller, details: AccountDetails, *, with_
             raise InvalidParameter("customerSet", "Missing or invalid parameter: customerSet is not this site's")
     _check_profile(details.profile)
     return _Checked(email, username, details.profile, details.parts)
+
+
+def _name_key(details: AccountDetails) -> str | None:
+    """The rate-limit key of a registration: the email (else username) asked for, taken or not."""
+    name = details.email or details.username
+    return login_key(name) if name and isinstance(name, str) else None
 
 
 def _new_account(caller: Caller, checked: _Checked, secret: LoginSecret | None) -> NewAccount:
@@ -161,11 +172,14 @@ async def register(
     requested: RequestedLifetimes | None = None, previous: Shopper | None = None,
 ) -> IssuedTicket:
     """Create an account with a login in the site's customer set and log it in, in one transaction."""
+    await limits.check(core, caller, limits.Limit.REGISTRATION, account_key=_name_key(details))
     checked = await _checked(core, caller, details, with_login=True)
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    secret = await secret_for_new_login(core, caller, password, external_password, is_import)
+    secret = await secret_for_new_login(core, caller, password, external_password, is_import, checked.inputs())
     async with core.store.transaction() as tx:
         account = await _insert(core, tx, caller, checked, secret)
+        await audit.record(core, audit.Event.ACCOUNT_CREATED, caller=caller, account_id=account.id,
+                           actor=_admin_actor(caller), detail={"login": True}, store=tx)
         return await open_family(
             core, tx, caller, user_id=account.user_id, account=account,
             previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
@@ -180,11 +194,13 @@ async def create_login(
     """Give an existing account without a login a username and password, and log it in. Needs an
     application with the customer:admin behavior: it sets a password on someone's account."""
     require_admin(caller, "creating a login")
+    await limits.check(core, caller, limits.Limit.REGISTRATION, account_key=f"account:{account_id}")
     account = await account_for(core, caller, None, account_id, owner_may=False, with_parts=False)
     email_clean = clean_email(email, required=False) or account.email
     username_clean = clean_username(username, email_clean, name="username")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    secret = await secret_for_new_login(core, caller, password, external_password, is_import)
+    secret = await secret_for_new_login(core, caller, password, external_password, is_import, user_inputs(
+        email_clean, username_clean, account.profile.first_name, account.profile.last_name))
     email_key = login_key(email_clean) if email_clean else None
     async with core.store.transaction() as tx:
         done = await tx.set_login(
@@ -193,6 +209,8 @@ async def create_login(
         )
         if not done:
             raise Conflict("Validation conflict: the account already has a login")
+        await audit.record(core, audit.Event.ACCOUNT_UPDATED, caller=caller, account_id=account.id,
+                           actor=caller.app.client_id, detail={"fields": ["login"]}, store=tx)
         refreshed = await tx.get_account(account.id)
         assert refreshed is not None
         return await open_family(
@@ -237,7 +255,8 @@ async def add_accounts(core: Core, caller: Caller, entries: Sequence[NewLogin]) 
     secrets: list[LoginSecret] = []
     for index, entry in enumerate(entries):
         try:
-            secrets.append(await secret_for_new_login(core, caller, entry.password, entry.external_password, entry.is_import))
+            secrets.append(await secret_for_new_login(core, caller, entry.password, entry.external_password, entry.is_import,
+                                                      checked[index].inputs()))
         except TicketboothError as exc:
             raise _at_entry(index, exc) from None
     async with core.store.transaction() as tx:
@@ -247,6 +266,8 @@ async def add_accounts(core: Core, caller: Caller, entries: Sequence[NewLogin]) 
                 added.append(await _insert(core, tx, caller, one, secret))
             except TicketboothError as exc:
                 raise _at_entry(index, exc) from None
+            await audit.record(core, audit.Event.ACCOUNT_CREATED, caller=caller, account_id=added[-1].id,
+                               actor=caller.app.client_id, detail={"login": True, "bulk": True}, store=tx)
     return added
 
 
@@ -269,9 +290,13 @@ async def add_account(core: Core, caller: Caller, details: AccountDetails) -> Ac
     """An account without a login (admin only). An email or username given is claimed as a login
     name, so no other account can register or log in with it."""
     require_admin(caller, "adding an account")
+    await limits.check(core, caller, limits.Limit.REGISTRATION, account_key=_name_key(details))
     checked = await _checked(core, caller, details, with_login=False)
     async with core.store.transaction() as tx:
-        return await _insert(core, tx, caller, checked, None)
+        added = await _insert(core, tx, caller, checked, None)
+        await audit.record(core, audit.Event.ACCOUNT_CREATED, caller=caller, account_id=added.id,
+                           actor=caller.app.client_id, detail={"login": False}, store=tx)
+        return added
 
 
 async def update_account(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
@@ -281,7 +306,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
     session of the account. Email and username are claimed again in the same transaction."""
     if changes.id is not None and changes.id != account_id:
         raise InvalidParameter("id", f"Missing or invalid parameter: id {changes.id} is not the account {account_id}")
-    account = await account_for(core, caller, shopper, account_id, with_parts=False)
+    account = await account_for(core, caller, shopper, account_id, with_parts=False, sensitive=True)
     values: dict[str, Any] = {}
     if changes.is_active is not KEEP and changes.is_active != account.is_active:
         if not is_admin(caller):
@@ -315,6 +340,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
                 raise NotFound(f"Item not found: account {account_id} does not exist")
             if values.get("is_active") is False:
                 await tx.revoke_account_families(account.id, now, "account-deactivated")
+            await _audit_update(core, tx, caller, shopper, account.id, values)
         updated = await tx.get_account(account.id)
     if updated is None:
         raise NotFound(f"Item not found: account {account_id} does not exist")
@@ -330,3 +356,25 @@ async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
         await tx.revoke_account_families(account.id, core.clock.now(), "account-deleted")
         if not await tx.delete_account(account.id):
             raise NotFound(f"Item not found: account {account_id} does not exist")
+        await audit.record(core, audit.Event.ACCOUNT_DELETED, caller=caller, account_id=account.id,
+                           actor=caller.app.client_id, store=tx)
+
+
+def _admin_actor(caller: Caller) -> str | None:
+    """Who to name in an audit entry: the application when an admin application acts, else nobody
+    (the account's own shopper)."""
+    return caller.app.client_id if is_admin(caller) else None
+
+
+async def _audit_update(core: Core, tx: Store, caller: Caller, shopper: Shopper | None, account_id: int,
+                        values: Mapping[str, Any]) -> None:
+    """The audit entries of an account update: which fields changed (never their values), and a
+    separate one when it was disabled."""
+    own = shopper is not None and not shopper.is_anonymous and shopper.account_id == account_id
+    who = None if own else caller.app.client_id
+    fields = sorted(name for name in values if not name.endswith("_key"))
+    await audit.record(core, audit.Event.ACCOUNT_UPDATED, caller=caller, account_id=account_id, actor=who,
+                       detail={"fields": fields}, store=tx)
+    if values.get("is_active") is False:
+        await audit.record(core, audit.Event.ACCOUNT_DISABLED, caller=caller, account_id=account_id, actor=who,
+                           store=tx)

@@ -3,15 +3,22 @@ idempotent: running it again with the same input leaves the same state and says 
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from ticketbooth.domain.errors import Conflict, InvalidParameter
 from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile
-from ticketbooth.domain.policies import TenantSettings, login_key
+from ticketbooth.domain.policies import SiteSettings, TenantSettings, login_key
 from ticketbooth.domain.text import clean_email, clean_username
 from ticketbooth.infra.tokens import new_hex
+from ticketbooth.services import audit
 from ticketbooth.services.core import Core, rotate_signing_key
-from ticketbooth.services.passwords import password_problems
+from ticketbooth.services.passwords import password_problems, strength_problems, user_inputs
+from ticketbooth.store.settings import SettingsOwner
 
 
 def _positive(name: str, value: int) -> None:
@@ -96,7 +103,9 @@ async def ensure_customer(core: Core, tenant_id: int, site_id: int | None, email
         account = found[0]
         return {"accountId": account.id, "userId": account.user_id, "emailAddress": account.email,
                 "created": False, "note": "account exists; its password was not changed"}
-    problems = password_problems(password, tenant.settings.password)
+    policy = tenant.settings.password
+    problems = password_problems(password, policy) + await strength_problems(
+        password, policy, user_inputs(clean, username, first_name, last_name))
     if problems:
         raise InvalidParameter("password", "password " + "; ".join(problems))
     new = NewAccount(
@@ -116,3 +125,88 @@ async def rotate_keys(core: Core) -> dict[str, Any]:
         {"kid": k.kid, "retiredAt": k.retired_at.isoformat() if k.retired_at else None,
          "publishUntil": k.publish_until.isoformat() if k.publish_until else None} for k in keys
     ]}
+
+
+# -- tenant and site settings ------------------------------------------------------------------------
+
+_SETTING_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+
+
+def _setting_path(text: str, name: str) -> list[str]:
+    if not _SETTING_PATH.match(text):
+        raise InvalidParameter(name, f"{name}: {text!r} is not a settings path such as password.min_length")
+    return text.split(".")
+
+
+def _setting_value(text: str) -> Any:
+    """VALUE of `--set path=VALUE`: JSON when it parses as JSON (12, true, null, ["always"],
+    "quoted"), else the text itself (so mail.from_address=shop@example.com needs no quotes)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def changed_settings(document: dict[str, Any], model: type[BaseModel], assignments: Sequence[str] = (),
+                     removals: Sequence[str] = ()) -> dict[str, Any]:
+    """`document` (a stored settings document) with each `path=VALUE` of `assignments` set and each
+    path of `removals` taken out (back to its default), validated by `model` as a whole: a bad path
+    or value is a 400 naming the field and the rule, and nothing changes. Only what is set is kept,
+    so defaults not set stay defaults when a later version changes them."""
+    changed: dict[str, Any] = json.loads(json.dumps(document))
+    for path_text in removals:
+        *parents, last = _setting_path(path_text, "unset")
+        node: Any = changed
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    for assignment in assignments:
+        path_text, equals, value_text = assignment.partition("=")
+        if not equals:
+            raise InvalidParameter("set", f"set: {assignment!r} is not path=VALUE")
+        *parents, last = _setting_path(path_text.strip(), "set")
+        node = changed
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[last] = _setting_value(value_text)
+    try:
+        model.model_validate(changed)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        raise InvalidParameter("set", f"{where}: {error['msg']}") from None
+    return changed
+
+
+async def settings_of(core: Core, owner: SettingsOwner, owner_id: int, assignments: Sequence[str] = (),
+                      removals: Sequence[str] = ()) -> dict[str, Any]:
+    """The effective settings (defaults filled in) of a tenant (`owner` "tenant", TenantSettings) or a
+    site ("site", SiteSettings), after applying `assignments` (`path=VALUE`) and `removals` (paths)
+    when any are given. A change is stored atomically, written to the audit trail (paths only) and
+    seen by this process at once; server processes see it within their directory cache time
+    (`app_cache_seconds`)."""
+    _positive(f"{owner}-id", owner_id)
+    model: type[BaseModel] = TenantSettings if owner == "tenant" else SiteSettings
+    if assignments or removals:
+        document = await core.store.change_settings(
+            owner, owner_id,
+            lambda stored: changed_settings(stored, model, assignments, removals))
+    else:
+        document = await core.store.stored_settings(owner, owner_id)
+    if document is None:
+        raise InvalidParameter(f"{owner}-id", f"{owner} {owner_id} does not exist")
+    tenant_id = owner_id
+    if owner == "site":
+        site = await core.store.get_site(owner_id)
+        assert site is not None
+        tenant_id = site.tenant_id
+    if assignments or removals:
+        core.directory.forget()
+        paths = sorted({a.partition("=")[0].strip() for a in assignments} | set(removals))
+        await audit.record(core, audit.Event.SETTINGS_CHANGED, tenant_id=tenant_id, actor="cli",
+                           detail={"scope": owner, f"{owner}Id": owner_id, "paths": paths})
+    effective = model.model_validate(document).model_dump(mode="json")
+    return {f"{owner}Id": owner_id, **({"tenantId": tenant_id} if owner == "site" else {}), "settings": effective}

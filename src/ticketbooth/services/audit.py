@@ -9,7 +9,6 @@ when the event belongs to a change, so the entry commits with it or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +43,7 @@ class Event(StrEnum):
     ACCOUNT_UPDATED = "account.updated"
     ACCOUNT_DISABLED = "account.disabled"
     ACCOUNT_DELETED = "account.deleted"
+    SETTINGS_CHANGED = "settings.changed"
 
 
 # Called with every event recorded, after it is stored (metrics count them here).
@@ -86,7 +86,3 @@ async def entries(core: Core, tenant_id: int, account_id: int, start: int, size:
     """One page of an account's trail, newest first, and the total."""
     return await core.store.audit_entries(tenant_id, account_id, start, size)
 
-
-async def purge(core: Core, tenant_id: int, keep_days: int) -> int:
-    """Forget the tenant's entries older than `keep_days`."""
-    return await core.store.purge_audit_entries(tenant_id, core.clock.now() - timedelta(days=keep_days))

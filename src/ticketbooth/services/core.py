@@ -13,6 +13,7 @@ from ticketbooth.config import Settings
 from ticketbooth.domain.policies import MAX_ACCESS_TOKEN_MINUTES, MAX_APP_TOKEN_SECONDS
 from ticketbooth.infra.clock import Clock, SystemClock
 from ticketbooth.infra.hashing import PasswordHashing
+from ticketbooth.infra.ratelimit import Limiter, MemoryLimiter, open_limiter
 from ticketbooth.infra.signing import KeyRing, generate_key
 from ticketbooth.services.directory import Directory
 from ticketbooth.services.mail import Mail, Templates
@@ -32,10 +33,12 @@ class Core:
     directory: Directory
     refresh_secret: bytes = field(repr=False)
     mail: Mail = field(repr=False)
+    limiter: Limiter = field(default_factory=MemoryLimiter, repr=False)
 
     async def close(self) -> None:
         self.hashing.close()
         await self.store.engine.dispose()
+        await self.limiter.close()
 
 
 async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_first: bool = True) -> Core:
@@ -58,7 +61,8 @@ async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_f
     hashing = PasswordHashing(settings.effective_hash_concurrency, settings.hash_queue_limit)
     directory = Directory(store, settings.app_cache_seconds)
     mail = Mail(refresh_secret, Templates(settings.mail_template_dir))
-    return Core(settings, store, clock, keys, hashing, directory, refresh_secret, mail)
+    return Core(settings, store, clock, keys, hashing, directory, refresh_secret, mail,
+                limiter=open_limiter(settings.redis_url))
 
 
 async def rotate_signing_key(store: Store, clock: Clock, key_reload_seconds: float = 300) -> str:

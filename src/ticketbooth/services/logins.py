@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from ticketbooth.domain.errors import (
@@ -26,10 +27,11 @@ from ticketbooth.domain.errors import (
     TicketboothError,
 )
 from ticketbooth.domain.models import Account, LoginState, Shopper
-from ticketbooth.domain.policies import login_key, remaining_login_attempts
+from ticketbooth.domain.policies import lock_in_force, login_key, remaining_login_attempts
+from ticketbooth.services import audit
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
 from ticketbooth.services.core import Core
-from ticketbooth.services.passwords import checked_new_password
+from ticketbooth.services.passwords import checked_new_password, require_strength
 from ticketbooth.services.tickets import Caller
 from ticketbooth.store.logins import StoredLogin
 
@@ -73,7 +75,7 @@ async def login_state_by_name(core: Core, caller: Caller, name: Literal["email",
     account = await core.store.get_account(account_id, with_parts=False) if account_id is not None else None
     if account is None:
         raise NotFound(f"Item not found: no account has the {parameter} given")
-    return state_of(account, caller)
+    return state_of(account.settle_lock(core.clock.now()), caller)
 
 
 # -- lock and password-change-required ----------------------------------------------------------------
@@ -88,6 +90,8 @@ async def set_login_locked(core: Core, caller: Caller, shopper: Shopper | None, 
         await tx.set_locked(account.id, locked, now, actor(caller, shopper))
         if locked:
             await tx.revoke_account_families(account.id, now, REVOKED_BY_LOCK)
+        await audit.record(core, audit.Event.ACCOUNT_LOCKED if locked else audit.Event.ACCOUNT_UNLOCKED, caller=caller,
+                           account_id=account.id, actor=caller.app.client_id, detail={"by": "admin"}, store=tx)
 
 
 async def set_password_change_required(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
@@ -96,7 +100,10 @@ async def set_password_change_required(core: Core, caller: Caller, shopper: Shop
     password is changed. Sessions already open go on."""
     require_admin(caller, "requiring a password change")
     account = await account_for(core, caller, shopper, account_id, owner_may=False, with_parts=False)
-    await core.store.set_password_change_required(account.id, required, core.clock.now(), actor(caller, shopper))
+    async with core.store.transaction() as tx:
+        await tx.set_password_change_required(account.id, required, core.clock.now(), actor(caller, shopper))
+        await audit.record(core, audit.Event.PASSWORD_CHANGE_REQUIRED, caller=caller, account_id=account.id,
+                           actor=caller.app.client_id, detail={"required": required}, store=tx)
 
 
 # -- changing passwords ----------------------------------------------------------------------------
@@ -133,12 +140,13 @@ async def change_password(core: Core, caller: Caller, shopper: Shopper | None, a
         # Unknown, foreign, inactive or locked accounts and wrong old passwords: one answer, after
         # the same hash work (so the answer does not tell whether the account exists).
         found = await core.store.stored_login(account_id)
-        stored = found if found is not None and _usable(found, caller) else None
+        stored = found if found is not None and _usable(found, caller, core.clock.now()) else None
         assert old is not None
         ok = await core.hashing.verify(stored.password_hash if stored else None, old)
         if stored is None or not ok:
             raise _refused()
     assert stored.password_hash is not None
+    await require_strength(core, new, caller.tenant.settings.password, stored.account_id)
 
     if old is not None:
         if new == old:
@@ -154,11 +162,19 @@ async def change_password(core: Core, caller: Caller, shopper: Shopper | None, a
             raise Conflict("Validation conflict: the password was changed by another request meanwhile; try again")
         await tx.revoke_account_families(stored.account_id, now, REVOKED_BY_PASSWORD_CHANGE,
                                          keep_family_id=shopper.family_id if own and shopper else None)
+        by_admin = admin and not own
+        await audit.record(core, audit.Event.PASSWORD_CHANGED, caller=caller, account_id=stored.account_id,
+                           actor=caller.app.client_id if by_admin else None,
+                           detail={"by": "admin" if by_admin else "shopper"}, store=tx)
+        if unlock and lock_in_force(stored.is_locked, stored.lock_expires_at, now):
+            await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=stored.account_id,
+                               actor=caller.app.client_id, detail={"by": "password-change"}, store=tx)
 
 
-def _usable(found: StoredLogin, caller: Caller) -> bool:
+def _usable(found: StoredLogin, caller: Caller, now: datetime) -> bool:
     return (found.tenant_id == caller.tenant.id and found.customer_set_id == caller.site.customer_set_id
-            and found.is_active and not found.is_locked and found.password_hash is not None)
+            and found.is_active and not lock_in_force(found.is_locked, found.lock_expires_at, now)
+            and found.password_hash is not None)
 
 
 @dataclass(frozen=True, slots=True)

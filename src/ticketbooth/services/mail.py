@@ -264,10 +264,13 @@ class MailSender:
         return True
 
     async def housekeeping(self) -> None:
-        """Drop sent and given-up messages after `mail_keep_days`, and codes a day after they expired."""
+        """Drop sent and given-up messages after `mail_keep_days`, codes and login challenges a day after
+        they expired, and audit entries older than their tenant's `audit.keep_days`."""
         now = self.core.clock.now()
         await self.store.purge_mail(now, now - timedelta(days=self.core.settings.mail_keep_days), self.max_attempts)
         await self.store.purge_codes(now - timedelta(days=1))
+        await self.store.purge_challenges(now - timedelta(days=1))
+        await self.store.purge_expired_audit_entries(now)
 
     # -- in the background --
 

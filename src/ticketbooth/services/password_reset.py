@@ -13,12 +13,12 @@ from typing import Any
 
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import Account, Tenant
-from ticketbooth.domain.policies import login_key, reset_link
+from ticketbooth.domain.policies import lock_in_force, login_key, reset_link
 from ticketbooth.infra.tokens import at_rest, new_hex
-from ticketbooth.services import mail
+from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.access import actor
 from ticketbooth.services.core import Core
-from ticketbooth.services.passwords import password_problems
+from ticketbooth.services.passwords import password_problems, require_strength
 from ticketbooth.services.tickets import Caller
 from ticketbooth.store.codes import PURPOSE_RESET
 
@@ -62,6 +62,7 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
     customer set, or the tenant's customer set `customer_set_code`. Only an active account with a
     login and an email address gets one; every other request does the same work and sends nothing."""
     identifier = _required("emailAddress", email if (email or "").strip() else username, MAX_IDENTIFIER)
+    await limits.check(core, caller, limits.Limit.PASSWORD_RESET, account_key=login_key(identifier))
     customer_set_id = caller.site.customer_set_id
     if customer_set_code and customer_set_code.strip():
         found_set = await core.store.customer_set_id_by_code(caller.tenant.id, customer_set_code.strip())
@@ -78,12 +79,17 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
     if account is None or not account.email:
         # the same rendering, sealing and write transaction as below, for nobody
         rendered = mail.render(core, tenant, mail.KIND_PASSWORD_RESET, NOBODY, locale, values)
-        await core.store.issue_no_code(core.mail.seal(tenant.id, mail.KIND_PASSWORD_RESET, rendered), now)
+        async with core.store.transaction() as tx:
+            await tx.issue_no_code(core.mail.seal(tenant.id, mail.KIND_PASSWORD_RESET, rendered), now)
+            await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=None,
+                               detail={"sent": False}, store=tx)
         return
     expires = now + timedelta(hours=tenant.settings.codes.reset_code_hours)
     async with core.store.transaction() as tx:
         await tx.issue_code(account.id, PURPOSE_RESET, at_rest(code), now, expires)
         await mail.enqueue(core, tx, tenant, mail.KIND_PASSWORD_RESET, account.email, locale, values)
+        await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=account.id,
+                           detail={"sent": True}, store=tx)
     core.mail.wake()
 
 
@@ -95,6 +101,7 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
     the code is spent, the password replaced, the login unlocked, every token family of the account
     revoked, and a notice mailed to the account's address."""
     user = _required("userName", username, MAX_IDENTIFIER)
+    await limits.check(core, caller, limits.Limit.PASSWORD_RESET, account_key=login_key(user))
     given_code = (code or "").strip().lower()
     if not given_code:
         raise InvalidParameter("confirmationCode", "Missing or invalid parameter: confirmationCode is required")
@@ -116,12 +123,17 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
     if account.tenant_id != tenant.id or not account.is_active or login_key(user) not in names:
         await core.store.record_failed_code_attempt(code_hash)
         raise _invalid_code()
+    await require_strength(core, new_password, tenant.settings.password, account.id)
 
     new_hash = await core.hashing.hash(new_password)
     async with core.store.transaction() as tx:
         if not await tx.reset_password(account.id, code_hash, new_hash, now, actor(caller, None), max_failed):
             raise _invalid_code()  # spent by a concurrent request a moment ago
         await tx.revoke_account_families(account.id, now, REVOKE_REASON)
+        await audit.record(core, audit.Event.PASSWORD_RESET, caller=caller, account_id=account.id, store=tx)
+        if lock_in_force(account.is_locked, account.lock_expires_at, now):
+            await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
+                               detail={"by": "password-reset"}, store=tx)
         if account.email:
             await mail.enqueue(core, tx, tenant, mail.KIND_PASSWORD_CHANGED, account.email, account.profile.locale_code,
                                {"user_name": _login_name(account), "first_name": account.profile.first_name})

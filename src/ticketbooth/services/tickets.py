@@ -15,7 +15,6 @@ from typing import Any
 
 from ticketbooth.domain.errors import (
     InvalidAccessToken,
-    InvalidCredentials,
     InvalidParameter,
     InvalidRefreshToken,
     NotFound,
@@ -34,6 +33,7 @@ from ticketbooth.domain.models import (
 )
 from ticketbooth.domain.policies import login_key, ticket_ttls
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
+from ticketbooth.services import audit, limits, lockout
 from ticketbooth.services.applications import TOKEN_USE_SHOPPER
 from ticketbooth.services.core import Core
 from ticketbooth.services.views import shopper_view
@@ -78,6 +78,7 @@ def lifetimes_for(caller: Caller, anonymous: bool, requested: RequestedLifetimes
 
 
 async def issue_anonymous(core: Core, caller: Caller) -> IssuedTicket:
+    await limits.check(core, caller, limits.Limit.ANONYMOUS)
     access_ttl, refresh_ttl = lifetimes_for(caller, True, None)
     return await open_family(
         core, core.store, caller, user_id=new_hex(16), account=None, previous_anonymous=None,
@@ -88,8 +89,11 @@ async def issue_anonymous(core: Core, caller: Caller) -> IssuedTicket:
 async def open_family(
     core: Core, store: Store, caller: Caller, *, user_id: str, account: Account | None,
     previous_anonymous: str | None, access_ttl: timedelta, refresh_ttl: timedelta,
+    acting_client_id: str | None = None, extra_claims: dict[str, Any] | None = None,
 ) -> IssuedTicket:
-    """Start a token family (one login or one anonymous visit) and issue its first ticket."""
+    """Start a token family (one login or one anonymous visit) and issue its first ticket. An
+    impersonation names the acting application (`acting_client_id`: the JWT's `act` claim) and may add
+    claims of its own (`extra_claims`, such as `cart_id`)."""
     now = core.clock.now()
     family = TokenFamily(
         id=new_hex(16), tenant_id=caller.tenant.id, site_id=caller.site.id,
@@ -99,11 +103,12 @@ async def open_family(
         expires_at=now + refresh_ttl, access_ttl_seconds=int(access_ttl.total_seconds()),
         refresh_ttl_seconds=int(refresh_ttl.total_seconds()),
         client_address=caller.client_address or None, user_agent=caller.user_agent or None,
+        acting_client_id=acting_client_id,
     )
     refresh_token, access_token = new_hex(REFRESH_TOKEN_BYTES), new_hex(ACCESS_TOKEN_BYTES)
     record = _record(family, refresh_token, access_token, 0, now, family.expires_at)
     await store.insert_family(family, record)
-    return await _hand_out(core, family, record, refresh_token, access_token, account)
+    return await _hand_out(core, family, record, refresh_token, access_token, account, extra_claims)
 
 
 def _record(family: TokenFamily, refresh_token: str, access_token: str, generation: int, now: datetime,
@@ -117,8 +122,9 @@ def _record(family: TokenFamily, refresh_token: str, access_token: str, generati
 
 
 async def _hand_out(core: Core, family: TokenFamily, record: TicketRecord, refresh_token: str,
-                    access_token: str, account: Account | None) -> IssuedTicket:
-    jwt = await core.keys.sign(_claims(family, record))
+                    access_token: str, account: Account | None,
+                    extra_claims: dict[str, Any] | None = None) -> IssuedTicket:
+    jwt = await core.keys.sign({**_claims(family, record), **(extra_claims or {})})
     if account is not None:
         account = await shopper_view(core, account)  # a ticket goes to the storefront
     return IssuedTicket(
@@ -137,6 +143,8 @@ def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
     }
     if family.previous_anonymous_user_id:
         claims["prev_sub"] = family.previous_anonymous_user_id
+    if family.acting_client_id:
+        claims["act"] = {"client_id": family.acting_client_id}  # RFC 8693: who acts as the shopper
     return claims
 
 
@@ -145,14 +153,16 @@ def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
 async def login(
     core: Core, caller: Caller, identifier: str | None, password: str | None, *, account_id: int | None = None,
     requested: RequestedLifetimes | None = None, previous: Shopper | None = None,
+    fingerprint: str | None = None, region: str | None = None,
 ) -> IssuedTicket:
     """A ticket for a registered shopper who proves their password. Every refusal (unknown user,
     wrong password, inactive or locked account, other account id) is the same error after the same
     hash work, so answers do not tell whether an account exists.
 
     A wrong password for an existing account counts as a failed login (see loginState); a right one
-    resets the count. Counting only: locking the account once `LockoutPolicy.max_failed_logins` is
-    reached comes with a later change. A right password on an account that must change it is refused with
+    resets the count; the failures lock the account when they reach `LockoutPolicy.max_failed_logins`
+    (see `services.lockout`, which also refuses an address that used up its failures on this login
+    name, and writes the audit entries). A right password on an account that must change it is refused with
     PasswordChangeRequired (only then: a wrong one stays InvalidCredentials). The first login of an
     imported account verifies the other system's hash and stores an Argon2id hash instead."""
     if not identifier:
@@ -161,24 +171,34 @@ async def login(
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
     key = login_key(identifier)
+    await limits.check(core, caller, limits.Limit.LOGIN, account_key=key)
     found = await core.store.find_login(caller.site.customer_set_id, key)
     account, stored_hash = found if found else (None, None)
+    blocked = await lockout.address_blocked(core, caller, key)
     ok = await core.hashing.verify(stored_hash, password)
     now = core.clock.now()
-    if account is not None and stored_hash is not None and not ok:
-        await core.store.record_failed_login(account.id, now)
-    if (account is None or stored_hash is None or not ok or not account.is_active or account.is_locked
-            or (account_id is not None and account_id != account.id)):
-        raise InvalidCredentials("Invalid Credentials: the username or password is incorrect")
+    reason = lockout.refusal(account, stored_hash, ok, blocked, account_id, now)
+    if reason is not None:
+        raise await lockout.refuse(core, caller, key, account, reason, now)
+    assert account is not None and stored_hash is not None
     if account.password_change_required:
         raise PasswordChangeRequired(
             "Password Change Required: the password must be changed (Change-Password) before logging in")
     if (account.has_external_password or core.hashing.needs_rehash(stored_hash)) and \
             await core.store.upgrade_password_hash(account.id, stored_hash, await core.hashing.hash(password)):
         account.has_external_password = False
-    await core.store.record_successful_login(account.id, now)
+    if not await lockout.succeeded(core, caller, account, now):  # locked while the hash was checked
+        raise await lockout.refuse(core, caller, key, account, lockout.LOCKED, now)
     account.last_login_at = now
+    account.is_locked, account.lock_expires_at = False, None  # a lock that had run out ended here
     account.failed_login_count, account.first_failed_login_at = 0, None
+    from ticketbooth.services import challenges  # it builds on this module
+
+    pending = await challenges.begin_two_factor(
+        core, caller, account, fingerprint=fingerprint, region=region, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None)
+    if pending is not None:  # the site asks a second factor: a code is mailed, the ticket waits for it
+        return pending
     await core.store.fill_parts(account)  # only now: a refusal must not cost more for a known account
     return await open_family(
         core, core.store, caller, user_id=account.user_id, account=account,
@@ -200,16 +220,20 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
     if not refresh_token:
         raise InvalidParameter("refreshToken", "Missing or invalid parameter: refreshToken is required")
     refresh_token = refresh_token.strip().lower()
+    await limits.check(core, caller, limits.Limit.REFRESH)
     now = core.clock.now()
     found = await core.store.ticket_by_refresh(at_rest(refresh_token))
     if found is None:
         raise _refused()
     record, family = found
+    await limits.check_account(core, caller, limits.Limit.REFRESH, f"family:{family.id}")
     if (family.tenant_id != caller.tenant.id or family.customer_set_id != caller.site.customer_set_id
             or (account_id is not None and account_id != family.account_id)):
         raise _refused()
     if family.revoked_at is not None:
         raise _refused("the session has been ended")
+    if family.acting_client_id is not None:
+        raise _refused()  # an impersonation's refresh token is never handed out; refuse it all the same
     if record.refresh_expires_at <= now or family.expires_at <= now:
         raise _refused("the refresh token has expired")
     account = await _live_account(core, family, now)
@@ -229,7 +253,10 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
     in_grace = now - used_at <= timedelta(seconds=core.settings.refresh_grace_seconds)
     if again is not None and in_grace and again[0].used_at is None and again[1].revoked_at is None:
         return await _hand_out(core, again[1], again[0], successor_refresh, successor_access, account)
-    await core.store.revoke_family(family.id, now, "refresh-replay")
+    async with core.store.transaction() as tx:
+        if await tx.revoke_family(family.id, now, "refresh-replay"):
+            await audit.record(core, audit.Event.REFRESH_REPLAYED, caller=caller, account_id=family.account_id,
+                               detail={"sessionId": family.id, "generation": record.generation}, store=tx)
     raise _refused("the refresh token has already been used")
 
 
@@ -239,7 +266,7 @@ async def _live_account(core: Core, family: TokenFamily, now: datetime) -> Accou
     if family.account_id is None:
         return None
     account = await core.store.get_account(family.account_id)
-    if account is None or not account.is_active or account.is_locked:
+    if account is None or not account.is_active or account.settle_lock(now).is_locked:
         await core.store.revoke_family(family.id, now, "account-unavailable")
         raise _refused("the account is not available")
     return account
@@ -264,7 +291,7 @@ async def shopper_from_access_token(core: Core, caller: Caller, access_token: st
     return Shopper(
         user_id=family.user_id, account_id=family.account_id, is_anonymous=family.is_anonymous,
         tenant_id=family.tenant_id, site_id=family.site_id, customer_set_id=family.customer_set_id,
-        family_id=family.id, client_id=family.client_id,
+        family_id=family.id, client_id=family.client_id, acting_client_id=family.acting_client_id,
     )
 
 
@@ -274,11 +301,13 @@ def shopper_from_claims(caller: Caller, claims: dict[str, Any]) -> Shopper:
             or claims.get("customer_set") != caller.site.customer_set_id):
         raise _token_refused()
     account_id = claims.get("account_id")
+    act = claims.get("act")
+    acting = act.get("client_id") if isinstance(act, dict) else None
     return Shopper(
         user_id=str(claims["sub"]), account_id=account_id if isinstance(account_id, int) else None,
         is_anonymous=bool(claims.get("anon")), tenant_id=caller.tenant.id, site_id=int(claims.get("site", 0)),
         customer_set_id=caller.site.customer_set_id, family_id=str(claims.get("sid", "")),
-        client_id=str(claims.get("client_id", "")),
+        client_id=str(claims.get("client_id", "")), acting_client_id=str(acting) if acting else None,
     )
 
 
@@ -292,4 +321,4 @@ async def current_account(core: Core, shopper: Shopper | None) -> Account:
     if (account is None or not account.is_active or account.customer_set_id != shopper.customer_set_id
             or account.user_id != shopper.user_id):
         raise _token_refused()
-    return await shopper_view(core, account)
+    return await shopper_view(core, account.settle_lock(core.clock.now()))

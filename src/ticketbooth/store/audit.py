@@ -1,5 +1,5 @@
-"""The audit trail: security events, appended and read back per account, purged after the tenant's
-retention period."""
+"""The audit trail: security events, appended and read back per account (store/retention.py purges
+them after the tenant's retention period)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, insert, select
 
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
@@ -52,9 +52,3 @@ class AuditStore(StoreBase):
             id=r.id, tenant_id=r.tenant_id, site_id=r.site_id, account_id=r.account_id, event=r.event, at=r.at,
             client_address=r.client_address, client_id=r.client_id, actor=r.actor, detail=r.detail,
         ) for r in rows], total
-
-    async def purge_audit_entries(self, tenant_id: int, before: datetime) -> int:
-        """Delete the tenant's entries older than `before`; how many were deleted."""
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(delete(t.audit_entries).where(_e.tenant_id == tenant_id, _e.at < before))
-            return int(res.rowcount)

@@ -69,7 +69,7 @@ class CodeStore(StoreBase):
             a = t.accounts.c
             await conn.execute(update(t.accounts).where(a.id == account_id).values(
                 password_hash=new_hash, password_changed_at=now, password_change_required=False,
-                has_external_password=False, is_locked=False, locked_at=None, failed_login_count=0,
+                has_external_password=False, is_locked=False, locked_at=None, lock_expires_at=None, failed_login_count=0,
                 first_failed_login_at=None, updated_at=now, updated_by=by))
             return True
 

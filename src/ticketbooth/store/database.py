@@ -32,7 +32,7 @@ def create_engine(plain_url: str, pool_size: int = 10) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, pool_size)
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True,
         connect_args={"server_settings": {"application_name": "ticketbooth"}},
     )
 
@@ -41,7 +41,7 @@ def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
     database = url.database or ""
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,4 +1,10 @@
-"""Login state of accounts: lock, password change required, password changes, failed logins."""
+"""Login state of accounts: lock, password change required, password changes, failed logins.
+
+Counting a failed login and locking the account when the count reaches the limit is ONE conditional
+UPDATE (`record_failed_login`), so however many wrong passwords arrive at once, in however many
+processes, the account is locked exactly once, and exactly one caller learns that it locked it.
+The same statement runs for an unknown user (on no row), so a refusal costs the same writes
+whether the account exists or not."""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import and_, bindparam, case, false, func, or_, select, true, update
 
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
@@ -24,17 +30,36 @@ class StoredLogin:
     is_active: bool
     is_locked: bool
     password_hash: str | None
+    lock_expires_at: datetime | None = None
 
 
 _STORED_LOGIN = select(
     _a.c.id, _a.c.tenant_id, _a.c.customer_set_id, _a.c.is_active, _a.c.is_locked, _a.c.password_hash,
+    _a.c.lock_expires_at,
 ).where(_a.c.id == bindparam("account_id"))
-_FAILED_LOGIN = update(_a).where(_a.c.id == bindparam("account_id")).values(
-    failed_login_count=_a.c.failed_login_count + 1,
-    first_failed_login_at=func.coalesce(_a.c.first_failed_login_at, bindparam("now", type_=_a.c.first_failed_login_at.type)),
-)
-_GOOD_LOGIN = update(_a).where(_a.c.id == bindparam("account_id")).values(
-    last_login_at=bindparam("now", type_=_a.c.last_login_at.type), failed_login_count=0, first_failed_login_at=None,
+
+NO_ACCOUNT = 0
+"""The account id the failed-login statement runs on when there is no account to count (ids start at 1)."""
+
+_NOW = bindparam("now", type_=_a.c.locked_at.type)
+_LOCK_IN_FORCE = and_(_a.c.is_locked.is_(True), or_(_a.c.lock_expires_at.is_(None), _a.c.lock_expires_at > _NOW))
+_LOCK_RUN_OUT = and_(_a.c.is_locked.is_(True), _a.c.lock_expires_at.is_not(None), _a.c.lock_expires_at <= _NOW)
+_COUNT_AFTER = case((_LOCK_RUN_OUT, 0), else_=_a.c.failed_login_count) + 1
+_LOCKS = _COUNT_AFTER >= bindparam("max_failed")
+# One more failure, unless a lock holds (then nothing changes: the failures of a locked account are
+# not counted). A lock that has run out is forgotten first: the count starts again. When the count
+# reaches the limit the account is locked until `lock_expires` (NULL: until unlocked).
+_FAILED_LOGIN = update(_a).where(_a.c.id == bindparam("account_id"), ~_LOCK_IN_FORCE).values(
+    failed_login_count=_COUNT_AFTER,
+    first_failed_login_at=case((_LOCK_RUN_OUT, _NOW), else_=func.coalesce(_a.c.first_failed_login_at, _NOW)),
+    is_locked=case((_LOCKS, true()), else_=false()),
+    locked_at=case((_LOCKS, _NOW), else_=_a.c.locked_at),
+    lock_expires_at=case((_LOCKS, bindparam("lock_expires", type_=_a.c.lock_expires_at.type)), else_=None),
+).returning(_a.c.is_locked)
+# A good login counts only while no lock holds and the account is active (checked in the same
+# statement, so a lock made while the password was being checked wins); it ends a lock that ran out.
+_GOOD_LOGIN = update(_a).where(_a.c.id == bindparam("account_id"), _a.c.is_active.is_(True), ~_LOCK_IN_FORCE).values(
+    last_login_at=_NOW, failed_login_count=0, first_failed_login_at=None, is_locked=False, lock_expires_at=None,
 )
 
 
@@ -45,7 +70,8 @@ class LoginStore(StoreBase):
         if row is None:
             return None
         return StoredLogin(account_id=row.id, tenant_id=row.tenant_id, customer_set_id=row.customer_set_id,
-                           is_active=bool(row.is_active), is_locked=bool(row.is_locked), password_hash=row.password_hash)
+                           is_active=bool(row.is_active), is_locked=bool(row.is_locked), password_hash=row.password_hash,
+                           lock_expires_at=row.lock_expires_at)
 
     async def account_id_by_name(self, customer_set_id: int, name: Literal["email", "username"], key: str) -> int | None:
         """The account of the customer set whose email (or username), compared as `login_key`, is `key`."""
@@ -59,15 +85,23 @@ class LoginStore(StoreBase):
 
     # -- logins ---------------------------------------------------------------------------------
 
-    async def record_failed_login(self, account_id: int, now: datetime) -> None:
-        """One more failed password login (the first one's time is kept)."""
+    async def record_failed_login(self, account_id: int, now: datetime, max_failed: int,
+                                  lock_expires: datetime | None) -> bool:
+        """One more failed password login (the first one's time is kept), locking the account when
+        this one makes `max_failed`. True only for the one call that locked it. Nothing changes
+        while a lock holds. With `NO_ACCOUNT` the same statement runs and changes nothing."""
         async with self._begin(write=True) as conn:
-            await conn.execute(_FAILED_LOGIN, {"account_id": account_id, "now": now})
+            locked = (await conn.execute(_FAILED_LOGIN, {
+                "account_id": account_id, "now": now, "max_failed": max_failed, "lock_expires": lock_expires,
+            })).scalar()
+        return bool(locked)
 
-    async def record_successful_login(self, account_id: int, now: datetime) -> None:
-        """The last login time; the failed-login count starts again from zero."""
+    async def record_successful_login(self, account_id: int, now: datetime) -> bool:
+        """The last login time; the failed-login count starts again from zero. False, changing
+        nothing, when the account is locked (a lock that has run out ends here) or inactive."""
         async with self._begin(write=True) as conn:
-            await conn.execute(_GOOD_LOGIN, {"account_id": account_id, "now": now})
+            res = await conn.execute(_GOOD_LOGIN, {"account_id": account_id, "now": now})
+            return bool(res.rowcount == 1)
 
     async def upgrade_password_hash(self, account_id: int, old_hash: str, new_hash: str) -> bool:
         """Replace a hash made by another system or with older parameters by `new_hash` of the same
@@ -91,16 +125,16 @@ class LoginStore(StoreBase):
             updated_by=by,
         )
         if unlock:
-            values["is_locked"] = False
+            values.update(is_locked=False, lock_expires_at=None)
         async with self._begin(write=True) as conn:
             res = await conn.execute(update(_a).where(_a.c.id == account_id, _a.c.password_hash == old_hash).values(
                 **values))
             return bool(res.rowcount == 1)
 
     async def set_locked(self, account_id: int, locked: bool, now: datetime, by: str) -> bool:
-        """Lock (noting when, unless already locked) or unlock (clearing the failed-login count; the
-        time of the last lock is kept). True when the account exists."""
-        values: dict[str, Any] = dict(is_locked=locked, updated_at=now, updated_by=by)
+        """Lock until unlocked (noting when, unless already locked) or unlock (clearing the
+        failed-login count; the time of the last lock is kept). True when the account exists."""
+        values: dict[str, Any] = dict(is_locked=locked, lock_expires_at=None, updated_at=now, updated_by=by)
         if locked:
             values["locked_at"] = _locked_at(now)
         else:

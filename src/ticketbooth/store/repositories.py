@@ -28,15 +28,20 @@ from ticketbooth.domain.models import (
     TicketRecord,
     TokenFamily,
 )
-from ticketbooth.domain.policies import TenantSettings
+from ticketbooth.domain.policies import SiteSettings, TenantSettings
 from ticketbooth.store import tables as t
 from ticketbooth.store.accounts import AccountStore
 from ticketbooth.store.audit import AuditStore
 from ticketbooth.store.base import StoreBase
+from ticketbooth.store.challenges import ChallengeStore
 from ticketbooth.store.codes import CodeStore
+from ticketbooth.store.health import HealthStore
 from ticketbooth.store.logins import LoginStore
 from ticketbooth.store.outbox import OutboxStore
 from ticketbooth.store.parts import PartsStore
+from ticketbooth.store.retention import RetentionStore
+from ticketbooth.store.sessions import SessionStore
+from ticketbooth.store.settings import SettingsStore
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
 _TICKET_COLUMNS = [c for c in t.tickets.c]
@@ -55,7 +60,8 @@ _EXTEND_FAMILY = update(t.token_families).where(
     t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
-class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditStore, StoreBase):
+class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
+            SettingsStore, HealthStore, RetentionStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------
@@ -105,13 +111,15 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
             row = (await conn.execute(select(t.sites).where(t.sites.c.id == site_id))).first()
         if row is None:
             return None
-        return Site(id=row.id, tenant_id=row.tenant_id, customer_set_id=row.customer_set_id, name=row.name)
+        return Site(id=row.id, tenant_id=row.tenant_id, customer_set_id=row.customer_set_id, name=row.name,
+                    settings=SiteSettings.model_validate(row.settings or {}))
 
     async def list_sites(self, tenant_id: int) -> list[Site]:
         async with self._begin(write=False) as conn:
             rows = (await conn.execute(
                 select(t.sites).where(t.sites.c.tenant_id == tenant_id).order_by(t.sites.c.id))).all()
-        return [Site(id=r.id, tenant_id=r.tenant_id, customer_set_id=r.customer_set_id, name=r.name) for r in rows]
+        return [Site(id=r.id, tenant_id=r.tenant_id, customer_set_id=r.customer_set_id, name=r.name,
+                     settings=SiteSettings.model_validate(r.settings or {})) for r in rows]
 
     async def create_site(self, site_id: int, tenant_id: int, customer_set_id: int, name: str, now: datetime) -> None:
         async with self._begin(write=True) as conn:
@@ -157,6 +165,12 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
         async with self._begin(write=False) as conn:
             row = (await conn.execute(
                 select(t.applications).where(t.applications.c.client_id == client_id))).first()
+        return None if row is None else _application(row)
+
+    async def get_application_by_id(self, application_id: int) -> Application | None:
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(
+                select(t.applications).where(t.applications.c.id == application_id))).first()
         return None if row is None else _application(row)
 
     async def save_application(

@@ -1,0 +1,148 @@
+-- Ticketbooth load scenarios for wrk (bench/run.py writes the data file and starts wrk):
+--   wrk -t T -c C -d S -s bench/wrk/ticketbooth.lua http://127.0.0.1:PORT -- SCENARIO DATAFILE T
+-- SCENARIO: healthz | anonymous | refresh | current | login | mix
+-- DATAFILE: one "key value" per line: app_token, tenant, site, password, and any number of
+--   refresh (a refresh token), jwt (a ticket JWT), user (a login name).
+--
+-- Refresh chains: every refresh token is held by at most one request at a time. Each thread keeps
+-- a queue of the tokens it owns; a refresh request takes one from the queue, and its response puts
+-- the successor back. So a connection always refreshes a live chain (never a token already used,
+-- which would be a replay and revoke the chain), and the chains never share a token.
+-- mix: 35% refresh, 35% current account, 25% anonymous, 5% login (a storefront: 70% refresh or
+--   current-account); the tickets that anonymous and login requests return join the refresh pool.
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+local scenario
+local app_headers, jwt_headers, login_headers = nil, {}, nil
+local login_bodies = {}
+local pool, head, tail = {}, 1, 0
+local next_jwt, next_user = 0, 0
+starved = 0   -- refresh requests that found no live chain (read by done())
+
+local function push(token)
+  if tail - head < 10000 then
+    tail = tail + 1
+    pool[tail] = token
+  end
+end
+
+local function pop()
+  if head > tail then return nil end
+  local token = pool[head]
+  pool[head] = nil
+  head = head + 1
+  return token
+end
+
+function init(args)
+  scenario = args[1]
+  local nthreads = tonumber(args[3]) or 1
+  local me = id or 0
+  local values, refresh_seen, users, jwts = {}, 0, {}, {}
+  for line in io.lines(args[2]) do
+    local key, value = line:match("^(%S+) (.*)$")
+    if key == "refresh" then
+      if refresh_seen % nthreads == me then push(value) end
+      refresh_seen = refresh_seen + 1
+    elseif key == "jwt" then
+      table.insert(jwts, value)
+    elseif key == "user" then
+      table.insert(users, value)
+    elseif key then
+      values[key] = value
+    end
+  end
+  app_headers = {["Authorization"] = "Bearer " .. (values.app_token or ""),
+                 ["x-vol-tenant"] = values.tenant, ["x-vol-site"] = values.site}
+  login_headers = {["Authorization"] = app_headers["Authorization"], ["x-vol-tenant"] = values.tenant,
+                   ["x-vol-site"] = values.site, ["Content-Type"] = "application/json"}
+  for _, jwt in ipairs(jwts) do
+    table.insert(jwt_headers, {["Authorization"] = "Bearer " .. jwt})
+  end
+  for _, user in ipairs(users) do
+    table.insert(login_bodies, '{"username":"' .. user .. '","password":"' .. (values.password or "") .. '"}')
+  end
+  next_jwt, next_user = me, me
+  math.randomseed(os.time() * 100 + me)
+  if scenario ~= "refresh" and scenario ~= "mix" then
+    response = nil  -- wrk then skips parsing bodies
+  end
+end
+
+-- requests that never change are formatted once (the first time they are asked for)
+local fixed = {}
+
+local function healthz()
+  fixed.healthz = fixed.healthz or wrk.format("GET", "/healthz")
+  return fixed.healthz
+end
+
+local function anonymous()
+  fixed.anonymous = fixed.anonymous or wrk.format("GET", "/api/commerce/customer/authtickets/anonymousshopper",
+                                                  app_headers)
+  return fixed.anonymous
+end
+
+local function refresh(fallback)
+  local token = pop()
+  if token == nil then
+    starved = starved + 1
+    if fallback then return fallback() end
+    token = "00000000000000000000000000000000"  -- answered 401: counted as an error, as it should be
+  end
+  return wrk.format("PUT", "/api/commerce/customer/authtickets/refresh?refreshToken=" .. token, app_headers)
+end
+
+local function current()
+  next_jwt = next_jwt + 1
+  return wrk.format("GET", "/api/commerce/customer/accounts/current", jwt_headers[next_jwt % #jwt_headers + 1])
+end
+
+local function login()
+  next_user = next_user + 1
+  return wrk.format("POST", "/api/commerce/customer/authtickets", login_headers,
+                    login_bodies[next_user % #login_bodies + 1])
+end
+
+local function mix()
+  local r = math.random()
+  if r < 0.35 then return refresh(anonymous) end
+  if r < 0.70 then return current() end
+  if r < 0.95 then return anonymous() end
+  return login()
+end
+
+local scenarios = {healthz = healthz, anonymous = anonymous, refresh = refresh, current = current,
+                   login = login, mix = mix}
+
+function request()
+  return scenarios[scenario]()
+end
+
+function response(status, headers, body)
+  if status == 200 and body then
+    local token = body:match('"refreshToken":"(%x+)"')
+    if token then push(token) end
+  end
+end
+
+function done(summary, latency, requests)
+  local starved_total = 0
+  for _, thread in ipairs(threads) do
+    starved_total = starved_total + (thread:get("starved") or 0)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_us":%d,"status_errors":%d,"socket_errors":%d,"timeouts":%d,' ..
+    '"p50_us":%d,"p99_us":%d,"max_us":%d,"starved":%d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max, starved_total))
+end

@@ -1,0 +1,96 @@
+"""Sessions and impersonation on the wire:
+
+- `DELETE /api/commerce/customer/authtickets?refreshToken=` (or a JSON body `{refreshToken}`): log out
+  of one session; 204 whatever the token was;
+- `POST /api/commerce/customer/authtickets/impersonatecart` (CartAuthTicketRequest): an impersonation
+  ticket, for applications with `customer-auth:impersonate`;
+- `/api/commerce/customer/accounts/{accountId}/sessions`: `GET` lists the live sessions (admin),
+  `DELETE` ends them all (owner or admin), `DELETE .../{sessionId}` ends one (owner or admin).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import Field
+from starlette.responses import Response
+
+from ticketbooth.api import wire
+from ticketbooth.api.bodies import AuthTicketRequest, KiboBody
+from ticketbooth.api.context import core_of, parse_id, read_json, resolve
+from ticketbooth.api.lists import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_START_INDEX, collection
+from ticketbooth.api.wire import KiboJSON, respond
+from ticketbooth.services import access, impersonation, sessions
+from ticketbooth.store.sessions import Session
+
+router = APIRouter(prefix="/api/commerce/customer", tags=["Sessions"])
+
+AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class CartAuthTicketRequest(KiboBody):
+    accountId: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    userId: str | None = Field(default=None, max_length=100)
+    cartId: str | None = Field(default=None, max_length=200)
+
+
+def session(s: Session) -> dict[str, Any]:
+    """One session as listed: never a token or a hash of one."""
+    return {
+        "id": s.id,
+        "createdOn": wire.date(s.created_at),
+        "lastUsedOn": wire.date(s.last_used_at),
+        "expiresOn": wire.date(s.expires_at),
+        "clientAddress": s.client_address,
+        "userAgent": s.user_agent,
+        "applicationId": s.client_id,
+        "siteId": s.site_id,
+        "isImpersonation": s.is_impersonation,
+    }
+
+
+@router.delete("/authtickets", status_code=204, summary="Log out: end the session of a refresh token")
+async def logout(request: Request, refreshToken: str | None = Query(None)) -> Response:
+    ctx = await resolve(request)
+    token = refreshToken
+    if not (token and token.strip()):
+        token = (await read_json(request, AuthTicketRequest)).refreshToken
+    await sessions.logout(core_of(request), ctx.caller, token)
+    return Response(status_code=204)
+
+
+@router.post("/authtickets/impersonatecart", summary="Impersonate a shopper (for their cart)")
+async def impersonate_cart(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+    ctx = await resolve(request)
+    body = await read_json(request, CartAuthTicketRequest)
+    issued = await impersonation.impersonate(core_of(request), ctx.caller, body.accountId, body.userId, body.cartId)
+    return respond(wire.ticket(issued), responseFields)
+
+
+@router.get("/accounts/{accountId:int}/sessions", summary="An account's live sessions (admin)")
+async def list_sessions(
+    request: Request, accountId: AccountId, startIndex: str | None = Query(None),
+    pageSize: str | None = Query(None), responseFields: str | None = Query(None),
+) -> KiboJSON:
+    ctx = await resolve(request)
+    access.require_admin(ctx.caller, "listing an account's sessions")  # before reading the paging (403, not 400)
+    start = parse_id("startIndex", startIndex, 0, MAX_START_INDEX + 1) or 0
+    size = parse_id("pageSize", pageSize, 1, MAX_PAGE_SIZE + 1) or DEFAULT_PAGE_SIZE
+    page = await sessions.list_sessions(core_of(request), ctx.caller, accountId, start, size)
+    return respond(collection(page, session), responseFields)
+
+
+@router.delete("/accounts/{accountId:int}/sessions", status_code=204, summary="End every session of an account")
+async def revoke_sessions(request: Request, accountId: AccountId) -> Response:
+    ctx = await resolve(request, shopper="optional")
+    await sessions.revoke_all(core_of(request), ctx.caller, ctx.shopper, accountId)
+    return Response(status_code=204)
+
+
+@router.delete("/accounts/{accountId:int}/sessions/{sessionId}", status_code=204,
+               summary="End one session of an account")
+async def end_session(request: Request, accountId: AccountId, sessionId: str) -> Response:
+    ctx = await resolve(request, shopper="optional")
+    await sessions.end_session(core_of(request), ctx.caller, ctx.shopper, accountId, sessionId)
+    return Response(status_code=204)

@@ -1,0 +1,129 @@
+"""Prometheus metrics: what the service counts and how /metrics renders it.
+
+- `ticketbooth_http_requests_total{method,route,status}` and
+  `ticketbooth_http_request_duration_seconds{method,route}`: every HTTP request, labelled with the
+  matched route's path template (`/api/commerce/customer/accounts/{accountId}`), never the raw path:
+  label values stay bounded whatever clients send (`unmatched` when no route matched, `other` for a
+  method outside the standard ones);
+- `ticketbooth_password_hash_duration_seconds{operation}`: each Argon2 hash or verify, timed in the
+  worker thread that runs it (the time spent waiting for a slot is not in it);
+- `ticketbooth_security_events_total{event}`: every audit event (services/audit.py) by type:
+  `login.succeeded`, `login.failed`, `account.locked`, `refresh.replayed`, ...;
+- `ticketbooth_mail_outbox_backlog`: messages waiting to be sent, counted in the database when
+  /metrics is scraped (one number for the whole deployment, whichever process answers).
+
+Several processes (`ticketbooth serve --workers N`): `serve` points PROMETHEUS_MULTIPROC_DIR at a
+fresh directory before the workers start, prometheus-client then keeps every process's counters
+in files there, and whichever worker answers /metrics adds them all up. A single process keeps
+them in memory and also reports its own `process_*` metrics (CPU, memory, open files).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import ParamSpec, TypeVar
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import multiprocess as _multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: they double the output
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+REQUESTS = Counter(
+    "ticketbooth_http_requests_total", "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "ticketbooth_http_request_duration_seconds", "Time from receiving a request to its last response byte.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HASH_SECONDS = Histogram(
+    "ticketbooth_password_hash_duration_seconds", "Time of one password hash or verify in its worker thread.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5),
+)
+SECURITY_EVENTS = Counter(
+    "ticketbooth_security_events_total", "Security events recorded in the audit trail, by type.", ["event"],
+)
+
+# Label children cost a dictionary lookup and a lock in prometheus-client: keep ours at hand.
+_request_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def multiprocess_dir() -> str | None:
+    """The directory the processes share their metrics through, when there is one."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
+    key = (method if method in METHODS else "other", route or UNMATCHED, str(status))
+    children = _request_children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(*key), REQUEST_SECONDS.labels(key[0], key[1]))
+        _request_children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+def timed_hash(operation: str, fn: Callable[P, T]) -> Callable[P, T]:
+    """`fn`, recording how long each call takes under `operation` (hash, verify)."""
+    histogram = HASH_SECONDS.labels(operation)
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            histogram.observe(time.perf_counter() - started)
+
+    return run
+
+
+def known_security_events(names: Iterable[str]) -> None:
+    """Show every event type at 0 from the start (a counter that appears later breaks rate() queries)."""
+    for name in names:
+        SECURITY_EVENTS.labels(name)
+
+
+def security_event(event: str) -> None:
+    """An audit listener (`services.audit.listen`): counts the event."""
+    SECURITY_EVENTS.labels(str(event)).inc()
+
+
+class _Values(Collector):
+    """Values measured at scrape time (from the database), reported as gauges."""
+
+    def __init__(self, outbox_backlog: int | None) -> None:
+        self.outbox_backlog = outbox_backlog
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        if self.outbox_backlog is not None:
+            yield GaugeMetricFamily("ticketbooth_mail_outbox_backlog",
+                                    "Mail messages waiting to be sent (not yet sent nor given up).",
+                                    value=self.outbox_backlog)
+
+
+def render(outbox_backlog: int | None) -> bytes:
+    """The exposition text: this process's metrics (or every process's, in multiprocess mode) and
+    the values measured for this scrape (None: could not be measured, left out)."""
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    scraped = CollectorRegistry()
+    scraped.register(_Values(outbox_backlog))
+    return generate_latest(registry) + generate_latest(scraped)

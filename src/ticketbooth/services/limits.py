@@ -1,0 +1,86 @@
+"""Rate limits on the endpoints an attacker would hammer: which class an endpoint belongs to, and the
+check every such flow makes first.
+
+Each class has two token buckets per tenant (limits in `TenantSettings.rate_limits`): one per client
+address and one per account. The account bucket is keyed on what the request names -- an account
+id, a login name or an email -- and an unknown name gets a bucket exactly like a known one, so the
+answer never tells whether an account exists. Applications with the customer:admin behavior (a
+merchant's back office, calling for everyone from one address) skip the per-address bucket only.
+Keys are HMACs under a key derived from the server secret, so neither emails nor client addresses
+end up in Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from ticketbooth.domain.errors import TooManyRequests
+from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN
+from ticketbooth.domain.policies import RateBucket
+
+if TYPE_CHECKING:  # tickets imports this module
+    from ticketbooth.services.core import Core
+    from ticketbooth.services.tickets import Caller
+
+
+class Limit(StrEnum):
+    LOGIN = "login"
+    REFRESH = "refresh"
+    ANONYMOUS = "anonymous"
+    REGISTRATION = "registration"
+    CODE_REQUEST = "code-request"
+    PASSWORD_RESET = "password-reset"
+    CODE_VERIFY = "code-verify"
+
+
+_WHAT = {
+    Limit.LOGIN: "login attempts",
+    Limit.REFRESH: "refresh requests",
+    Limit.ANONYMOUS: "anonymous ticket requests",
+    Limit.REGISTRATION: "registrations",
+    Limit.CODE_REQUEST: "code requests",
+    Limit.PASSWORD_RESET: "password reset requests",
+    Limit.CODE_VERIFY: "code attempts",
+}
+
+
+def bucket_key(core: Core, caller: Caller, limit: Limit, side: str, value: str) -> str:
+    """The limiter key of one bucket: tenant, class, side ("address" or "account") and a keyed hash
+    of the address or account key."""
+    secret = hmac.new(core.refresh_secret, b"ticketbooth rate limit keys", hashlib.sha256).digest()
+    digest = hmac.new(secret, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+    return f"{caller.tenant.id}:{limit.value}:{side}:{digest}"
+
+
+async def _take(core: Core, key: str, bucket: RateBucket, message: str) -> None:
+    wait = await core.limiter.take(key, bucket.capacity, bucket.per_second)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequests(f"Too Many Requests: {message}; retry in {seconds} seconds", seconds)
+
+
+async def check(core: Core, caller: Caller, limit: Limit, account_key: str | None = None) -> None:
+    """Take one token from the caller's per-address bucket and, when `account_key` is given, from
+    that account's bucket; TooManyRequests (429 with Retry-After) when either is empty."""
+    rules = caller.tenant.settings.rate_limits.of(limit.value)
+    if not rules.enabled:
+        return
+    what = _WHAT[limit]
+    if rules.per_address is not None and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
+        key = bucket_key(core, caller, limit, "address", caller.client_address or "unknown")
+        await _take(core, key, rules.per_address, f"too many {what} from this address")
+    if account_key is not None:
+        await check_account(core, caller, limit, account_key)
+
+
+async def check_account(core: Core, caller: Caller, limit: Limit, account_key: str) -> None:
+    """The per-account half of `check` alone, for flows that learn the account only after the
+    per-address check (refresh: the token family)."""
+    rules = caller.tenant.settings.rate_limits.of(limit.value)
+    if rules.enabled and rules.per_account is not None:
+        key = bucket_key(core, caller, limit, "account", account_key)
+        await _take(core, key, rules.per_account, f"too many {_WHAT[limit]} for this account")

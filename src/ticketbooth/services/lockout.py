@@ -1,0 +1,143 @@
+"""Lockout: what a password login does with its outcome, so that guessing cannot get through, cannot
+lock a shopper out from one address, and cannot tell whether an account exists.
+
+- Per account: the `max_failed_logins`-th consecutive failure locks the account for `lock_minutes`
+  (0: until unlocked), in one conditional UPDATE (`Store.record_failed_login`): however many wrong
+  passwords arrive at once the account is locked once, its sessions end once, and the owner gets
+  one email (queued in the same transaction) saying how to get back in.
+- Per (client address, login name): a token bucket in the shared rate limiter (Redis when
+  configured, so every process sees the same count). After `max_failed_logins_per_address` failures
+  that address's password attempts on that name are refused -- even with the right password -- and
+  no longer count against the account, while other addresses go on as before. The bucket is taken
+  AFTER the hash and only a successful take counts against the account, so parallel requests
+  cannot count more failures than the allowance.
+- Every refusal -- unknown user, wrong password, locked or inactive account, blocked address -- is
+  the same INVALID_CREDENTIALS after the same work: one password hash, one limiter take, one failed-
+  login UPDATE (on no row when nothing is counted) and one audit entry, in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ticketbooth.domain.errors import InvalidCredentials
+from ticketbooth.domain.models import Account
+from ticketbooth.domain.policies import lock_expiry, lock_in_force
+from ticketbooth.services import audit, mail
+from ticketbooth.store.logins import NO_ACCOUNT
+
+if TYPE_CHECKING:  # tickets imports this module
+    from ticketbooth.services.core import Core
+    from ticketbooth.services.tickets import Caller
+
+KIND_ACCOUNT_LOCKED = "account-locked"
+REVOKED_BY_LOCK = "account-locked"
+
+# Why a password login was refused, as written in the audit entry (never shown to the caller).
+UNKNOWN = "unknown"
+NO_LOGIN = "no-login"
+ADDRESS_BLOCKED = "address-blocked"
+LOCKED = "locked"
+BAD_PASSWORD = "bad-password"
+INACTIVE = "inactive"
+OTHER_ACCOUNT = "other-account"
+
+
+def refused() -> InvalidCredentials:
+    return InvalidCredentials("Invalid Credentials: the username or password is incorrect")
+
+
+def _address_key(core: Core, caller: Caller, login: str) -> str:
+    """The limiter key of (tenant, customer set, login name, client address): a keyed hash, so that
+    neither the name nor the address ends up in Redis."""
+    secret = hmac.new(core.refresh_secret, b"ticketbooth lockout keys", hashlib.sha256).digest()
+    value = f"{caller.site.customer_set_id}\x00{login}\x00{caller.client_address or 'unknown'}"
+    digest = hmac.new(secret, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+    return f"{caller.tenant.id}:lockout:address:{digest}"
+
+
+def _bucket(caller: Caller) -> tuple[int, float]:
+    policy = caller.tenant.settings.lockout
+    capacity = policy.max_failed_logins_per_address
+    return capacity, capacity / (policy.address_window_minutes * 60.0)
+
+
+async def address_blocked(core: Core, caller: Caller, login: str) -> bool:
+    """Whether this address has used up its failed logins on this login name (asked before the hash;
+    the same call whether the name exists or not)."""
+    capacity, per_second = _bucket(caller)
+    return await core.limiter.peek(_address_key(core, caller, login), capacity, per_second) > 0
+
+
+def refusal(account: Account | None, stored_hash: str | None, password_ok: bool, blocked: bool,
+            wanted_account_id: int | None, now: datetime) -> str | None:
+    """Why a login must be refused (None: it may go on)."""
+    if account is None:
+        return UNKNOWN
+    if stored_hash is None:
+        return NO_LOGIN
+    if blocked:
+        return ADDRESS_BLOCKED
+    if lock_in_force(account.is_locked, account.lock_expires_at, now):
+        return LOCKED
+    if not password_ok:
+        return BAD_PASSWORD
+    if not account.is_active:
+        return INACTIVE
+    if wanted_account_id is not None and wanted_account_id != account.id:
+        return OTHER_ACCOUNT
+    return None
+
+
+async def refuse(core: Core, caller: Caller, login: str, account: Account | None, reason: str,
+                 now: datetime) -> InvalidCredentials:
+    """Record a refused password login and return the error to raise. A wrong password counts
+    against the account (and may lock it) only when this address still had a failure to spend."""
+    capacity, per_second = _bucket(caller)
+    spent = await core.limiter.take(_address_key(core, caller, login), capacity, per_second) == 0
+    if reason == BAD_PASSWORD and not spent:
+        reason = ADDRESS_BLOCKED  # another request from this address used up its last failure meanwhile
+    counted = account is not None and reason == BAD_PASSWORD
+    policy = caller.tenant.settings.lockout
+    expires = lock_expiry(policy, now)
+    async with core.store.transaction() as tx:
+        locked = await tx.record_failed_login(account.id if counted and account else NO_ACCOUNT, now,
+                                              policy.max_failed_logins, expires)
+        await audit.record(core, audit.Event.LOGIN_FAILED, caller=caller, account_id=account.id if account else None,
+                           detail={"reason": reason}, store=tx)
+        if locked and account is not None:
+            await tx.revoke_account_families(account.id, now, REVOKED_BY_LOCK)
+            await audit.record(core, audit.Event.ACCOUNT_LOCKED, caller=caller, account_id=account.id, detail={
+                "by": "failed-logins", "failures": policy.max_failed_logins,
+                "until": expires.isoformat() if expires else None,
+            }, store=tx)
+            if account.email:
+                await mail.enqueue(core, tx, caller.tenant, KIND_ACCOUNT_LOCKED, account.email,
+                                   account.profile.locale_code, _lock_mail_values(caller, account, expires))
+    if locked:
+        core.mail.wake()
+    return refused()
+
+
+def _lock_mail_values(caller: Caller, account: Account, expires: datetime | None) -> dict[str, object]:
+    return {
+        "first_name": account.profile.first_name, "user_name": account.username or account.email or "",
+        "failures": caller.tenant.settings.lockout.max_failed_logins,
+        "otp_login": bool(caller.site.settings.otp_login),
+        "unlock_at": expires.strftime("%Y-%m-%d %H:%M UTC") if expires else None,
+    }
+
+
+async def succeeded(core: Core, caller: Caller, account: Account, now: datetime) -> bool:
+    """Record a login whose password was right: the failed-login count starts again. False when a
+    lock was made (or the account disabled) while the password was being checked: then the login is
+    refused after all."""
+    async with core.store.transaction() as tx:
+        if not await tx.record_successful_login(account.id, now):
+            return False
+        await audit.record(core, audit.Event.LOGIN_SUCCEEDED, caller=caller, account_id=account.id,
+                           detail={"method": "password"}, store=tx)
+    return True

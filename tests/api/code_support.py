@@ -1,0 +1,77 @@
+"""Helpers of the 2FA and one-time-passcode tests: site settings, the mailbox the codes arrive in (a
+real SMTP server), and the audit events written."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select, update
+
+from tests.api.support import CUSTOMER
+from tests.conftest import SITE
+from tests.smtp import Delivered, SmtpServer
+from ticketbooth.infra.mail import SmtpTransport
+from ticketbooth.services.core import Core
+from ticketbooth.services.mail import MailSender
+from ticketbooth.store import tables as t
+
+TICKETS = f"{CUSTOMER}/authtickets"
+TWO_FACTOR_REQUEST = f"{TICKETS}/2fa/request"
+TWO_FACTOR_AUTH = f"{TICKETS}/2fa/auth"
+OTP_REQUEST = f"{TICKETS}/otp/request"
+OTP_AUTH = f"{TICKETS}/otp/auth"
+SIX_DIGITS = re.compile(r"\b\d{6}\b")
+
+
+class Mailbox:
+    """Runs the sender in the test's own time and hands over what the SMTP server received."""
+
+    def __init__(self, core: Core, server: SmtpServer) -> None:
+        self.server = server
+        self.sender = MailSender(core, SmtpTransport(server.host, server.port, starttls=False, timeout=5))
+        self._seen = 0
+
+    async def new(self) -> list[Delivered]:
+        await self.sender.run_once()
+        fresh = self.server.messages[self._seen:]
+        self._seen = len(self.server.messages)
+        return sorted(fresh, key=lambda m: m.outbox_id)
+
+    async def one(self, to: str) -> Delivered:
+        [message] = await self.new()
+        assert message.rcpt_tos == [to]
+        return message
+
+    async def code(self, to: str) -> str:
+        return code_of(await self.one(to))
+
+
+def code_of(message: Delivered) -> str:
+    """The 6-digit code a message carries, the same in its text and HTML parts."""
+    found = set(SIX_DIGITS.findall(message.text))
+    assert len(found) == 1, message.text
+    code = found.pop()
+    assert code in message.html
+    return code
+
+
+async def set_site(core: Core, site: int = SITE, **settings: Any) -> None:
+    """Give site `site` these settings (SiteSettings fields), at once for every request."""
+    async with core.store.engine.begin() as conn:
+        await conn.execute(update(t.sites).where(t.sites.c.id == site).values(settings=settings))
+    core.directory.forget()
+
+
+async def events(core: Core, account_id: int | None = None) -> list[str]:
+    """The audit events recorded (for one account, when given), oldest first."""
+    stmt = select(t.audit_entries.c.event).order_by(t.audit_entries.c.id)
+    if account_id is not None:
+        stmt = stmt.where(t.audit_entries.c.account_id == account_id)
+    async with core.store.engine.connect() as conn:
+        return [str(e) for e in (await conn.execute(stmt)).scalars()]
+
+
+async def count_rows(core: Core, table: Any) -> int:
+    async with core.store.engine.connect() as conn:
+        return len((await conn.execute(select(table))).all())
