@@ -32,6 +32,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ticketbooth.infra.mail import SmtpTransport
+from ticketbooth.services.core import Core
+from ticketbooth.services.mail import MailSender
+
 SMTP_USER, SMTP_PASSWORD = "mailer", "smtp-password-7f3a"
 CODE = re.compile(r"\b[0-9a-f]{32}\b")
 
@@ -190,3 +194,24 @@ def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpServer]:
     controller = Controller(recorder, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
                             auth_required=True, authenticator=_authenticator)
     yield from _run(controller, SmtpServer("127.0.0.1", port, recorder, cert_pem))
+
+
+class Mailbox:
+    """Runs a mail sender in the test's own time and hands over what the SMTP server received."""
+
+    def __init__(self, core: Core, server: SmtpServer) -> None:
+        self.server = server
+        self.sender = MailSender(core, SmtpTransport(server.host, server.port, starttls=False, timeout=5))
+        self._seen = 0
+
+    async def new(self) -> list[Delivered]:
+        await self.sender.run_once()
+        fresh = self.server.messages[self._seen:]
+        self._seen = len(self.server.messages)
+        # in the order they were queued: the sender delivers a batch at once, so they may arrive in any order
+        return sorted(fresh, key=lambda m: m.outbox_id)
+
+    async def one(self, to: str) -> Delivered:
+        [message] = await self.new()
+        assert message.rcpt_tos == [to]
+        return message

@@ -10,10 +10,9 @@ from sqlalchemy import select, update
 
 from tests.api.support import CUSTOMER
 from tests.conftest import SITE
-from tests.smtp import Delivered, SmtpServer
-from ticketbooth.infra.mail import SmtpTransport
+from tests.smtp import Delivered
+from tests.smtp import Mailbox as SmtpMailbox
 from ticketbooth.services.core import Core
-from ticketbooth.services.mail import MailSender
 from ticketbooth.store import tables as t
 
 TICKETS = f"{CUSTOMER}/authtickets"
@@ -24,24 +23,8 @@ OTP_AUTH = f"{TICKETS}/otp/auth"
 SIX_DIGITS = re.compile(r"\b\d{6}\b")
 
 
-class Mailbox:
-    """Runs the sender in the test's own time and hands over what the SMTP server received."""
-
-    def __init__(self, core: Core, server: SmtpServer) -> None:
-        self.server = server
-        self.sender = MailSender(core, SmtpTransport(server.host, server.port, starttls=False, timeout=5))
-        self._seen = 0
-
-    async def new(self) -> list[Delivered]:
-        await self.sender.run_once()
-        fresh = self.server.messages[self._seen:]
-        self._seen = len(self.server.messages)
-        return sorted(fresh, key=lambda m: m.outbox_id)
-
-    async def one(self, to: str) -> Delivered:
-        [message] = await self.new()
-        assert message.rcpt_tos == [to]
-        return message
+class Mailbox(SmtpMailbox):
+    """The test mailbox, reading the code out of a message too."""
 
     async def code(self, to: str) -> str:
         return code_of(await self.one(to))

@@ -33,13 +33,12 @@ from tests.conftest import (
     stop_server,
 )
 from tests.smtp import CODE, Delivered, SmtpServer
+from tests.smtp import Mailbox as SmtpMailbox
 from ticketbooth.domain.models import NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.infra.mail import SmtpTransport
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import Core
-from ticketbooth.services.mail import MailSender
 from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -51,25 +50,9 @@ NEW_PASSWORD = "a brand new passphrase"
 INVALID_CODE = "Missing or invalid parameter: confirmationCode is invalid or has expired"
 
 
-class Mailbox:
-    """Runs the sender in the test's own time and hands over what the SMTP server received."""
-
-    def __init__(self, core: Core, server: SmtpServer) -> None:
-        self.server = server
-        self.sender = MailSender(core, SmtpTransport(server.host, server.port, starttls=False, timeout=5))
-        self._seen = 0
-
-    async def new(self) -> list[Delivered]:
-        await self.sender.run_once()
-        fresh = self.server.messages[self._seen:]
-        self._seen = len(self.server.messages)
-        # in the order they were queued: the sender delivers a batch at once, so they may arrive in any order
-        return sorted(fresh, key=lambda m: m.outbox_id)
-
+class Mailbox(SmtpMailbox):
     async def one(self, to: str = EMAIL) -> Delivered:
-        [message] = await self.new()
-        assert message.rcpt_tos == [to]
-        return message
+        return await super().one(to)
 
 
 @pytest.fixture

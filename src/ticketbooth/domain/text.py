@@ -80,3 +80,14 @@ def clean_username(value: str | None, fallback: str | None, name: str = "userNam
     if any(c.isspace() or not c.isprintable() for c in username):
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} has spaces or unprintable characters")
     return username
+
+
+def required_text(name: str, value: str | None, limit: int) -> str:
+    """`value` trimmed: a 400 naming `name` when it is missing, blank or longer than `limit` (the
+    identifiers and codes a shopper types into a form)."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
+    if len(text) > limit:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is too long")
+    return text

@@ -34,11 +34,11 @@ from ticketbooth.domain.errors import (
     Forbidden,
     InvalidCredentials,
     InvalidOtp,
-    InvalidParameter,
     TooManyRequests,
 )
 from ticketbooth.domain.models import Account, IssuedTicket, Shopper
 from ticketbooth.domain.policies import LockoutPolicy, SiteSettings, login_key
+from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.audit import Event
@@ -342,15 +342,6 @@ def _require_otp_site(caller: Caller) -> None:
         raise Forbidden(f"Forbidden: one-time-passcode login is not enabled for site {caller.site.id}")
 
 
-def _required(name: str, value: str | None, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
-    if len(text) > limit:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is too long")
-    return text
-
-
 async def _code_login_account(core: Core, caller: Caller, email: str) -> tuple[Account | None, LoginGate | None]:
     """The account that logs in with `email` in the site's customer set, when it may log in with a
     code (else None), after the same reads for every answer."""
@@ -367,7 +358,7 @@ async def request_otp(core: Core, caller: Caller, email: str | None) -> None:
     that account may log in with a code. Every request answers the same after the same work; a request
     while a code is live mails a new one (within that code's resend rules) or, silently, nothing."""
     _require_otp_site(caller)
-    identifier = _required("email", email, MAX_IDENTIFIER)
+    identifier = required_text("email", email, MAX_IDENTIFIER)
     await limits.check(core, caller, limits.Limit.CODE_REQUEST, _limit_key(identifier))
     account, _ = await _code_login_account(core, caller, identifier)
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)
@@ -402,8 +393,8 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
     fingerprint and region become known devices of the account (no second factor for them later), and
     a lock from failed password logins is lifted."""
     _require_otp_site(caller)
-    identifier = _required("email", email, MAX_IDENTIFIER)
-    given = normalize_code(_required("otpCode", code, MAX_CODE))
+    identifier = required_text("email", email, MAX_IDENTIFIER)
+    given = normalize_code(required_text("otpCode", code, MAX_CODE))
     await limits.check(core, caller, limits.Limit.CODE_VERIFY, _limit_key(identifier))
     account, gate = await _code_login_account(core, caller, identifier)
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)

@@ -14,6 +14,7 @@ from typing import Any
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import Account, Tenant
 from ticketbooth.domain.policies import lock_in_force, login_key, reset_link
+from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.access import actor
@@ -31,15 +32,6 @@ NOBODY = "nobody@invalid"
 
 def _invalid_code() -> InvalidParameter:
     return InvalidParameter("confirmationCode", "Missing or invalid parameter: confirmationCode is invalid or has expired")
-
-
-def _required(name: str, value: str | None, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is required")
-    if len(text) > limit:
-        raise InvalidParameter(name, f"Missing or invalid parameter: {name} is too long")
-    return text
 
 
 def _login_name(account: Account) -> str:
@@ -61,7 +53,7 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
     """Mail a reset code to the account that logs in with `email` (or else `username`) in the site's
     customer set, or the tenant's customer set `customer_set_code`. Only an active account with a
     login and an email address gets one; every other request does the same work and sends nothing."""
-    identifier = _required("emailAddress", email if (email or "").strip() else username, MAX_IDENTIFIER)
+    identifier = required_text("emailAddress", email if (email or "").strip() else username, MAX_IDENTIFIER)
     await limits.check(core, caller, limits.Limit.PASSWORD_RESET, account_key=login_key(identifier))
     customer_set_id = caller.site.customer_set_id
     if customer_set_code and customer_set_code.strip():
@@ -100,7 +92,7 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
     the tenant's policy is refused first, and the code stays usable. On success, in one transaction:
     the code is spent, the password replaced, the login unlocked, every token family of the account
     revoked, and a notice mailed to the account's address."""
-    user = _required("userName", username, MAX_IDENTIFIER)
+    user = required_text("userName", username, MAX_IDENTIFIER)
     await limits.check(core, caller, limits.Limit.PASSWORD_RESET, account_key=login_key(user))
     given_code = (code or "").strip().lower()
     if not given_code:
