@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CONFORMANCE := tests/conformance
 NODE_STAMP := $(CONFORMANCE)/node_modules/.installed
 
-.PHONY: install serve test test-load lint bench bench-enumeration wrk fmt clean
+.PHONY: install serve test test-load lint bench bench-enumeration soak wrk fmt clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ bench: install wrk
 # "--database-url postgresql://... --rounds 300". Writes bench/results/.
 bench-enumeration: install
 	$(BIN)/python bench/enumeration.py --save $(ENUM_ARGS)
+
+# Memory soak: the storefront mix against one server for 10 minutes, RSS every 10 s (goal: flat within
+# 10% after the warm-up); SOAK_ARGS e.g. "--minutes 30 --database-url postgresql://...". Writes bench/results/.
+soak: install wrk
+	$(BIN)/python bench/soak.py --save $(SOAK_ARGS)
 
 fmt: install
 	$(BIN)/ruff check --fix src tests bench tools
