@@ -12,12 +12,12 @@ from ticketbooth.services.core import Core
 
 
 async def shopper_view(core: Core, account: Account) -> Account:
-    """The account without its notes and merchant attributes (one query, only when it has attributes)."""
+    """The account without its notes and merchant attributes (one query, only when it has attributes:
+    which of them are ShopperEntered; one that is not found is not shown)."""
     if not account.notes and not account.attributes:
         return account
     visible: set[int] = set()
     if account.attributes:
-        definitions = await core.store.definitions_with_value_type(account.tenant_id, ATTRIBUTE_SHOPPER_ENTERED)
-        visible = {d.id for d in definitions}
+        visible = await core.store.attribute_ids_of_type(account.id, ATTRIBUTE_SHOPPER_ENTERED)
     return dataclasses.replace(
         account, notes=[], attributes=[a for a in account.attributes if a.definition_id in visible])

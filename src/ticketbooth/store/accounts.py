@@ -14,9 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketbooth.domain.errors import Conflict
 from ticketbooth.domain.filters import ListQuery
-from ticketbooth.domain.models import Account, NewAccount, Profile
+from ticketbooth.domain.models import Account, NewAccount
 from ticketbooth.domain.policies import login_key
 from ticketbooth.store import tables as t
+from ticketbooth.store.account_reads import (
+    ACCOUNT_FIELDS,
+    PROFILE_FIELDS,
+    account_of,
+    attribute_ids_of_type,
+    read_account,
+)
 from ticketbooth.store.base import StoreBase
 from ticketbooth.store.filtering import FieldMap, Folded, ListField, columns, page
 from ticketbooth.store.parts import load_parts
@@ -38,15 +45,13 @@ class AccountStore(StoreBase):
             return account_id
 
     async def get_account(self, account_id: int, *, with_parts: bool = True) -> Account | None:
-        """The account with its contacts, notes, attributes and segments (`with_parts`), or alone."""
+        """The account with its contacts, notes, attributes and segments (`with_parts`: one statement
+        on the raw driver, see store/account_reads.py), or alone."""
+        if with_parts:
+            return await read_account(self.engine, self._conn, account_id)
         async with self._begin(write=False) as conn:
             row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
-            if row is None:
-                return None
-            account = _account(row)
-            if with_parts:
-                await load_parts(conn, [account])
-        return account
+        return None if row is None else _account(row)
 
     async def find_login(self, customer_set_id: int, key: str) -> tuple[Account, str | None] | None:
         """The account that logs in with `key` (a username or an email) in the customer set, with its
@@ -59,10 +64,17 @@ class AccountStore(StoreBase):
         return None if row is None else (_account(row), row.password_hash)
 
     async def fill_parts(self, account: Account) -> Account:
-        """`account` (as `find_login` gives it) with its contacts, notes, attributes and segments."""
-        async with self._begin(write=False) as conn:
-            await load_parts(conn, [account])
+        """`account` (as `find_login` gives it) with its contacts, notes, attributes and segments (none
+        if the account was deleted meanwhile)."""
+        found = await read_account(self.engine, self._conn, account.id)
+        account.contacts, account.notes, account.attributes, account.segments = (
+            (found.contacts, found.notes, found.attributes, found.segments) if found is not None else ([], [], [], []))
         return account
+
+    async def attribute_ids_of_type(self, account_id: int, value_type: str) -> set[int]:
+        """The definition ids of the account's attribute values whose definition has `value_type`
+        (one statement on the raw driver, as `get_account`)."""
+        return await attribute_ids_of_type(self.engine, self._conn, account_id, value_type)
 
     async def list_accounts(self, tenant_id: int, customer_set_id: int, query: ListQuery) -> tuple[list[Account], int]:
         """One page of the customer set's accounts matching `query` (with their parts), and how many
@@ -151,13 +163,8 @@ async def _claim_login_names(conn: AsyncConnection, customer_set_id: int, accoun
         raise Conflict("Validation conflict: an account with this email address or username already exists") from exc
 
 
-_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))
-_ACCOUNT_FIELDS = (
-    "id", "tenant_id", "customer_set_id", "user_id", "email", "username", "is_active", "is_locked",
-    "has_external_password", "migration_required", "last_2fa_at", "last_login_at", "created_at", "created_by",
-    "updated_at", "updated_by", "password_changed_at", "password_change_required", "locked_at",
-    "failed_login_count", "first_failed_login_at", "lock_expires_at",
-)
+_PROFILE_FIELDS = PROFILE_FIELDS
+_ACCOUNT_FIELDS = ACCOUNT_FIELDS
 
 
 def _account_select(*extra: Any) -> Any:
@@ -169,13 +176,7 @@ def _account_select(*extra: Any) -> Any:
 
 
 def _account(row: Any) -> Account:
-    m: Mapping[str, Any] = row._mapping
-    return Account(
-        **{name: m[name] for name in _ACCOUNT_FIELDS},
-        profile=Profile(**{name: m[name] for name in _PROFILE_FIELDS}),
-        customer_set_code=m["customer_set_code"], has_password=bool(m["has_password"]),
-        customer_since=m["created_at"],
-    )
+    return account_of(row._mapping)
 
 
 _UPDATABLE = frozenset({*_PROFILE_FIELDS, "email", "email_key", "username", "username_key", "is_active"})

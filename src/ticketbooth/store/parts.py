@@ -81,7 +81,10 @@ def _contact_values(details: ContactDetails) -> dict[str, Any]:
 
 
 def _contact(row: Any) -> Contact:
-    m = row._mapping
+    return _contact_of(row._mapping)
+
+
+def _contact_of(m: Mapping[str, Any]) -> Contact:
     details = ContactDetails(
         email=m["email"], first_name=m["first_name"], middle_name_or_initial=m["middle_name_or_initial"],
         last_name_or_surname=m["last_name_or_surname"], company_or_organization=m["company_or_organization"],
@@ -99,7 +102,10 @@ _NOTE_FIELDS = columns(t.notes, "id", "content", "created_at", "created_by", "up
 
 
 def _note(row: Any) -> Note:
-    m = row._mapping
+    return _note_of(row._mapping)
+
+
+def _note_of(m: Mapping[str, Any]) -> Note:
     return Note(id=m["id"], account_id=m["account_id"], content=m["content"], audit=_audit(m))
 
 
@@ -163,7 +169,10 @@ _ACCOUNT_ATTRIBUTE_FIELDS: FieldMap = {
 
 
 def _account_attribute(row: Any) -> AccountAttribute:
-    m = row._mapping
+    return _account_attribute_of(row._mapping)
+
+
+def _account_attribute_of(m: Mapping[str, Any]) -> AccountAttribute:
     definition = m["definition"]
     return AccountAttribute(
         definition_id=m["definition_id"], fqn=f"{definition['namespace']}~{definition['attribute_code']}",
@@ -184,7 +193,10 @@ def _segment(row: Any) -> Segment:
 
 
 def _segment_ref(row: Any) -> SegmentRef:
-    m = row._mapping
+    return _segment_ref_of(row._mapping)
+
+
+def _segment_ref_of(m: Mapping[str, Any]) -> SegmentRef:
     return SegmentRef(id=m["id"], code=m["code"], name=m["name"], description=m["description"], audit=_audit(m))
 
 
