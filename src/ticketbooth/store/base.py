@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketbooth.domain.errors import ServiceUnavailable
+from ticketbooth.store.hotpath import HotPath, hot_path, write_lock
 
 
 class StoreBase:
@@ -21,7 +22,14 @@ class StoreBase:
         self._is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; queueing writers of this process here avoids them
         # spinning on the database lock. Writers in other processes still wait via busy_timeout.
-        self._write_lock = _write_lock or asyncio.Lock()
+        # One lock per engine, shared with the hot path's group writer (store/hotpath.py).
+        self._write_lock = _write_lock or write_lock(engine)
+
+    @property
+    def _hot(self) -> HotPath | None:
+        """The raw-driver path for the ticket hot paths, or None inside a transaction (whose
+        statements must share its connection) and where the engine has none."""
+        return None if self._conn is not None else hot_path(self.engine)
 
     @property
     def dialect(self) -> str:

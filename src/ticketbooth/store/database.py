@@ -9,6 +9,8 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ticketbooth.store.hotpath import attach
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -28,13 +30,17 @@ def async_url(plain: str) -> URL:
 
 
 def create_engine(plain_url: str, pool_size: int = 10) -> AsyncEngine:
+    """The engine, with the raw-driver hot path of the ticket statements attached (store/hotpath.py)."""
     url = async_url(plain_url)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, pool_size)
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True,
-        connect_args={"server_settings": {"application_name": "ticketbooth"}},
-    )
+        engine = _sqlite_engine(url, pool_size)
+    else:
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True,
+            connect_args={"server_settings": {"application_name": "ticketbooth"}},
+        )
+    attach(engine, pool_size)
+    return engine
 
 
 def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:

@@ -4,9 +4,10 @@ Every method is an atomic operation. Called on the `Store`, a method runs in its
 inside `async with store.transaction() as tx:` the methods of `tx` share one transaction, so a
 flow such as registration (account + token family + ticket) commits whole or not at all.
 
-Everything here is SQLAlchemy Core: the hot paths (anonymous ticket, refresh, token check) are a
-few statements each, and can move to the raw driver inside these methods without the services
-noticing.
+Everything here is SQLAlchemy Core, but for the hot paths (new token family, rotation, token
+check): called on the Store itself, these run on the raw driver (store/hotpath.py: SQLite group
+commit, asyncpg single statements); inside a transaction they run on its connection like the rest.
+The services do not notice which.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ticketbooth.store.base import StoreBase
 from ticketbooth.store.challenges import ChallengeStore
 from ticketbooth.store.codes import CodeStore
 from ticketbooth.store.health import HealthStore
+from ticketbooth.store.hotpath import ReadFallback
 from ticketbooth.store.logins import LoginStore
 from ticketbooth.store.outbox import OutboxStore
 from ticketbooth.store.parts import PartsStore
@@ -244,17 +246,26 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
     # -- token families and tickets ---------------------------------------------------------------
 
     async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None:
+        hot = self._hot
+        if hot is not None:
+            return await hot.insert_family(family, first)
         async with self._begin(write=True) as conn:
             await conn.execute(_INSERT_FAMILY, _family_values(family))
             await conn.execute(_INSERT_TICKET, _ticket_values(first))
 
     async def ticket_by_access(self, access_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
-        return await self._ticket_where(_TICKET_BY_ACCESS, access_hash)
+        return await self._ticket_where(_TICKET_BY_ACCESS, "access_hash", access_hash)
 
     async def ticket_by_refresh(self, refresh_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
-        return await self._ticket_where(_TICKET_BY_REFRESH, refresh_hash)
+        return await self._ticket_where(_TICKET_BY_REFRESH, "refresh_hash", refresh_hash)
 
-    async def _ticket_where(self, stmt: Any, token_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
+    async def _ticket_where(self, stmt: Any, column: str, token_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
+        hot = self._hot
+        if hot is not None:
+            try:
+                return await hot.ticket_where(column, token_hash)
+            except ReadFallback:
+                pass  # SQLite said busy to the reader that never waits: wait on the usual path
         async with self._begin(write=False) as conn:
             row = (await conn.execute(stmt, {"token_hash": token_hash})).first()
         if row is None:
@@ -268,6 +279,9 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
                      family_expires_at: datetime | None) -> bool:
         """Mark the ticket used and add its successor, exactly once: True for the one caller that
         did it, False for every other (the ticket was already used)."""
+        hot = self._hot
+        if hot is not None:
+            return await hot.rotate(old_refresh_hash, successor, now, family_expires_at)
         async with self._begin(write=True) as conn:
             res = await conn.execute(_MARK_USED, {"token_hash": old_refresh_hash, "now": now})
             if res.rowcount != 1:
