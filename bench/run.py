@@ -30,9 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "wrk" / "ticketbooth.lua"
@@ -195,28 +199,38 @@ class Client:
     def headers(self, token: str, tenant: int = TENANT, site: int = SITE) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}", "x-vol-tenant": str(tenant), "x-vol-site": str(site)}
 
-    async def _all(self, calls: list[Any]) -> list[dict[str, Any]]:
-        answers = await asyncio.gather(*calls)
+    @staticmethod
+    async def _patiently(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        """`send()`, again after Retry-After while the server answers 503 (its hash queue is full, as
+        right after the login scenario) or 429, as a well-behaved client does; at most a minute."""
+        deadline = time.monotonic() + 60
+        while True:
+            r = await send()
+            if r.status_code not in (429, 503) or time.monotonic() > deadline:
+                return r
+            await asyncio.sleep(min(5.0, float(r.headers.get("retry-after") or 1)))
+
+    async def _all(self, sends: list[Callable[[], Awaitable[httpx.Response]]],
+                   allowed: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        answers = await asyncio.gather(*(self._patiently(send) for send in sends))
         for r in answers:
-            r.raise_for_status()
+            if r.status_code not in allowed:
+                r.raise_for_status()
         return [r.json() for r in answers]
 
     async def register(self, h: dict[str, str], users: list[str]) -> None:
         """The accounts, unless they exist (a PostgreSQL database used by an earlier run)."""
-        answers = await asyncio.gather(*(self.http.post(
-            "/api/commerce/customer/accounts/Add-Account-And-Login", headers=h,
-            json={"account": {"emailAddress": u}, "password": PASSWORD}) for u in users))
-        for r in answers:
-            if r.status_code != 409:
-                r.raise_for_status()
+        await self._all([partial(self.http.post, "/api/commerce/customer/accounts/Add-Account-And-Login", headers=h,
+                                 json={"account": {"emailAddress": u}, "password": PASSWORD}) for u in users],
+                        allowed=(409,))
 
     async def anonymous(self, h: dict[str, str], n: int) -> list[dict[str, Any]]:
-        return await self._all([self.http.get("/api/commerce/customer/authtickets/anonymousshopper", headers=h)
-                                for _ in range(n)])
+        return await self._all([partial(self.http.get, "/api/commerce/customer/authtickets/anonymousshopper",
+                                        headers=h) for _ in range(n)])
 
     async def logins(self, h: dict[str, str], users: list[str]) -> list[dict[str, Any]]:
-        return await self._all([self.http.post("/api/commerce/customer/authtickets", headers=h,
-                                               json={"username": u, "password": PASSWORD}) for u in users])
+        return await self._all([partial(self.http.post, "/api/commerce/customer/authtickets", headers=h,
+                                        json={"username": u, "password": PASSWORD}) for u in users])
 
 
 # -- one run -------------------------------------------------------------------------------------
