@@ -171,13 +171,33 @@ async def test_login_is_limited_per_account_from_any_address_and_alike_for_unkno
 
 async def test_a_correct_password_waits_like_any_other_once_the_account_bucket_is_empty(
         core: Core, client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
-    """Refused before the password is looked at: the limit cannot be used to test passwords."""
+    """The account's bucket counts failed logins only: the owner's own logins never use it up. Once
+    failures have emptied it, the right password is refused before it is looked at: the limit cannot
+    be used to test passwords."""
     await register(client, app_headers, "known@example.com")
     await set_limits(core, login={"per_account": bucket(2)})
-    ok(await client.post(LOGIN, headers=app_headers, json={"username": "known@example.com", "password": PASSWORD}))
-    ok(await client.post(LOGIN, headers=app_headers, json={"username": "known@example.com", "password": PASSWORD}))
+    for _ in range(3):
+        ok(await client.post(LOGIN, headers=app_headers, json={"username": "known@example.com", "password": PASSWORD}))
+    for i in range(2):
+        assert_error(await client.post(LOGIN, headers=at(app_headers, f"198.51.100.{i}"),
+                                       json={"username": "known@example.com", "password": "wrong"}), 401)
     assert_limited(await client.post(LOGIN, headers=app_headers,
                                      json={"username": "known@example.com", "password": PASSWORD}), "account")
+
+
+async def test_one_address_cannot_empty_an_accounts_login_bucket(
+        core: Core, client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    """Failures count against the login name only while the address still has failures to spend on
+    it (lockout.max_failed_logins_per_address): an attacker at one address cannot keep the owner
+    out by emptying the name's bucket."""
+    await register(client, app_headers, "known@example.com")
+    await set_limits(core, login={"per_account": bucket(8)})
+    attacker = at(app_headers, "203.0.113.7")
+    for _ in range(12):
+        assert_error(await client.post(LOGIN, headers=attacker,
+                                       json={"username": "known@example.com", "password": "guess"}), 401)
+    ok(await client.post(LOGIN, headers=at(app_headers, "198.51.100.1"),
+                         json={"username": "known@example.com", "password": PASSWORD}))
 
 
 async def test_refresh_is_limited_per_token_family(core: Core, client: httpx.AsyncClient,
@@ -251,12 +271,15 @@ async def test_a_class_is_off_only_when_switched_off(core: Core, client: httpx.A
     assert_limited(await client.get(ANONYMOUS, headers=app_headers))
 
 
-async def test_the_defaults_stop_the_eleventh_login_to_one_account_in_a_minute(
+async def test_the_defaults_stop_the_eleventh_failed_login_to_one_account_in_a_minute(
         client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
     await register(client, app_headers, "busy@example.com")
-    for i in range(10):
+    for i in range(10):  # the owner logs in as often as they like
         ok(await client.post(LOGIN, headers=at(app_headers, f"198.51.100.{i}"),
                              json={"username": "busy@example.com", "password": PASSWORD}))
+    for i in range(10):  # ten failures from ten addresses empty the name's bucket
+        assert_error(await client.post(LOGIN, headers=at(app_headers, f"198.51.100.{i}"),
+                                       json={"username": "busy@example.com", "password": "guess"}), 401)
     r = await client.post(LOGIN, headers=at(app_headers, "198.51.100.20"),
                           json={"username": "busy@example.com", "password": PASSWORD})
     assert 55 <= assert_limited(r, "account") <= 60

@@ -387,13 +387,16 @@ def test_lockout_and_the_way_back_in(stack: Stack) -> None:
 # -- 4. rate limits --------------------------------------------------------------------------------
 
 def test_rate_limit_reaches_the_sdk(stack: Stack) -> None:
-    """Tenant 300 allows LOGIN_BUCKET logins per login name: the next is a 429 the SDK reports with
-    errorCode TOO_MANY_REQUESTS, alike for a real account and for a name nobody has."""
+    """Tenant 300 allows LOGIN_BUCKET failed logins per login name: the next login, even with the right
+    password, is a 429 the SDK reports with errorCode TOO_MANY_REQUESTS, alike for a real account and
+    for a name nobody has. (The owner's own successful logins do not count.)"""
     other = Kibo(stack.server.base_url, TB_TENANT=str(OTHER_TENANT), TB_SITE=str(OTHER_SITE)).as_(creds=OTHER)
     email = "rita.ratelimited@example.com"
     account_id = other.ok("register", email, PASSWORD)["customerAccount"]["id"]
-    for _ in range(LOGIN_BUCKET):
+    for _ in range(LOGIN_BUCKET + 1):
         assert other.ok("login", email, PASSWORD)["customerAccount"]["id"] == account_id
+    for _ in range(LOGIN_BUCKET):
+        assert_api_error(other.error("login", email, "not the password"), 401, "INVALID_CREDENTIALS")
     out, exchange = traced(other, "login", email, PASSWORD)
     refused = out["error"]
     assert_api_error(refused, 429, "TOO_MANY_REQUESTS")

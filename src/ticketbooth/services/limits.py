@@ -84,3 +84,25 @@ async def check_account(core: Core, caller: Caller, limit: Limit, account_key: s
     if rules.enabled and rules.per_account is not None:
         key = bucket_key(core, caller, limit, "account", account_key)
         await _take(core, key, rules.per_account, f"too many {_WHAT[limit]} for this account")
+
+
+async def check_account_left(core: Core, caller: Caller, limit: Limit, account_key: str) -> None:
+    """TooManyRequests when the account's bucket is empty, taking nothing: for a class whose account
+    bucket counts only failures (login), spent afterwards with `spend_account`."""
+    rules = caller.tenant.settings.rate_limits.of(limit.value)
+    if rules.enabled and rules.per_account is not None:
+        key = bucket_key(core, caller, limit, "account", account_key)
+        wait = await core.limiter.peek(key, rules.per_account.capacity, rules.per_account.per_second)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise TooManyRequests(f"Too Many Requests: too many {_WHAT[limit]} for this account; retry in {seconds} "
+                                  "seconds", seconds)
+
+
+async def spend_account(core: Core, caller: Caller, limit: Limit, account_key: str) -> None:
+    """Take one token from the account's bucket, refusing nothing (the request has been answered
+    already); an empty bucket stays empty."""
+    rules = caller.tenant.settings.rate_limits.of(limit.value)
+    if rules.enabled and rules.per_account is not None:
+        key = bucket_key(core, caller, limit, "account", account_key)
+        await core.limiter.take(key, rules.per_account.capacity, rules.per_account.per_second)

@@ -10,7 +10,9 @@ lock a shopper out from one address, and cannot tell whether an account exists.
   that address's password attempts on that name are refused -- even with the right password -- and
   no longer count against the account, while other addresses go on as before. The bucket is taken
   AFTER the hash and only a successful take counts against the account, so parallel requests
-  cannot count more failures than the allowance.
+  cannot count more failures than the allowance. The login name's rate-limit bucket
+  (`limits.Limit.LOGIN`, per account) is spent by the same failures only, so one address cannot
+  empty it either.
 - Every refusal -- unknown user, wrong password, locked or inactive account, blocked address -- is
   the same INVALID_CREDENTIALS after the same work: one password hash, one limiter take, one failed-
   login UPDATE (on no row when nothing is counted) and one audit entry, in one transaction.
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING
 from ticketbooth.domain.errors import InvalidCredentials
 from ticketbooth.domain.models import Account
 from ticketbooth.domain.policies import lock_expiry, lock_in_force
-from ticketbooth.services import audit, mail
+from ticketbooth.services import audit, limits, mail
 from ticketbooth.store.logins import NO_ACCOUNT
 
 if TYPE_CHECKING:  # tickets imports this module
@@ -100,6 +102,8 @@ async def refuse(core: Core, caller: Caller, login: str, account: Account | None
     spent = await core.limiter.take(_address_key(core, caller, login), capacity, per_second) == 0
     if reason == BAD_PASSWORD and not spent:
         reason = ADDRESS_BLOCKED  # another request from this address used up its last failure meanwhile
+    if spent:  # the login name's rate-limit bucket counts failures, and only those an address may spend
+        await limits.spend_account(core, caller, limits.Limit.LOGIN, login)
     counted = account is not None and reason == BAD_PASSWORD
     policy = caller.tenant.settings.lockout
     expires = lock_expiry(policy, now)

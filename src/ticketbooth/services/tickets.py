@@ -171,7 +171,10 @@ async def login(
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
     key = login_key(identifier)
-    await limits.check(core, caller, limits.Limit.LOGIN, account_key=key)
+    # every attempt counts per address; per login name only failures do (see `lockout.refuse`), so the
+    # owner's own logins never use the name's bucket up, and one address cannot empty it either
+    await limits.check(core, caller, limits.Limit.LOGIN)
+    await limits.check_account_left(core, caller, limits.Limit.LOGIN, key)
     found = await core.store.find_login(caller.site.customer_set_id, key)
     account, stored_hash = found if found else (None, None)
     blocked = await lockout.address_blocked(core, caller, key)
