@@ -446,10 +446,19 @@ def main() -> int:
     table, _ = run(args)
     print(table)
     if args.save:
-        (HERE / "results").mkdir(exist_ok=True)
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{args.database_url.split(':', 1)[0] or 'sqlite'}-w{args.workers}.md"
-        (HERE / "results" / name).write_text(table + "\n")
+        save_result(table, args.database_url, f"w{args.workers}")
     return 0
+
+
+def save_result(text: str, database_url: str, label: str) -> Path:
+    """Keep a result under bench/results/ as <time>-<database>-<label>.md (soak: <time>-soak-<database>)."""
+    (HERE / "results").mkdir(exist_ok=True)
+    database = database_url.split(":", 1)[0] or "sqlite"
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}-{database}.md" if label == "soak" else \
+        f"{time.strftime('%Y%m%d-%H%M%S')}-{database}-{label}.md"
+    path = HERE / "results" / name
+    path.write_text(text + "\n")
+    return path
 
 
 if __name__ == "__main__":

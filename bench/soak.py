@@ -51,6 +51,7 @@ from run import (  # noqa: E402  (bench/ is scripts, not a package)
     _memory_gib,
     _wait_healthy,
     _wrk_version,
+    save_result,
     seed,
     server_cpu_seconds,
     server_rss_mib,
@@ -252,9 +253,7 @@ def main() -> int:
     report, verdict = run(args)
     print(report)
     if args.save:
-        (HERE / "results").mkdir(exist_ok=True)
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-soak-{args.database_url.split(':', 1)[0] or 'sqlite'}.md"
-        (HERE / "results" / name).write_text(report + "\n")
+        save_result(report, args.database_url, "soak")
     return 0 if verdict.flat else 1
 
 
