@@ -55,10 +55,16 @@ class Paging:
 
     def query(self, vocabulary: Mapping[str, FilterField], q: str | None = None) -> ListQuery:
         """The page asked for, over `vocabulary`; `q` (free-text words) only where the list offers it."""
-        start = parse_id("startIndex", self.start_index, 0, MAX_START_INDEX + 1)
-        size = parse_id("pageSize", self.page_size, 1, MAX_PAGE_SIZE + 1)
+        start, size = window(self.start_index, self.page_size)
         return ListQuery(where=parse_filter(self.filter, vocabulary), words=parse_words(q),
-                         sort=parse_sort(self.sort_by, vocabulary), offset=start or 0, limit=size or DEFAULT_PAGE_SIZE)
+                         sort=parse_sort(self.sort_by, vocabulary), offset=start, limit=size)
+
+
+def window(start_index: str | None, page_size: str | None) -> tuple[int, int]:
+    """(offset, limit) of startIndex and pageSize as sent: 400 naming the one out of range."""
+    start = parse_id("startIndex", start_index, 0, MAX_START_INDEX + 1)
+    size = parse_id("pageSize", page_size, 1, MAX_PAGE_SIZE + 1)
+    return start or 0, size or DEFAULT_PAGE_SIZE
 
 
 def _paging(startIndex: str | None = Query(None), pageSize: str | None = Query(None),

@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import AuthTicketRequest, KiboBody
-from ticketbooth.api.context import core_of, parse_id, read_json, resolve
-from ticketbooth.api.lists import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_START_INDEX, collection
+from ticketbooth.api.context import core_of, read_json, resolve
+from ticketbooth.api.lists import collection, window
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.services import access, impersonation, sessions
 from ticketbooth.store.sessions import Session
@@ -75,8 +75,7 @@ async def list_sessions(
 ) -> KiboJSON:
     ctx = await resolve(request)
     access.require_admin(ctx.caller, "listing an account's sessions")  # before reading the paging (403, not 400)
-    start = parse_id("startIndex", startIndex, 0, MAX_START_INDEX + 1) or 0
-    size = parse_id("pageSize", pageSize, 1, MAX_PAGE_SIZE + 1) or DEFAULT_PAGE_SIZE
+    start, size = window(startIndex, pageSize)
     page = await sessions.list_sessions(core_of(request), ctx.caller, accountId, start, size)
     return respond(collection(page, session), responseFields)
 
