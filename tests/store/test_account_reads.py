@@ -24,6 +24,7 @@ from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import Core
 from ticketbooth.store import account_reads
+from ticketbooth.store.hotpath import hot_path
 from ticketbooth.store.parts import load_parts
 from ticketbooth.store.repositories import Store
 
@@ -133,13 +134,10 @@ async def test_every_way_it_runs_gives_the_same_account(core: Core, rich: int) -
     pooled = await account_reads._fetch_rows(core.store.engine, read.sql, (rich,))
     expected = await reference(core.store, rich)
     assert len(pooled) == 1 and read.account(pooled[0]) == expected
-    reader = account_reads._sqlite_reader(core.store.engine)
-    if core.store.dialect == "sqlite":
-        assert reader is not None
-        on_loop = reader.rows(read.sql, (rich,))
-        assert len(on_loop) == 1 and read.account(on_loop[0]) == expected
-    else:
-        assert reader is None
+    hot = hot_path(core.store.engine)  # SQLite's reader on the event loop, PostgreSQL's asyncpg pool
+    assert hot is not None
+    direct = await hot.rows(read.sql, (rich,))
+    assert len(direct) == 1 and read.account(direct[0]) == expected
 
 
 async def test_fill_parts_gives_a_logged_in_account_its_parts(core: Core, rich: int) -> None:
@@ -150,15 +148,11 @@ async def test_fill_parts_gives_a_logged_in_account_its_parts(core: Core, rich: 
     assert await core.store.fill_parts(account) == await reference(core.store, rich)
 
 
-async def test_the_sqlite_reader_closes_with_the_engine_and_opens_again(core: Core, rich: int) -> None:
-    if core.store.dialect != "sqlite":
-        pytest.skip("the on-loop reader is SQLite's")
-    reader = account_reads._sqlite_reader(core.store.engine)
-    assert reader is not None
+async def test_after_the_engine_is_disposed_the_read_goes_through_the_pool(core: Core, rich: int) -> None:
+    assert hot_path(core.store.engine) is not None
     await core.store.get_account(rich)
-    assert reader._conn is not None
-    await core.store.engine.dispose()
-    assert reader._conn is None
+    await core.store.engine.dispose()  # closes the hot path's connections
+    assert hot_path(core.store.engine) is None
     assert await core.store.get_account(rich) == await reference(core.store, rich)
 
 

@@ -7,10 +7,11 @@ about 0.4 ms of CPU apiece). Here the parts come back as JSON arrays from correl
 account's own row, so the whole read is one statement and one hand-off:
 
 - SQLite: `json_group_array(json_object(...))`; PostgreSQL: `json_agg(json_build_object(...) ORDER BY ...)`.
-- Outside a transaction the statement runs on a pooled connection's driver (aiosqlite's
-  `execute_fetchall`, asyncpg's `fetchrow` with the driver's prepared-statement cache): no
-  SQLAlchemy connection, BEGIN or result processing. Inside a transaction it runs on the
-  transaction's own connection (`exec_driver_sql`), so it sees that transaction's writes.
+- Outside a transaction the statement runs on the engine's hot path (store/hotpath.py: on SQLite its
+  read-only connection on the event loop, on PostgreSQL its asyncpg pool with prepared statements),
+  else on a pooled connection's driver: no SQLAlchemy connection, BEGIN or result processing. Inside
+  a transaction it runs on the transaction's own connection (`exec_driver_sql`), so it sees that
+  transaction's writes.
 - Values are decoded by the columns' types in `store.tables`: timestamps to aware UTC datetimes
   (SQLite keeps text; PostgreSQL's JSON gives ISO text with an offset), booleans to bool, JSON
   columns to Python values. The Account is equal to what the SQLAlchemy read (`load_parts`) gives,
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,8 +33,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Boolean, Column, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, Boolean, Column
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
@@ -42,6 +41,7 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import Account, Profile
 from ticketbooth.store import tables as t
+from ticketbooth.store.hotpath import ReadFallback, hot_path
 from ticketbooth.store.parts import _account_attribute_of, _contact_of, _note_of, _segment_ref_of
 from ticketbooth.store.tables import UtcDateTime
 
@@ -227,73 +227,18 @@ async def attribute_ids_of_type(engine: AsyncEngine, conn: AsyncConnection | Non
 async def fetch(engine: AsyncEngine, conn: AsyncConnection | None, sql: str,
                 params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """The rows of `sql` (in the driver's paramstyle, values as the driver gives them): on `conn` (a
-    transaction's connection) when given, else on the engine's SQLite reader, else on the driver of
-    a pooled connection."""
+    transaction's connection) when given, else on the engine's hot path (store/hotpath.py: SQLite's
+    read-only connection on the event loop, PostgreSQL's asyncpg pool), else on the driver of a
+    pooled connection."""
     if conn is not None:
         return [tuple(row) for row in await conn.exec_driver_sql(sql, params)]
-    reader = _sqlite_reader(engine)
-    if reader is not None:
+    hot = hot_path(engine)
+    if hot is not None:
         try:
-            return reader.rows(sql, params)
-        except _Busy:
-            pass  # rare in WAL mode (recovery); a pooled connection waits its turn instead
+            return await hot.rows(sql, params)
+        except ReadFallback:
+            pass  # SQLite busy (rare in WAL mode: recovery): a pooled connection waits its turn instead
     return await _fetch_rows(engine, sql, params)
-
-
-class _Busy(Exception):
-    """The SQLite reader could not read now."""
-
-
-class _SqliteReader:
-    """A read-only connection to the engine's SQLite file, used on the event loop itself: an indexed
-    read costs far less than a hand-off to aiosqlite's thread and back (and the pool's ROLLBACK on
-    return, another), and in WAL mode a reader never waits for a writer. It never waits at all
-    (busy_timeout 0): when SQLite is busy the caller uses a pooled connection instead. Opened on
-    first use, closed by `engine.dispose()`."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-
-    def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        try:
-            if self._conn is None:
-                conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA busy_timeout=0")
-                conn.execute("PRAGMA query_only=ON")
-                self._conn = conn
-            # fetchall, not fetchone: stepping to the end resets the statement, which ends the
-            # implicit read transaction (an open one would hold back WAL checkpoints)
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise _Busy from exc
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-
-_READERS: weakref.WeakKeyDictionary[Engine, _SqliteReader | None] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_reader(engine: AsyncEngine) -> _SqliteReader | None:
-    """The engine's SQLite reader; None on PostgreSQL and for an in-memory or URI database (where
-    another connection would not see the same database)."""
-    sync = engine.sync_engine
-    try:
-        return _READERS[sync]
-    except KeyError:
-        pass
-    reader = None
-    url = engine.url
-    database = url.database or ""
-    if (url.get_backend_name() == "sqlite" and database and database != ":memory:"
-            and not database.startswith("file:") and not url.query):
-        reader = _SqliteReader(database)
-        event.listen(sync, "engine_disposed", lambda _engine: reader.close())
-    _READERS[sync] = reader
-    return reader
 
 
 async def _fetch_rows(engine: AsyncEngine, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

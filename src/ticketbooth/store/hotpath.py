@@ -67,6 +67,10 @@ class HotPath(Protocol):
     async def rotate(self, old_refresh_hash: str, successor: TicketRecord, now: datetime,
                      family_expires_at: datetime | None) -> bool: ...
 
+    async def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows of a read-only `sql` in the driver's paramstyle, values as the driver gives them."""
+        ...
+
 
 class ReadFallback(Exception):
     """The hot read could not run now (SQLite busy): use the SQLAlchemy path."""
@@ -172,6 +176,10 @@ class SqliteHotPath:
     # -- reads, on the event loop --------------------------------------------------------------
 
     async def ticket_where(self, column: str, token_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
+        rows = await self.rows(self._selects[column], (token_hash,))
+        return self._codec.row(rows[0]) if rows else None
+
+    async def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         if self._closed:
             raise ReadFallback
         try:
@@ -179,10 +187,9 @@ class SqliteHotPath:
                 self._reader = self._connect(read_only=True)
             # fetchall, not fetchone: stepping to the end resets the statement, which ends the
             # implicit read transaction (an open one would hold back WAL checkpoints)
-            rows = self._reader.execute(self._selects[column], (token_hash,)).fetchall()
+            return self._reader.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise ReadFallback from exc
-        return self._codec.row(rows[0]) if rows else None
 
     # -- writes, grouped on the writer thread ----------------------------------------------------
 
@@ -543,6 +550,9 @@ class PostgresHotPath:
     async def ticket_where(self, column: str, token_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
         row = await self._run("fetchrow", self._selects[column], token_hash)
         return None if row is None else self._codec.row(tuple(row))
+
+    async def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return [tuple(record) for record in await self._run("fetch", sql, *params)]
 
     def close(self) -> None:
         """Close the pool (on the engine's dispose, which SQLAlchemy runs in a greenlet)."""
