@@ -87,7 +87,10 @@ class Settings(BaseSettings):
     mail_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
     """How often the sender looks for mail queued by other processes (mail queued here wakes it at once)."""
     mail_max_attempts: int = Field(default=10, ge=1, le=100)
-    """Deliveries tried (exponential backoff from a minute, several hours in all) before a message is given up."""
+    """Deliveries tried (exponential backoff from `mail_retry_seconds`, several hours in all) before a message is given up."""
+    mail_retry_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """Delay before the first retry of a failed delivery (SMTP down or answering 4xx); it doubles with
+    each further failure, up to six hours, each drawn between half and all of it."""
     mail_keep_days: int = Field(default=7, ge=1, le=3650)
     """How long sent and given-up messages stay in the outbox table (sent ones without their body)."""
     mail_template_dir: str = ""

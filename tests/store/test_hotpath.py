@@ -191,6 +191,24 @@ async def test_a_transaction_that_fails_keeps_its_ticket_statements_out(core: Co
     assert await core.store.ticket_by_refresh(first.refresh_hash) is None
 
 
+async def test_a_postgresql_connection_goes_back_to_the_pool_without_a_reset_round_trip(
+        core: Core, clock: ManualClock) -> None:
+    if _sqlite_file(core):
+        pytest.skip("asyncpg's pool is PostgreSQL's")
+    # asyncpg's default pool reset sends RESET ALL & co. after every statement (a second round trip);
+    # the hot path's connections hold no session state, so the last statement a backend ran is ours
+    family, first = family_and_ticket(clock.now(), account_id=None)
+    await core.store.insert_family(family, first)
+    for _ in range(3):
+        assert await core.store.ticket_by_refresh(first.refresh_hash) == (first, family)
+    async with core.store.engine.connect() as conn:
+        queries = (await conn.exec_driver_sql(
+            "SELECT query FROM pg_stat_activity WHERE application_name = 'ticketbooth' AND datname = current_database()"
+        )).scalars().all()
+    assert queries and all("RESET ALL" not in q and "pg_advisory_unlock_all" not in q for q in queries), queries
+    assert any("refresh_hash" in q for q in queries), queries
+
+
 @SQLITE_ONLY
 async def test_sqlite_checkpoints_the_wal_off_the_commit_path(core: Core, clock: ManualClock) -> None:
     path = _sqlite_file(core)

@@ -7,15 +7,19 @@ additionalErrorData, items, exceptionDetail. No stack trace ever leaves the proc
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbooth.api.middleware import CORRELATION_SCOPE_KEY
 from ticketbooth.api.wire import KiboJSON
 from ticketbooth.domain import errors as e
+from ticketbooth.store.reachability import database_unreachable, unavailable
 
 log = logging.getLogger("ticketbooth.api")
 
@@ -103,8 +107,24 @@ def _unexpected(request: Request, exc: Exception) -> KiboJSON:
                     headers={"x-vol-correlation": correlation} if correlation else None)
 
 
+# Errors of the database layers that got past the store (a pool checkout that timed out, a driver
+# error outside a transaction): a 503 with Retry-After when the database cannot be reached
+# (store/reachability.py), else raised on to `_unexpected`, a logged 500 like any other error.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+def _database_error(request: Request, exc: Exception) -> KiboJSON:
+    if not database_unreachable(exc):
+        raise exc
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return _domain_error(request, unavailable(exc))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(e.TicketboothError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_error)
     app.add_exception_handler(Exception, _unexpected)

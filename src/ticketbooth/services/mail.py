@@ -43,6 +43,7 @@ from jinja2 import (
 )
 
 from ticketbooth.config import Settings
+from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import Tenant
 from ticketbooth.infra.mail import (
     MESSAGE_ID_INFO,
@@ -182,10 +183,11 @@ def transport_for(settings: Settings) -> Transport:
     return FileTransport(settings.mail_dir)
 
 
-def retry_delay(attempts: int, rng: random.Random) -> timedelta:
-    """How long to wait after the `attempts`-th failed delivery: doubling from a minute up to six
-    hours, each drawn in [half, all] of it so that senders do not retry in lockstep."""
-    full = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, min(attempts - 1, 30)))
+def retry_delay(attempts: int, rng: random.Random, base: float = RETRY_BASE_SECONDS) -> timedelta:
+    """How long to wait after the `attempts`-th failed delivery: doubling from `base` seconds (the
+    `mail_retry_seconds` setting, a minute by default) up to six hours, each drawn in [half, all] of
+    it so that senders do not retry in lockstep."""
+    full = min(RETRY_MAX_SECONDS, base * 2 ** max(0, min(attempts - 1, 30)))
     return timedelta(seconds=full * rng.uniform(0.5, 1.0))
 
 
@@ -212,6 +214,7 @@ class MailSender:
         self.batch = batch
         s = core.settings
         self.max_attempts = s.mail_max_attempts
+        self.retry_seconds = s.mail_retry_seconds
         # a whole batch is sent concurrently, each message bounded by the transport's deadline
         self.lease = timedelta(seconds=s.smtp_timeout * 3 + 30)
         self._rng = rng or random.Random()
@@ -255,7 +258,7 @@ class MailSender:
         except DeliveryError as exc:
             now = self.core.clock.now()
             give_up = exc.permanent or m.attempts >= self.max_attempts
-            retry_at = None if give_up else now + retry_delay(m.attempts, self._rng)
+            retry_at = None if give_up else now + retry_delay(m.attempts, self._rng, self.retry_seconds)
             await self.store.mark_mail_failed(m.id, self.worker, str(exc), now, retry_at)
             if give_up:
                 log.error("mail %s (%s) given up after %d attempt(s): %s", m.id, m.kind, m.attempts, exc)
@@ -311,7 +314,10 @@ class MailSender:
                     full = result.claimed >= self.batch
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # the database may be down for a while: keep the sender alive
+                except ServiceUnavailable:  # the database is down for a while: one line a round, no traceback
+                    log.warning("mail sender: the database cannot be reached; trying again in %g s",
+                                self.core.settings.mail_poll_seconds)
+                except Exception:  # keep the sender alive
                     log.exception("mail sender: delivery round failed; trying again shortly")
                 if not full and not self._stopping:
                     await self.core.mail.wait(self.core.settings.mail_poll_seconds)

@@ -25,7 +25,6 @@ account's own row, so the whole read is one statement and one hand-off:
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,15 +33,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Boolean, Column
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import Account, Profile
 from ticketbooth.store import tables as t
 from ticketbooth.store.hotpath import ReadFallback, hot_path
 from ticketbooth.store.parts import _account_attribute_of, _contact_of, _note_of, _segment_ref_of
+from ticketbooth.store.reachability import database_unreachable, unavailable
 from ticketbooth.store.tables import UtcDateTime
 
 PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))
@@ -52,7 +50,6 @@ ACCOUNT_FIELDS = (
     "updated_at", "updated_by", "password_changed_at", "password_change_required", "locked_at",
     "failed_login_count", "first_failed_login_at", "lock_expires_at",
 )
-_UNAVAILABLE = "Service Unavailable: the database cannot be reached"
 
 
 def account_of(m: Mapping[str, Any]) -> Account:
@@ -246,8 +243,10 @@ async def _fetch_rows(engine: AsyncEngine, sql: str, params: tuple[Any, ...]) ->
     discarded, not returned to the pool; failures to reach the database are ServiceUnavailable."""
     try:
         pooled = await engine.raw_connection()
-    except (DBAPIError, OSError, ConnectionError, TimeoutError) as exc:
-        raise ServiceUnavailable(_UNAVAILABLE) from exc
+    except Exception as exc:
+        if database_unreachable(exc):
+            raise unavailable(exc) from exc
+        raise
     failed: BaseException | None = None
     try:
         driver: Any = pooled.driver_connection
@@ -256,22 +255,10 @@ async def _fetch_rows(engine: AsyncEngine, sql: str, params: tuple[Any, ...]) ->
         return [tuple(record) for record in await driver.fetch(sql, *params)]
     except BaseException as exc:
         failed = exc
-        if _unreachable(exc):
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        if database_unreachable(exc):
+            raise unavailable(exc) from exc
         raise
     finally:
         if failed is not None:
             await greenlet_spawn(pooled.invalidate, failed)
         await greenlet_spawn(pooled.close)
-
-
-def _unreachable(exc: BaseException) -> bool:
-    """Whether a driver error means the database cannot be reached (rather than a bug)."""
-    if isinstance(exc, (OSError, ConnectionError, TimeoutError, sqlite3.OperationalError, sqlite3.InterfaceError)):
-        return True
-    if type(exc).__module__.startswith("asyncpg"):
-        import asyncpg
-
-        return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                                asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError))
-    return isinstance(exc, ValueError) and "no active connection" in str(exc).lower()  # aiosqlite, closed

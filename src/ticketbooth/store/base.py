@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.store.hotpath import HotPath, hot_path, write_lock
+from ticketbooth.store.reachability import database_unreachable, unavailable
 
 
 class StoreBase:
@@ -66,12 +66,10 @@ class StoreBase:
             finally:
                 if lock is not None:
                     lock.release()
-        except IntegrityError:
+        except ServiceUnavailable:
             raise
-        except (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError) as exc:
-            raise ServiceUnavailable("Service Unavailable: the database cannot be reached") from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise ServiceUnavailable("Service Unavailable: the database cannot be reached") from exc
+        except Exception as exc:  # a lost database is a 503; anything else stays what it is
+            if database_unreachable(exc):
+                raise unavailable(exc) from exc
             raise
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ticketbooth.store.hotpath import attach
+from ticketbooth.store.reachability import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -29,17 +30,25 @@ def async_url(plain: str) -> URL:
     raise ValueError(f"unsupported database URL scheme {url.drivername!r}: use sqlite:/// or postgresql://")
 
 
-def create_engine(plain_url: str, pool_size: int = 10) -> AsyncEngine:
-    """The engine, with the raw-driver hot path of the ticket statements attached (store/hotpath.py)."""
+def create_engine(plain_url: str, pool_size: int = 10, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+                  pool_timeout: float = POOL_TIMEOUT_SECONDS) -> AsyncEngine:
+    """The engine, with the raw-driver hot path of the ticket statements attached (store/hotpath.py).
+
+    PostgreSQL fails fast when it cannot be reached (store/reachability.py): opening a connection
+    may take `connect_timeout` seconds, waiting for a pooled one `pool_timeout`; then the request is
+    answered 503. Connections the server dropped (a restart) need no ping per checkout: the first
+    statement on one fails as a disconnect, SQLAlchemy then discards every connection the pool
+    opened before it, and the next checkouts connect anew."""
     url = async_url(plain_url)
     if url.get_backend_name() == "sqlite":
         engine = _sqlite_engine(url, pool_size)
     else:
         engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True,
-            connect_args={"server_settings": {"application_name": "ticketbooth"}},
+            url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, pool_timeout=pool_timeout,
+            hide_parameters=True,
+            connect_args={"server_settings": {"application_name": "ticketbooth"}, "timeout": connect_timeout},
         )
-    attach(engine, pool_size)
+    attach(engine, pool_size, connect_timeout)
     return engine
 
 

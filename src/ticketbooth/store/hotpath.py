@@ -44,14 +44,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import TicketRecord, TokenFamily
 from ticketbooth.store import tables as t
+from ticketbooth.store.reachability import (
+    CONNECT_TIMEOUT_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    database_unreachable,
+    unavailable,
+)
 
 T = TypeVar("T")
+
+
+async def _nothing_to_reset(connection: Any) -> None:
+    """The asyncpg pool's reset for the hot path's connections (see `_acquire_pool`)."""
 
 FAMILY_COLUMNS: list[Column[Any]] = [c for c in t.token_families.c if c.name != "revoke_reason"]
 """The family columns a TokenFamily has (revoke_reason is read on its own)."""
 TICKET_COLUMNS: list[Column[Any]] = list(t.tickets.c)
 
-_UNAVAILABLE = "Service Unavailable: the database cannot be reached"
+_UNAVAILABLE = UNAVAILABLE_MESSAGE
 
 CHECKPOINT_EVERY = 500
 """Hot SQLite writes between two WAL checkpoints (SQLite's own default is every 1000 pages)."""
@@ -328,10 +338,10 @@ def _integrity(exc: sqlite3.IntegrityError) -> IntegrityError:
 
 
 def _unavailable(exc: BaseException) -> BaseException:
-    if isinstance(exc, (sqlite3.OperationalError, sqlite3.InterfaceError, OSError, asyncio.CancelledError)):
-        error = ServiceUnavailable(_UNAVAILABLE)
-        error.__cause__ = exc
-        return error
+    """What the callers of a failed group get: ServiceUnavailable when the database cannot be
+    reached (store/reachability.py) or the group was cancelled, else the error itself (a bug)."""
+    if isinstance(exc, asyncio.CancelledError) or database_unreachable(exc):
+        return unavailable(exc)
     return exc
 
 
@@ -411,8 +421,10 @@ class PostgresHotPath:
     """A small asyncpg pool; each hot operation is one statement, so one round trip, and the
     writes of concurrent requests are written in groups, one statement per group."""
 
-    def __init__(self, dsn: str, dialect: Dialect, pool_size: int) -> None:
+    def __init__(self, dsn: str, dialect: Dialect, pool_size: int,
+                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
         self._dsn = dsn
+        self._connect_timeout = connect_timeout
         self._codec = _Codec(dialect)
         self._pool_size = pool_size
         self._pool: Any = None
@@ -493,9 +505,20 @@ class PostgresHotPath:
             self._opening = asyncio.Lock()
         async with self._opening:
             if self._pool is None:
+                # min_size=0: the pool opens no connection itself, so creating it cannot fail or
+                # wait while the database is down, and no background task retries (and logs) a
+                # connection floor then; every connection is opened by a request, within
+                # `connect_timeout`. A connection the server closed (a restart) is replaced on its
+                # next acquire.
+                # reset=: asyncpg's default reset sends `RESET ALL; CLOSE ALL; UNLISTEN *; SELECT
+                # pg_advisory_unlock_all()` when a connection goes back to the pool, one more round trip
+                # per statement. These connections run single statements and change no session state
+                # (no SET, cursor, LISTEN or advisory lock), so there is nothing to reset; asyncpg still
+                # rolls back a transaction left open.
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=self._pool_size, max_inactive_connection_lifetime=1800,
-                    server_settings={"application_name": "ticketbooth"}, timeout=30)
+                    self._dsn, min_size=0, max_size=self._pool_size, max_inactive_connection_lifetime=1800,
+                    server_settings={"application_name": "ticketbooth"}, timeout=self._connect_timeout,
+                    reset=_nothing_to_reset)
         return self._pool
 
     async def _run(self, method: str, sql: str, *args: Any) -> Any:
@@ -508,9 +531,10 @@ class PostgresHotPath:
             raise IntegrityError(sql, None, exc) from exc
         except asyncpg.TransactionRollbackError as exc:
             raise _RolledBack(str(exc)) from exc
-        except (OSError, ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        except Exception as exc:
+            if database_unreachable(exc):
+                raise unavailable(exc) from exc
+            raise
 
     # -- new families --------------------------------------------------------------------------
 
@@ -583,7 +607,7 @@ _HOT: weakref.WeakKeyDictionary[Engine, HotPath | None] = weakref.WeakKeyDiction
 _LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-def attach(engine: AsyncEngine, pool_size: int) -> None:
+def attach(engine: AsyncEngine, pool_size: int, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
     """Give `engine` its hot path (connections are opened on first use, closed by `engine.dispose()`)."""
     sync = engine.sync_engine
     url = engine.url
@@ -594,7 +618,7 @@ def attach(engine: AsyncEngine, pool_size: int) -> None:
             hot = SqliteHotPath(database, engine.dialect, lambda: write_lock(engine))
     elif url.get_backend_name() == "postgresql":
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        hot = PostgresHotPath(dsn, engine.dialect, pool_size)
+        hot = PostgresHotPath(dsn, engine.dialect, pool_size, connect_timeout)
     _HOT[sync] = hot
     if hot is not None:
         closing = hot
