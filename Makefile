@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CONFORMANCE := tests/conformance
 NODE_STAMP := $(CONFORMANCE)/node_modules/.installed
 
-.PHONY: install serve test test-load lint bench bench-enumeration soak wrk fmt clean
+.PHONY: install serve test test-load fuzz lint bench bench-enumeration soak wrk fmt clean
 
 install: $(STAMP)
 
@@ -45,9 +45,12 @@ bench: install wrk
 bench-enumeration: install
 	$(BIN)/python bench/enumeration.py --save $(ENUM_ARGS)
 
-# Memory soak: the storefront mix against one server for 10 minutes, RSS every 10 s (goal: flat within
-# 10% after the warm-up); SOAK_ARGS e.g. "--minutes 30 --database-url postgresql://...". Writes bench/results/.
+# The long runs: SIGKILL crash cycles under load, races, database/Redis outages (pytest -m soak, on PostgreSQL
+# too when TICKETBOOTH_TEST_POSTGRES_URL is set; -s prints the counts), then the memory soak: the storefront
+# mix against one server for 10 minutes, RSS every 10 s (goal: flat within 10% after the warm-up);
+# SOAK_ARGS e.g. "--minutes 30 --database-url postgresql://...". Writes bench/results/.
 soak: install wrk
+	$(BIN)/python -m pytest -q -s -m soak tests/test_crash_durability.py tests/test_races.py tests/test_faults.py $(PYTEST_ARGS)
 	$(BIN)/python bench/soak.py --save $(SOAK_ARGS)
 
 fmt: install

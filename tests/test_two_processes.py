@@ -34,37 +34,38 @@ import email.policy
 import json
 import os
 import secrets
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import jwt
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.api.support import ANONYMOUS, CURRENT, LOGIN, OAUTH, REFRESH, REGISTER, assert_error, ok
+from tests.api.support import ANONYMOUS, CURRENT, REFRESH, assert_error, ok
 from tests.conftest import (
-    _CLI_BATCH,
     ADMIN,
     PASSWORD,
     POSTGRES_URL,
-    SITE,
-    STOREFRONT,
-    TENANT,
     LiveServer,
-    _pg_admin,
-    seed_cli,
     start_server,
     stop_server,
 )
-from ticketbooth.infra.tokens import at_rest
+from tests.live_support import (
+    app_headers,
+    assert_one_successor,
+    at,
+    http_fixture,  # noqa: F401  (the `http` fixture)
+    login,
+    new_address,
+    own_database,
+    prepare,
+    query,
+    register,
+)
 from ticketbooth.store import tables as t
-from ticketbooth.store.database import create_engine
 
 REDIS_URL = os.environ.get("TICKETBOOTH_TEST_REDIS_URL", "")
 pytestmark = [
@@ -78,11 +79,11 @@ LOCK_AFTER = 4
 FAILURES_PER_ADDRESS = 3
 WRONG = "not the passphrase at all"
 TENANT_SETTINGS = [
-    "--set", "rate_limits.refresh.enabled=false",
-    "--set", f'rate_limits.login.per_address={{"capacity":{LOGINS_PER_ADDRESS},"per_minute":1}}',
-    "--set", 'rate_limits.login.per_account={"capacity":100,"per_minute":100}',
-    "--set", f"lockout.max_failed_logins={LOCK_AFTER}",
-    "--set", f"lockout.max_failed_logins_per_address={FAILURES_PER_ADDRESS}",
+    "rate_limits.refresh.enabled=false",
+    f'rate_limits.login.per_address={{"capacity":{LOGINS_PER_ADDRESS},"per_minute":1}}',
+    'rate_limits.login.per_account={"capacity":100,"per_minute":100}',
+    f"lockout.max_failed_logins={LOCK_AFTER}",
+    f"lockout.max_failed_logins_per_address={FAILURES_PER_ADDRESS}",
 ]
 
 
@@ -101,9 +102,6 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two servers on a PostgreSQL database of this module's own and the test Redis."""
-    name = f"tb_two_{os.getpid()}_{secrets.token_hex(3)}"
-    _pg_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"')
-    database_url = f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
     workdir = tmp_path_factory.mktemp("two-processes")
     env = {
         "TICKETBOOTH_REDIS_URL": REDIS_URL,
@@ -113,13 +111,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "TICKETBOOTH_TRUSTED_PROXIES": "127.0.0.1",
         "TICKETBOOTH_MAIL_POLL_SECONDS": "0.5",
     }
-    try:
-        cli_env = {**os.environ, "TICKETBOOTH_DATABASE_URL": database_url, **env}
-        seed_cli(cli_env, workdir)
-        done = subprocess.run([sys.executable, "-c", _CLI_BATCH, json.dumps([
-            ["tenant", "settings", str(TENANT), *TENANT_SETTINGS]])], env=cli_env, cwd=workdir,
-            capture_output=True, timeout=120)
-        assert done.returncode == 0, done.stderr.decode()
+    with own_database("postgresql", workdir) as database_url:
+        prepare(database_url, workdir, env, tenant=TENANT_SETTINGS)
         one = start_server(database_url, workdir, extra_env=env)
         try:
             two = start_server(database_url, workdir, extra_env=env)
@@ -129,56 +122,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 stop_server(two)
         finally:
             stop_server(one)
-    finally:
-        _pg_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as c:
-        yield c
-
-
-_addresses = iter(range(1, 250))
-
-
-def new_address() -> str:
-    """A client address no other request of this module used (each is its own rate-limit bucket)."""
-    return f"198.51.100.{next(_addresses)}"
-
-
-async def app_headers(http: httpx.AsyncClient, server: LiveServer, creds: tuple[str, str] = STOREFRONT,
-                      address: str | None = None) -> dict[str, str]:
-    r = await http.post(f"{server.base_url}{OAUTH}", json={
-        "client_id": creds[0], "client_secret": creds[1], "grant_type": "client_credentials"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}", "x-vol-tenant": str(TENANT),
-            "x-vol-site": str(SITE), "X-Forwarded-For": address or new_address()}
-
-
-def at(headers: dict[str, str], address: str) -> dict[str, str]:
-    return {**headers, "X-Forwarded-For": address}
-
-
-async def register(http: httpx.AsyncClient, server: LiveServer, email_address: str) -> dict[str, Any]:
-    r = await http.post(f"{server.base_url}{REGISTER}", headers=await app_headers(http, server),
-                        json={"account": {"emailAddress": email_address}, "password": PASSWORD})
-    return ok(r)
-
-
-async def login(http: httpx.AsyncClient, server: LiveServer, headers: dict[str, str], username: str,
-                password: str) -> httpx.Response:
-    return await http.post(f"{server.base_url}{LOGIN}", headers=headers, json={"username": username, "password": password})
-
-
-async def query(database_url: str, statement: Any) -> list[Any]:
-    engine = create_engine(database_url, 1)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(statement)).all())
-    finally:
-        await engine.dispose()
 
 
 # -- tickets --------------------------------------------------------------------------------------
@@ -204,27 +147,12 @@ async def test_concurrent_refreshes_over_both_give_exactly_one_successor(
     hdrs = [await app_headers(http, s) for s in cluster.servers]
     ticket = ok(await login(http, cluster.one, hdrs[0], "refresher@example.com", PASSWORD))
     token = ticket["refreshToken"]
-    [(family_id, generation)] = await query(cluster.database_url, select(t.tickets.c.family_id, t.tickets.c.generation)
-                                            .where(t.tickets.c.refresh_hash == at_rest(token)))
 
     answers = await asyncio.gather(*(
         http.put(f"{cluster.servers[i % 2].base_url}{REFRESH}", params={"refreshToken": token}, headers=hdrs[i % 2])
         for i in range(100)))
 
-    statuses = [r.status_code for r in answers]
-    assert statuses == [200] * 100, sorted(set(statuses))
-    successors = {r.json()["refreshToken"] for r in answers}
-    assert len(successors) == 1 and token not in successors
-    assert len({r.json()["accessToken"] for r in answers}) == 1
-    rows = await query(cluster.database_url, select(t.tickets.c.generation, t.tickets.c.refresh_hash)
-                       .where(t.tickets.c.family_id == family_id).order_by(t.tickets.c.generation))
-    assert rows == [(generation, at_rest(token)), (generation + 1, at_rest(successors.pop()))]
-    [(revoked_at,)] = await query(cluster.database_url, select(t.token_families.c.revoked_at)
-                                  .where(t.token_families.c.id == family_id))
-    assert revoked_at is None
-    replays = await query(cluster.database_url, select(func.count()).select_from(t.audit_entries)
-                          .where(t.audit_entries.c.event == "refresh.replayed"))
-    assert replays == [(0,)]
+    await assert_one_successor(cluster.database_url, token, answers)
     # the one successor goes on, on either process
     r = await http.put(f"{cluster.two.base_url}{REFRESH}", params={"refreshToken": answers[0].json()["refreshToken"]},
                        headers=hdrs[1])
