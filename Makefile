@@ -29,6 +29,15 @@ test: install $(NODE_STAMP)
 test-load: install
 	$(BIN)/python -m pytest -q -m load $(PYTEST_ARGS)
 
+# The long fuzzing: Schemathesis against a live server from its /openapi.json, many cases per operation
+# (FUZZ_CASES, default 60) with a new seed each run (printed; FUZZ_SEED=n replays one), then the Hypothesis
+# property tests with the `fuzz` profile (50 times the examples, drawn anew; failures kept in .hypothesis/).
+# PostgreSQL too when TICKETBOOTH_TEST_POSTGRES_URL is set.
+PROPERTY_TESTS := $(wildcard tests/*/test_properties_*.py)
+fuzz: install
+	$(BIN)/python -m pytest -q -s -m fuzz tests/test_schema_fuzz.py $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q $(PROPERTY_TESTS) $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy

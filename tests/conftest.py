@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import hypothesis_profiles  # noqa: F401  (registers and loads the Hypothesis profile)
 from tests.smtp import smtp_server, smtp_tls_server  # noqa: F401  (fixtures: a real SMTP server)
 from ticketbooth.app import create_app
 from ticketbooth.config import Settings

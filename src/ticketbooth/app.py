@@ -7,9 +7,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from types import ModuleType
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from ticketbooth import __version__
 from ticketbooth.api import (
@@ -20,6 +19,7 @@ from ticketbooth.api import (
     errors,
     health,
     logins,
+    openapi,
     password_reset,
     platform,
     sessions,
@@ -69,24 +69,27 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if core is not None:
         app.state.core = core
     errors.install(app)
-    # accounts last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes
+    # The hot routes first (a request is matched against the routes in order, router by router); accounts
+    # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
                customer_definitions, audit_log, accounts)
-    for module in modules:
-        app.include_router(module.router)
+    routers = [authtickets.hot_router, accounts.hot_router, *(module.router for module in modules)]
+    for router in routers:
+        app.include_router(router)
+    openapi.install(app)  # /openapi.json (and /docs): every route above, in Kibo's schema names
     # inside KiboTolerance: it sees the folded path and the route the router matched
     app.add_middleware(RequestMetrics, access_log=settings.access_log)
-    app.add_middleware(KiboTolerance, static_segments=static_segments(modules))
+    app.add_middleware(KiboTolerance, max_body_bytes=settings.max_body_bytes, static_segments=static_segments(routers))
     metrics.known_security_events(audit.Event)
     audit.listen(metrics.security_event)
     return app
 
 
 
-def static_segments(modules: Sequence[ModuleType]) -> frozenset[str]:
+def static_segments(routers: Sequence[APIRouter]) -> frozenset[str]:
     """The fixed words of every route path (lower case), which the middleware folds to lower case
     in request paths so that paths match whatever their case while parameters keep theirs."""
     return frozenset(
-        segment.lower() for module in modules for route in module.router.routes
+        segment.lower() for router in routers for route in router.routes
         for segment in getattr(route, "path", "").split("/") if segment and "{" not in segment
     )

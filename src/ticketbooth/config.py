@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     hash_concurrency: int = Field(default=0, ge=0, le=256)
     """Password hashes that may run at once; 0 means one per CPU core."""
 
+    hash_nice: int = Field(default=10, ge=0, le=19)
+    """How much lower the CPU priority of the hashing threads is than the rest of the process (Linux nice
+    levels): hashes get every cycle the event loop does not need, so a login burst cannot slow anonymous
+    tickets and refreshes. 0 hashes at the same priority."""
+
     hash_queue_limit: int = Field(default=32, ge=0)
     """Logins that may wait for a hashing slot before new ones are answered 503 at once. 32 waiting on one
     slot per core is about half a second of hashing here: past that, a fast 503 with Retry-After serves a
@@ -65,6 +70,11 @@ class Settings(BaseSettings):
     redis_url: str = ""
     """Redis (redis://host:6379/0) for rate limits shared by every process. Empty: limits are kept in
     each process, which is right for one process only; set it whenever more than one runs."""
+
+    max_body_bytes: int = Field(default=65536, ge=1024, le=64 * 1024 * 1024)
+    """The largest request body accepted, in bytes. A larger one is answered 413 REQUEST_TOO_LARGE as
+    soon as it is known: at once when its Content-Length says so, else (chunked) when the bytes
+    received pass the limit, without reading the rest."""
 
     trusted_proxies: str = ""
     """Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is

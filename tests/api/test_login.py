@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -194,3 +195,35 @@ async def test_login_records_last_login(client: httpx.AsyncClient, app_headers: 
     ok(await login(client, headers(await app_token(client)), EMAIL))
     account = await core.store.get_account(reg["customerAccount"]["id"])
     assert account is not None and account.last_login_at == clock.now()
+
+
+async def test_a_login_beyond_the_hash_queue_is_refused_before_any_database_work(
+        client: httpx.AsyncClient, core: Core, app_headers: dict[str, str]) -> None:
+    # every hashing slot busy and no room to wait: the login is a fast 503, and it costs no query
+    from tests.unit.test_hashing import Recording
+    from ticketbooth.infra.hashing import PasswordHashing
+
+    recording = Recording()
+    core.hashing.close()
+    core.hashing = PasswordHashing(concurrency=1, queue_limit=0, hasher=recording)  # type: ignore[arg-type]
+    lookups = 0
+    find_login = core.store.find_login
+
+    async def counting_find_login(*args: object) -> object:
+        nonlocal lookups
+        lookups += 1
+        return await find_login(*args)  # type: ignore[arg-type]
+
+    core.store.find_login = counting_find_login  # type: ignore[method-assign]
+    busy = asyncio.create_task(core.hashing.hash(Recording.BLOCKING))
+    try:
+        assert await asyncio.to_thread(recording.started.wait, 5)
+        r = await client.post(LOGIN, headers=app_headers, json={"username": EMAIL, "password": PASSWORD})
+        assert_error(r, 503, "SERVICE_UNAVAILABLE")
+        assert r.headers["retry-after"] == "1"
+        assert lookups == 0
+    finally:
+        recording.release.set()
+        await busy
+    r = await client.post(LOGIN, headers=app_headers, json={"username": EMAIL, "password": PASSWORD})
+    assert r.status_code == 401 and lookups == 1  # a slot is free again: the login is looked up and hashed

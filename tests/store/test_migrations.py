@@ -167,3 +167,65 @@ async def test_database_errors_never_carry_the_statement_parameters(database_url
         assert secret not in str(caught.value)
     finally:
         await engine.dispose()
+
+
+async def test_0004_recomputes_login_keys_and_keeps_a_clashing_name(database_url: str,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Keys made by the old rule (NFKC, trim, casefold) are recomputed with the new one (NFKC again after
+    folding); an ASCII name is left alone, and a key another account already holds stays as it was."""
+    import unicodedata
+
+    from alembic import command
+
+    from ticketbooth.domain.policies import login_key
+
+    def old_key(value: str) -> str:
+        return unicodedata.normalize("NFKC", value).strip().casefold()
+
+    accented = "ß\u0301nina@example.com"  # folds to "ss" + the accent: NFKC makes "sś"
+    clash_first, clash_second = "ß\u0301ann@example.com", "s\u015bann@example.com"  # one name under the new rule
+    assert old_key(accented) != login_key(accented) and old_key(clash_first) != old_key(clash_second)
+    assert login_key(clash_first) == login_key(clash_second) == old_key(clash_second)
+
+    def at_0003(conn: Connection) -> None:
+        # the PostgreSQL test database may already be at head (it is emptied between tests, not dropped):
+        # there, this also runs 0004's downgrade
+        command.upgrade(alembic_config(conn), "head")
+        command.downgrade(alembic_config(conn), "0003")
+
+    def to_head(conn: Connection) -> None:
+        command.upgrade(alembic_config(conn), "head")
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(at_0003)
+            await conn.execute(text("INSERT INTO tenants (id, name, settings, created_at) "
+                                    "VALUES (1, 't', '{}', CURRENT_TIMESTAMP)"))
+            await conn.execute(text("INSERT INTO customer_sets (id, tenant_id, code, name, is_default, created_at) "
+                                    "VALUES (1, 1, 'default', 'Default', true, CURRENT_TIMESTAMP)"))
+            for account_id, email in ((1, accented), (2, clash_second), (3, clash_first), (4, "Plain@Example.com")):
+                await conn.execute(text(
+                    "INSERT INTO accounts (id, tenant_id, customer_set_id, user_id, email, email_key, username, "
+                    "username_key, has_external_password, migration_required, tax_exempt, accepts_marketing, "
+                    "is_active, is_locked, created_at, updated_at) VALUES (:id, 1, 1, :user, :email, :key, :email, "
+                    ":key, false, false, false, false, true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"id": account_id, "user": f"{account_id:032x}", "email": email, "key": old_key(email)})
+                await conn.execute(text("INSERT INTO login_names (customer_set_id, name_key, account_id) "
+                                        "VALUES (1, :key, :id)"), {"key": old_key(email), "id": account_id})
+        with caplog.at_level("WARNING", logger="alembic.runtime.migration"):
+            async with engine.begin() as conn:
+                await conn.run_sync(to_head)
+        async with engine.connect() as conn:
+            keys = {r[0]: (r[1], r[2]) for r in await conn.execute(
+                text("SELECT id, email_key, username_key FROM accounts"))}
+            names = sorted(tuple(r) for r in await conn.execute(text("SELECT name_key, account_id FROM login_names")))
+    finally:
+        await engine.dispose()
+    assert keys[1] == (login_key(accented),) * 2  # recomputed
+    assert keys[2] == (login_key(clash_second),) * 2  # unchanged: already the new key
+    assert keys[3] == (old_key(clash_first),) * 2  # its new key is account 2's: kept, and reported
+    assert keys[4] == ("plain@example.com",) * 2
+    assert names == sorted([(login_key(accented), 1), (login_key(clash_second), 2), (old_key(clash_first), 3),
+                            ("plain@example.com", 4)])
+    assert "account 3 keeps its old email_key: the recomputed key belongs to account 2" in caplog.text

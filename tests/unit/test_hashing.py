@@ -4,6 +4,7 @@ that no hash runs on the event loop thread."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any
 
@@ -232,3 +233,25 @@ def test_the_recording_hasher_really_records_a_mismatch() -> None:
     recording = Recording()
     with pytest.raises(VerifyMismatchError):
         recording.verify(recording.hash("a"), "b")
+
+
+# -- priority ------------------------------------------------------------------------------------
+
+def _nice_of_thread(tid: int) -> int:
+    # /proc/<pid>/task/<tid>/stat: field 19 is the nice value (after the command name in parentheses)
+    return int(open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads thread nice values from Linux /proc")
+async def test_hashing_threads_run_at_a_lower_priority_than_the_event_loop() -> None:
+    hashing = PasswordHashing(concurrency=2, queue_limit=8, hasher=make_hasher(**FAST), nice=7)
+    loop_nice = _nice_of_thread(threading.get_native_id())
+    try:
+        tids = set()
+        for _ in range(8):  # both threads of the pool start and hash
+            tids.add(await hashing._run(threading.get_native_id))
+        assert threading.get_native_id() not in tids
+        assert {_nice_of_thread(tid) for tid in tids} == {min(19, loop_nice + 7)}
+        assert _nice_of_thread(threading.get_native_id()) == loop_nice  # the loop's own priority is untouched
+    finally:
+        hashing.close()

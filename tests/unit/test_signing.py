@@ -68,6 +68,20 @@ async def test_the_token_verifies_with_the_published_public_key(key: SigningKey)
                       options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})["sub"] == "u" * 32
 
 
+async def test_every_signature_is_raw_r_and_s_that_pyjwt_accepts(key: SigningKey) -> None:
+    # tokens are signed without PyJWT (speed); R or S with leading zero bytes comes up in about 1 of
+    # 128 signatures, so 400 of them cover the padding of both
+    keys = ring(key)
+    public = jwt.PyJWK((await keys.jwks())["keys"][0]).key
+    for i in range(400):
+        token = await keys.sign(claims(n=i))
+        assert len(base64.urlsafe_b64decode(token.rsplit(".", 1)[1] + "==")) == 64
+        assert jwt.get_unverified_header(token) == {"alg": "ES256", "kid": key.kid, "typ": "JWT"}
+        decoded = jwt.decode(token, public, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER,
+                             options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        assert decoded == {**claims(n=i), "iss": ISSUER, "aud": AUDIENCE}
+
+
 async def test_time_is_the_injected_time_not_the_system_clock(key: SigningKey) -> None:
     """Tokens from 2026 are checked against the given `now`, whatever today's date is."""
     keys = ring(key)

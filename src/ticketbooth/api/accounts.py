@@ -22,7 +22,7 @@ from ticketbooth.api.bodies import (
     CustomerAccountUpdate,
     CustomerLoginInfo,
 )
-from ticketbooth.api.context import core_of, item_as, read_array, read_json, resolve
+from ticketbooth.api.context import core_of, item_as, query, read_array, read_json, resolve
 from ticketbooth.api.lists import PagingParams, by_kibo_name
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import Forbidden, InvalidParameter
@@ -33,6 +33,9 @@ from ticketbooth.services.accounts import KEEP, AccountChanges, AccountDetails, 
 from ticketbooth.services.tickets import RequestedLifetimes
 
 router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAccount"])
+# The current account, read on most storefront pages: included before every other router (see
+# authtickets.hot_router). Its path is fixed, so no other route can shadow it or be shadowed by it.
+hot_router = APIRouter()
 
 AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
@@ -142,13 +145,14 @@ async def add_accounts(request: Request, responseFields: str | None = Query(None
     return respond(wire.collection([wire.account(a) for a in added], 0, len(added), len(added)), responseFields)
 
 
-@router.get("/current", summary="The current shopper's account")
-async def current(
-    request: Request, responseFields: str | None = Query(None), responseGroups: str | None = Query(None),
-) -> KiboJSON:
+async def current(request: Request) -> Response:
+    """The current shopper's account (a plain Starlette route, as authtickets' hot routes)."""
     ctx = await resolve(request, shopper="optional")
     account = await tickets.current_account(core_of(request), ctx.shopper)
-    return respond(wire.account(account), responseFields)
+    return respond(wire.account(account), query(request, "responseFields"))
+
+
+hot_router.add_route("/api/commerce/customer/accounts/current", current, methods=["GET"])
 
 
 @router.post("/{accountId:int}/create-login", summary="Create a login for an existing account")

@@ -27,7 +27,6 @@ from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import Caller
 
 _HOST = re.compile(r"^t(\d{1,9})(?:-s(\d{1,9}))?\.", re.IGNORECASE)
-MAX_BODY_BYTES = 65536
 MAX_ARRAY_ITEMS = 1000
 
 M = TypeVar("M", bound=BaseModel)
@@ -56,6 +55,15 @@ def parse_id(name: str, raw: str | None, low: int = 0, limit: int = 2**63) -> in
     value = int(text)
     if not low <= value < limit:
         raise InvalidParameter(name, f"Missing or invalid parameter: {name} is out of range", raw[:50])
+    return value
+
+
+def query(request: Request, name: str, max_length: int | None = None) -> str | None:
+    """A query parameter (the last, when repeated), for routes that read their own parameters."""
+    value = request.query_params.get(name)
+    if value is not None and max_length is not None and len(value) > max_length:
+        raise InvalidParameter(name, f"Missing or invalid parameter: {name} may be at most {max_length} characters",
+                               value[:50])
     return value
 
 
@@ -183,7 +191,7 @@ def lower_keys(value: Any, depth: int = 0, name: str = "body") -> Any:
             key = str(k)
             if "\x00" in key:
                 raise InvalidParameter("body", "Missing or invalid parameter: a name in the body holds a NUL character")
-            lowered[key.lower()] = lower_keys(v, depth + 1, key)
+            lowered[key.lower()] = lower_keys(v, depth + 1, key if key.strip() else name)  # blank: the enclosing name
         return lowered
     if isinstance(value, list):
         return [lower_keys(v, depth + 1, f"{name}[{i}]") for i, v in enumerate(value)]
@@ -193,12 +201,10 @@ def lower_keys(value: Any, depth: int = 0, name: str = "body") -> Any:
 
 
 async def read_body(request: Request) -> bytes:
+    """The whole body. Its size is bounded by `KiboTolerance` (TICKETBOOTH_MAX_BODY_BYTES), which
+    stops the read with a 413 as soon as it passes the limit."""
     chunks: list[bytes] = []
-    size = 0
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise InvalidParameter("body", f"Missing or invalid parameter: the body may be at most {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

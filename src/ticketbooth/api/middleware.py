@@ -6,7 +6,9 @@
   customer set codes, keep the case the client sent;
 - query parameter names compare case-insensitively: known names are put back in their canonical case;
 - every response carries `x-vol-correlation` (the caller's, or a new one);
-- a request body larger than the limit is refused with 413 before it is read;
+- a request body larger than the limit (`max_body_bytes`) is refused with 413: before it is read
+  when its Content-Length says so, else (chunked) as soon as the bytes received pass the limit,
+  without reading the rest;
 - a NUL character in the path or a query value is refused with 400 (JSON bodies: `context.lower_keys`).
 """
 
@@ -18,6 +20,7 @@ from urllib.parse import parse_qsl, quote
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ticketbooth.domain.errors import RequestTooLarge
 from ticketbooth.infra.logging import correlation_id
 
 CORRELATION_SCOPE_KEY = "ticketbooth.correlation"
@@ -43,7 +46,7 @@ def _canonical_query(raw: bytes) -> bytes:
     for key, value in pairs:
         name = CANONICAL_QUERY_NAMES.get(key.lower(), key)
         if "\x00" in key or "\x00" in value:
-            raise _NulCharacter(name)
+            raise _NulCharacter(name if name.strip() else "query")  # a blank name: name the query
         out.append(f"{quote(name, safe='')}={quote(value, safe='')}")
     return "&".join(out).encode("latin-1")
 
@@ -68,11 +71,14 @@ class KiboTolerance:
             return
         correlation = b""
         length = b""
+        chunked = False
         for key, value in scope["headers"]:
             if key == b"x-vol-correlation":
                 correlation = value[:128]
             elif key == b"content-length":
                 length = value
+            elif key == b"transfer-encoding":
+                chunked = True
         if not correlation:
             correlation = secrets.token_hex(16).encode()
         # also in the scope the outermost (500) error handler sees, as its response bypasses this send
@@ -93,8 +99,7 @@ class KiboTolerance:
             await send(message)
 
         if length.isdigit() and int(length) > self.max_body_bytes:
-            await _refuse(send_with_correlation, 413, "REQUEST_TOO_LARGE",
-                          f"Request too large: the body may be at most {self.max_body_bytes} bytes")
+            await self._too_large(send_with_correlation)
             return
         try:
             if "\x00" in path:
@@ -105,7 +110,50 @@ class KiboTolerance:
             await _refuse(send_with_correlation, 400, "MISSING_OR_INVALID_PARAMETER",
                           f"Missing or invalid parameter: {nul.name} holds a NUL character", nul.name)
             return
-        await self.app(scope, receive, send_with_correlation)
+        if chunked:
+            await self._counting_body(scope, receive, send_with_correlation)
+        else:  # the server hands the app no more than the Content-Length checked above (none: no body)
+            await self.app(scope, receive, send_with_correlation)
+
+    async def _too_large(self, send: Send) -> None:
+        await _refuse(send, 413, "REQUEST_TOO_LARGE",
+                      f"Request too large: the body may be at most {self.max_body_bytes} bytes")
+
+    async def _counting_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Runs the app with the body counted as the app reads it (a chunked body has no Content-Length
+        to check first). Past the limit, the read raises RequestTooLarge (so the app stops, and its
+        handler answers 413 without logging an error); the 413 the client gets is sent here, whatever
+        the app made of the exception, and nothing more of the body is read."""
+        received = 0
+        refused = False
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, refused
+            if refused:  # asked again after the refusal: there is nothing more for the app
+                raise RequestTooLarge("Request too large")
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    refused = True
+                    raise RequestTooLarge(f"Request too large: the body may be at most {self.max_body_bytes} bytes")
+            return message
+
+        async def send_unless_refused(message: Message) -> None:
+            nonlocal started
+            if refused and not started:
+                return  # the app's answer to the refusal (its 413, or a 500 from an app without our handlers)
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, send_unless_refused)
+        except RequestTooLarge:
+            if not refused:
+                raise
+        if refused and not started:
+            await self._too_large(send)
 
 
 async def _refuse(send: Send, status: int, code: str, message: str, parameter: str | None = None) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import ValidationError
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import AppAuthInfo, AuthTicketRequest, OauthAuthRequest
-from ticketbooth.api.context import core_of, lower_keys, read_body, read_json, resolve
+from ticketbooth.api.context import core_of, invalid, lower_keys, read_body, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter, Unauthorized
 from ticketbooth.services import applications
@@ -21,7 +22,10 @@ router = APIRouter(prefix="/api/platform", tags=["AppAuthTickets"])
 async def oauth(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         form = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace")))
-        body = OauthAuthRequest.model_validate(lower_keys(form))
+        try:
+            body = OauthAuthRequest.model_validate(lower_keys(form))
+        except ValidationError as exc:  # a 400 naming the field, as for a JSON body (was a 500)
+            raise invalid(exc) from None
     else:
         body = await read_json(request, OauthAuthRequest)
     core = core_of(request)

@@ -61,8 +61,7 @@ def parse(raw: str | None) -> Selection | None:
                     raise _bad("has an unmatched '('", raw)
                 pos += 1
                 skip_spaces()
-                previous = selection.get(key, {})
-                selection[key] = None if previous is None and key in selection else {**(previous or {}), **child}
+                selection[key] = _union(selection[key], child) if key in selection else child
             elif key:
                 selection[key] = None
             if pos < len(text) and text[pos] == ",":
@@ -74,6 +73,17 @@ def parse(raw: str | None) -> Selection | None:
     if pos != len(text):
         raise _bad(f"has an unexpected {text[pos]!r} at position {pos}", raw)
     return selection or None
+
+
+def _union(a: Selection | None, b: Selection | None) -> Selection | None:
+    """What a name selects when it is listed twice (`a(b(c)),a(b(d))` is `a(b(c,d))`; None is the
+    whole value). As deep as the selections, which the parser bounds."""
+    if a is None or b is None:
+        return None
+    out = dict(a)
+    for key, child in b.items():
+        out[key] = _union(out[key], child) if key in out else child
+    return out
 
 
 def apply(value: Any, selection: Selection | None) -> Any:

@@ -48,6 +48,10 @@ class InvalidParameter(TicketboothError):
         self.value = value
 
 
+class RequestTooLarge(TicketboothError):
+    """The request body is larger than the configured limit (`max_body_bytes`)."""
+
+
 class Conflict(TicketboothError):
     """The request conflicts with existing state (duplicate email or username)."""
 

@@ -295,8 +295,16 @@ def problems_with_password(password: str, policy: PasswordPolicy, is_common: boo
 
 
 def login_key(value: str) -> str:
-    """The form in which usernames and emails are compared: NFKC-normalized, case-folded, trimmed."""
-    return unicodedata.normalize("NFKC", value).strip().casefold()
+    """The form in which usernames and emails are compared: NFKC-normalized, trimmed, case-folded and
+    NFKC-normalized again. Case folding can undo the normal form (ß + a combining accent folds to
+    'ss' + the accent, which NFKC composes), so without the second pass two spellings of one name
+    could get different keys, and a key would not be its own key."""
+    return fold_login(unicodedata.normalize("NFKC", value).strip())
+
+
+def fold_login(value: str) -> str:
+    """`login_key` without the trimming: the form of a fragment of a login name (a filter's prefix)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
 
 
 def normalize_username(value: str) -> str:

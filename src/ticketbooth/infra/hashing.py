@@ -3,11 +3,19 @@
 Hashes run in a thread pool (argon2-cffi releases the GIL), at most `concurrency` at a time. When
 more than `queue_limit` callers already wait for a slot, a new caller is refused at once with
 `Overloaded` instead of queueing for seconds: a login burst cannot starve the rest of the service.
+
+The pool's threads run at a lower CPU priority (`nice`, Linux: a thread's own nice value): a hash
+uses every free cycle, but when the event loop has requests to answer (anonymous tickets, refreshes,
+the 503s of the login burst itself) the kernel runs the loop first. Without it, one hash per core
+kept the loop waiting for a core and anonymous tickets took over a second while logins were saturated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -35,10 +43,20 @@ def make_hasher(
     )
 
 
+def _lower_priority(nice: int) -> None:
+    """Run by each hashing thread as it starts: raise this thread's nice value by `nice`."""
+    if nice and hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):  # not permitted somewhere: hash at the normal priority
+            thread = threading.get_native_id()  # Linux: PRIO_PROCESS with a thread id sets that thread's
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
+
+
 class PasswordHashing:
-    def __init__(self, concurrency: int, queue_limit: int, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, concurrency: int, queue_limit: int, hasher: PasswordHasher | None = None,
+                 nice: int = 0) -> None:
         self._hasher = hasher or make_hasher()
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2",
+                                        initializer=_lower_priority, initargs=(nice,))
         self._slots = asyncio.Semaphore(concurrency)
         self._queue_limit = queue_limit
         self._waiting = 0
@@ -47,9 +65,14 @@ class PasswordHashing:
         # that waits for it runs after it has started.
         self._dummy_hash: Future[str] = self._pool.submit(self._hasher.hash, "ticketbooth-dummy-password-for-unknown-users")
 
-    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+    def admit(self) -> None:
+        """Refuse at once (Overloaded) when a hash asked for now would be refused: for callers that would
+        read the database before hashing, so that a refused login costs no query either."""
         if self._waiting >= self._queue_limit and self._slots.locked():
             raise Overloaded("Service Unavailable: too many logins in progress, retry shortly", retry_after=1)
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        self.admit()
         self._waiting += 1
         try:
             await self._slots.acquire()

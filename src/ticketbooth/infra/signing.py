@@ -8,22 +8,48 @@ one process is published and used by all of them.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+import orjson
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm
 
 from ticketbooth.domain.models import SigningKey
 from ticketbooth.infra.tokens import new_hex
 
 ALGORITHM = "ES256"
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+"""A JWS in compact form: three unpadded base64url parts (RFC 7515)."""
 VERIFIED_CACHE_SIZE = 10_000
+_ES256 = ec.ECDSA(hashes.SHA256())
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def encode_es256(claims: dict[str, Any], private: ec.EllipticCurvePrivateKey, header: bytes) -> str:
+    """A compact JWS (RFC 7515) of `claims` signed with ES256 (RFC 7518 3.4: the signature is R || S,
+    32 bytes each). `header` is the protected header already base64url-encoded (one per key).
+
+    The same token PyJWT's `jwt.encode` makes, at about half its cost: this runs on every ticket issued,
+    and the JSON is serialized once, by orjson, with the header made once per key."""
+    signing_input = header + b"." + _b64(orjson.dumps(claims))
+    r, s = decode_dss_signature(private.sign(signing_input, _ES256))
+    return (signing_input + b"." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))).decode("ascii")
+
+
+def protected_header(kid: str) -> bytes:
+    return _b64(orjson.dumps({"alg": ALGORITHM, "kid": kid, "typ": "JWT"}))
 
 
 def generate_key(now: datetime) -> SigningKey:
@@ -55,7 +81,7 @@ class KeyRing:
         self._audience = audience
         self._reload_seconds = reload_seconds
         self._keys: dict[str, tuple[SigningKey, Any, Any]] = {}
-        self._current: tuple[SigningKey, Any] | None = None
+        self._current: tuple[SigningKey, Any, bytes] | None = None
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
         self._verified: dict[str, dict[str, Any]] = {}
@@ -64,7 +90,7 @@ class KeyRing:
         async with self._lock:
             keys = await self._load()
             ring: dict[str, tuple[SigningKey, Any, Any]] = {}
-            current: tuple[SigningKey, Any] | None = None
+            current: tuple[SigningKey, Any, bytes] | None = None
             for key in keys:
                 cached = self._keys.get(key.kid)
                 if cached is not None:
@@ -74,7 +100,7 @@ class KeyRing:
                     public = private.public_key()
                 ring[key.kid] = (key, private, public)
                 if key.retired_at is None and (current is None or key.created_at > current[0].created_at):
-                    current = (key, private)
+                    current = (key, private, protected_header(key.kid))
             self._keys = ring
             self._current = current
             self._loaded_at = time.monotonic()
@@ -87,9 +113,8 @@ class KeyRing:
         await self._fresh()
         if self._current is None:
             raise RuntimeError("no active signing key; run `ticketbooth keys rotate`")
-        key, private = self._current
-        body = {"iss": self._issuer, "aud": self._audience, **claims}
-        return jwt.encode(body, private, algorithm=key.algorithm, headers={"kid": key.kid})
+        _, private, header = self._current
+        return encode_es256({"iss": self._issuer, "aud": self._audience, **claims}, private, header)
 
     async def verify(self, token: str, now: datetime) -> dict[str, Any] | None:
         """The claims of a token signed by one of our keys and valid at `now`, else None. Time is
@@ -110,6 +135,8 @@ class KeyRing:
         return claims
 
     async def _check_signature(self, token: str) -> dict[str, Any] | None:
+        if not _COMPACT.fullmatch(token):  # the decoder also takes padding: one token, one spelling
+            return None
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -58,7 +58,8 @@ async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_f
         lambda: store.published_keys(clock.now()), settings.effective_issuer, settings.jwt_audience,
         settings.key_reload_seconds,
     )
-    hashing = PasswordHashing(settings.effective_hash_concurrency, settings.hash_queue_limit)
+    hashing = PasswordHashing(settings.effective_hash_concurrency, settings.hash_queue_limit,
+                              nice=settings.hash_nice)
     directory = Directory(store, settings.app_cache_seconds)
     mail = Mail(refresh_secret, Templates(settings.mail_template_dir))
     return Core(settings, store, clock, keys, hashing, directory, refresh_secret, mail,

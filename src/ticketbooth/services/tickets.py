@@ -170,6 +170,7 @@ async def login(
     if not password:
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
+    core.hashing.admit()  # under a login flood the excess is refused before any limiter or database work
     key = login_key(identifier)
     # every attempt counts per address; per login name only failures do (see `lockout.refuse`), so the
     # owner's own logins never use the name's bucket up, and one address cannot empty it either

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ticketbooth.domain.errors import Conflict
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Account, NewAccount
-from ticketbooth.domain.policies import login_key
+from ticketbooth.domain.policies import fold_login, login_key
 from ticketbooth.store import tables as t
 from ticketbooth.store.account_reads import (
     ACCOUNT_FIELDS,
@@ -191,18 +190,12 @@ _ACCOUNT_BY_LOGIN_NAME = _account_select(t.accounts.c.password_hash).join(
 # Emails and usernames compare through their login keys (NFKC, case-folded, the same on both databases),
 # other text through lower() (see store.filtering).
 
-def _fold(value: str) -> str:
-    """An email or username fragment in the form of the stored login keys (not trimmed: a fragment
-    may end with a space)."""
-    return unicodedata.normalize("NFKC", value).casefold()
-
-
 _LIST_FIELDS: FieldMap = {
     **columns(t.accounts, "id", "user_id", "first_name", "last_name", "company_or_organization", "tax_id",
               "external_id", "locale_code", "account_type", "is_active", "is_locked", "accepts_marketing", "tax_exempt",
               "has_external_password", "created_at", "updated_at", "last_login_at", "created_by", "updated_by"),
-    "email": ListField(t.accounts.c.email, Folded(t.accounts.c.email_key, login_key, _fold)),
-    "username": ListField(t.accounts.c.username, Folded(t.accounts.c.username_key, login_key, _fold)),
+    "email": ListField(t.accounts.c.email, Folded(t.accounts.c.email_key, login_key, fold_login)),
+    "username": ListField(t.accounts.c.username, Folded(t.accounts.c.username_key, login_key, fold_login)),
 }
 _SEARCHED = ("email", "username", "first_name", "last_name", "external_id")
 """A free-text word matches an account when it is part of one of these."""
