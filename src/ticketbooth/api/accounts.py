@@ -22,7 +22,7 @@ from ticketbooth.api.bodies import (
     CustomerAccountUpdate,
     CustomerLoginInfo,
 )
-from ticketbooth.api.context import core_of, item_as, query, read_array, read_json, resolve
+from ticketbooth.api.context import core_of, item_as, plain_route, query, read_array, read_json, resolve
 from ticketbooth.api.lists import PagingParams, by_kibo_name
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import Forbidden, InvalidParameter
@@ -145,14 +145,13 @@ async def add_accounts(request: Request, responseFields: str | None = Query(None
     return respond(wire.collection([wire.account(a) for a in added], 0, len(added), len(added)), responseFields)
 
 
+@plain_route(hot_router, "/api/commerce/customer/accounts/current", "GET")
 async def current(request: Request) -> Response:
     """The current shopper's account (a plain Starlette route, as authtickets' hot routes)."""
     ctx = await resolve(request, shopper="optional")
     account = await tickets.current_account(core_of(request), ctx.shopper)
     return respond(wire.account(account), query(request, "responseFields"))
 
-
-hot_router.add_route("/api/commerce/customer/accounts/current", current, methods=["GET"])
 
 
 @router.post("/{accountId:int}/create-login", summary="Create a login for an existing account")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from ticketbooth.api.bodies import CustomerUserAuthInfo, KiboBody
-from ticketbooth.api.context import client_address, core_of, parse_id, query, read_json, resolve
+from ticketbooth.api.context import client_address, core_of, parse_id, plain_route, query, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond, ticket
 from ticketbooth.domain.errors import Unauthorized
 from ticketbooth.services import challenges, tickets
@@ -22,6 +22,10 @@ router = APIRouter(prefix=PREFIX, tags=["StorefrontAuthTicket"])
 # `hot_router` before every other router, so matching them does not scan the other routes first. Their
 # parameters are read with `context.query` and documented in api/openapi.py.
 
+hot_router = APIRouter()
+
+
+@plain_route(hot_router, f"{PREFIX}/anonymousshopper", "GET")
 async def anonymous_shopper(request: Request) -> Response:
     """Create an anonymous shopper auth ticket."""
     ctx = await resolve(request)
@@ -29,17 +33,13 @@ async def anonymous_shopper(request: Request) -> Response:
                    query(request, "responseFields"))
 
 
+@plain_route(hot_router, f"{PREFIX}/refresh", "PUT")
 async def refresh_user_auth_ticket(request: Request) -> Response:
     """Refresh a user auth ticket."""
     ctx = await resolve(request)
     issued = await tickets.refresh(core_of(request), ctx.caller, query(request, "refreshToken", 256),
                                    parse_id("accountId", query(request, "accountId", 20)))
     return respond(ticket(issued), query(request, "responseFields"))
-
-
-hot_router = APIRouter()
-hot_router.add_route(f"{PREFIX}/anonymousshopper", anonymous_shopper, methods=["GET"])
-hot_router.add_route(f"{PREFIX}/refresh", refresh_user_auth_ticket, methods=["PUT"])
 
 
 @router.post("", summary="Create a user auth ticket (log in)")
