@@ -347,6 +347,17 @@ async def test_unknown_refresh_token_is_401(client: httpx.AsyncClient, app_heade
         assert_error(await refresh(client, app_headers, token), 401, "INVALID_REFRESH_TOKEN")
 
 
+async def test_overlong_refresh_parameters_are_400_naming_them(client: httpx.AsyncClient,
+                                                              app_headers: dict[str, str]) -> None:
+    # the refresh route reads its own query parameters (context.query): the bounds it had as a FastAPI
+    # route hold, and a refused refresh changes nothing
+    t = await _registered(client, app_headers)
+    assert_error(await refresh(client, app_headers, "x" * 257), 400, "MISSING_OR_INVALID_PARAMETER", "refreshToken")
+    r = await client.put(REFRESH, headers=app_headers, params={"refreshToken": t["refreshToken"], "accountId": "1" * 21})
+    assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "accountId")
+    assert (await refresh(client, app_headers, t["refreshToken"])).status_code == 200  # not used up
+
+
 async def test_refresh_elsewhere_is_401(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
     t = await _registered(client, app_headers)
     outlet = {**app_headers, "x-vol-site": str(SITE_OTHER_SET)}
