@@ -210,6 +210,71 @@ async def test_a_postgresql_connection_goes_back_to_the_pool_without_a_reset_rou
 
 
 @SQLITE_ONLY
+async def test_sqlite_writes_of_one_loop_turn_are_one_commit_on_the_loop(core: Core, clock: ManualClock) -> None:
+    hot = hot_path(core.store.engine)
+    assert isinstance(hot, SqliteHotPath)
+    families = [family_and_ticket(clock.now()) for _ in range(50)]
+    groups = hot.groups_committed
+    await asyncio.gather(*(core.store.insert_family(f, r) for f, r in families))
+    assert hot.groups_committed == groups + 1  # asked in the same turn of the loop: committed together
+    assert hot._writer is None  # the writer thread was never needed: it never opened its connection
+
+
+@SQLITE_ONLY
+async def test_sqlite_writes_wait_their_turn_behind_a_transaction(core: Core, clock: ManualClock) -> None:
+    """A transaction of the SQLAlchemy path holds the write lock across awaits: the hot writes asked
+    meanwhile wait for it (on the writer thread, the loop goes on) and are committed after it."""
+    inside_family, inside = family_and_ticket(clock.now())
+    waiting = [family_and_ticket(clock.now()) for _ in range(10)]
+    async with core.store.transaction() as tx:
+        await tx.insert_family(inside_family, inside)
+        writes = [asyncio.create_task(core.store.insert_family(f, r)) for f, r in waiting]
+        await asyncio.sleep(0.1)
+        assert not any(w.done() for w in writes)
+    await asyncio.wait_for(asyncio.gather(*writes), 10)
+    for f, r in [(inside_family, inside), *waiting]:
+        assert await core.store.ticket_by_refresh(r.refresh_hash) == (r, f)
+
+
+@SQLITE_ONLY
+async def test_sqlite_writes_wait_for_a_lock_another_process_holds(core: Core, clock: ManualClock) -> None:
+    """Another process's write transaction: the loop does not wait on SQLite's lock (it would stall
+    every request); the writes go to the writer thread, which waits, and commit once it is released."""
+    path = _sqlite_file(core)
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        families = [family_and_ticket(clock.now()) for _ in range(5)]
+        writes = [asyncio.create_task(core.store.insert_family(f, r)) for f, r in families]
+        await asyncio.sleep(0.3)
+        assert not any(w.done() for w in writes)
+        assert ticks >= 10  # the loop kept turning meanwhile
+        other.execute("COMMIT")
+        await asyncio.wait_for(asyncio.gather(*writes), 15)
+    finally:
+        ticker.cancel()
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+    for f, r in families:
+        assert await core.store.ticket_by_refresh(r.refresh_hash) == (r, f)
+    # and with the lock free again, writes are committed on the loop once more
+    groups = hot_path(core.store.engine).groups_committed  # type: ignore[union-attr]
+    await asyncio.gather(*(core.store.insert_family(f, r) for f, r in [family_and_ticket(clock.now())]))
+    assert hot_path(core.store.engine).groups_committed == groups + 1  # type: ignore[union-attr]
+
+
+@SQLITE_ONLY
 async def test_sqlite_checkpoints_the_wal_off_the_commit_path(core: Core, clock: ManualClock) -> None:
     path = _sqlite_file(core)
     assert path is not None

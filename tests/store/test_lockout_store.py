@@ -5,7 +5,7 @@ out; a good login is refused by the store while a lock holds."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import Core
+from ticketbooth.store.hotpath import hot_path
 from ticketbooth.store.logins import NO_ACCOUNT
 
 TENANT = 100
@@ -95,3 +96,51 @@ async def test_settle_lock_shows_an_expired_lock_as_none(core: Core, clock: Manu
     assert account.settle_lock(now + timedelta(seconds=59)).is_locked
     settled = account.settle_lock(now + timedelta(minutes=1))
     assert (settled.is_locked, settled.failed_login_count, settled.first_failed_login_at) == (False, 0, None)
+
+
+def _login_entry(account_id: int, when: datetime, n: int = 0) -> dict[str, object]:
+    return {"tenant_id": TENANT, "site_id": None, "account_id": account_id, "event": "login.succeeded", "at": when,
+            "client_address": f"203.0.113.{n}", "client_id": "app", "actor": None, "detail": {"method": "password", "n": n}}
+
+
+async def test_a_good_login_and_its_audit_entry_are_one_write(core: Core, clock: ManualClock, account_id: int) -> None:
+    """Outside a transaction it is the hot path's one write (store/hotpath.py ChangeAndRecord): the
+    entry lands exactly as the SQLAlchemy path would store it, and only when the login counted."""
+    now = clock.now()
+    assert hot_path(core.store.engine) is not None
+    await core.store.record_failed_login(account_id, now, LIMIT, None)
+    assert await core.store.record_successful_login(account_id, now, audit_entry=_login_entry(account_id, now))
+    account = await core.store.get_account(account_id, with_parts=False)
+    assert account is not None and (account.last_login_at, account.failed_login_count) == (now, 0)
+    entries, total = await core.store.audit_entries(TENANT, account_id, 0, 10)
+    assert total == 1
+    (entry,) = entries
+    assert (entry.event, entry.at, entry.client_address, entry.client_id, entry.detail) == \
+        ("login.succeeded", now, "203.0.113.0", "app", {"method": "password", "n": 0})
+    # locked: the login does not count, and no entry is added
+    for _ in range(LIMIT):
+        await core.store.record_failed_login(account_id, now, LIMIT, None)
+    later = now + timedelta(minutes=1)
+    assert not await core.store.record_successful_login(account_id, later, audit_entry=_login_entry(account_id, later))
+    assert (await core.store.audit_entries(TENANT, account_id, 0, 10))[1] == 1
+    again = await core.store.get_account(account_id, with_parts=False)
+    assert again is not None and again.last_login_at == now and again.is_locked
+
+
+async def test_concurrent_good_logins_each_count_with_their_entry(core: Core, clock: ManualClock, account_id: int) -> None:
+    """Many at once (one group on SQLite): each is answered for itself and each entry is stored once;
+    a login racing a lock either counts before it or is refused, never half-written."""
+    now = clock.now()
+    results = await asyncio.gather(*(core.store.record_successful_login(account_id, now, audit_entry=_login_entry(
+        account_id, now, n)) for n in range(40)))
+    assert results == [True] * 40
+    entries, total = await core.store.audit_entries(TENANT, account_id, 0, 100)
+    assert total == 40 and sorted(e.client_address or "" for e in entries) == \
+        sorted(f"203.0.113.{n}" for n in range(40))
+    locking = [core.store.record_failed_login(account_id, now, 1, None)]
+    logins = [core.store.record_successful_login(account_id, now, audit_entry=_login_entry(account_id, now, n))
+              for n in range(100, 110)]
+    outcome = await asyncio.gather(*logins, *locking)
+    counted = sum(1 for ok in outcome[:10] if ok)
+    assert outcome[10] is True  # the lock was made
+    assert (await core.store.audit_entries(TENANT, account_id, 0, 100))[1] == 40 + counted

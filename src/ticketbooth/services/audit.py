@@ -64,9 +64,20 @@ async def record(
     """Store one entry. The tenant, site, client address and application come from `caller` when
     given (else `tenant_id` is required). `actor` names who acted when it is not the account's
     shopper (an application's client id for admin actions, for example)."""
+    await (store or core.store).add_audit_entries([
+        entry(core, event, caller=caller, tenant_id=tenant_id, account_id=account_id, actor=actor, detail=detail)])
+    recorded(event)
+
+
+def entry(
+    core: Core, event: Event, *, caller: Caller | None = None, tenant_id: int | None = None,
+    account_id: int | None = None, actor: str | None = None, detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row of one entry (see `record`), for a store method that writes it with its change; call
+    `recorded` once it is stored."""
     if caller is None and tenant_id is None:
         raise ValueError("an audit entry needs a caller or a tenant")
-    entry = {
+    return {
         "tenant_id": caller.tenant.id if caller else tenant_id,
         "site_id": caller.site.id if caller else None,
         "account_id": account_id,
@@ -77,7 +88,10 @@ async def record(
         "actor": actor,
         "detail": detail or None,
     }
-    await (store or core.store).add_audit_entries([entry])
+
+
+def recorded(event: Event) -> None:
+    """Tell the listeners that an entry of `event` was stored."""
     for listener in _listeners:
         listener(event)
 

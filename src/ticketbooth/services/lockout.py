@@ -136,12 +136,12 @@ def _lock_mail_values(caller: Caller, account: Account, expires: datetime | None
 
 
 async def succeeded(core: Core, caller: Caller, account: Account, now: datetime) -> bool:
-    """Record a login whose password was right: the failed-login count starts again. False when a
-    lock was made (or the account disabled) while the password was being checked: then the login is
-    refused after all."""
-    async with core.store.transaction() as tx:
-        if not await tx.record_successful_login(account.id, now):
-            return False
-        await audit.record(core, audit.Event.LOGIN_SUCCEEDED, caller=caller, account_id=account.id,
-                           detail={"method": "password"}, store=tx)
+    """Record a login whose password was right: the failed-login count starts again, and the audit
+    entry is written with it (one write of the store's hot path). False when a lock was made (or the
+    account disabled) while the password was being checked: then the login is refused after all."""
+    event = audit.Event.LOGIN_SUCCEEDED
+    entry = audit.entry(core, event, caller=caller, account_id=account.id, detail={"method": "password"})
+    if not await core.store.record_successful_login(account.id, now, audit_entry=entry):
+        return False
+    audit.recorded(event)
     return True

@@ -21,10 +21,12 @@ from ticketbooth.store.account_reads import (
     PROFILE_FIELDS,
     account_of,
     attribute_ids_of_type,
+    fetch,
     read_account,
 )
 from ticketbooth.store.base import StoreBase
 from ticketbooth.store.filtering import FieldMap, Folded, ListField, columns, page
+from ticketbooth.store.hotpath import prepared
 from ticketbooth.store.parts import load_parts
 
 
@@ -58,9 +60,13 @@ class AccountStore(StoreBase):
         nobody's, without asking the database."""
         if "\x00" in key:
             return None
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(_ACCOUNT_BY_LOGIN_NAME, {"customer_set_id": customer_set_id, "key": key})).first()
-        return None if row is None else (_account(row), row.password_hash)
+        # every login asks this: one statement on the hot path's driver (store/account_reads.py `fetch`)
+        stmt = prepared(_ACCOUNT_BY_LOGIN_NAME, self.engine.dialect)
+        rows = await fetch(self.engine, self._conn, stmt.sql, stmt.params({"customer_set_id": customer_set_id, "key": key}))
+        if not rows:
+            return None
+        (found,) = stmt.mappings(rows[:1])
+        return account_of(found), found["password_hash"]
 
     async def fill_parts(self, account: Account) -> Account:
         """`account` (as `find_login` gives it) with its contacts, notes, attributes and segments (none

@@ -4,15 +4,19 @@
 (see issue 5). Through SQLAlchemy's async adapter each costs several hand-offs per statement (pool,
 greenlet, BEGIN, each statement, COMMIT); here they cost one:
 
-- SQLite: writes go to ONE writer thread with its own connection that commits them in groups: while
-  it commits one group, the writes of other requests queue up, and the next group takes them all in
-  one `BEGIN IMMEDIATE ... COMMIT` (each write in its own savepoint, so one failing write fails
-  alone). A caller is answered only after the commit of its group: nothing answered is lost. WAL and
-  synchronous=NORMAL as everywhere else. The group takes the store's in-process write lock, so it
-  queues with the other writers of the process instead of spinning on SQLite's lock. Reads (one row
-  by a unique hash) run on the event loop itself on a read-only connection: an indexed lookup costs
-  far less than a thread hand-off, and in WAL mode a reader never waits for a writer. Should it ever
-  get SQLITE_BUSY (WAL recovery), the caller falls back to the SQLAlchemy path.
+- SQLite: the writes asked during one turn of the event loop are committed together, at the start
+  of the next turn, on the loop itself: one `BEGIN IMMEDIATE ... COMMIT` for the group (each write in
+  its own savepoint, so one failing write fails alone). With WAL and synchronous=NORMAL (as
+  everywhere else) a commit appends to the WAL without an fsync, so a group costs the loop less than
+  the thread hand-offs it replaces, and a request waits one turn of the loop for its write instead of
+  several (a busy loop's turn is long: under a login flood each hand-off cost tens of ms). A caller is
+  answered only after the commit of its group: nothing answered is lost. The loop never waits on
+  SQLite's lock: when the store's in-process write lock is taken (a SQLAlchemy transaction is open)
+  or another process holds the database's lock (busy_timeout 0 on the loop's connection), the group
+  goes to ONE writer thread with its own connection, which waits for the lock (the in-process one
+  first) and commits the groups that queue up meanwhile in the same way. Reads (one row by a unique
+  hash) also run on the loop, on a read-only connection: in WAL mode a reader never waits for a
+  writer. Should a read ever get SQLITE_BUSY (WAL recovery), it falls back to the SQLAlchemy path.
 - PostgreSQL: a small asyncpg pool with the driver's prepared-statement cache; a new family with its
   first ticket, and a rotation (mark used + successor + family expiry), are each ONE statement with
   data-modifying CTEs, so one round trip and atomic without BEGIN/COMMIT hops. New families are
@@ -36,10 +40,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Column, event
+from sqlalchemy import Column, Table, Update, bindparam, event, insert, literal_column, select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import TicketRecord, TokenFamily
@@ -80,6 +86,81 @@ class HotPath(Protocol):
     async def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """The rows of a read-only `sql` in the driver's paramstyle, values as the driver gives them."""
         ...
+
+    async def change_and_record(self, write: ChangeAndRecord, change: dict[str, Any],
+                                record: dict[str, Any]) -> bool:
+        """Run `write`'s UPDATE with the values `change`, and only when it changed a row add the row
+        `record`, atomically; True when it changed a row."""
+        ...
+
+
+class Prepared:
+    """A SQLAlchemy Core statement compiled once for a driver: its SQL in the driver's paramstyle,
+    `params(values)` turning a dict of values into the driver's positional parameters, and (for a
+    SELECT) `mappings(rows)` turning the driver's rows into dicts by column name, all through the
+    columns' own type processors, as SQLAlchemy itself would send and read them. `prepared()` keeps
+    one per statement and dialect."""
+
+    def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        self._compiled = compiled
+        names = list(compiled.positiontup or ())
+        self._binds = [(name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                       for name in names]
+        selected = getattr(stmt, "selected_columns", ())
+        self._results = [(c.name, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in selected]
+
+    def params(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        every = self._compiled.construct_params(values)
+        assert every is not None
+        return tuple(every[name] if proc is None else proc(every[name]) for name, proc in self._binds)
+
+    def mappings(self, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        return [{name: value if proc is None else proc(value)
+                 for (name, proc), value in zip(self._results, row, strict=True)} for row in rows]
+
+
+_PREPARED: dict[tuple[ClauseElement, str, str], Prepared] = {}
+
+
+def prepared(stmt: ClauseElement, dialect: Dialect) -> Prepared:
+    """`stmt` compiled for `dialect`'s driver (once; keep `stmt` at module level)."""
+    key = (stmt, dialect.name, dialect.driver)
+    found = _PREPARED.get(key)
+    if found is None:
+        found = _PREPARED[key] = Prepared(stmt, dialect)
+    return found
+
+
+class ChangeAndRecord:
+    """An UPDATE, and the row added to `table` only when the UPDATE changed a row (a login and its
+    audit entry). The hot paths run it as ONE write: on SQLite two statements in one op of the
+    group writer, on PostgreSQL one statement (the UPDATE as a data-modifying CTE), so it costs no
+    transaction of its own and never holds the write lock across event-loop hops."""
+
+    def __init__(self, change: Update, table: Table) -> None:
+        added = {c.name: bindparam(f"record_{c.name}", type_=c.type) for c in table.c if not c.primary_key}
+        # SQLite: the UPDATE, then the INSERT; PostgreSQL: both in one statement, which returns a
+        # row when the UPDATE changed one
+        self._apart = (change, insert(table).values(added))
+        changed = change.returning(literal_column("1")).cte("changed")
+        self._together: ClauseElement = insert(table).from_select(
+            list(added), select(*added.values()).select_from(changed)).returning(literal_column("1"))
+
+    def statements(self, dialect: Dialect) -> tuple[Prepared, ...]:
+        if dialect.name == "postgresql":
+            return (prepared(self._together, dialect),)
+        return tuple(prepared(stmt, dialect) for stmt in self._apart)
+
+    def values(self, change: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        """The bind values of both statements."""
+        return {**change, **{f"record_{name}": value for name, value in record.items()}}
+
+
+class _Busy(Exception):
+    """BEGIN IMMEDIATE found the database locked (by another connection; the cause says how)."""
 
 
 class ReadFallback(Exception):
@@ -141,14 +222,18 @@ def _names(cols: Sequence[Column[Any]]) -> str:
 # -- SQLite ---------------------------------------------------------------------------------------
 
 class SqliteHotPath:
-    """Group-committing writer thread and an event-loop reader on one SQLite database file."""
+    """Group commits on the event loop (or, when the database is locked, on a writer thread) and an
+    event-loop reader, on one SQLite database file."""
 
     def __init__(self, path: str, dialect: Dialect, write_lock: Callable[[], asyncio.Lock]) -> None:
         self._path = path
+        self._dialect = dialect
         self._codec = _Codec(dialect)
         self._write_lock = write_lock
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
+        self._inline: sqlite3.Connection | None = None
+        self._flushing = False
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ticketbooth-sqlite-writer")
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="ticketbooth-sqlite-checkpoint")
         self._checkpointing: Any = None  # the running checkpoint's future
@@ -167,11 +252,11 @@ class SqliteHotPath:
         self._extend = "UPDATE token_families SET expires_at = ? WHERE id = ?"
         self._selects = {col: _select_sql(col, "?") for col in ("access_hash", "refresh_hash")}
 
-    def _connect(self, *, read_only: bool) -> sqlite3.Connection:
+    def _connect(self, *, read_only: bool, busy_timeout: int = 15000) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, cached_statements=64)
         # the same settings as the engine's connections (store/database.py); the reader never waits
         pragmas = ["PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                   "PRAGMA busy_timeout=0" if read_only else "PRAGMA busy_timeout=15000"]
+                   "PRAGMA busy_timeout=0" if read_only else f"PRAGMA busy_timeout={busy_timeout}"]
         if read_only:
             pragmas.append("PRAGMA query_only=ON")
         else:
@@ -227,64 +312,118 @@ class SqliteHotPath:
 
         return bool(await self._write(op))
 
+    async def change_and_record(self, write: ChangeAndRecord, change: dict[str, Any],
+                                record: dict[str, Any]) -> bool:
+        update, add = write.statements(self._dialect)
+        values = write.values(change, record)
+        changed, added = (update.sql, update.params(values)), (add.sql, add.params(values))
+
+        def op(conn: sqlite3.Connection) -> bool:
+            if conn.execute(*changed).rowcount != 1:
+                return False
+            conn.execute(*added)
+            return True
+
+        return bool(await self._write(op))
+
     async def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
             raise ServiceUnavailable(_UNAVAILABLE)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
         self._pending.append((op, done))
-        if self._drainer is None or self._drainer.done():
-            self._drainer = loop.create_task(self._drain())
+        if not self._flushing and (self._drainer is None or self._drainer.done()):
+            self._flushing = True
+            loop.call_soon(self._flush)
         return await done
 
-    async def _drain(self) -> None:
-        """Commit the queued writes group by group until none is left."""
-        loop = asyncio.get_running_loop()
-        while self._pending:
-            group, self._pending = self._pending, []
-            if self._closed:  # disposed meanwhile: the engine's SQLAlchemy path is all that is left
-                for _, done in group:
-                    if not done.done():
-                        done.set_exception(ServiceUnavailable(_UNAVAILABLE))
-                continue
-            try:
-                async with self._write_lock():
-                    results = await loop.run_in_executor(self._thread, self._commit, [op for op, _ in group])
-            except BaseException as exc:
-                error = _unavailable(exc)
-                for _, done in group:
-                    if not done.done():
-                        done.set_exception(error)
-                if isinstance(exc, asyncio.CancelledError):
-                    for _, done in self._pending:
-                        if not done.done():
-                            done.set_exception(ServiceUnavailable(_UNAVAILABLE))
-                    self._pending = []
-                    raise
-                continue
-            for (_, done), result in zip(group, results, strict=True):
-                if done.done():
-                    continue  # its caller went away; the write is committed all the same
-                if isinstance(result, BaseException):
-                    done.set_exception(result)
-                else:
-                    done.set_result(result)
-            self.groups_committed += 1
-            self.writes_committed += len(group)
-            self._since_checkpoint += len(group)
-            if self._since_checkpoint >= CHECKPOINT_EVERY and (
-                    self._checkpointing is None or self._checkpointing.done()) and not self._closed:
-                self._since_checkpoint = 0
-                self._checkpointing = self._checkpointer.submit(self._checkpoint)
+    def _flush(self) -> None:
+        """Commit the writes asked during the last turn of the loop, on the loop; when the database is
+        locked, hand them to the writer thread."""
+        self._flushing = False
+        if not self._pending or self._closed:
+            return self._hand_to_drainer()
+        if self._write_lock().locked() or (self._drainer is not None and not self._drainer.done()):
+            return self._hand_to_drainer()
+        if self._inline is None:
+            self._inline = self._connect(read_only=False, busy_timeout=0)
+        group, self._pending = self._pending, []
+        try:
+            results = self._commit([op for op, _ in group], self._inline)
+        except _Busy:
+            self._pending = group + self._pending
+            return self._hand_to_drainer()
+        except Exception as exc:
+            error = _unavailable(exc)
+            for _, done in group:
+                _settle(done, error)
+            return None
+        self._settled(group, results)
+        return None
 
-    def _commit(self, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
-        """On the writer thread: run `ops` in one transaction, each in its own savepoint when there
-        are several; an op's exception is its result, and rolls back only that op."""
+    def _hand_to_drainer(self) -> None:
+        """Have the writer thread commit what is queued (`_drain`), unless it already does."""
+        if self._pending and (self._drainer is None or self._drainer.done()):
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    def _settled(self, group: list[tuple[Any, asyncio.Future[Any]]], results: list[Any]) -> None:
+        """Answer the callers of a committed group (a write's exception is its answer), and start a
+        checkpoint when one is due."""
+        for (_, done), result in zip(group, results, strict=True):
+            if isinstance(result, BaseException):
+                _settle(done, result)
+            else:
+                _settle(done, None, result)
+        self.groups_committed += 1
+        self.writes_committed += len(group)
+        self._since_checkpoint += len(group)
+        if self._since_checkpoint >= CHECKPOINT_EVERY and (
+                self._checkpointing is None or self._checkpointing.done()) and not self._closed:
+            self._since_checkpoint = 0
+            self._checkpointing = self._checkpointer.submit(self._checkpoint)
+
+    async def _drain(self) -> None:
+        """On the writer thread, after the in-process write lock: commit the queued writes as one
+        group. The writes asked meanwhile wait for it (see `_write`), then go to `_flush`: back on
+        the loop once the lock is free."""
+        loop = asyncio.get_running_loop()
+        group, self._pending = self._pending, []
+        if self._closed:  # disposed meanwhile: the engine's SQLAlchemy path is all that is left
+            for _, done in group:
+                _settle(done, ServiceUnavailable(_UNAVAILABLE))
+            return
+        try:
+            async with self._write_lock():
+                results = await loop.run_in_executor(self._thread, self._commit_on_thread, [op for op, _ in group])
+        except BaseException as exc:
+            error = _unavailable(exc)
+            for _, done in group:
+                _settle(done, error)
+            if isinstance(exc, asyncio.CancelledError):
+                for _, done in self._pending:
+                    _settle(done, ServiceUnavailable(_UNAVAILABLE))
+                self._pending = []
+                raise
+        else:
+            self._settled(group, results)
+        if self._pending and not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._flush)
+
+    def _commit_on_thread(self, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
+        """`_commit` on the writer thread's connection, which waits for a lock held elsewhere."""
         if self._writer is None:
             self._writer = self._connect(read_only=False)
-        conn = self._writer
+        return self._commit(ops, self._writer)
+
+    def _commit(self, ops: list[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection) -> list[Any]:
+        """Run `ops` in one transaction, each in its own savepoint when there
+        are several; an op's exception is its result, and rolls back only that op."""
         results: list[Any] = []
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _Busy from exc
         try:
             if len(ops) == 1:  # alone: no savepoint, the transaction is the op's
                 try:
@@ -327,6 +466,9 @@ class SqliteHotPath:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         writer, self._writer = self._writer, None
         if writer is not None:
             self._thread.submit(writer.close).result()
@@ -340,6 +482,8 @@ def _integrity(exc: sqlite3.IntegrityError) -> IntegrityError:
 def _unavailable(exc: BaseException) -> BaseException:
     """What the callers of a failed group get: ServiceUnavailable when the database cannot be
     reached (store/reachability.py) or the group was cancelled, else the error itself (a bug)."""
+    if isinstance(exc, _Busy) and exc.__cause__ is not None:
+        exc = exc.__cause__  # locked for longer than the busy timeout
     if isinstance(exc, asyncio.CancelledError) or database_unreachable(exc):
         return unavailable(exc)
     return exc
@@ -425,6 +569,7 @@ class PostgresHotPath:
                  connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
         self._dsn = dsn
         self._connect_timeout = connect_timeout
+        self._dialect = dialect
         self._codec = _Codec(dialect)
         self._pool_size = pool_size
         self._pool: Any = None
@@ -568,6 +713,14 @@ class PostgresHotPath:
                                [i[1] for i in items], [i[2] for i in items], *successors)
         won = {row[0] for row in rows}
         return [pos in won for pos in range(len(items))]
+
+    async def change_and_record(self, write: ChangeAndRecord, change: dict[str, Any],
+                                record: dict[str, Any]) -> bool:
+        (both,) = write.statements(self._dialect)
+        try:
+            return await self._run("fetchval", both.sql, *both.params(write.values(change, record))) is not None
+        except _RolledBack as exc:
+            raise _unavailable_if_rolled_back(exc) from exc
 
     # -- reads -----------------------------------------------------------------------------------
 

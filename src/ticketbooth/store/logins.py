@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, case, false, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, true, update
 
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
+from ticketbooth.store.hotpath import ChangeAndRecord
 
 _a = t.accounts
 
@@ -61,6 +62,7 @@ _FAILED_LOGIN = update(_a).where(_a.c.id == bindparam("account_id"), ~_LOCK_IN_F
 _GOOD_LOGIN = update(_a).where(_a.c.id == bindparam("account_id"), _a.c.is_active.is_(True), ~_LOCK_IN_FORCE).values(
     last_login_at=_NOW, failed_login_count=0, first_failed_login_at=None, is_locked=False, lock_expires_at=None,
 )
+_LOGIN_SUCCEEDED = ChangeAndRecord(_GOOD_LOGIN, t.audit_entries)
 
 
 class LoginStore(StoreBase):
@@ -96,12 +98,22 @@ class LoginStore(StoreBase):
             })).scalar()
         return bool(locked)
 
-    async def record_successful_login(self, account_id: int, now: datetime) -> bool:
-        """The last login time; the failed-login count starts again from zero. False, changing
-        nothing, when the account is locked (a lock that has run out ends here) or inactive."""
+    async def record_successful_login(self, account_id: int, now: datetime,
+                                      audit_entry: dict[str, Any] | None = None) -> bool:
+        """The last login time; the failed-login count starts again from zero; and `audit_entry`
+        (a row of audit_entries) is added with it. False, changing and adding nothing, when the
+        account is locked (a lock that has run out ends here) or inactive. Outside a transaction
+        this is one write of the hot path (store/hotpath.py), so a login holds no transaction."""
+        change = {"account_id": account_id, "now": now}
+        hot = self._hot
+        if hot is not None and audit_entry is not None:
+            return await hot.change_and_record(_LOGIN_SUCCEEDED, change, audit_entry)
         async with self._begin(write=True) as conn:
-            res = await conn.execute(_GOOD_LOGIN, {"account_id": account_id, "now": now})
-            return bool(res.rowcount == 1)
+            if (await conn.execute(_GOOD_LOGIN, change)).rowcount != 1:
+                return False
+            if audit_entry is not None:
+                await conn.execute(insert(t.audit_entries), audit_entry)
+            return True
 
     async def upgrade_password_hash(self, account_id: int, old_hash: str, new_hash: str) -> bool:
         """Replace a hash made by another system or with older parameters by `new_hash` of the same
