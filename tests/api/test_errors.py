@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -170,3 +172,41 @@ async def test_nul_characters_are_400_wherever_they_come(client: httpx.AsyncClie
     ]
     for request, parameter in sent:
         assert_error(await request, 400, "MISSING_OR_INVALID_PARAMETER", parameter)
+
+
+async def test_error_answers_are_built_on_the_event_loop(core: Core, app_headers: dict[str, str],
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Starlette runs a plain function handler in its thread pool: one thread hop per error answer, which
+    made a login flood's refusals as costly as tickets. The handlers run on the loop, and the log of a
+    500 keeps the exception it is about."""
+    import threading
+
+    from starlette import concurrency
+
+    hops: list[str] = []
+    real = concurrency.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    for module in ("starlette._exception_handler", "starlette.middleware.errors"):
+        monkeypatch.setattr(f"{module}.run_in_threadpool", counted)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database exploded")
+
+    transport = httpx.ASGITransport(app=create_app(core=core), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        assert_error(await c.get(ANONYMOUS), 401, "UNAUTHORIZED")
+        assert_error(await c.get("/nope"), 404, "ITEM_NOT_FOUND")
+        assert_error(await c.get(ANONYMOUS, headers=app_headers, params={"responseFields": "("}), 400,
+                     "MISSING_OR_INVALID_PARAMETER")
+        monkeypatch.setattr(tickets, "issue_anonymous", broken)
+        with caplog.at_level("ERROR"):
+            assert_error(await c.get(ANONYMOUS, headers=app_headers), 500, "UNEXPECTED_ERROR")
+    assert hops == []
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR" and "unexpected error" in r.getMessage()]
+    assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
+    assert record.thread == threading.get_ident()

@@ -17,7 +17,7 @@ PREFIX = "/api/commerce/customer/authtickets"
 router = APIRouter(prefix=PREFIX, tags=["StorefrontAuthTicket"])
 
 
-# -- the hot routes: almost every storefront request is one of these two ------------------------------
+# -- the hot routes: almost every storefront request is one of the first two ------------------------------
 # Plain Starlette routes: FastAPI's parameter handling cost a tenth of their time, and the app includes
 # `hot_router` before every other router, so matching them does not scan the other routes first. Their
 # parameters are read with `context.query` and documented in api/openapi.py.
@@ -42,8 +42,11 @@ async def refresh_user_auth_ticket(request: Request) -> Response:
     return respond(ticket(issued), query(request, "responseFields"))
 
 
-@router.post("", summary="Create a user auth ticket (log in)")
-async def create_user_auth_ticket(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
+@plain_route(hot_router, PREFIX, "POST")
+async def create_user_auth_ticket(request: Request) -> Response:
+    """Create a user auth ticket (log in). Plain too: beside the password hash, FastAPI's handling was a
+    good part of what a login costs the event loop (bench/README.md)."""
+    core_of(request).hashing.admit()  # a login flood's excess is refused first, before any other work
     ctx = await resolve(request, shopper="lenient")
     body = await read_json(request, CustomerUserAuthInfo)
     issued = await tickets.login(
@@ -51,7 +54,7 @@ async def create_user_auth_ticket(request: Request, responseFields: str | None =
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
         fingerprint=body.fingerprint, region=body.region,
     )
-    return respond(ticket(issued), responseFields)
+    return respond(ticket(issued), query(request, "responseFields"))
 
 
 # -- codes: the second factor of a login, and the one-time-passcode login ---------------------------

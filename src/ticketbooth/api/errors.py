@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -122,10 +123,23 @@ def _database_error(request: Request, exc: Exception) -> KiboJSON:
     return _domain_error(request, unavailable(exc))
 
 
+Handler = Callable[[Request, Exception], KiboJSON]
+
+
+def _on_the_loop(handler: Handler) -> Callable[[Request, Exception], Awaitable[KiboJSON]]:
+    """`handler` as a coroutine function: Starlette runs a plain function handler in its thread pool,
+    a thread hop for every error answer, which made each refused login of a login flood cost as much
+    as an anonymous ticket (bench/README.md). The handlers only build a small response."""
+    async def handle(request: Request, exc: Exception) -> KiboJSON:
+        return handler(request, exc)
+
+    return handle
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(e.TicketboothError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(e.TicketboothError, _on_the_loop(_domain_error))
+    app.add_exception_handler(RequestValidationError, _on_the_loop(_validation_error))
+    app.add_exception_handler(StarletteHTTPException, _on_the_loop(_http_error))
     for kind in DATABASE_ERRORS:
-        app.add_exception_handler(kind, _database_error)
-    app.add_exception_handler(Exception, _unexpected)
+        app.add_exception_handler(kind, _on_the_loop(_database_error))
+    app.add_exception_handler(Exception, _on_the_loop(_unexpected))

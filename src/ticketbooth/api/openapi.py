@@ -339,7 +339,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", f"{T}/anonymousshopper"): Operation("CustomerAuthTicket", "400 401 413 429 503", query=RESPONSE_FIELDS,
                                                 summary="Create an anonymous shopper auth ticket",
                                                 tag="StorefrontAuthTicket"),
-    ("POST", T): Operation("CustomerAuthTicket", "400 401 413 429 503", body="CustomerUserAuthInfo", auth=SHOPPER),
+    ("POST", T): Operation("CustomerAuthTicket", "400 401 413 429 503", body="CustomerUserAuthInfo", auth=SHOPPER,
+                           query=RESPONSE_FIELDS, summary="Create a user auth ticket (log in)",
+                           tag="StorefrontAuthTicket"),
     ("PUT", f"{T}/refresh"): Operation(
         "CustomerAuthTicket", "400 401 413 429 503", summary="Refresh a user auth ticket", tag="StorefrontAuthTicket",
         query={"refreshToken": {"type": "string", "maxLength": 256}, "accountId": {"type": "integer", "minimum": 0},
