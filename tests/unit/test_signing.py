@@ -286,3 +286,34 @@ async def test_another_process_notices_a_rotation_when_it_meets_the_new_kid(
 
     monkeypatch.setattr(signing, "time", Later)
     assert await other.verify(token, clock.now()) is not None
+
+
+async def test_keys_are_reloaded_once_ahead_of_time_and_callers_do_not_queue_for_it(key: SigningKey) -> None:
+    """Past half the reload period one background reload starts and signing goes on meanwhile; past the
+    period, every caller waits for the same single reload (not one each, in turn)."""
+    import asyncio
+
+    loads = 0
+    gate = asyncio.Event()
+
+    async def load() -> list[SigningKey]:
+        nonlocal loads
+        loads += 1
+        await gate.wait()
+        return [key]
+
+    keys = KeyRing(load, ISSUER, AUDIENCE, reload_seconds=0.2)
+    gate.set()
+    await keys.refresh()
+    assert loads == 1
+    gate.clear()  # from now on a reload hangs until released
+    await asyncio.sleep(0.12)  # past half the period
+    await asyncio.wait_for(asyncio.gather(*(keys.sign(claims()) for _ in range(20))), 1)  # not waiting
+    assert loads == 2  # one reload started, in the background
+    await asyncio.sleep(0.1)  # past the period, the reload still hanging
+    waiting = [asyncio.create_task(keys.sign(claims())) for _ in range(20)]
+    await asyncio.sleep(0.05)
+    assert not any(w.done() for w in waiting) and loads == 2  # they all wait for the one reload
+    gate.set()
+    assert len(await asyncio.wait_for(asyncio.gather(*waiting), 1)) == 20
+    assert loads == 2

@@ -66,6 +66,12 @@ def generate_key(now: datetime) -> SigningKey:
     )
 
 
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """A background reload that failed is retried by the next caller: its error is not one of its own."""
+    if not task.cancelled():
+        task.exception()
+
+
 class KeyRing:
     """The signing keys one process knows. `load` returns the keys to publish, newest first."""
 
@@ -84,6 +90,7 @@ class KeyRing:
         self._current: tuple[SigningKey, Any, bytes] | None = None
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
+        self._reloading: asyncio.Task[None] | None = None
         self._verified: dict[str, dict[str, Any]] = {}
 
     async def refresh(self) -> None:
@@ -106,8 +113,23 @@ class KeyRing:
             self._loaded_at = time.monotonic()
 
     async def _fresh(self) -> None:
-        if time.monotonic() - self._loaded_at > self._reload_seconds or self._current is None:
-            await self.refresh()
+        """Keys loaded less than `reload_seconds` ago. Past half that time the first caller starts one
+        reload in the background and goes on with the keys it has; a caller waits only when the keys
+        are older (or missing), and then all such callers wait for the same single reload. (Each
+        request used to queue for a reload of its own: a stall of up to a second every 5 minutes.)"""
+        age = time.monotonic() - self._loaded_at
+        if self._current is not None and age <= self._reload_seconds:
+            if age > self._reload_seconds / 2:
+                self._reload()
+            return
+        await asyncio.shield(self._reload())
+
+    def _reload(self) -> asyncio.Task[None]:
+        """The running reload, or a new one."""
+        if self._reloading is None or self._reloading.done():
+            self._reloading = asyncio.get_running_loop().create_task(self.refresh())
+            self._reloading.add_done_callback(_retrieve)
+        return self._reloading
 
     async def sign(self, claims: dict[str, Any]) -> str:
         await self._fresh()
