@@ -191,8 +191,8 @@ class Client:
                                       limits=httpx.Limits(max_connections=8))
 
     async def app_token(self, client_id: str) -> str:
-        r = await self.http.post("/api/platform/applications/authtickets/oauth", json={
-            "client_id": client_id, "client_secret": SECRET, "grant_type": "client_credentials"})
+        r = await self._patiently(partial(self.http.post, "/api/platform/applications/authtickets/oauth", json={
+            "client_id": client_id, "client_secret": SECRET, "grant_type": "client_credentials"}))
         r.raise_for_status()
         return str(r.json()["access_token"])
 

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     slot per core is about half a second of hashing here: past that, a fast 503 with Retry-After serves a
     client better than seconds in a queue."""
 
+    hash_max_wait_seconds: float = Field(default=0.5, gt=0, le=60)
+    """A login whose expected wait for a hashing slot (logins ahead of it x the recent time per hash /
+    slots) is longer is answered 503 at once. It keeps the wait short when the hashes slow down because
+    the CPU is busy with other work (under a login flood they took three times as long here)."""
+
     refresh_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     """How long a replay of a just-rotated refresh token returns its successor instead of revoking."""
 

@@ -255,3 +255,33 @@ async def test_hashing_threads_run_at_a_lower_priority_than_the_event_loop() -> 
         assert _nice_of_thread(threading.get_native_id()) == loop_nice  # the loop's own priority is untouched
     finally:
         hashing.close()
+
+
+async def test_a_call_whose_expected_wait_is_too_long_is_refused_at_once() -> None:
+    """With hashes measured at about 0.2 s each on one slot, a caller behind one waiting caller would
+    wait about 0.4 s: past a max_wait of 0.3 s it is refused, though the queue limit has room."""
+    recording = Recording(make_hasher(memory_kib=64, time_cost=1))
+    hashing = PasswordHashing(concurrency=1, queue_limit=100, hasher=recording, max_wait=0.3)  # type: ignore[arg-type]
+    slow = "slow"
+
+    def hash_slowly(password: str) -> str:
+        if password == slow:
+            threading.Event().wait(0.2)
+        return Recording.hash(recording, password)
+
+    recording.hash = hash_slowly  # type: ignore[method-assign]
+    try:
+        await hashing.hash(slow)
+        assert 0.19 < hashing.seconds_per_hash < 2
+        first = asyncio.create_task(hashing.hash(Recording.BLOCKING))
+        assert await asyncio.to_thread(recording.started.wait, 5)
+        second = asyncio.create_task(hashing.hash("second"))  # expected wait 1 x 0.2 s: admitted
+        await asyncio.sleep(0.01)
+        assert not second.done()
+        with pytest.raises(Overloaded):  # expected wait 2 x 0.2 s
+            await asyncio.wait_for(hashing.hash("third"), timeout=1)
+        recording.release.set()
+        assert all(h.startswith("$argon2id$") for h in await asyncio.gather(first, second))
+    finally:
+        recording.release.set()
+        hashing.close()

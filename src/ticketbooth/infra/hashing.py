@@ -1,8 +1,9 @@
 """Password hashing with Argon2id, off the event loop and bounded.
 
 Hashes run in a thread pool (argon2-cffi releases the GIL), at most `concurrency` at a time. When
-more than `queue_limit` callers already wait for a slot, a new caller is refused at once with
-`Overloaded` instead of queueing for seconds: a login burst cannot starve the rest of the service.
+more than `queue_limit` callers already wait for a slot, or the wait a new caller can expect passes
+`max_wait`, it is refused at once with `Overloaded` instead of queueing for seconds: a login burst
+cannot starve the rest of the service.
 
 The pool's threads run at a lower CPU priority (`nice`, Linux: a thread's own nice value): a hash
 uses every free cycle, but when the event loop has requests to answer (anonymous tickets, refreshes,
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -53,8 +55,15 @@ def _lower_priority(nice: int) -> None:
 
 class PasswordHashing:
     def __init__(self, concurrency: int, queue_limit: int, hasher: PasswordHasher | None = None,
-                 nice: int = 0) -> None:
+                 nice: int = 0, max_wait: float | None = None) -> None:
         self._hasher = hasher or make_hasher()
+        self._concurrency = concurrency
+        # A caller is also refused when its expected wait for a slot (callers ahead of it x the recent
+        # time per hash / slots) passes `max_wait`: when the CPU is contended hashes take longer, and
+        # a queue of `queue_limit` would then mean seconds.
+        self._max_wait = max_wait
+        self.seconds_per_hash = 0.0
+        """Moving average of the wall time of a hash in the pool (0 until the first one)."""
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2",
                                         initializer=_lower_priority, initargs=(nice,))
         self._slots = asyncio.Semaphore(concurrency)
@@ -68,7 +77,9 @@ class PasswordHashing:
     def admit(self) -> None:
         """Refuse at once (Overloaded) when a hash asked for now would be refused: for callers that would
         read the database before hashing, so that a refused login costs no query either."""
-        if self._waiting >= self._queue_limit and self._slots.locked():
+        if self._slots.locked() and (self._waiting >= self._queue_limit or (
+                self._max_wait is not None
+                and (self._waiting + 1) * self.seconds_per_hash / self._concurrency > self._max_wait)):
             raise Overloaded("Service Unavailable: too many logins in progress, retry shortly", retry_after=1)
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
@@ -78,10 +89,13 @@ class PasswordHashing:
             await self._slots.acquire()
         finally:
             self._waiting -= 1
+        started = time.perf_counter()
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         finally:
             self._slots.release()
+            took = time.perf_counter() - started
+            self.seconds_per_hash = took if not self.seconds_per_hash else 0.8 * self.seconds_per_hash + 0.2 * took
 
     async def hash(self, password: str) -> str:
         return await self._run(metrics.timed_hash("hash", self._hasher.hash), password)

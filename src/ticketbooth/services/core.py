@@ -59,7 +59,7 @@ async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_f
         settings.key_reload_seconds,
     )
     hashing = PasswordHashing(settings.effective_hash_concurrency, settings.hash_queue_limit,
-                              nice=settings.hash_nice)
+                              nice=settings.hash_nice, max_wait=settings.hash_max_wait_seconds)
     directory = Directory(store, settings.app_cache_seconds)
     mail = Mail(refresh_secret, Templates(settings.mail_template_dir))
     return Core(settings, store, clock, keys, hashing, directory, refresh_secret, mail,
