@@ -38,7 +38,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Column, Table, Update, bindparam, event, insert, literal_column, select
 from sqlalchemy.engine import Dialect, Engine
@@ -68,6 +68,10 @@ FAMILY_COLUMNS: list[Column[Any]] = [c for c in t.token_families.c if c.name != 
 TICKET_COLUMNS: list[Column[Any]] = list(t.tickets.c)
 
 _UNAVAILABLE = UNAVAILABLE_MESSAGE
+
+ALONE_AFTER_SECONDS = 0.002
+"""A SQLite hot write with no other write queued or committed alone in the last this many seconds is
+committed at once, by itself; the others wait for the next turn of the loop to be committed together."""
 
 CHECKPOINT_EVERY = 500
 """Hot SQLite writes between two WAL checkpoints (SQLite's own default is every 1000 pages)."""
@@ -234,6 +238,7 @@ class SqliteHotPath:
         self._writer: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
         self._flushing = False
+        self._last_alone = float("-inf")  # loop time of the last write committed by itself
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ticketbooth-sqlite-writer")
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="ticketbooth-sqlite-checkpoint")
         self._checkpointing: Any = None  # the running checkpoint's future
@@ -330,12 +335,29 @@ class SqliteHotPath:
         if self._closed:
             raise ServiceUnavailable(_UNAVAILABLE)
         loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not self._pending and now - self._last_alone > ALONE_AFTER_SECONDS:
+            self._last_alone = now
+            try:
+                return self._alone(op)
+            except _Busy:
+                pass
         done: asyncio.Future[T] = loop.create_future()
         self._pending.append((op, done))
         if not self._flushing and (self._drainer is None or self._drainer.done()):
             self._flushing = True
             loop.call_soon(self._flush)
         return await done
+
+    def _alone(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Commit `op` by itself, now, on the loop; _Busy when the database is locked."""
+        if self._write_lock().locked() or (self._drainer is not None and not self._drainer.done()):
+            raise _Busy
+        (result,) = self._commit([op], self._inline_connection())
+        self._committed(1)
+        if isinstance(result, BaseException):
+            raise result
+        return cast(T, result)
 
     def _flush(self) -> None:
         """Commit the writes asked during the last turn of the loop, on the loop; when the database is
@@ -345,11 +367,9 @@ class SqliteHotPath:
             return self._hand_to_drainer()
         if self._write_lock().locked() or (self._drainer is not None and not self._drainer.done()):
             return self._hand_to_drainer()
-        if self._inline is None:
-            self._inline = self._connect(read_only=False, busy_timeout=0)
         group, self._pending = self._pending, []
         try:
-            results = self._commit([op for op, _ in group], self._inline)
+            results = self._commit([op for op, _ in group], self._inline_connection())
         except _Busy:
             self._pending = group + self._pending
             return self._hand_to_drainer()
@@ -361,22 +381,31 @@ class SqliteHotPath:
         self._settled(group, results)
         return None
 
+    def _inline_connection(self) -> sqlite3.Connection:
+        """The loop's write connection: it never waits for SQLite's lock (busy_timeout 0)."""
+        if self._inline is None:
+            self._inline = self._connect(read_only=False, busy_timeout=0)
+        return self._inline
+
     def _hand_to_drainer(self) -> None:
         """Have the writer thread commit what is queued (`_drain`), unless it already does."""
         if self._pending and (self._drainer is None or self._drainer.done()):
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
     def _settled(self, group: list[tuple[Any, asyncio.Future[Any]]], results: list[Any]) -> None:
-        """Answer the callers of a committed group (a write's exception is its answer), and start a
-        checkpoint when one is due."""
+        """Answer the callers of a committed group (a write's exception is its answer)."""
         for (_, done), result in zip(group, results, strict=True):
             if isinstance(result, BaseException):
                 _settle(done, result)
             else:
                 _settle(done, None, result)
+        self._committed(len(group))
+
+    def _committed(self, writes: int) -> None:
+        """Count a committed group of `writes`, and start a checkpoint when one is due."""
         self.groups_committed += 1
-        self.writes_committed += len(group)
-        self._since_checkpoint += len(group)
+        self.writes_committed += writes
+        self._since_checkpoint += writes
         if self._since_checkpoint >= CHECKPOINT_EVERY and (
                 self._checkpointing is None or self._checkpointing.done()) and not self._closed:
             self._since_checkpoint = 0
