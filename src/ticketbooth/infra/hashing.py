@@ -63,12 +63,14 @@ class PasswordHashing:
         # a queue of `queue_limit` would then mean seconds.
         self._max_wait = max_wait
         self.seconds_per_hash = 0.0
-        """Moving average of the wall time of a hash in the pool (0 until the first one)."""
+        """Moving average of the time a hash takes in the pool (0 until the first one)."""
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2",
                                         initializer=_lower_priority, initargs=(nice,))
-        self._slots = asyncio.Semaphore(concurrency)
         self._queue_limit = queue_limit
-        self._waiting = 0
+        # Hashes asked for and not finished: at most `concurrency` run, the others wait in the pool's
+        # own queue, so a thread that finishes a hash starts the next at once, without a turn of the
+        # event loop in between (under load the loop's turn is long: the threads sat idle).
+        self._in_flight = 0
         # Verified against when the user is unknown, so unknown users cost the same hash work. Made
         # in the pool (never on the event loop thread); it is the pool's first job, so any verify
         # that waits for it runs after it has started.
@@ -77,23 +79,26 @@ class PasswordHashing:
     def admit(self) -> None:
         """Refuse at once (Overloaded) when a hash asked for now would be refused: for callers that would
         read the database before hashing, so that a refused login costs no query either."""
-        if self._slots.locked() and (self._waiting >= self._queue_limit or (
+        waiting = self._in_flight - self._concurrency  # callers ahead of this one that wait for a thread
+        if waiting >= 0 and (waiting >= self._queue_limit or (
                 self._max_wait is not None
-                and (self._waiting + 1) * self.seconds_per_hash / self._concurrency > self._max_wait)):
+                and (waiting + 1) * self.seconds_per_hash / self._concurrency > self._max_wait)):
             raise Overloaded("Service Unavailable: too many logins in progress, retry shortly", retry_after=1)
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         self.admit()
-        self._waiting += 1
+        self._in_flight += 1
         try:
-            await self._slots.acquire()
-        finally:
-            self._waiting -= 1
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self._timed, fn, *args)
+        finally:  # also when the caller went away: a hash not started yet is dropped from the queue
+            self._in_flight -= 1
+
+    def _timed(self, fn: Callable[..., T], *args: object) -> T:
+        """In the pool: `fn(*args)`, its time folded into `seconds_per_hash`."""
         started = time.perf_counter()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+            return fn(*args)
         finally:
-            self._slots.release()
             took = time.perf_counter() - started
             self.seconds_per_hash = took if not self.seconds_per_hash else 0.8 * self.seconds_per_hash + 0.2 * took
 
