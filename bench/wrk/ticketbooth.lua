@@ -77,6 +77,15 @@ function init(args)
   end
 end
 
+-- TB_WRK_PACE_MS (environment): each connection waits that long before each of its requests, so
+-- the load is offered at a set rate (connections / pace) instead of as fast as answers come back
+local pace_ms = tonumber(os.getenv("TB_WRK_PACE_MS") or "")
+if pace_ms then
+  function delay()
+    return pace_ms
+  end
+end
+
 -- requests that never change are formatted once (the first time they are asked for)
 local fixed = {}
 
