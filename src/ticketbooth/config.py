@@ -33,7 +33,8 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     hash_concurrency: int = Field(default=0, ge=0, le=256)
-    """Password hashes that may run at once; 0 means one per CPU core."""
+    """Password hashes that may run at once in a process; 0 means one per CPU core (`serve --workers N`:
+    the cores divided among the N processes)."""
 
     hash_nice: int = Field(default=10, ge=0, le=19)
     """How much lower the CPU priority of the hashing threads is than the rest of the process (Linux nice
@@ -45,10 +46,12 @@ class Settings(BaseSettings):
     slot per core is about half a second of hashing here: past that, a fast 503 with Retry-After serves a
     client better than seconds in a queue."""
 
-    hash_max_wait_seconds: float = Field(default=0.5, gt=0, le=60)
+    hash_max_wait_seconds: float = Field(default=1.0, gt=0, le=60)
     """A login whose expected wait for a hashing slot (logins ahead of it x the recent time per hash /
     slots) is longer is answered 503 at once. It keeps the wait short when the hashes slow down because
-    the CPU is busy with other work (under a login flood they took three times as long here)."""
+    the CPU is busy with other work (under a login flood they took three times as long here). Not much
+    lower: clients that retry at once instead of after Retry-After turn refusals into a flood that slows
+    the hashes further (at 0.5 s, two processes at full login load refused nine logins in ten)."""
 
     refresh_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     """How long a replay of a just-rotated refresh token returns its successor instead of revoking."""
