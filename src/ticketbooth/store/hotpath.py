@@ -353,7 +353,15 @@ class SqliteHotPath:
         """Commit `op` by itself, now, on the loop; _Busy when the database is locked."""
         if self._write_lock().locked() or (self._drainer is not None and not self._drainer.done()):
             raise _Busy
-        (result,) = self._commit([op], self._inline_connection())
+        try:
+            (result,) = self._commit([op], self._inline_connection())
+        except _Busy:
+            raise
+        except Exception as exc:  # as `_flush` answers a failed group
+            error = _unavailable(exc)
+            if error is exc:
+                raise
+            raise error from exc
         self._committed(1)
         if isinstance(result, BaseException):
             raise result
