@@ -149,11 +149,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await core.close()
 
-    if args.workers > 1 and "hash_concurrency" not in settings.model_fields_set:
-        # one hash per core for the machine, not per process: N processes with a thread per core each
-        # made every hash N times slower, and the hash queue's expected wait with it (logins refused
-        # while the cores were only as busy as with one process)
-        os.environ["TICKETBOOTH_HASH_CONCURRENCY"] = str(max(1, (os.cpu_count() or 1) // args.workers))
     demo = asyncio.run(prepare())
     if demo is not None:
         print(_demo_instructions(demo, f"http://{args.host}:{args.port}"), flush=True)

@@ -33,8 +33,9 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     hash_concurrency: int = Field(default=0, ge=0, le=256)
-    """Password hashes that may run at once in a process; 0 means one per CPU core (`serve --workers N`:
-    the cores divided among the N processes)."""
+    """Password hashes that may run at once in a process; 0 means one per CPU core. Also with `serve
+    --workers N`: the workers share the listening socket unevenly (one often holds most connections),
+    and a process with a thread per core can use the whole machine while the others are idle."""
 
     hash_nice: int = Field(default=10, ge=0, le=19)
     """How much lower the CPU priority of the hashing threads is than the rest of the process (Linux nice
@@ -51,7 +52,8 @@ class Settings(BaseSettings):
     slots) is longer is answered 503 at once. It keeps the wait short when the hashes slow down because
     the CPU is busy with other work (under a login flood they took three times as long here). Not much
     lower: clients that retry at once instead of after Retry-After turn refusals into a flood that slows
-    the hashes further (at 0.5 s, two processes at full login load refused nine logins in ten)."""
+    the hashes further (at 0.5 s, two processes at full login load, whose threads shared the cores,
+    refused nine logins in ten)."""
 
     refresh_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     """How long a replay of a just-rotated refresh token returns its successor instead of revoking."""
