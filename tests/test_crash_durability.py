@@ -12,7 +12,7 @@ the last acknowledged token then hands out that committed successor (the grace r
 set to 300 s here, so the verification never runs out of it), which is still the family's head.
 Those are counted as "committed, unanswered"; they are legitimate, a lost acknowledged write is not.
 
-SQLite (WAL, synchronous=NORMAL, hot-path writes group-committed on a writer thread) and PostgreSQL.
+SQLite (WAL, synchronous=NORMAL, hot-path writes group-committed on the event loop) and PostgreSQL.
 `test_kill_during_load` is the bounded run of `make test` (2 kill/restart cycles); the `soak` marker
 runs 10 cycles with more load (`pytest -m soak tests/test_crash_durability.py -s` prints the counts).
 """

@@ -22,7 +22,7 @@ class StoreBase:
         self._is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; queueing writers of this process here avoids them
         # spinning on the database lock. Writers in other processes still wait via busy_timeout.
-        # One lock per engine, shared with the hot path's group writer (store/hotpath.py).
+        # One lock per engine, shared with the hot path's SQLite writes (store/hotpath.py).
         self._write_lock = _write_lock or write_lock(engine)
 
     @property
