@@ -46,7 +46,6 @@ async def refresh_user_auth_ticket(request: Request) -> Response:
 async def create_user_auth_ticket(request: Request) -> Response:
     """Create a user auth ticket (log in). Plain too: beside the password hash, FastAPI's handling was a
     good part of what a login costs the event loop (bench/README.md)."""
-    core_of(request).hashing.admit()  # a login flood's excess is refused first, before any other work
     ctx = await resolve(request, shopper="lenient")
     body = await read_json(request, CustomerUserAuthInfo)
     issued = await tickets.login(

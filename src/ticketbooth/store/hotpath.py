@@ -4,9 +4,10 @@
 (see issue 5). Through SQLAlchemy's async adapter each costs several hand-offs per statement (pool,
 greenlet, BEGIN, each statement, COMMIT); here they cost one:
 
-- SQLite: the writes asked during one turn of the event loop are committed together, at the start
-  of the next turn, on the loop itself: one `BEGIN IMMEDIATE ... COMMIT` for the group (each write in
-  its own savepoint, so one failing write fails alone). With WAL and synchronous=NORMAL (as
+- SQLite: writes commit on the event loop itself. A write with no other write lately commits at
+  once, by itself; the writes asked during a busy turn of the loop are committed together at the
+  start of the next turn, one `BEGIN IMMEDIATE ... COMMIT` for the group (each write in its own
+  savepoint, so one failing write fails alone). With WAL and synchronous=NORMAL (as
   everywhere else) a commit appends to the WAL without an fsync, so a group costs the loop less than
   the thread hand-offs it replaces, and a request waits one turn of the loop for its write instead of
   several (a busy loop's turn is long: under a login flood each hand-off cost tens of ms). A caller is
@@ -344,14 +345,24 @@ class SqliteHotPath:
                 pass
         done: asyncio.Future[T] = loop.create_future()
         self._pending.append((op, done))
-        if not self._flushing and (self._drainer is None or self._drainer.done()):
+        if self._drainer is None or self._drainer.done():
+            self._schedule_flush(loop)
+        return await done
+
+    def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Have `_flush` run at the start of the loop's next turn (once, however many ask)."""
+        if not self._flushing:
             self._flushing = True
             loop.call_soon(self._flush)
-        return await done
+
+    def _loop_must_not_write(self) -> bool:
+        """Whether a write on the loop would have to wait: a SQLAlchemy transaction of this process
+        holds the write lock, or the writer thread is committing (or waiting for a lock)."""
+        return self._write_lock().locked() or (self._drainer is not None and not self._drainer.done())
 
     def _alone(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Commit `op` by itself, now, on the loop; _Busy when the database is locked."""
-        if self._write_lock().locked() or (self._drainer is not None and not self._drainer.done()):
+        if self._loop_must_not_write():
             raise _Busy
         try:
             (result,) = self._commit([op], self._inline_connection())
@@ -371,9 +382,7 @@ class SqliteHotPath:
         """Commit the writes asked during the last turn of the loop, on the loop; when the database is
         locked, hand them to the writer thread."""
         self._flushing = False
-        if not self._pending or self._closed:
-            return self._hand_to_drainer()
-        if self._write_lock().locked() or (self._drainer is not None and not self._drainer.done()):
+        if not self._pending or self._closed or self._loop_must_not_write():
             return self._hand_to_drainer()
         group, self._pending = self._pending, []
         try:
@@ -443,9 +452,8 @@ class SqliteHotPath:
                 raise
         else:
             self._settled(group, results)
-        if self._pending and not self._flushing:
-            self._flushing = True
-            loop.call_soon(self._flush)
+        if self._pending:
+            self._schedule_flush(loop)
 
     def _commit_on_thread(self, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
         """`_commit` on the writer thread's connection, which waits for a lock held elsewhere."""
