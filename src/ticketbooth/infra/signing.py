@@ -116,7 +116,7 @@ class KeyRing:
         """Keys loaded less than `reload_seconds` ago. Past half that time the first caller starts one
         reload in the background and goes on with the keys it has; a caller waits only when the keys
         are older (or missing), and then all such callers wait for the same single reload. (Each
-        request used to queue for a reload of its own: a stall of up to a second every 5 minutes.)"""
+        request used to queue for a reload of its own: a stall of up to a second each time.)"""
         age = time.monotonic() - self._loaded_at
         if self._current is not None and age <= self._reload_seconds:
             if age > self._reload_seconds / 2:
