@@ -142,7 +142,8 @@ class LoginStore(StoreBase):
             values.update(is_locked=False, lock_expires_at=None, locked_by_admin=False)
         stmt = update(_a).where(_a.c.id == account_id, _a.c.password_hash == old_hash).values(**values)
         if unless_locked:
-            stmt = stmt.where(~_LOCK_IN_FORCE).params(now=now)
+            stmt = stmt.where(~and_(_a.c.is_locked.is_(True), or_(_a.c.lock_expires_at.is_(None),
+                                                                  _a.c.lock_expires_at > now)))
         async with self._begin(write=True) as conn:
             res = await conn.execute(stmt)
             return bool(res.rowcount == 1)
