@@ -357,8 +357,8 @@ def test_lockout_and_the_way_back_in(stack: Stack) -> None:
         time.sleep(0.05)
     [locked_mail] = stack.smtp.to(email)
     assert "locked" in str(locked_mail.message["Subject"]).lower(), locked_mail.message["Subject"]
-    # the lock ended the sessions the account had
-    assert_api_error(kibo.error("refresh", registered["refreshToken"]), 401, "INVALID_REFRESH_TOKEN")
+    # a lock by failed passwords stops new logins only: the owner's session goes on (issue 13, finding 4)
+    assert kibo.ok("refresh", registered["refreshToken"])["customerAccount"]["id"] == account_id
     # the storefront itself may not read the login state
     forbidden = kibo.call(ACCOUNTS, "getLoginState", {"accountId": account_id})
     assert_api_error(forbidden["error"], 403, "FORBIDDEN")

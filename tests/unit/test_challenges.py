@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ticketbooth.domain.policies import LockoutPolicy, SiteSettings
+from ticketbooth.domain.policies import SiteSettings
 from ticketbooth.services.challenges import locked_by_failures, may_use_code, new_code, normalize_code, two_factor_reasons
 from ticketbooth.store.challenges import KIND_FINGERPRINT, KIND_REGION, LoginGate
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-POLICY = LockoutPolicy(max_failed_logins=10)
 KNOWN = {(KIND_FINGERPRINT, "f1"), (KIND_REGION, "r1")}
 
 
@@ -39,18 +38,20 @@ def test_new_device_and_region_change() -> None:
 
 
 def test_who_may_log_in_with_a_code() -> None:
-    assert may_use_code(gate(), POLICY, NOW)
-    assert not may_use_code(None, POLICY, NOW)
-    assert not may_use_code(gate(is_active=False), POLICY, NOW)
-    assert not may_use_code(gate(has_login=False), POLICY, NOW)
+    assert may_use_code(gate(), NOW)
+    assert not may_use_code(None, NOW)
+    assert not may_use_code(gate(is_active=False), NOW)
+    assert not may_use_code(gate(has_login=False), NOW)
     # locked by failed passwords: until a time, or for good once the count was reached
-    assert may_use_code(gate(is_locked=True, lock_expires_at=NOW + timedelta(minutes=5)), POLICY, NOW)
-    assert may_use_code(gate(is_locked=True, failed_login_count=10), POLICY, NOW)
-    # an administrator's lock: no end, count below the limit
-    assert not may_use_code(gate(is_locked=True, failed_login_count=3), POLICY, NOW)
-    assert not locked_by_failures(gate(is_locked=True), POLICY)
+    assert may_use_code(gate(is_locked=True, lock_expires_at=NOW + timedelta(minutes=5)), NOW)
+    assert may_use_code(gate(is_locked=True, failed_login_count=10), NOW)
+    # an administrator's lock, marked so: also when laid over a lock by failed passwords
+    assert not may_use_code(gate(is_locked=True, locked_by_admin=True), NOW)
+    assert not may_use_code(gate(is_locked=True, failed_login_count=10, locked_by_admin=True), NOW)
+    assert not locked_by_failures(gate(is_locked=True, locked_by_admin=True))
+    assert locked_by_failures(gate(is_locked=True))
     # a lock that ran out no longer counts
-    assert may_use_code(gate(is_locked=True, lock_expires_at=NOW - timedelta(seconds=1)), POLICY, NOW)
+    assert may_use_code(gate(is_locked=True, lock_expires_at=NOW - timedelta(seconds=1)), NOW)
 
 
 def test_codes() -> None:

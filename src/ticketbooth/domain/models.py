@@ -301,7 +301,10 @@ class Account:
     password_change_required: bool = False
     locked_at: datetime | None = None
     lock_expires_at: datetime | None = None
-    """When an automatic lock ends by itself (None: an admin's lock, or not locked)."""
+    """When an automatic lock ends by itself (None: an admin's lock, a lock for good, or not locked)."""
+    locked_by_admin: bool = False
+    """The lock was set by an administrator: only an administrator lifts it (a password reset or a
+    one-time-code login lifts only a lock reached by failed passwords), and it ends the sessions."""
     failed_login_count: int = 0
     first_failed_login_at: datetime | None = None
     # parts, loaded by `Store.get_account` (empty where a caller asked for the record alone)

@@ -125,10 +125,11 @@ class SiteSettings(BaseModel):
 class LockoutPolicy(BaseModel):
     """Failed password logins: counted per account (loginState shows them with the attempts left) and
     per (client address, account). The `max_failed_logins`-th consecutive failure locks the account
-    for `lock_minutes`; an address that failed `max_failed_logins_per_address` times on one account
-    has its further password attempts there refused (and not counted against the account), so one
-    address alone cannot lock a shopper out while the default per-address limit is below the
-    per-account one."""
+    for `lock_minutes` (new password logins are refused; sessions already open go on); an address
+    that failed `max_failed_logins_per_address` times on one account has its further password
+    attempts there refused (and not counted against the account), so one address alone cannot lock a
+    shopper out while the per-address limit is below the per-account one (5 and 10 by default: two
+    addresses can, which is what stops guessing spread over many)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -138,8 +139,9 @@ class LockoutPolicy(BaseModel):
     """How long an automatic lock lasts; 0: until unlocked (password reset, admin, Change-Password
     with unlockAccount)."""
     max_failed_logins_per_address: int = Field(default=5, ge=1, le=1000)
-    """Failed password logins from one client address on one login name before that address's
-    attempts on it are refused. They come back at this many per `address_window_minutes`."""
+    """Failed password attempts (logins, and Change-Password with the old password) from one client
+    address on one account, whichever of its login names is used, before that address's attempts on
+    it are refused. They come back at this many per `address_window_minutes`."""
     address_window_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     """The period over which the per-address allowance refills completely."""
 

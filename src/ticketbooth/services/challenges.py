@@ -37,7 +37,7 @@ from ticketbooth.domain.errors import (
     TooManyRequests,
 )
 from ticketbooth.domain.models import Account, IssuedTicket, Shopper
-from ticketbooth.domain.policies import LockoutPolicy, SiteSettings, login_key
+from ticketbooth.domain.policies import SiteSettings, login_key
 from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
@@ -92,14 +92,14 @@ def two_factor_reasons(settings: SiteSettings, known: set[tuple[str, str]], fing
     return reasons
 
 
-def locked_by_failures(gate: LoginGate, policy: LockoutPolicy) -> bool:
-    """Whether the account's lock came from failed password logins rather than an administrator: such a
-    lock either runs out (`lock_expires_at` set) or was reached by the failed-login count. An
-    administrator's lock (Set-Login-Locked) sets neither."""
-    return gate.is_locked and (gate.lock_expires_at is not None or gate.failed_login_count >= policy.max_failed_logins)
+def locked_by_failures(gate: LoginGate) -> bool:
+    """Whether the account's lock came from failed password logins rather than an administrator: an
+    administrator's lock (Set-Login-Locked) is marked as such in the store, also when it was laid over
+    a lock that failures had made."""
+    return gate.is_locked and not gate.locked_by_admin
 
 
-def may_use_code(gate: LoginGate | None, policy: LockoutPolicy, now: datetime) -> bool:
+def may_use_code(gate: LoginGate | None, now: datetime) -> bool:
     """Whether an account may log in with a mailed code: it is active, has a login, and is not locked,
     or locked only by failed password logins (so an attacker guessing passwords cannot shut the owner
     out), or its lock has run out."""
@@ -107,7 +107,7 @@ def may_use_code(gate: LoginGate | None, policy: LockoutPolicy, now: datetime) -
         return False
     if not gate.is_locked or (gate.lock_expires_at is not None and gate.lock_expires_at <= now):
         return True
-    return locked_by_failures(gate, policy)
+    return locked_by_failures(gate)
 
 
 # -- keyed hashes ---------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ async def _code_login_account(core: Core, caller: Caller, email: str) -> tuple[A
     found = await core.store.find_login(caller.site.customer_set_id, login_key(email))
     account = found[0] if found and found[0].email else None
     gate = await core.store.login_gate(account.id if account else NO_ACCOUNT)
-    if account is None or not may_use_code(gate, caller.tenant.settings.lockout, core.clock.now()):
+    if account is None or not may_use_code(gate, core.clock.now()):
         return None, gate
     return account, gate
 

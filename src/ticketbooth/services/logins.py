@@ -8,7 +8,9 @@ Who may do what:
 - Change-Password: the account's own shopper (with the old password), a customer:admin application
   (the old password may be left out), or any application without a registered shopper's ticket
   that proves the old password, so that a shopper whose login is refused because a password change
-  is required can still change it.
+  is required can still change it. Proving the old password is a password attempt like a login's
+  (`lockout.verify_password`): the same rate limits, failure allowance per address, failed-login
+  count, lock and audit entry, so Change-Password is no way around them.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from ticketbooth.domain.errors import (
 )
 from ticketbooth.domain.models import Account, LoginState, Shopper
 from ticketbooth.domain.policies import lock_in_force, login_key, remaining_login_attempts
-from ticketbooth.services import audit
+from ticketbooth.services import audit, lockout
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
 from ticketbooth.services.core import Core
 from ticketbooth.services.passwords import checked_new_password, require_strength
 from ticketbooth.services.tickets import Caller
-from ticketbooth.store.logins import StoredLogin
+from ticketbooth.store.repositories import Store
 
 MAX_PASSWORD_CHANGES = 100
 REVOKED_BY_LOCK = "account-locked"
@@ -129,6 +131,7 @@ async def change_password(core: Core, caller: Caller, shopper: Shopper | None, a
     if old is None and not admin:
         raise InvalidParameter("oldPassword", "Missing or invalid parameter: oldPassword is required")
 
+    proven: lockout.Proven | None = None
     if admin:
         account = await account_for(core, caller, shopper, account_id, with_parts=False)
         stored = await core.store.stored_login(account.id)
@@ -136,45 +139,62 @@ async def change_password(core: Core, caller: Caller, shopper: Shopper | None, a
             raise Conflict("Validation conflict: the account has no login yet; create one with Create-Login")
         if old is not None and not await core.hashing.verify(stored.password_hash, old):
             raise _refused()
+        target, current_hash = stored.account_id, stored.password_hash
+        was_locked = lock_in_force(stored.is_locked, stored.lock_expires_at, core.clock.now())
     else:
-        # Unknown, foreign, inactive or locked accounts and wrong old passwords: one answer, after
-        # the same hash work (so the answer does not tell whether the account exists).
-        found = await core.store.stored_login(account_id)
-        stored = found if found is not None and _usable(found, caller, core.clock.now()) else None
+        # Unknown, foreign, inactive or locked accounts and wrong old passwords: one answer, after the
+        # same work, limits and counting as a password login (so this is no guessing oracle either)
         assert old is not None
-        ok = await core.hashing.verify(stored.password_hash if stored else None, old)
-        if stored is None or not ok:
-            raise _refused()
-    assert stored.password_hash is not None
-    await require_strength(core, new, caller.tenant.settings.password, stored.account_id)
+        proven = await lockout.verify_password(
+            core, caller, old, lambda: _login_in_set(core, caller, account_id), f"id:{account_id}",
+            via=lockout.VIA_CHANGE_PASSWORD, error=_refused)
+        target, current_hash, was_locked = proven.account.id, proven.stored_hash, False
+    await require_strength(core, new, caller.tenant.settings.password, target)
 
     if old is not None:
         if new == old:
             raise InvalidParameter("newPassword", "Missing or invalid parameter: newPassword must differ from the old password")
-    elif await core.hashing.verify(stored.password_hash, new):
+    elif await core.hashing.verify(current_hash, new):
         raise InvalidParameter("newPassword", "Missing or invalid parameter: newPassword must differ from the old password")
 
     new_hash = await core.hashing.hash(new)
     now = core.clock.now()
     async with core.store.transaction() as tx:
-        if not await tx.change_password_hash(stored.account_id, stored.password_hash, new_hash, now,
-                                             actor(caller, shopper), unlock=unlock):
-            raise Conflict("Validation conflict: the password was changed by another request meanwhile; try again")
-        await tx.revoke_account_families(stored.account_id, now, REVOKED_BY_PASSWORD_CHANGE,
-                                         keep_family_id=shopper.family_id if own and shopper else None)
-        by_admin = admin and not own
-        await audit.record(core, audit.Event.PASSWORD_CHANGED, caller=caller, account_id=stored.account_id,
-                           actor=caller.app.client_id if by_admin else None,
-                           detail={"by": "admin" if by_admin else "shopper"}, store=tx)
-        if unlock and lock_in_force(stored.is_locked, stored.lock_expires_at, now):
-            await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=stored.account_id,
-                               actor=caller.app.client_id, detail={"by": "password-change"}, store=tx)
+        # without an administrator, a lock made while the old password was being checked wins
+        changed = await tx.change_password_hash(target, current_hash, new_hash, now, actor(caller, shopper),
+                                                unlock=unlock, unless_locked=proven is not None)
+        if changed:
+            await _changed(core, caller, shopper, tx, target, now, own=own, admin=admin, unlocked=unlock and was_locked)
+    if changed:
+        return
+    if proven is not None:  # locked, or the password changed, meanwhile: the old password no longer opens it
+        raise await lockout.refuse(core, caller, proven.subject, proven.account, lockout.CHANGED_MEANWHILE, now,
+                                   via=lockout.VIA_CHANGE_PASSWORD, error=_refused)
+    raise Conflict("Validation conflict: the password was changed by another request meanwhile; try again")
 
 
-def _usable(found: StoredLogin, caller: Caller, now: datetime) -> bool:
-    return (found.tenant_id == caller.tenant.id and found.customer_set_id == caller.site.customer_set_id
-            and found.is_active and not lock_in_force(found.is_locked, found.lock_expires_at, now)
-            and found.password_hash is not None)
+async def _changed(core: Core, caller: Caller, shopper: Shopper | None, tx: Store, target: int, now: datetime, *,
+                   own: bool, admin: bool, unlocked: bool) -> None:
+    """What follows a password change, in its transaction `tx`: every session of the account ends but
+    the caller's own, and the audit entries."""
+    await tx.revoke_account_families(target, now, REVOKED_BY_PASSWORD_CHANGE,
+                                     keep_family_id=shopper.family_id if own and shopper else None)
+    by_admin = admin and not own
+    await audit.record(core, audit.Event.PASSWORD_CHANGED, caller=caller, account_id=target,
+                       actor=caller.app.client_id if by_admin else None,
+                       detail={"by": "admin" if by_admin else "shopper"}, store=tx)
+    if unlocked:
+        await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=target,
+                           actor=caller.app.client_id, detail={"by": "password-change"}, store=tx)
+
+
+async def _login_in_set(core: Core, caller: Caller, account_id: int) -> tuple[Account, str | None] | None:
+    """The account `account_id` with its password hash, if it belongs to the caller's tenant and the
+    site's customer set (else none, as for an unknown id)."""
+    found = await core.store.find_login_by_id(account_id)
+    if found is None or found[0].tenant_id != caller.tenant.id or found[0].customer_set_id != caller.site.customer_set_id:
+        return None
+    return found
 
 
 @dataclass(frozen=True, slots=True)

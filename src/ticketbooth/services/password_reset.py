@@ -90,7 +90,8 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
     """Set a new password with a reset code. The code must be live and belong to the account that
     logs in with `username` (its username or email) in the caller's tenant. A password that fails
     the tenant's policy is refused first, and the code stays usable. On success, in one transaction:
-    the code is spent, the password replaced, the login unlocked, every token family of the account
+    the code is spent, the password replaced, a lock reached by failed passwords lifted (an
+    administrator's lock stays until an administrator lifts it), every token family of the account
     revoked, and a notice mailed to the account's address."""
     user = required_text("userName", username, MAX_IDENTIFIER)
     await limits.check(core, caller, limits.Limit.PASSWORD_RESET, account_key=login_key(user))
@@ -123,7 +124,7 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
             raise _invalid_code()  # spent by a concurrent request a moment ago
         await tx.revoke_account_families(account.id, now, REVOKE_REASON)
         await audit.record(core, audit.Event.PASSWORD_RESET, caller=caller, account_id=account.id, store=tx)
-        if lock_in_force(account.is_locked, account.lock_expires_at, now):
+        if lock_in_force(account.is_locked, account.lock_expires_at, now) and not account.locked_by_admin:
             await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
                                detail={"by": "password-reset"}, store=tx)
         if account.email:

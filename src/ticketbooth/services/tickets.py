@@ -161,30 +161,21 @@ async def login(
 
     A wrong password for an existing account counts as a failed login (see loginState); a right one
     resets the count; the failures lock the account when they reach `LockoutPolicy.max_failed_logins`
-    (see `services.lockout`, which also refuses an address that used up its failures on this login
-    name, and writes the audit entries). A right password on an account that must change it is refused with
-    PasswordChangeRequired (only then: a wrong one stays InvalidCredentials). The first login of an
-    imported account verifies the other system's hash and stores an Argon2id hash instead."""
+    (see `services.lockout`, whose `verify_password` every password attempt goes through: it also
+    refuses an address that used up its failures on this account, and writes the audit entries).
+    A right password on an account that must change it is refused with PasswordChangeRequired (only
+    then: a wrong one stays InvalidCredentials). The first login of an imported account verifies
+    the other system's hash and stores an Argon2id hash instead."""
     if not identifier:
         raise InvalidParameter("username", "Missing or invalid parameter: username or email address is required")
     if not password:
         raise InvalidParameter("password", "Missing or invalid parameter: password is required")
     access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    core.hashing.admit()  # under a login flood the excess is refused before any limiter or database work
     key = login_key(identifier)
-    # every attempt counts per address; per login name only failures do (see `lockout.refuse`), so the
-    # owner's own logins never use the name's bucket up, and one address cannot empty it either
-    await limits.check(core, caller, limits.Limit.LOGIN)
-    await limits.check_account_left(core, caller, limits.Limit.LOGIN, key)
-    found = await core.store.find_login(caller.site.customer_set_id, key)
-    account, stored_hash = found if found else (None, None)
-    blocked = await lockout.address_blocked(core, caller, key)
-    ok = await core.hashing.verify(stored_hash, password)
-    now = core.clock.now()
-    reason = lockout.refusal(account, stored_hash, ok, blocked, account_id, now)
-    if reason is not None:
-        raise await lockout.refuse(core, caller, key, account, reason, now)
-    assert account is not None and stored_hash is not None
+    proven = await lockout.verify_password(
+        core, caller, password, lambda: core.store.find_login(caller.site.customer_set_id, key), f"name:{key}",
+        wanted_account_id=account_id)
+    account, stored_hash, now = proven.account, proven.stored_hash, proven.at
     if account.password_change_required:
         raise PasswordChangeRequired(
             "Password Change Required: the password must be changed (Change-Password) before logging in")
@@ -192,7 +183,7 @@ async def login(
             await core.store.upgrade_password_hash(account.id, stored_hash, await core.hashing.hash(password)):
         account.has_external_password = False
     if not await lockout.succeeded(core, caller, account, now):  # locked while the hash was checked
-        raise await lockout.refuse(core, caller, key, account, lockout.LOCKED, now)
+        raise await lockout.refuse(core, caller, proven.subject, account, lockout.LOCKED, now)
     account.last_login_at = now
     account.is_locked, account.lock_expires_at = False, None  # a lock that had run out ended here
     account.failed_login_count, account.first_failed_login_at = 0, None
@@ -266,11 +257,13 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
 
 async def _live_account(core: Core, family: TokenFamily, now: datetime) -> Account | None:
     """The family's account, or None for an anonymous family. A family whose account is gone,
-    inactive or locked is revoked."""
+    inactive or locked by an administrator is revoked. A lock reached by failed passwords stops new
+    logins only: the owner's sessions go on through it (else anyone could end them by failing on
+    purpose)."""
     if family.account_id is None:
         return None
     account = await core.store.get_account(family.account_id)
-    if account is None or not account.is_active or account.settle_lock(now).is_locked:
+    if account is None or not account.is_active or (account.settle_lock(now).is_locked and account.locked_by_admin):
         await core.store.revoke_family(family.id, now, "account-unavailable")
         raise _refused("the account is not available")
     return account

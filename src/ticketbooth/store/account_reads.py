@@ -48,7 +48,7 @@ ACCOUNT_FIELDS = (
     "id", "tenant_id", "customer_set_id", "user_id", "email", "username", "is_active", "is_locked",
     "has_external_password", "migration_required", "last_2fa_at", "last_login_at", "created_at", "created_by",
     "updated_at", "updated_by", "password_changed_at", "password_change_required", "locked_at",
-    "failed_login_count", "first_failed_login_at", "lock_expires_at",
+    "failed_login_count", "first_failed_login_at", "lock_expires_at", "locked_by_admin",
 )
 
 

@@ -68,6 +68,13 @@ class AccountStore(StoreBase):
         (found,) = stmt.mappings(rows[:1])
         return account_of(found), found["password_hash"]
 
+    async def find_login_by_id(self, account_id: int) -> tuple[Account, str | None] | None:
+        """`find_login` for an account named by its id (Change-Password): the account (without parts)
+        with its password hash, in one statement."""
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(_LOGIN_BY_ID, {"account_id": account_id})).first()
+        return None if row is None else (_account(row), row.password_hash)
+
     async def fill_parts(self, account: Account) -> Account:
         """`account` (as `find_login` gives it) with its contacts, notes, attributes and segments (none
         if the account was deleted meanwhile)."""
@@ -186,6 +193,7 @@ def _account(row: Any) -> Account:
 
 _UPDATABLE = frozenset({*_PROFILE_FIELDS, "email", "email_key", "username", "username_key", "is_active"})
 _ACCOUNT_BY_ID = _account_select().where(t.accounts.c.id == bindparam("account_id"))
+_LOGIN_BY_ID = _account_select(t.accounts.c.password_hash).where(t.accounts.c.id == bindparam("account_id"))
 _ACCOUNT_BY_LOGIN_NAME = _account_select(t.accounts.c.password_hash).join(
     t.login_names, t.login_names.c.account_id == t.accounts.c.id
 ).where(t.login_names.c.customer_set_id == bindparam("customer_set_id"), t.login_names.c.name_key == bindparam("key"))

@@ -63,6 +63,7 @@ class LoginGate:
     lock_expires_at: datetime | None
     failed_login_count: int
     has_login: bool
+    locked_by_admin: bool = False
 
 
 def _challenge(row: Any) -> Challenge:
@@ -175,7 +176,7 @@ class ChallengeStore(StoreBase):
         async with self._begin(write=False) as conn:
             row = (await conn.execute(select(
                 _a.id, _a.is_active, _a.is_locked, _a.lock_expires_at, _a.failed_login_count, _a.password_hash,
-                _a.has_external_password,
+                _a.has_external_password, _a.locked_by_admin,
             ).where(_a.id == account_id))).first()
         if row is None:
             return None
@@ -183,17 +184,19 @@ class ChallengeStore(StoreBase):
             account_id=row.id, is_active=bool(row.is_active), is_locked=bool(row.is_locked),
             lock_expires_at=row.lock_expires_at, failed_login_count=int(row.failed_login_count or 0),
             has_login=row.password_hash is not None or bool(row.has_external_password),
+            locked_by_admin=bool(row.locked_by_admin),
         )
 
     async def record_code_login(self, account_id: int, now: datetime, *, two_factor: bool,
                                 unlock: bool) -> None:
         """A login completed with a code: the last login (and, for a second factor, the last 2FA) time;
-        the failed-login count starts again. With `unlock`, a lock from failed logins is lifted."""
+        the failed-login count starts again. With `unlock`, a lock from failed logins is lifted (never
+        an administrator's, should one have been set meanwhile)."""
         values: dict[str, Any] = dict(last_login_at=now, failed_login_count=0, first_failed_login_at=None)
         if two_factor:
             values["last_2fa_at"] = now
         if unlock:
-            values.update(is_locked=False, lock_expires_at=None)
+            values.update(is_locked=_a.locked_by_admin, lock_expires_at=None)
         async with self._begin(write=True) as conn:
             await conn.execute(update(t.accounts).where(_a.id == account_id).values(**values))
 

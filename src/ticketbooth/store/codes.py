@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
@@ -57,7 +57,8 @@ class CodeStore(StoreBase):
     async def reset_password(self, account_id: int, code_hash: str, new_hash: str, now: datetime, by: str,
                              max_failed: int) -> bool:
         """Spend the reset code (exactly once: a conditional update) and give the account the new
-        password: the login is unlocked, its failed-login count cleared, a required password change and
+        password: its failed-login count cleared, a lock reached by failed passwords lifted (an
+        administrator's lock stays: only an administrator lifts it), a required password change and
         an imported password hash forgotten. False, changing nothing, when the code is not live."""
         async with self._begin(write=True) as conn:
             spent = await conn.execute(update(t.account_codes).where(
@@ -69,8 +70,9 @@ class CodeStore(StoreBase):
             a = t.accounts.c
             await conn.execute(update(t.accounts).where(a.id == account_id).values(
                 password_hash=new_hash, password_changed_at=now, password_change_required=False,
-                has_external_password=False, is_locked=False, locked_at=None, lock_expires_at=None, failed_login_count=0,
-                first_failed_login_at=None, updated_at=now, updated_by=by))
+                has_external_password=False, is_locked=a.locked_by_admin,  # locked still only by an administrator
+                locked_at=case((a.locked_by_admin.is_(True), a.locked_at), else_=None), lock_expires_at=None,
+                failed_login_count=0, first_failed_login_at=None, updated_at=now, updated_by=by))
             return True
 
     async def purge_codes(self, expired_before: datetime) -> int:

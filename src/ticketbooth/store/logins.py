@@ -127,26 +127,34 @@ class LoginStore(StoreBase):
     # -- changes by the shopper or an administrator -------------------------------------------------
 
     async def change_password_hash(self, account_id: int, old_hash: str, new_hash: str, now: datetime, by: str,
-                                   *, unlock: bool = False) -> bool:
-        """Set a new password, only if the hash is still `old_hash` (so two changes cannot both win).
-        Clears password-change-required, the external-password mark and the failed-login count;
-        with `unlock`, also the lock. True when changed."""
+                                   *, unlock: bool = False, unless_locked: bool = False) -> bool:
+        """Set a new password, only if the hash is still `old_hash` (so two changes cannot both win)
+        and, with `unless_locked`, only while no lock holds (a lock made while the old password was
+        being checked wins, as it does over a login). Clears password-change-required, the
+        external-password mark and the failed-login count; with `unlock`, also the lock, whoever set
+        it. True when changed."""
         values: dict[str, Any] = dict(
             password_hash=new_hash, password_changed_at=now, password_change_required=False,
             has_external_password=False, failed_login_count=0, first_failed_login_at=None, updated_at=now,
             updated_by=by,
         )
         if unlock:
-            values.update(is_locked=False, lock_expires_at=None)
+            values.update(is_locked=False, lock_expires_at=None, locked_by_admin=False)
+        stmt = update(_a).where(_a.c.id == account_id, _a.c.password_hash == old_hash).values(**values)
+        if unless_locked:
+            stmt = stmt.where(~and_(_a.c.is_locked.is_(True), or_(_a.c.lock_expires_at.is_(None),
+                                                                  _a.c.lock_expires_at > now)))
         async with self._begin(write=True) as conn:
-            res = await conn.execute(update(_a).where(_a.c.id == account_id, _a.c.password_hash == old_hash).values(
-                **values))
+            res = await conn.execute(stmt)
             return bool(res.rowcount == 1)
 
     async def set_locked(self, account_id: int, locked: bool, now: datetime, by: str) -> bool:
-        """Lock until unlocked (noting when, unless already locked) or unlock (clearing the
+        """An administrator's lock, until an administrator unlocks (noting when, unless already locked;
+        marked as the administrator's, so that neither a password reset nor a code login lifts it,
+        even over a lock that failed passwords had made), or an unlock of any lock (clearing the
         failed-login count; the time of the last lock is kept). True when the account exists."""
-        values: dict[str, Any] = dict(is_locked=locked, lock_expires_at=None, updated_at=now, updated_by=by)
+        values: dict[str, Any] = dict(is_locked=locked, lock_expires_at=None, locked_by_admin=locked, updated_at=now,
+                                      updated_by=by)
         if locked:
             values["locked_at"] = _locked_at(now)
         else:

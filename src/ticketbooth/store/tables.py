@@ -168,6 +168,9 @@ accounts = Table(
     Column("is_locked", Boolean, nullable=False, default=False),
     Column("locked_at", UtcDateTime(), nullable=True),
     Column("lock_expires_at", UtcDateTime(), nullable=True),
+    # set by an administrator's lock (Set-Login-Locked), which only an administrator lifts; a lock reached
+    # by failed passwords leaves it false and may be lifted by a password reset or a one-time-code login
+    Column("locked_by_admin", Boolean, nullable=False, default=False, server_default=false()),
     Column("password_change_required", Boolean, nullable=False, default=False, server_default=false()),
     Column("failed_login_count", Integer, nullable=False, default=0, server_default="0"),
     Column("first_failed_login_at", UtcDateTime(), nullable=True),
