@@ -358,7 +358,7 @@ async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
         if not await tx.delete_account(account.id):
             raise NotFound(f"Item not found: account {account_id} does not exist")
         await audit.record(core, audit.Event.ACCOUNT_DELETED, caller=caller, account_id=account.id,
-                           actor=caller.app.client_id, store=tx)
+                           user_id=account.user_id, actor=caller.app.client_id, store=tx)
 
 
 async def _limit_new_login_names(core: Core, caller: Caller, account: Account, values: Mapping[str, Any]) -> None:
