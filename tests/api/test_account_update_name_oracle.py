@@ -9,6 +9,9 @@ claim no new name (the profile alone, or the account sent back as it was read) s
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,19 +22,31 @@ from tests.api.parts_support import ACCOUNTS, Shopper, admin_headers, shopper
 from tests.api.support import assert_error, ok
 from tests.conftest import TENANT
 from ticketbooth.config import Settings
+from ticketbooth.infra.ratelimit import RedisLimiter
 from ticketbooth.services.core import Core
 from ticketbooth.store import tables
 
-pytestmark = pytest.mark.usefixtures("seeded")
+pytestmark = pytest.mark.usefixtures("seeded", "limiter")
 
 SLOW = 0.001  # tokens a minute: none come back while a test runs
 TAKEN = "taken@example.com"
+REDIS_URL = os.environ.get("TICKETBOOTH_TEST_REDIS_URL", "")
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, public_host="shop.example.test", refresh_grace_seconds=10,
                     trusted_proxies="127.0.0.1")
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.skipif(
+    not REDIS_URL, reason="TICKETBOOTH_TEST_REDIS_URL is not set"))])
+async def limiter(request: pytest.FixtureRequest, core: Core) -> AsyncIterator[str]:
+    """Each test with the in-process limiter and with the limiter in Redis (under a key prefix of its own)."""
+    if request.param == "redis":
+        await core.limiter.close()
+        core.limiter = RedisLimiter(REDIS_URL, prefix=f"tb-test:{secrets.token_hex(6)}:")
+    yield str(request.param)
 
 
 def at(hdrs: dict[str, str], address: str) -> dict[str, str]:
