@@ -88,8 +88,9 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
 async def confirm_reset(core: Core, caller: Caller, username: str | None, code: str | None,
                         new_password: str | None) -> None:
     """Set a new password with a reset code. The code must be live and belong to the account that
-    logs in with `username` (its username or email) in the caller's site's customer set (a code
-    presented at a site of another customer set counts as a wrong use of it, like a wrong user). A password that fails
+    logs in with `username` (its username or email) in the caller's site's customer set: a code
+    presented at a site of another customer set, even of the same tenant, counts as a wrong use of
+    it, as for a wrong user. A password that fails
     the tenant's policy is refused first, and the code stays usable. On success, in one transaction:
     the code is spent, the password replaced, the login unlocked, every token family of the account
     revoked, and a notice mailed to the account's address."""
