@@ -19,6 +19,7 @@ from ticketbooth.store.logins import NO_ACCOUNT
 
 TENANT = 100
 LIMIT = 5
+USER_ID = new_hex()
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ async def account_id(core: Core, clock: ManualClock) -> int:
     tenant = await core.store.get_tenant(TENANT)
     assert tenant is not None
     return await core.store.insert_account(NewAccount(
-        tenant_id=TENANT, customer_set_id=tenant.default_customer_set_id, user_id=new_hex(), email="lock@example.test",
+        tenant_id=TENANT, customer_set_id=tenant.default_customer_set_id, user_id=USER_ID, email="lock@example.test",
         email_key="lock@example.test", username=None, username_key=None, password_hash="$argon2id$stand-in",
     ), clock.now())
 
@@ -99,8 +100,9 @@ async def test_settle_lock_shows_an_expired_lock_as_none(core: Core, clock: Manu
 
 
 def _login_entry(account_id: int, when: datetime, n: int = 0) -> dict[str, object]:
-    return {"tenant_id": TENANT, "site_id": None, "account_id": account_id, "event": "login.succeeded", "at": when,
-            "client_address": f"203.0.113.{n}", "client_id": "app", "actor": None, "detail": {"method": "password", "n": n}}
+    return {"tenant_id": TENANT, "site_id": None, "account_id": account_id, "user_id": USER_ID, "event": "login.succeeded",
+            "at": when, "client_address": f"203.0.113.{n}", "client_id": "app", "actor": None,
+            "detail": {"method": "password", "n": n}}
 
 
 async def test_a_good_login_and_its_audit_entry_are_one_write(core: Core, clock: ManualClock, account_id: int) -> None:

@@ -29,9 +29,11 @@ def require_admin(caller: Caller, doing: str) -> None:
 
 
 def owns(shopper: Shopper | None, account: Account) -> bool:
-    """The shopper is the account's own: same account id AND user id. The user id matters because a
-    ticket JWT outlives a deleted account (it is checked without the database), and SQLite may give
-    a later account the deleted one's id."""
+    """The shopper is the account's own: same account id AND user id. Account ids are never handed
+    out twice (AUTOINCREMENT on SQLite, sequences on PostgreSQL), but a ticket JWT outlives a deleted
+    account (it is checked without the database), so the user id is checked as well: an id that comes
+    back all the same (a database restored from a backup, a sequence reset) still gives no one else's
+    ticket this account."""
     return (shopper is not None and not shopper.is_anonymous and shopper.account_id == account.id
             and shopper.user_id == account.user_id)
 

@@ -329,6 +329,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     _check_profile_values(changes.profile)
     values.update(changes.profile)
+    await _limit_new_login_names(core, caller, account, values)
     now = core.clock.now()
     async with core.store.transaction() as tx:
         if values:
@@ -357,7 +358,19 @@ async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
         if not await tx.delete_account(account.id):
             raise NotFound(f"Item not found: account {account_id} does not exist")
         await audit.record(core, audit.Event.ACCOUNT_DELETED, caller=caller, account_id=account.id,
-                           actor=caller.app.client_id, store=tx)
+                           user_id=account.user_id, actor=caller.app.client_id, store=tx)
+
+
+async def _limit_new_login_names(core: Core, caller: Caller, account: Account, values: Mapping[str, Any]) -> None:
+    """An update that claims a login name the account does not hold yet spends the registration
+    limits, per address and per account, as registering does: its answer (409 for a name taken, 200
+    for a free one) tells what a registration's would, so it must not be an unlimited oracle. An
+    update that claims no new name (the profile alone, a name resent as it was, in any case) spends
+    nothing."""
+    held = {login_key(name) for name in (account.email, account.username) if name}
+    claimed = {values[key] for key in ("email_key", "username_key") if values.get(key)} - held
+    if claimed:
+        await limits.check(core, caller, limits.Limit.REGISTRATION, account_key=f"account:{account.id}")
 
 
 def _admin_actor(caller: Caller) -> str | None:

@@ -59,28 +59,35 @@ def listen(listener: Listener) -> None:
 async def record(
     core: Core, event: Event, *, caller: Caller | None = None, tenant_id: int | None = None,
     account_id: int | None = None, actor: str | None = None, detail: dict[str, Any] | None = None,
-    store: Store | None = None,
+    store: Store | None = None, user_id: str | None = None,
 ) -> None:
     """Store one entry. The tenant, site, client address and application come from `caller` when
     given (else `tenant_id` is required). `actor` names who acted when it is not the account's
-    shopper (an application's client id for admin actions, for example)."""
-    await (store or core.store).add_audit_entries([
-        entry(core, event, caller=caller, tenant_id=tenant_id, account_id=account_id, actor=actor, detail=detail)])
+    shopper (an application's client id for admin actions, for example). The entry is tied to the
+    account's user id as well as its id: the store reads it when `user_id` is not given, so it must
+    be given for an account that no longer exists (its deletion)."""
+    await (store or core.store).add_audit_entries([entry(
+        core, event, caller=caller, tenant_id=tenant_id, account_id=account_id, actor=actor, detail=detail,
+        user_id=user_id)])
     recorded(event)
 
 
 def entry(
     core: Core, event: Event, *, caller: Caller | None = None, tenant_id: int | None = None,
     account_id: int | None = None, actor: str | None = None, detail: dict[str, Any] | None = None,
+    user_id: str | None = None,
 ) -> dict[str, Any]:
     """The row of one entry (see `record`), for a store method that writes it with its change; call
-    `recorded` once it is stored."""
+    `recorded` once it is stored. A store method that inserts the row itself (not through
+    `add_audit_entries`) needs the account's `user_id` given here, or the entry is in no account's
+    trail."""
     if caller is None and tenant_id is None:
         raise ValueError("an audit entry needs a caller or a tenant")
     return {
         "tenant_id": caller.tenant.id if caller else tenant_id,
         "site_id": caller.site.id if caller else None,
         "account_id": account_id,
+        "user_id": user_id,
         "event": str(event),
         "at": core.clock.now(),
         "client_address": (caller.client_address or None) if caller else None,
@@ -97,6 +104,7 @@ def recorded(event: Event) -> None:
 
 
 async def entries(core: Core, tenant_id: int, account_id: int, start: int, size: int) -> tuple[list[AuditEntry], int]:
-    """One page of an account's trail, newest first, and the total."""
+    """One page of an account's trail, newest first, and the total (the entries of this account, not
+    of an earlier one that had its id)."""
     return await core.store.audit_entries(tenant_id, account_id, start, size)
 

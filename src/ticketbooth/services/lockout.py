@@ -203,7 +203,8 @@ async def succeeded(core: Core, caller: Caller, account: Account, now: datetime)
     entry is written with it (one write of the store's hot path). False when a lock was made (or the
     account disabled) while the password was being checked: then the login is refused after all."""
     event = audit.Event.LOGIN_SUCCEEDED
-    entry = audit.entry(core, event, caller=caller, account_id=account.id, detail={"method": "password"})
+    entry = audit.entry(core, event, caller=caller, account_id=account.id, detail={"method": "password"},
+                        user_id=account.user_id)
     if not await core.store.record_successful_login(account.id, now, audit_entry=entry):
         return False
     audit.recorded(event)

@@ -88,7 +88,9 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
 async def confirm_reset(core: Core, caller: Caller, username: str | None, code: str | None,
                         new_password: str | None) -> None:
     """Set a new password with a reset code. The code must be live and belong to the account that
-    logs in with `username` (its username or email) in the caller's tenant. A password that fails
+    logs in with `username` (its username or email) in the caller's site's customer set: a code
+    presented at a site of another customer set, even of the same tenant, counts as a wrong use of
+    it, as for a wrong user. A password that fails
     the tenant's policy is refused first, and the code stays usable. On success, in one transaction:
     the code is spent, the password replaced, a lock reached by failed passwords lifted (an
     administrator's lock stays until an administrator lifts it), every token family of the account
@@ -113,7 +115,8 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
     if account is None:
         raise _invalid_code()
     names = {login_key(n) for n in (account.email, account.username) if n}
-    if account.tenant_id != tenant.id or not account.is_active or login_key(user) not in names:
+    elsewhere = account.tenant_id != tenant.id or account.customer_set_id != caller.site.customer_set_id
+    if elsewhere or not account.is_active or login_key(user) not in names:
         await core.store.record_failed_code_attempt(code_hash)
         raise _invalid_code()
     await require_strength(core, new_password, tenant.settings.password, account.id)

@@ -140,6 +140,10 @@ signing_keys = Table(
     _ts("publish_until", nullable=True),
 )
 
+# AUTOINCREMENT on SQLite (migration 0005e): an id is never handed out twice, even after the account
+# that had the highest one is deleted, so nothing kept under a deleted account's id (its audit trail,
+# its sessions, a ticket JWT naming it) can ever be taken for a later account's. PostgreSQL's
+# sequences never hand an id out twice anyway.
 accounts = Table(
     "accounts",
     metadata,
@@ -181,6 +185,7 @@ accounts = Table(
     _ts("updated_at"),
     Column("updated_by", String(200), nullable=True),
     Index(None, "customer_set_id", "email_key"),
+    sqlite_autoincrement=True,
 )
 
 # Usernames and emails are one namespace per customer set (a login may give either), enforced here:
@@ -391,7 +396,8 @@ known_devices = Table(
 )
 
 # Security events. No foreign key to accounts: an account's trail outlives the account for the
-# tenant's retention period.
+# tenant's retention period. An entry names its account by id AND user id (migration 0005e), and an
+# account's trail is read by both, so no entry of one account is ever shown as another's.
 audit_entries = Table(
     "audit_entries",
     metadata,
@@ -399,6 +405,7 @@ audit_entries = Table(
     Column("tenant_id", Integer, nullable=False),
     Column("site_id", Integer, nullable=True),
     Column("account_id", BigInteger, nullable=True),
+    Column("user_id", String(32), nullable=True),
     Column("event", String(50), nullable=False),
     _ts("at"),
     Column("client_address", String(64), nullable=True),
