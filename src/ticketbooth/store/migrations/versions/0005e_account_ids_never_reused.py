@@ -1,7 +1,7 @@
 """account ids are never reused; audit entries name their account's user id
 
 Revision ID: 0005e_account_ids_never_reused
-Revises: 0004
+Revises: 0005b_lockout_per_account
 Create Date: 2026-12-05
 
 On SQLite an INTEGER PRIMARY KEY without AUTOINCREMENT takes the highest id plus one, so deleting the
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005e_account_ids_never_reused'
-down_revision = '0004'
+down_revision = '0005b_lockout_per_account'
 branch_labels = None
 depends_on = None
 
