@@ -100,7 +100,7 @@ def _changes(body: CustomerAccountUpdate) -> AccountChanges:
         email=body.emailAddress if "emailAddress" in given else KEEP,
         username=body.userName if "userName" in given else KEEP,
         is_active=body.isActive if body.isActive is not None else KEEP,
-        profile=profile, id=body.id,
+        profile=profile, id=body.id, password=body.password,
     )
 
 

@@ -176,7 +176,7 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none", app_creden
         elif by_ticket:
             found = tickets.shopper_from_claims(caller, claims)
             if request.method not in _READS:
-                await tickets.check_session(core, found)
+                found = await tickets.check_session(core, found)
     except TicketboothError:
         if shopper != "lenient":
             raise
@@ -233,7 +233,7 @@ async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any, 
             raise InvalidAccessToken("Invalid Access Token: the shopper access token is not valid")
         found = tickets.shopper_from_claims(caller, claims)
         if method not in _READS:
-            await tickets.check_session(core, found)
+            found = await tickets.check_session(core, found)
         return found
     return await tickets.shopper_from_access_token(core, caller, token)
 

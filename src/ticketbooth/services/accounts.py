@@ -22,7 +22,7 @@ from ticketbooth.domain.models import Account, IssuedTicket, NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services import audit, limits
+from ticketbooth.services import audit, limits, login_names
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
 from ticketbooth.services.core import Core
 from ticketbooth.services.parts import AccountParts, add_parts, check_parts
@@ -87,6 +87,8 @@ class AccountChanges:
     """Profile field name -> new value, for the fields given only."""
     id: int | None = None
     """The account id the body names, if any: it must be the one updated."""
+    password: str | None = field(default=None, repr=False)
+    """The current password: a shopper's proof for changing the login names (see `services.login_names`)."""
 
 
 # -- checking what clients send ------------------------------------------------------------------------
@@ -303,7 +305,9 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
                          changes: AccountChanges) -> Account:
     """Change the profile, email and username of an account (its shopper or an admin application);
     only an admin application may change whether it is active, and deactivating it ends every
-    session of the account. Email and username are claimed again in the same transaction."""
+    session of the account. Email and username are claimed again in the same transaction; a shopper
+    changing them proves it with the password or a fresh login, and the old address is told
+    (`services.login_names`)."""
     if changes.id is not None and changes.id != account_id:
         raise InvalidParameter("id", f"Missing or invalid parameter: id {changes.id} is not the account {account_id}")
     account = await account_for(core, caller, shopper, account_id, with_parts=False, sensitive=True)
@@ -329,6 +333,10 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     _check_profile_values(changes.profile)
     values.update(changes.profile)
+    renamed = login_names.renamed(account, values.get("email", account.email), values.get("username", account.username))
+    if renamed:
+        await login_names.require_proof(core, caller, shopper, account, changes.password)
+    notice = False
     now = core.clock.now()
     async with core.store.transaction() as tx:
         if values:
@@ -341,7 +349,11 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
             if values.get("is_active") is False:
                 await tx.revoke_account_families(account.id, now, "account-deactivated")
             await _audit_update(core, tx, caller, shopper, account.id, values)
+            if renamed:
+                notice = await login_names.notify(core, tx, caller, account, renamed)
         updated = await tx.get_account(account.id)
+    if notice:
+        core.mail.wake()
     if updated is None:
         raise NotFound(f"Item not found: account {account_id} does not exist")
     return updated if is_admin(caller) else await shopper_view(core, updated)

@@ -308,21 +308,24 @@ async def shopper_from_access_token(core: Core, caller: Caller, access_token: st
         user_id=family.user_id, account_id=family.account_id, is_anonymous=family.is_anonymous,
         tenant_id=family.tenant_id, site_id=family.site_id, customer_set_id=family.customer_set_id,
         family_id=family.id, client_id=family.client_id, acting_client_id=family.acting_client_id,
+        logged_in_at=family.created_at,
     )
 
 
-async def check_session(core: Core, shopper: Shopper) -> None:
+async def check_session(core: Core, shopper: Shopper) -> Shopper:
     """Refuse a registered shopper's ticket JWT whose session (token family) has ended. A JWT is
     checked without the database, so it works until it expires even after "log out everywhere", a
     password change or an admin's revocation; reads accept that, but a request that may change
     something asks here first, so an ended session cannot change the account (finding 3 of issue 13).
-    An anonymous shopper has no account to change: not worth a read."""
+    An anonymous shopper has no account to change: not worth a read. The shopper is returned with the
+    time of their login (`logged_in_at`)."""
     if shopper.is_anonymous:
-        return
+        return shopper
     family = await core.store.get_family(shopper.family_id) if shopper.family_id else None
     if (family is None or family.revoked_at is not None or family.user_id != shopper.user_id
             or family.expires_at <= core.clock.now()):
         raise _token_refused()
+    return dataclasses.replace(shopper, logged_in_at=family.created_at)
 
 
 def shopper_from_claims(caller: Caller, claims: dict[str, Any]) -> Shopper:
