@@ -103,6 +103,15 @@ async def test_a_fresh_login_proves_the_change(
                                   json={"userName": "olga3"}), 403, "FORBIDDEN")
 
 
+async def test_fresh_login_seconds_zero_always_asks_the_password(
+        client: httpx.AsyncClient, owner: dict[str, Any], core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core.settings, "fresh_login_seconds", 0)
+    body = assert_error(await client.put(_one(owner), headers=_jwt(owner), json={"userName": "olga2"}), 403)
+    assert "login within" not in body["message"]
+    assert ok(await client.put(_one(owner), headers=_jwt(owner),
+                               json={"userName": "olga2", "password": PASSWORD}))["userName"] == "olga2"
+
+
 async def test_a_refresh_is_no_fresh_login(
         client: httpx.AsyncClient, app_headers: dict[str, str], owner: dict[str, Any], clock: ManualClock) -> None:
     clock.advance(timedelta(minutes=10))

@@ -56,10 +56,11 @@ async def require_proof(core: Core, caller: Caller, shopper: Shopper | None, acc
         return
     window = timedelta(seconds=core.settings.fresh_login_seconds)
     started = shopper.logged_in_at if shopper is not None else None
-    if started is None or core.clock.now() - started > window:
-        minutes = max(1, core.settings.fresh_login_seconds // 60)
+    if started is None or core.clock.now() - started > window or not window:
+        seconds = core.settings.fresh_login_seconds
+        fresh = f" or a login within the last {seconds} seconds" if seconds else ""
         raise Forbidden("Forbidden: changing the email address or user name needs the current password (password in "
-                        f"the body) or a login within the last {minutes} minutes")
+                        f"the body){fresh}")
 
 
 async def _check_password(core: Core, caller: Caller, account: Account, password: str) -> None:
