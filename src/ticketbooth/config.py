@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     refresh_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     """How long a replay of a just-rotated refresh token returns its successor instead of revoking."""
 
+    fresh_login_seconds: int = Field(default=300, ge=0, le=86400)
+    """A shopper may change their account's email address or user name (its login names) without giving
+    the current password within this many seconds of logging in; later the update must carry `password`.
+    0: always the password. Applications with customer:admin need neither."""
+
     key_reload_seconds: float = Field(default=30.0, gt=0)
     """How often each process re-reads signing keys (rotation by another process shows up within this)."""
 

@@ -466,7 +466,9 @@ async def test_tickets_of_a_deleted_account_never_reach_a_later_account(
     assert new_id > gone["customerAccount"]["id"]
     status = 403
     assert_error(await client.get(_one(new_id), headers=_jwt(gone)), status)
-    assert_error(await client.put(_one(new_id), headers=_jwt(gone), json={"firstName": "Taken over"}), status)
+    # a change checks the JWT's session, which ended with its account (issue 13, finding 3)
+    assert_error(await client.put(_one(new_id), headers=_jwt(gone), json={"firstName": "Taken over"}), 401,
+                 "INVALID_ACCESS_TOKEN")
     # nor through the account's parts, its login state, or the current account
     for path in ("contacts", "segments", "loginstate", "attributes"):
         assert client_error(await client.get(f"{_one(new_id)}/{path}", headers=_jwt(gone)))

@@ -186,7 +186,7 @@ async def _caller(core: Core, client_id: str) -> Caller:
     assert app is not None and tenant is not None and tenant.default_site_id is not None
     site = await core.directory.site(tenant.default_site_id)
     assert site is not None
-    return Caller(app=app, tenant=tenant, site=site)
+    return Caller(app=app, tenant=tenant, site=site, app_credential=True)  # as proven by its app token
 
 
 async def test_secret_for_new_login(core: Core) -> None:

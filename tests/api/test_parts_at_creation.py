@@ -29,7 +29,8 @@ async def _caller(core: Core, client_id: str) -> Caller:
     app, tenant, site = (await core.directory.application(client_id), await core.directory.tenant(TENANT),
                          await core.directory.site(SITE))
     assert app is not None and tenant is not None and site is not None
-    return Caller(app=app, tenant=tenant, site=site)
+    # as the application proved by its own credential (app token): only then does it hold its behaviors
+    return Caller(app=app, tenant=tenant, site=site, app_credential=True)
 
 
 async def _create(core: Core, client_id: str, body: dict[str, Any]) -> int:

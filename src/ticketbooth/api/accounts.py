@@ -100,7 +100,7 @@ def _changes(body: CustomerAccountUpdate) -> AccountChanges:
         email=body.emailAddress if "emailAddress" in given else KEEP,
         username=body.userName if "userName" in given else KEEP,
         is_active=body.isActive if body.isActive is not None else KEEP,
-        profile=profile, id=body.id,
+        profile=profile, id=body.id, password=body.password,
     )
 
 
@@ -124,7 +124,7 @@ def _new_login(entry: CustomerAccountAndAuthInfo, index: int) -> NewLogin:
 
 @router.post("/add-account-and-login", summary="Add an account and log it in")
 async def add_account_and_login(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="lenient")
+    ctx = await resolve(request, shopper="lenient", app_credential=True)
     body = await read_json(request, CustomerAccountAndAuthInfo)
     if body.account is None:
         raise InvalidParameter("account", "Missing or invalid parameter: account is required")
@@ -158,7 +158,7 @@ async def current(request: Request) -> Response:
 async def create_login(
     request: Request, accountId: AccountId, responseFields: str | None = Query(None),
 ) -> KiboJSON:
-    ctx = await resolve(request)
+    ctx = await resolve(request, app_credential=True)
     body = await read_json(request, CustomerLoginInfo)
     issued = await accounts.create_login(
         core_of(request), ctx.caller, accountId, body.emailAddress, body.username, body.password,

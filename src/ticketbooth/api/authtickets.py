@@ -28,15 +28,16 @@ hot_router = APIRouter()
 @plain_route(hot_router, f"{PREFIX}/anonymousshopper", "GET")
 async def anonymous_shopper(request: Request) -> Response:
     """Create an anonymous shopper auth ticket."""
-    ctx = await resolve(request)
+    ctx = await resolve(request, app_credential=True)
     return respond(ticket(await tickets.issue_anonymous(core_of(request), ctx.caller)),
                    query(request, "responseFields"))
 
 
 @plain_route(hot_router, f"{PREFIX}/refresh", "PUT")
 async def refresh_user_auth_ticket(request: Request) -> Response:
-    """Refresh a user auth ticket."""
-    ctx = await resolve(request)
+    """Refresh a user auth ticket (the application's credential and the refresh token: a ticket JWT cannot
+    renew itself)."""
+    ctx = await resolve(request, app_credential=True)
     issued = await tickets.refresh(core_of(request), ctx.caller, query(request, "refreshToken", 256),
                                    parse_id("accountId", query(request, "accountId", 20)))
     return respond(ticket(issued), query(request, "responseFields"))
@@ -46,7 +47,7 @@ async def refresh_user_auth_ticket(request: Request) -> Response:
 async def create_user_auth_ticket(request: Request) -> Response:
     """Create a user auth ticket (log in). Plain too: beside the password hash, FastAPI's handling was a
     good part of what a login costs the event loop (bench/README.md)."""
-    ctx = await resolve(request, shopper="lenient")
+    ctx = await resolve(request, shopper="lenient", app_credential=True)
     body = await read_json(request, CustomerUserAuthInfo)
     issued = await tickets.login(
         core_of(request), ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
@@ -82,7 +83,7 @@ async def _two_factor_caller(request: Request) -> tuple[Caller, str | None]:
     the Bearer credential alone (Kibo's SDK configured with the pending token as its access token): then
     the pending login itself names the application, tenant and site."""
     try:
-        return (await resolve(request)).caller, request.headers.get("x-vol-user-claims")
+        return (await resolve(request, app_credential=True)).caller, request.headers.get("x-vol-user-claims")
     except Unauthorized:
         bearer = _bearer(request)
         if not bearer or "." in bearer:
@@ -118,7 +119,7 @@ async def two_factor_auth(request: Request, responseFields: str | None = Query(N
 
 @router.post("/otp/request", summary="Mail a one-time passcode to log in with", status_code=204)
 async def request_otp(request: Request, responseFields: str | None = Query(None)) -> Response:
-    ctx = await resolve(request)
+    ctx = await resolve(request, app_credential=True)
     body = await read_json(request, OtpRequestInfo)
     await challenges.request_otp(core_of(request), ctx.caller, body.email or body.emailAddress)
     return Response(status_code=204)
@@ -126,7 +127,7 @@ async def request_otp(request: Request, responseFields: str | None = Query(None)
 
 @router.post("/otp/auth", summary="Log in with a one-time passcode")
 async def otp_auth(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="lenient")
+    ctx = await resolve(request, shopper="lenient", app_credential=True)
     body = await read_json(request, OtpAuthInfo)
     issued = await challenges.login_with_otp(
         core_of(request), ctx.caller, body.email or body.emailAddress, body.otpCode, body.fingerprint, body.region,

@@ -67,6 +67,9 @@ class CustomerAccountUpdate(KiboBody):
     localeCode: str | None = None
     accountType: str | None = None
     isActive: bool | None = None
+    password: str | None = Field(default=None, repr=False)
+    """Ours, not Kibo's: the current password, which a shopper sends to change emailAddress or userName
+    more than `fresh_login_seconds` after logging in."""
 
 
 class CustomerAccountAndAuthInfo(_Lifetimes):

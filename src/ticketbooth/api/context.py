@@ -1,7 +1,7 @@
 """Who is calling and for which tenant and site (KIBO_COMPAT section 3), and reading request bodies.
 
-- application: `Authorization: Bearer <app token>` or legacy `x-vol-app-claims`; a ticket JWT as
-  Bearer carries both the application and the shopper;
+- application: `Authorization: Bearer <app token>` or legacy `x-vol-app-claims`; a ticket JWT alone as
+  Bearer names the shopper and the application that issued it, but grants only the shopper's rights;
 - tenant and site: `x-vol-tenant` / `x-vol-site`, else a Host of the form `t{T}-s{S}.` or `t{T}.`,
   else the application's tenant and that tenant's default site;
 - shopper: `x-vol-user-claims: <ticket accessToken>` (or a ticket JWT), or the Bearer ticket JWT.
@@ -25,7 +25,7 @@ from starlette.routing import Route
 from ticketbooth.domain.errors import InvalidAccessToken, InvalidParameter, TicketboothError, Unauthorized
 from ticketbooth.domain.models import Shopper
 from ticketbooth.services import tickets
-from ticketbooth.services.applications import TOKEN_USE_SHOPPER, application_for_claims
+from ticketbooth.services.applications import TOKEN_USE_SHOPPER, application_for_claims, token_use
 from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import Caller
 
@@ -101,18 +101,44 @@ def _app_token(request: Request) -> tuple[str | None, str | None]:
     return (legacy.strip() if legacy else bearer), bearer
 
 
-async def resolve(request: Request, *, shopper: ShopperNeed = "none") -> Context:
+_NO_SHOPPER = {"", "undefined", "null"}
+"""x-vol-user-claims values that mean "no shopper" (Kibo's storefront sends `undefined` on app-only calls)."""
+_READS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _user_claims(request: Request) -> str | None:
+    value = request.headers.get("x-vol-user-claims", "").strip()
+    return None if value.lower() in _NO_SHOPPER else value
+
+
+async def resolve(request: Request, *, shopper: ShopperNeed = "none", app_credential: bool = False) -> Context:
     """The caller, and the shopper when `shopper` is "required" / "optional" (a bad shopper token
     is an error) or "lenient" (a bad shopper token is ignored, as for the anonymous ticket a
-    client sends along when logging in)."""
+    client sends along when logging in).
+
+    A ticket JWT sent alone as Bearer is the shopper's credential: it names the application that
+    issued it (for tenant, site and audit) but the caller then holds none of the application's
+    behaviors (`Caller.app_credential`). Routes that make or refresh tickets pass `app_credential`:
+    they take only the application's own credential, as every Kibo SDK sends for them.
+
+    A ticket JWT is checked without the database, so it outlives the end of its session until it
+    expires; for reads that is accepted, but a request that may change something (any method but
+    GET/HEAD/OPTIONS) made with a registered shopper's JWT checks that its session is still live."""
     core = core_of(request)
     now = core.clock.now()
     token, bearer = _app_token(request)
     if not token:
         raise Unauthorized("Unauthorized: an application token is required")
     claims = await core.keys.verify(token, now)
-    if claims is None:
+    use = token_use(token, claims) if claims is not None else None
+    if claims is None or use is None:
         raise Unauthorized("Unauthorized: the application token is missing, invalid or expired")
+    by_ticket = use == TOKEN_USE_SHOPPER
+    if by_ticket and token != bearer:
+        raise Unauthorized("Unauthorized: x-vol-app-claims must hold an application token, not a shopper's ticket")
+    if by_ticket and app_credential:
+        raise Unauthorized("Unauthorized: this call needs the application's own credential (an application token); "
+                           "a shopper's ticket is not one")
     app = await application_for_claims(core, claims)
 
     host_tenant = host_site = None
@@ -127,7 +153,7 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none") -> Context
     if tenant is None:
         raise Unauthorized(f"Unauthorized: tenant {tenant_id} does not exist")
     # a ticket JWT sent alone as Bearer acts at the site it was issued for, not the tenant's default
-    jwt_site = claims.get("site") if claims.get("token_use") == TOKEN_USE_SHOPPER else None
+    jwt_site = claims.get("site") if by_ticket else None
     site_id = (_header_int(request, "x-vol-site") or host_site or (jwt_site if isinstance(jwt_site, int) else None)
                or tenant.default_site_id)
     site = await core.directory.site(site_id) if site_id else None
@@ -135,17 +161,22 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none") -> Context
         raise InvalidParameter("x-vol-site", f"Missing or invalid parameter: site {site_id} is not a site of tenant "
                                f"{tenant.id}", site_id)
     caller = Caller(app=app, tenant=tenant, site=site, client_address=client_address(request),
-                    user_agent=request.headers.get("user-agent", "")[:300])
+                    user_agent=request.headers.get("user-agent", "")[:300], app_credential=not by_ticket)
     if shopper == "none":
         return Context(caller, None)
 
     found: Shopper | None = None
     try:
-        user_claims = request.headers.get("x-vol-user-claims", "").strip()
+        user_claims = _user_claims(request)
+        if by_ticket and user_claims:  # two shoppers' credentials: which one acts is anyone's guess
+            raise InvalidAccessToken("Invalid Access Token: send x-vol-user-claims with the application's "
+                                     "credential, or the ticket JWT alone")
         if user_claims:
-            found = await _shopper_from_token(core, caller, user_claims, now)
-        elif bearer and claims.get("token_use") == TOKEN_USE_SHOPPER:
+            found = await _shopper_from_token(core, caller, user_claims, now, request.method)
+        elif by_ticket:
             found = tickets.shopper_from_claims(caller, claims)
+            if request.method not in _READS:
+                found = await tickets.check_session(core, found)
     except TicketboothError:
         if shopper != "lenient":
             raise
@@ -193,12 +224,17 @@ def client_address(request: Request) -> str:
     return peer
 
 
-async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any) -> Shopper:
+async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any, method: str) -> Shopper:
+    """The shopper of x-vol-user-claims: an opaque access token (its session is checked in the store),
+    or a ticket JWT (checked in the store too when the request may change something)."""
     if token.count(".") == 2:  # a ticket JWT sent where the opaque access token is expected
         claims = await core.keys.verify(token, now)
-        if claims is None:
+        if claims is None or token_use(token, claims) != TOKEN_USE_SHOPPER:
             raise InvalidAccessToken("Invalid Access Token: the shopper access token is not valid")
-        return tickets.shopper_from_claims(caller, claims)
+        found = tickets.shopper_from_claims(caller, claims)
+        if method not in _READS:
+            found = await tickets.check_session(core, found)
+        return found
     return await tickets.shopper_from_access_token(core, caller, token)
 
 

@@ -62,7 +62,7 @@ async def logout(request: Request, refreshToken: str | None = Query(None)) -> Re
 
 @router.post("/authtickets/impersonatecart", summary="Impersonate a shopper (for their cart)")
 async def impersonate_cart(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
+    ctx = await resolve(request, app_credential=True)
     body = await read_json(request, CartAuthTicketRequest)
     issued = await impersonation.impersonate(core_of(request), ctx.caller, body.accountId, body.userId, body.cartId)
     return respond(wire.ticket(issued), responseFields)

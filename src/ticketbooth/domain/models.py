@@ -427,6 +427,9 @@ class Shopper:
     client_id: str
     acting_client_id: str | None = None
     """Set on an impersonation ticket: the application acting as this shopper."""
+    logged_in_at: datetime | None = None
+    """When the session (token family) began, i.e. the login; known once the session was read from the
+    store (an opaque access token always, a ticket JWT when it is used for a change)."""
 
 
 @dataclass(frozen=True, slots=True)

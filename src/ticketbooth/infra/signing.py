@@ -48,8 +48,25 @@ def encode_es256(claims: dict[str, Any], private: ec.EllipticCurvePrivateKey, he
     return (signing_input + b"." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))).decode("ascii")
 
 
-def protected_header(kid: str) -> bytes:
-    return _b64(orjson.dumps({"alg": ALGORITHM, "kid": kid, "typ": "JWT"}))
+def protected_header(kid: str, typ: str = "JWT") -> bytes:
+    """The protected header of a token signed with key `kid`; `typ` says what kind of token it is
+    (RFC 9068 section 2.1: an application's access token is `at+jwt`), so that a verifier cannot take
+    one kind for another."""
+    return _b64(orjson.dumps({"alg": ALGORITHM, "kid": kid, "typ": typ}))
+
+
+def header_type(token: str) -> str | None:
+    """The `typ` of a token's protected header, lower-cased and without an `application/` prefix
+    (RFC 7515 4.1.9). Ask only about a token `KeyRing.verify` accepted: the header is signed with the
+    claims, so it is then as trustworthy as they are."""
+    try:
+        typ = jwt.get_unverified_header(token).get("typ")
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(typ, str):
+        return None
+    typ = typ.strip().lower()
+    return typ.removeprefix("application/")
 
 
 def generate_key(now: datetime) -> SigningKey:
@@ -88,6 +105,7 @@ class KeyRing:
         self._reload_seconds = reload_seconds
         self._keys: dict[str, tuple[SigningKey, Any, Any]] = {}
         self._current: tuple[SigningKey, Any, bytes] | None = None
+        self._typed_headers: dict[tuple[str, str], bytes] = {}
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
         self._reloading: asyncio.Task[None] | None = None
@@ -131,11 +149,17 @@ class KeyRing:
             self._reloading.add_done_callback(_retrieve)
         return self._reloading
 
-    async def sign(self, claims: dict[str, Any]) -> str:
+    async def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
+        """A token of `claims` signed with the current key; `typ` goes into its header."""
         await self._fresh()
         if self._current is None:
             raise RuntimeError("no active signing key; run `ticketbooth keys rotate`")
-        _, private, header = self._current
+        key, private, header = self._current
+        if typ != "JWT":
+            typed = self._typed_headers.get((key.kid, typ))
+            if typed is None:
+                typed = self._typed_headers[(key.kid, typ)] = protected_header(key.kid, typ)
+            header = typed
         return encode_es256({"iss": self._issuer, "aud": self._audience, **claims}, private, header)
 
     async def verify(self, token: str, now: datetime) -> dict[str, Any] | None:

@@ -5,16 +5,38 @@ from __future__ import annotations
 
 from ticketbooth.domain.errors import Forbidden, NotFound
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account, Shopper
+from ticketbooth.services import audit
 from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import Caller
+from ticketbooth.store.repositories import Store
+
+AUDIT_NAME_MAX = 200
+"""The longest name kept in audit info (`created_by`, `updated_by`) and in the audit trail's `actor`."""
 
 
 def actor(caller: Caller, shopper: Shopper | None) -> str:
-    """The name written into audit info: the shopper's userId when a registered shopper acts, else
-    the application's client id."""
+    """The name written into audit info and the audit trail: the shopper's userId when a registered
+    shopper acts, else the application's client id. Under an impersonation ticket it names both, the
+    acting application first (`csr.app as 3fa2...`): the change is the application's, on the
+    shopper's behalf, and must not read as the shopper's own."""
+    if shopper is not None and shopper.acting_client_id:
+        suffix = f" as {shopper.user_id}"
+        return shopper.acting_client_id[:AUDIT_NAME_MAX - len(suffix)] + suffix
     if shopper is not None and not shopper.is_anonymous:
         return shopper.user_id
     return caller.app.client_id
+
+
+async def record_impersonated_change(core: Core, store: Store, caller: Caller, shopper: Shopper | None,
+                                     account_id: int, part: str) -> None:
+    """An audit trail entry for a change of the account's `part` (contacts, attributes) made under an
+    impersonation ticket, naming the acting application and the shopper (`actor`). A shopper's changes
+    of their own parts are no security event and are not recorded; an application acting as the
+    shopper is one. Pass the change's transaction as `store`, so the entry commits with it."""
+    if shopper is None or not shopper.acting_client_id:
+        return
+    await audit.record(core, audit.Event.ACCOUNT_UPDATED, caller=caller, account_id=account_id,
+                       actor=actor(caller, shopper), detail={"fields": [part], "impersonation": True}, store=store)
 
 
 def is_admin(caller: Caller) -> bool:

@@ -22,7 +22,7 @@ from ticketbooth.domain.models import Account, IssuedTicket, NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services import audit, limits
+from ticketbooth.services import audit, limits, login_names
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
 from ticketbooth.services.core import Core
 from ticketbooth.services.parts import AccountParts, add_parts, check_parts
@@ -87,6 +87,8 @@ class AccountChanges:
     """Profile field name -> new value, for the fields given only."""
     id: int | None = None
     """The account id the body names, if any: it must be the one updated."""
+    password: str | None = field(default=None, repr=False)
+    """The current password: a shopper's proof for changing the login names (see `services.login_names`)."""
 
 
 # -- checking what clients send ------------------------------------------------------------------------
@@ -303,7 +305,9 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
                          changes: AccountChanges) -> Account:
     """Change the profile, email and username of an account (its shopper or an admin application);
     only an admin application may change whether it is active, and deactivating it ends every
-    session of the account. Email and username are claimed again in the same transaction."""
+    session of the account. Email and username are claimed again in the same transaction; a shopper
+    changing them proves it with the password or a fresh login, and the old address is told
+    (`services.login_names`)."""
     if changes.id is not None and changes.id != account_id:
         raise InvalidParameter("id", f"Missing or invalid parameter: id {changes.id} is not the account {account_id}")
     account = await account_for(core, caller, shopper, account_id, with_parts=False, sensitive=True)
@@ -329,7 +333,11 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     _check_profile_values(changes.profile)
     values.update(changes.profile)
-    await _limit_new_login_names(core, caller, account, values)
+    renamed = login_names.renamed(account, values.get("email", account.email), values.get("username", account.username))
+    if renamed:
+        await login_names.require_proof(core, caller, shopper, account, changes.password)
+        await _limit_new_login_names(core, caller, account)
+    notice = False
     now = core.clock.now()
     async with core.store.transaction() as tx:
         if values:
@@ -342,7 +350,11 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
             if values.get("is_active") is False:
                 await tx.revoke_account_families(account.id, now, "account-deactivated")
             await _audit_update(core, tx, caller, shopper, account.id, values)
+            if renamed:
+                notice = await login_names.notify(core, tx, caller, account, renamed)
         updated = await tx.get_account(account.id)
+    if notice:
+        core.mail.wake()
     if updated is None:
         raise NotFound(f"Item not found: account {account_id} does not exist")
     return updated if is_admin(caller) else await shopper_view(core, updated)
@@ -361,16 +373,13 @@ async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
                            user_id=account.user_id, actor=caller.app.client_id, store=tx)
 
 
-async def _limit_new_login_names(core: Core, caller: Caller, account: Account, values: Mapping[str, Any]) -> None:
+async def _limit_new_login_names(core: Core, caller: Caller, account: Account) -> None:
     """An update that claims a login name the account does not hold yet spends the registration
     limits, per address and per account, as registering does: its answer (409 for a name taken, 200
-    for a free one) tells what a registration's would, so it must not be an unlimited oracle. An
-    update that claims no new name (the profile alone, a name resent as it was, in any case) spends
-    nothing."""
-    held = {login_key(name) for name in (account.email, account.username) if name}
-    claimed = {values[key] for key in ("email_key", "username_key") if values.get(key)} - held
-    if claimed:
-        await limits.check(core, caller, limits.Limit.REGISTRATION, account_key=f"account:{account.id}")
+    for a free one) tells what a registration's would, so it must not be an unlimited oracle. Asked
+    after the shopper's proof (`login_names.require_proof`), so a stranger with a stolen ticket cannot
+    spend the owner's allowance; an update that claims no new name spends nothing."""
+    await limits.check(core, caller, limits.Limit.REGISTRATION, account_key=f"account:{account.id}")
 
 
 def _admin_actor(caller: Caller) -> str | None:

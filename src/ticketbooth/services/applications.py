@@ -8,11 +8,31 @@ from typing import Any
 
 from ticketbooth.domain.errors import Unauthorized
 from ticketbooth.domain.models import Application, AppToken
+from ticketbooth.infra.signing import header_type
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services.core import Core
 
 TOKEN_USE_APP = "app"
 TOKEN_USE_SHOPPER = "shopper"
+APP_TOKEN_TYPE = "at+jwt"
+"""The `typ` header of an application's access token (RFC 9068)."""
+TICKET_TOKEN_TYPE = "ticket+jwt"
+"""The `typ` header of a shopper's ticket JWT: a distinct type, so no verifier takes it for an app token."""
+_TYPES = {TOKEN_USE_APP: APP_TOKEN_TYPE, TOKEN_USE_SHOPPER: TICKET_TOKEN_TYPE}
+_UNTYPED = "jwt"
+"""The `typ` of tokens signed before the types above; known by their `token_use` claim until they expire."""
+
+
+def token_use(token: str, claims: dict[str, Any]) -> str | None:
+    """What a verified token is: TOKEN_USE_APP, TOKEN_USE_SHOPPER, or None for neither (refuse it).
+    Its `typ` header and its `token_use` claim must agree. Every verifying site asks here and then
+    requires the kind it expects, so an app token is never taken as a ticket nor a ticket as an app
+    token."""
+    use = claims.get("token_use")
+    if not isinstance(use, str) or use not in _TYPES:
+        return None
+    typ = header_type(token)
+    return use if typ in (_TYPES[use], _UNTYPED) else None
 
 
 def _refused() -> Unauthorized:
@@ -57,7 +77,7 @@ async def _issue(core: Core, app: Application) -> AppToken:
         "sub": app.client_id, "token_use": TOKEN_USE_APP, "tenant": app.tenant_id,
         "iat": int(now.timestamp()), "nbf": int(now.timestamp()), "exp": int(expires.timestamp()),
         "jti": new_hex(16),
-    })
+    }, APP_TOKEN_TYPE)
     refresh_token = new_hex(16)
     refresh_expires = now + timedelta(days=lifetimes.app_refresh_token_days)
     await core.store.insert_app_refresh_token(at_rest(refresh_token), app.id, now, refresh_expires)

@@ -37,7 +37,7 @@ from ticketbooth.domain.models import (
     VocabularyValue,
 )
 from ticketbooth.domain.text import clean_text
-from ticketbooth.services.access import account_for, actor, is_admin, require_admin
+from ticketbooth.services.access import account_for, actor, is_admin, record_impersonated_change, require_admin
 from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
@@ -441,8 +441,10 @@ async def add_account_attribute(core: Core, caller: Caller, shopper: Shopper | N
                                 given: AttributeValues) -> AccountAttribute:
     await account_for(core, caller, shopper, account_id, with_parts=False)
     async with core.store.transaction() as tx:
-        return await write_attribute(tx, caller, account_id, given, actor(caller, shopper), core.clock.now(),
-                                     replace_existing=False)
+        written = await write_attribute(tx, caller, account_id, given, actor(caller, shopper), core.clock.now(),
+                                        replace_existing=False)
+        await record_impersonated_change(core, tx, caller, shopper, account_id, "attributes")
+        return written
 
 
 async def set_account_attribute(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, fqn: str,
@@ -454,8 +456,10 @@ async def set_account_attribute(core: Core, caller: Caller, shopper: Shopper | N
         raise InvalidParameter("fullyQualifiedName", "Missing or invalid parameter: fullyQualifiedName differs from the "
                                "attribute in the path", given.fqn[:300])
     async with core.store.transaction() as tx:
-        return await write_attribute(tx, caller, account_id, AttributeValues(fqn, given.values), actor(caller, shopper),
-                                     core.clock.now(), replace_existing=True)
+        written = await write_attribute(tx, caller, account_id, AttributeValues(fqn, given.values),
+                                        actor(caller, shopper), core.clock.now(), replace_existing=True)
+        await record_impersonated_change(core, tx, caller, shopper, account_id, "attributes")
+        return written
 
 
 async def delete_account_attribute(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
@@ -466,5 +470,7 @@ async def delete_account_attribute(core: Core, caller: Caller, shopper: Shopper 
     if definition.spec.is_required:
         raise InvalidParameter("attributeFQN", f"Missing or invalid parameter: the attribute {definition.fqn} is "
                                "required and cannot be removed; set another value instead", definition.fqn)
-    if not await core.store.delete_account_attribute(account_id, definition.id):
-        raise NotFound(f"Item not found: account {account_id} has no value for the attribute {definition.fqn}")
+    async with core.store.transaction() as tx:
+        if not await tx.delete_account_attribute(account_id, definition.id):
+            raise NotFound(f"Item not found: account {account_id} has no value for the attribute {definition.fqn}")
+        await record_impersonated_change(core, tx, caller, shopper, account_id, "attributes")

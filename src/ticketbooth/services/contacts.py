@@ -18,7 +18,7 @@ from ticketbooth.domain.errors import InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Address, Contact, ContactDetails, ContactType, Page, Phones, Shopper
 from ticketbooth.domain.text import clean_email, clean_text
-from ticketbooth.services.access import account_for, actor
+from ticketbooth.services.access import account_for, actor, record_impersonated_change
 from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
@@ -184,7 +184,9 @@ async def save_contacts(core: Core, caller: Caller, shopper: Shopper | None, acc
     single = len(writes) == 1
     cleaned = [(cid, clean_contact(d, "" if single else f"[{i}].")) for i, (cid, d) in enumerate(writes)]
     async with core.store.transaction() as tx:
-        return await write_contacts(tx, account_id, cleaned, actor(caller, shopper), core.clock.now())
+        saved = await write_contacts(tx, account_id, cleaned, actor(caller, shopper), core.clock.now())
+        await record_impersonated_change(core, tx, caller, shopper, account_id, "contacts")
+        return saved
 
 
 async def add_contact(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
@@ -199,5 +201,7 @@ async def update_contact(core: Core, caller: Caller, shopper: Shopper | None, ac
 
 async def delete_contact(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, contact_id: int) -> None:
     await account_for(core, caller, shopper, account_id, with_parts=False)
-    if not await core.store.delete_contact(account_id, contact_id):
-        raise NotFound(f"Item not found: contact {contact_id} of account {account_id} does not exist")
+    async with core.store.transaction() as tx:
+        if not await tx.delete_contact(account_id, contact_id):
+            raise NotFound(f"Item not found: contact {contact_id} of account {account_id} does not exist")
+        await record_impersonated_change(core, tx, caller, shopper, account_id, "contacts")

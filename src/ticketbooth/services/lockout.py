@@ -61,6 +61,7 @@ CHANGED_MEANWHILE = "changed-meanwhile"
 
 # Which flow a password attempt came through, as written in the audit entry (None: a login).
 VIA_CHANGE_PASSWORD = "change-password"
+VIA_LOGIN_NAME_CHANGE = "login-name-change"
 
 Refused = Callable[[], InvalidCredentials]
 Lookup = Callable[[], Awaitable[tuple[Account, str | None] | None]]

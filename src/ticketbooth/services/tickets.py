@@ -9,6 +9,7 @@ successor although no plaintext token is ever stored.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +35,7 @@ from ticketbooth.domain.models import (
 from ticketbooth.domain.policies import login_key, ticket_ttls
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
 from ticketbooth.services import audit, limits, lockout
-from ticketbooth.services.applications import TOKEN_USE_SHOPPER
+from ticketbooth.services.applications import TICKET_TOKEN_TYPE, TOKEN_USE_SHOPPER
 from ticketbooth.services.core import Core
 from ticketbooth.services.views import shopper_view
 from ticketbooth.store.repositories import Store
@@ -47,13 +48,24 @@ REFRESH_TOKEN_BYTES = 16
 class Caller:
     """Who is calling: the authenticated application, the tenant and site the call is for, and the
     client's network address and user agent (as far as the edge can tell; for rate limits, sessions
-    and the audit trail)."""
+    and the audit trail).
+
+    `app_credential` says whether the application proved itself with its own credential (an app token
+    or a legacy app ticket). Only then does `app` carry the application's behaviors: a caller known
+    from a shopper's credential alone (a ticket JWT as Bearer, a pending 2FA token) names the
+    application that issued it, for tenant, site and audit, but holds none of its rights. This is the
+    one place that rule is kept, so every `caller.app.has(...)` obeys it."""
 
     app: Application
     tenant: Tenant
     site: Site
     client_address: str = ""
     user_agent: str = ""
+    app_credential: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.app_credential and self.app.behaviors:
+            object.__setattr__(self, "app", dataclasses.replace(self.app, behaviors=frozenset()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +136,7 @@ def _record(family: TokenFamily, refresh_token: str, access_token: str, generati
 async def _hand_out(core: Core, family: TokenFamily, record: TicketRecord, refresh_token: str,
                     access_token: str, account: Account | None,
                     extra_claims: dict[str, Any] | None = None) -> IssuedTicket:
-    jwt = await core.keys.sign({**_claims(family, record), **(extra_claims or {})})
+    jwt = await core.keys.sign({**_claims(family, record), **(extra_claims or {})}, TICKET_TOKEN_TYPE)
     if account is not None:
         account = await shopper_view(core, account)  # a ticket goes to the storefront
     return IssuedTicket(
@@ -289,7 +301,24 @@ async def shopper_from_access_token(core: Core, caller: Caller, access_token: st
         user_id=family.user_id, account_id=family.account_id, is_anonymous=family.is_anonymous,
         tenant_id=family.tenant_id, site_id=family.site_id, customer_set_id=family.customer_set_id,
         family_id=family.id, client_id=family.client_id, acting_client_id=family.acting_client_id,
+        logged_in_at=family.created_at,
     )
+
+
+async def check_session(core: Core, shopper: Shopper) -> Shopper:
+    """Refuse a registered shopper's ticket JWT whose session (token family) has ended. A JWT is
+    checked without the database, so it works until it expires even after "log out everywhere", a
+    password change or an admin's revocation; reads accept that, but a request that may change
+    something asks here first, so an ended session cannot change the account (finding 3 of issue 13).
+    An anonymous shopper has no account to change: not worth a read. The shopper is returned with the
+    time of their login (`logged_in_at`)."""
+    if shopper.is_anonymous:
+        return shopper
+    family = await core.store.get_family(shopper.family_id) if shopper.family_id else None
+    if (family is None or family.revoked_at is not None or family.user_id != shopper.user_id
+            or family.expires_at <= core.clock.now()):
+        raise _token_refused()
+    return dataclasses.replace(shopper, logged_in_at=family.created_at)
 
 
 def shopper_from_claims(caller: Caller, claims: dict[str, Any]) -> Shopper:

@@ -309,6 +309,15 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
             res = await conn.execute(update(t.token_families).where(*where).values(revoked_at=now, revoke_reason=reason))
             return int(res.rowcount)
 
+    async def get_family(self, family_id: str) -> TokenFamily | None:
+        """One token family (a session) by id, revoked or not."""
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(select(*_FAMILY_COLUMNS).where(t.token_families.c.id == family_id))).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return TokenFamily(**{c.name: m[c] for c in _FAMILY_COLUMNS if c.name != "revoke_reason"})
+
     async def family_revoke_reason(self, family_id: str) -> str | None:
         async with self._begin(write=False) as conn:
             return (await conn.execute(select(t.token_families.c.revoke_reason).where(
