@@ -205,19 +205,15 @@ def _bad_pending() -> InvalidOtp:
                       "been used")
 
 
-async def _pending(core: Core, caller: Caller, token: str | None, user_id: str | None = None) -> Challenge:
+async def _pending(core: Core, caller: Caller, token: str | None) -> Challenge:
     """The live 2FA challenge of a pending ticket's access token, for the caller's tenant, application and
-    customer set. Without a token, the newest one of the user `user_id` (Kibo's SDK models name only the
-    userId and the code): the same checks apply, and the code's 3 tries and the account's code-verify
-    limit protect it as they protect a token's."""
+    customer set. Only that token finds it: a userId alone (in every ticket the shopper holds) would let
+    anyone who knows it spend the owner's tries and void the owner's code, so the pending token, which
+    only the client that passed the password holds, is what binds an attempt to that login."""
     text = (token or "").strip()
-    wanted_user = (user_id or "").strip().lower()
-    if len(text) > 256 or len(wanted_user) > 64 or not (text or wanted_user):
+    if not text or len(text) > 256:
         raise _bad_pending()
-    if text:
-        challenge = await core.store.challenge_by_token(at_rest(text))
-    else:
-        challenge = await core.store.latest_challenge_of_user(wanted_user, PURPOSE_TWO_FACTOR)
+    challenge = await core.store.challenge_by_token(at_rest(text))
     codes = caller.tenant.settings.codes
     if (challenge is None or challenge.purpose != PURPOSE_TWO_FACTOR or challenge.tenant_id != caller.tenant.id
             or challenge.application_id != caller.app.id
@@ -301,8 +297,9 @@ async def _resend(core: Core, caller: Caller, challenge: Challenge, account: Acc
 async def complete_two_factor(core: Core, caller: Caller, token: str | None, user_id: str | None,
                               code: str | None) -> IssuedTicket:
     """Finish a pending 2FA login with its code: the token family the login would have opened. A wrong,
-    expired or spent code, or another user's id, is InvalidOtp (and a wrong try)."""
-    challenge = await _pending(core, caller, token, None if token else user_id)
+    expired or spent code, or another user's id, is InvalidOtp (and a wrong try). Without the pending
+    token nothing is tried at all (InvalidOtp): a userId alone names no login."""
+    challenge = await _pending(core, caller, token)
     await limits.check(core, caller, limits.Limit.CODE_VERIFY, f"2fa:{challenge.account_id}")
     account = await _code_account(core, challenge)
     codes, now = caller.tenant.settings.codes, core.clock.now()

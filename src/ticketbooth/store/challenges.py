@@ -104,15 +104,6 @@ class ChallengeStore(StoreBase):
             row = (await conn.execute(select(t.login_challenges).where(_c.token_hash == token_hash))).first()
         return None if row is None else _challenge(row)
 
-    async def latest_challenge_of_user(self, user_id: str, purpose: str) -> Challenge | None:
-        """The newest challenge of `purpose` of the account whose userId is `user_id`, in whatever state."""
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(select(t.login_challenges).join_from(
-                t.login_challenges, t.accounts, t.accounts.c.id == _c.account_id,
-            ).where(t.accounts.c.user_id == user_id, _c.purpose == purpose)
-                .order_by(_c.created_at.desc(), _c.id.desc()).limit(1))).first()
-        return None if row is None else _challenge(row)
-
     async def latest_challenge(self, account_id: int, purpose: str) -> Challenge | None:
         """The account's newest challenge of `purpose`, in whatever state. An account id of no account
         (-1) finds none after the same query: the work of an unknown user equals a known one's."""
