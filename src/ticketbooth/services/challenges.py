@@ -16,8 +16,9 @@ reversed by trying all million).
   proved the mailbox, as a password reset does); an inactive account, or one an administrator
   locked, does not.
 
-Code requests are rate limited per address and per account (`Limit.CODE_REQUEST`, keyed on the
-account's email so an unknown address is limited alike), and each code may be mailed at most
+Code requests and code attempts are rate limited per address and per account (`Limit.CODE_REQUEST`,
+`Limit.CODE_VERIFY`), keyed on the account whichever of its names a request gives, and on the name when no
+account has it, so an unknown name is limited alike; each code may be mailed at most
 `otp_max_sends` times, `otp_resend_seconds` apart. A resend gives a new code but not new tries.
 """
 
@@ -151,8 +152,11 @@ def _values(core: Core, caller: Caller, account: Account | None, code: str) -> d
     }
 
 
-def _limit_key(email: str) -> str:
-    return f"code:{login_key(email)}"
+def _budget_key(account_id: int | None, identifier: str = "") -> str:
+    """The limiter key of the code budgets (requests and attempts): the account's, whichever of its names
+    (email address, username) a request gives, so a second name does not buy a second budget. A name no
+    account has gets a key of its own that behaves the same (and can never be an account's key)."""
+    return f"code-account:{account_id}" if account_id is not None else f"code:{login_key(identifier)}"
 
 
 # -- 2FA ------------------------------------------------------------------------------------------
@@ -258,7 +262,7 @@ async def resend_two_factor(core: Core, caller: Caller, token: str | None) -> No
     challenge = await _pending(core, caller, token)
     account = await _code_account(core, challenge)
     assert account.email is not None
-    await limits.check(core, caller, limits.Limit.CODE_REQUEST, _limit_key(account.email))
+    await limits.check(core, caller, limits.Limit.CODE_REQUEST, _budget_key(account.id))
     await _resend(core, caller, challenge, account, KIND_TWO_FACTOR_CODE, Event.TWO_FACTOR_SENT, quiet=False)
 
 
@@ -339,10 +343,14 @@ def _require_otp_site(caller: Caller) -> None:
         raise Forbidden(f"Forbidden: one-time-passcode login is not enabled for site {caller.site.id}")
 
 
-async def _code_login_account(core: Core, caller: Caller, email: str) -> tuple[Account | None, LoginGate | None]:
+async def _code_login_account(core: Core, caller: Caller, limit: limits.Limit,
+                              email: str) -> tuple[Account | None, LoginGate | None]:
     """The account that logs in with `email` in the site's customer set, when it may log in with a
-    code (else None), after the same reads for every answer."""
+    code (else None), after the same reads for every answer; first one token of `limit` from the
+    per-address bucket, then, once the name is looked up, from the budget of the account it names."""
+    await limits.check(core, caller, limit)
     found = await core.store.find_login(caller.site.customer_set_id, login_key(email))
+    await limits.check_account(core, caller, limit, _budget_key(found[0].id if found else None, email))
     account = found[0] if found and found[0].email else None
     gate = await core.store.login_gate(account.id if account else NO_ACCOUNT)
     if account is None or not may_use_code(gate, caller.tenant.settings.lockout, core.clock.now()):
@@ -356,8 +364,7 @@ async def request_otp(core: Core, caller: Caller, email: str | None) -> None:
     while a code is live mails a new one (within that code's resend rules) or, silently, nothing."""
     _require_otp_site(caller)
     identifier = required_text("email", email, MAX_IDENTIFIER)
-    await limits.check(core, caller, limits.Limit.CODE_REQUEST, _limit_key(identifier))
-    account, _ = await _code_login_account(core, caller, identifier)
+    account, _ = await _code_login_account(core, caller, limits.Limit.CODE_REQUEST, identifier)
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)
     now, codes, tenant = core.clock.now(), caller.tenant.settings.codes, caller.tenant
     if account is not None and latest is not None and latest.is_live(now, codes.otp_max_failed_attempts):
@@ -392,8 +399,7 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
     _require_otp_site(caller)
     identifier = required_text("email", email, MAX_IDENTIFIER)
     given = normalize_code(required_text("otpCode", code, MAX_CODE))
-    await limits.check(core, caller, limits.Limit.CODE_VERIFY, _limit_key(identifier))
-    account, gate = await _code_login_account(core, caller, identifier)
+    account, gate = await _code_login_account(core, caller, limits.Limit.CODE_VERIFY, identifier)
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)
     now, codes = core.clock.now(), caller.tenant.settings.codes
     challenge_id = latest.id if account is not None and latest is not None else ""
