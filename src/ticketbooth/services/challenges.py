@@ -14,7 +14,11 @@ reversed by trying all million).
   same, after the same work, whether or not the account exists; /otp/auth logs in with it. An
   account locked by failed passwords still gets in this way (and the lock is lifted: the owner
   proved the mailbox, as a password reset does); an inactive account, or one an administrator
-  locked, does not.
+  locked, does not; one that must change its password gets PasswordChangeRequired, no ticket. A site
+  whose `two_factor` holds "always" refuses OTP login: the mailed code alone is one factor.
+- What the login proved goes on its token family (`tickets.LoginProof`): a password and a code meet
+  every site's 2FA rule; a code alone meets "new-device" and "region-change" (the mailbox is what they
+  ask for), not "always".
 
 Code requests and code attempts are rate limited per address and per account (`Limit.CODE_REQUEST`,
 `Limit.CODE_VERIFY`), keyed on the account whichever of its names a request gives, and on the name when no
@@ -35,6 +39,7 @@ from ticketbooth.domain.errors import (
     Forbidden,
     InvalidCredentials,
     InvalidOtp,
+    PasswordChangeRequired,
     TooManyRequests,
 )
 from ticketbooth.domain.models import Account, IssuedTicket, Shopper
@@ -44,7 +49,7 @@ from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.audit import Event
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller, lifetimes_for, open_family
+from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, Caller, lifetimes_for, open_family
 from ticketbooth.store.challenges import (
     KIND_FINGERPRINT,
     KIND_REGION,
@@ -332,15 +337,20 @@ async def complete_two_factor(core: Core, caller: Caller, token: str | None, use
         core, core.store, caller, user_id=account.user_id, account=full,
         previous_anonymous=str(previous) if previous else None,
         access_ttl=timedelta(seconds=int(context["access_seconds"])),
-        refresh_ttl=timedelta(seconds=int(context["refresh_seconds"])),
+        refresh_ttl=timedelta(seconds=int(context["refresh_seconds"])), proof=TWO_FACTOR_PROOF,
     )
 
 
 # -- one-time-passcode login ------------------------------------------------------------------------
 
 def _require_otp_site(caller: Caller) -> None:
+    """Refuse OTP login where the site has it off, or always asks two factors: a mailed code alone is one
+    (asking for the password as well would be a password login with 2FA, which the site has)."""
     if not caller.site.settings.otp_login:
         raise Forbidden(f"Forbidden: one-time-passcode login is not enabled for site {caller.site.id}")
+    if not caller.site.settings.otp_allowed():
+        raise Forbidden(f"Forbidden: site {caller.site.id} asks two factors of every login, and a one-time passcode "
+                        "is one; log in with the password and the code it mails")
 
 
 async def _code_login_account(core: Core, caller: Caller, limit: limits.Limit,
@@ -410,6 +420,11 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
         await audit.record(core, Event.OTP_FAILED, caller=caller, account_id=account.id if account else None,
                            detail={"reason": reason if account is not None else "unknown-or-refused"})
         raise _bad_pending()
+    if account.password_change_required:  # told only to whoever holds the mailed code, as a password login tells
+        await audit.record(core, Event.OTP_FAILED, caller=caller, account_id=account.id,
+                           detail={"reason": "password-change-required"})
+        raise PasswordChangeRequired("Password Change Required: the password must be changed (Change-Password) "
+                                     "before logging in")
     unlock = gate.is_locked
     await core.store.record_code_login(account.id, now, two_factor=False, unlock=unlock)
     if unlock:
@@ -423,5 +438,5 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
     return await open_family(
         core, core.store, caller, user_id=full.user_id, account=full,
         previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=CODE_PROOF,
     )

@@ -213,6 +213,8 @@ token_families = Table(
     Column("client_address", String(64), nullable=True),
     Column("user_agent", String(300), nullable=True),
     Column("acting_client_id", String(200), nullable=True),
+    Column("amr", String(32), nullable=True),
+    Column("two_factor_met", String(64), nullable=True),
 )
 
 tickets = Table(

@@ -1,0 +1,35 @@
+"""token families: what their login proved
+
+Revision ID: 0005c_two_factor_sites
+Revises: 0004
+Create Date: 2026-12-05
+
+A ticket acts only at the sites whose 2FA rule its login satisfied (issue 13, finding 5): a password
+login at a site without 2FA must not act at a sibling site of the customer set that asks a second
+factor. Each token family now records what its login proved: `amr` (RFC 8176 methods, such as
+"pwd otp mfa") and `two_factor_met` (the site 2FA triggers it satisfied). Families from before this
+revision have neither and so meet no trigger: at a site with a 2FA rule, their shoppers log in again;
+elsewhere nothing changes.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005c_two_factor_sites'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('token_families', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('amr', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('two_factor_met', sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('token_families', schema=None) as batch_op:
+        batch_op.drop_column('two_factor_met')
+        batch_op.drop_column('amr')
