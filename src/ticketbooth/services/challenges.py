@@ -9,7 +9,10 @@ reversed by trying all million).
 - 2FA: when the site's triggers ask for it (`SiteSettings.two_factor`: "always", "new-device",
   "region-change"), a correct password answers a pending ticket (`requires2FA`, the userId and an
   access token good only for /2fa/request and /2fa/auth while the code lives) and mails the code;
-  /2fa/auth with the code opens the token family the login would have opened.
+  /2fa/auth with the code opens the token family the login would have opened. Kibo's SDK model
+  {userId, otpCode} without the pending token (the user's newest pending login of the caller's
+  application) works too, but a userId is no secret: wrong codes sent that way spend an allowance and a
+  code-verify budget of their own, never the code's tries or the pending token's budget.
 - OTP (`SiteSettings.otp_login`): /otp/request mails a code to an account's address, answering the
   same, after the same work, whether or not the account exists; /otp/auth logs in with it. An
   account locked by failed passwords still gets in this way (and the lock is lifted: the owner
@@ -214,19 +217,31 @@ def _bad_pending() -> InvalidOtp:
                       "been used")
 
 
-async def _pending(core: Core, caller: Caller, token: str | None) -> Challenge:
-    """The live 2FA challenge of a pending ticket's access token, for the caller's tenant, application and
-    customer set. Only that token finds it: a userId alone (in every ticket the shopper holds) would let
-    anyone who knows it spend the owner's tries and void the owner's code, so the pending token, which
-    only the client that passed the password holds, is what binds an attempt to that login."""
-    text = (token or "").strip()
-    if not text or len(text) > 256:
+def _wanted_user(user_id: str | None) -> str:
+    """A userId as sent with a code and no pending token; InvalidOtp when there is none to look up."""
+    wanted = (user_id or "").strip().lower()
+    if not wanted or len(wanted) > 64:
         raise _bad_pending()
-    challenge = await core.store.challenge_by_token(at_rest(text))
-    codes = caller.tenant.settings.codes
+    return wanted
+
+
+async def _pending(core: Core, caller: Caller, token: str | None, user_id: str | None = None) -> Challenge:
+    """The live 2FA challenge of a pending ticket's access token, for the caller's tenant, application and
+    customer set. Without a token, the newest one of the user `user_id` (Kibo's SDK model names only the
+    userId and the code), under the same checks and only while that way is open: a userId is no secret,
+    so the wrong codes sent with it alone count apart from the token's (see `complete_two_factor`)."""
+    text = (token or "").strip()
+    if len(text) > 256 or not (text or user_id):
+        raise _bad_pending()
+    if text:
+        challenge = await core.store.challenge_by_token(at_rest(text))
+    else:
+        challenge = await core.store.latest_challenge_of_user(_wanted_user(user_id), PURPOSE_TWO_FACTOR)
+    codes, now = caller.tenant.settings.codes, core.clock.now()
     if (challenge is None or challenge.purpose != PURPOSE_TWO_FACTOR or challenge.tenant_id != caller.tenant.id
             or challenge.application_id != caller.app.id
-            or not challenge.is_live(core.clock.now(), codes.otp_max_failed_attempts)):
+            or not challenge.is_live(now, codes.otp_max_failed_attempts)
+            or (not text and not challenge.open_to_user_id(now, codes.otp_max_failed_attempts))):
         raise _bad_pending()
     if challenge.site_id != caller.site.id:
         site = await core.directory.site(challenge.site_id)
@@ -306,10 +321,25 @@ async def _resend(core: Core, caller: Caller, challenge: Challenge, account: Acc
 async def complete_two_factor(core: Core, caller: Caller, token: str | None, user_id: str | None,
                               code: str | None) -> IssuedTicket:
     """Finish a pending 2FA login with its code: the token family the login would have opened. A wrong,
-    expired or spent code, or another user's id, is InvalidOtp (and a wrong try). Without the pending
-    token nothing is tried at all (InvalidOtp): a userId alone names no login."""
-    challenge = await _pending(core, caller, token)
-    await limits.check(core, caller, limits.Limit.CODE_VERIFY, f"2fa:{challenge.account_id}")
+    expired or spent code, or another user's id, is InvalidOtp (and a wrong try).
+
+    With the pending token (which only the client that passed the password holds) a wrong code is one
+    of the code's `otp_max_failed_attempts` tries, and attempts take from the account's code-verify
+    budget. With only the userId (Kibo's SDK model {userId, otpCode}, next to the application's
+    credential) the right code finishes the login too, but a userId is in every ticket the shopper
+    holds: so a wrong code sent that way spends an allowance of its own (as many wrong codes per
+    challenge, after which that way is closed, the right code included) and a code-verify budget of its
+    own, and never the code's tries or the token's budget. Whoever knows a userId thus cannot void the
+    owner's code nor make the owner wait. The userId budget is taken before the lookup, so an unknown
+    userId is limited and answered exactly as a known one."""
+    by_token = bool((token or "").strip())
+    if by_token:
+        challenge = await _pending(core, caller, token)
+        await limits.check(core, caller, limits.Limit.CODE_VERIFY, f"2fa:{challenge.account_id}")
+    else:
+        wanted = _wanted_user(user_id)
+        await limits.check(core, caller, limits.Limit.CODE_VERIFY, f"2fa-user:{wanted}")
+        challenge = await _pending(core, caller, None, wanted)
     account = await _code_account(core, challenge)
     codes, now = caller.tenant.settings.codes, core.clock.now()
     gate = await core.store.login_gate(account.id)
@@ -321,10 +351,11 @@ async def complete_two_factor(core: Core, caller: Caller, token: str | None, use
         raise _bad_pending()
     right_user = (user_id or "").strip().lower() in ("", account.user_id)
     given = normalize_code(code) if right_user else ""  # another user's id: a wrong try
-    if not await core.store.spend_challenge(challenge.id, code_hash(core, challenge.id, given), now,
-                                            codes.otp_max_failed_attempts):
+    spend = core.store.spend_challenge if by_token else core.store.spend_challenge_by_user_id
+    if not await spend(challenge.id, code_hash(core, challenge.id, given), now, codes.otp_max_failed_attempts):
         await audit.record(core, Event.TWO_FACTOR_FAILED, caller=caller, account_id=account.id,
-                           detail={"reason": "wrong-code" if right_user else "other-user"})
+                           detail={"reason": "wrong-code" if right_user else "other-user",
+                                   "with": "pending-token" if by_token else "user-id"})
         raise _bad_pending()
     context = challenge.context
     await core.store.record_code_login(account.id, now, two_factor=True, unlock=False)

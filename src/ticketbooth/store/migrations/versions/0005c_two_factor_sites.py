@@ -10,6 +10,11 @@ factor. Each token family now records what its login proved: `amr` (RFC 8176 met
 "pwd otp mfa") and `two_factor_met` (the site 2FA triggers it satisfied). Families from before this
 revision have neither and so meet no trigger: at a site with a 2FA rule, their shoppers log in again;
 elsewhere nothing changes.
+
+A pending 2FA login (login_challenges) also counts apart the wrong codes sent with only its userId
+(`user_id_failed_attempts`, issue 13e): Kibo's SDK model {userId, otpCode} keeps working, but a
+stranger who knows the userId spends that allowance, not the tries of the client holding the pending
+token. Existing challenges start at 0.
 """
 
 from __future__ import annotations
@@ -27,9 +32,13 @@ def upgrade() -> None:
     with op.batch_alter_table('token_families', schema=None) as batch_op:
         batch_op.add_column(sa.Column('amr', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('two_factor_met', sa.String(length=64), nullable=True))
+    with op.batch_alter_table('login_challenges', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('user_id_failed_attempts', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('login_challenges', schema=None) as batch_op:
+        batch_op.drop_column('user_id_failed_attempts')
     with op.batch_alter_table('token_families', schema=None) as batch_op:
         batch_op.drop_column('two_factor_met')
         batch_op.drop_column('amr')
