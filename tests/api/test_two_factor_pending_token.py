@@ -8,6 +8,7 @@ budget of the client that passed the password and holds the pending token."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -112,6 +113,20 @@ async def test_the_user_id_way_closes_after_the_wrong_codes_it_allows(
     assert row.user_id_failed_attempts == TRIES
 
     ok(await by_token(client, app_headers, pending, code))  # the pending token's way is still open
+
+
+async def test_parallel_guesses_by_user_id_get_no_more_than_the_allowance(
+        client: httpx.AsyncClient, app_headers: dict[str, str], core: Core, mailbox: Mailbox) -> None:
+    account, pending, code = await pending_login(client, app_headers, core, mailbox)
+    answers = await asyncio.gather(*(by_user_id(client, app_headers, pending["userId"], wrong(code, n))
+                                     for n in range(1, 11)))
+    for r in answers:
+        assert_error(r, 401, "INVALID_OTP")
+    row = await challenge_row(core)
+    assert (row.failed_attempts, row.used_at) == (0, None)
+    assert row.user_id_failed_attempts == TRIES
+    assert_error(await by_user_id(client, app_headers, pending["userId"], code), 401, "INVALID_OTP")
+    assert ok(await by_token(client, app_headers, pending, code))["customerAccount"]["id"] == account
 
 
 async def test_a_stranger_cannot_spend_the_owners_code_verify_budget(
