@@ -247,7 +247,8 @@ def test_two_factor_login(stack: Stack) -> None:
 
     # the two other ways a storefront may carry the pending token also finish a login
     # and the SDK's own models alone (AuthTicket2FAInfo {userId, otpCode} with the application's
-    # credential: the pending login is the user's newest) or the pending token as the Bearer token alone
+    # credential: the pending login is the user's newest; wrong codes sent this way have an allowance of
+    # their own, issue 13e) or the pending token as the Bearer token alone
     for n, auth in enumerate(("bearer+claims", "body", "bearer", "app"), start=4):
         again = site200.ok("login", email, PASSWORD)
         assert again["requires2FA"] is True and again["refreshToken"] is None

@@ -351,8 +351,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", f"{T}/2fa/request"): Operation("204", "400 401 413 429 503", body="TwoFactorInfo", auth=TWO_FACTOR),
     ("POST", f"{T}/2fa/auth"): Operation("CustomerAuthTicket", "400 401 413 429 503", body="TwoFactorInfo",
                                          auth=TWO_FACTOR),
-    ("POST", f"{T}/otp/request"): Operation("204", "400 401 413 429 503", body="OtpRequestInfo"),
-    ("POST", f"{T}/otp/auth"): Operation("CustomerAuthTicket", "400 401 413 429 503", body="OtpAuthInfo",
+    ("POST", f"{T}/otp/request"): Operation("204", "400 401 403 413 429 503", body="OtpRequestInfo"),
+    ("POST", f"{T}/otp/auth"): Operation("CustomerAuthTicket", "400 401 403 413 429 503", body="OtpAuthInfo",
                                          auth=SHOPPER),
     # accounts
     ("GET", A): Operation("CustomerAccountCollection"),

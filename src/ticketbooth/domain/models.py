@@ -381,6 +381,12 @@ class TokenFamily:
     user_agent: str | None = None
     acting_client_id: str | None = None
     """For an impersonation: the client id of the application acting as the shopper."""
+    amr: str | None = None
+    """What the login proved, as RFC 8176 `amr` values separated by spaces ("pwd", "otp", "mfa")."""
+    two_factor_met: str | None = None
+    """The site 2FA triggers (`SiteSettings.two_factor`) the login satisfied, separated by spaces: the
+    family's tickets act only at sites whose triggers are all among them. None: an anonymous visit, or a
+    family from before they were recorded (it meets no trigger)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ and how logins and emails are compared."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -106,6 +107,7 @@ class CodeSettings(BaseModel):
 
 
 TwoFactorTrigger = Literal["always", "new-device", "region-change"]
+TWO_FACTOR_TRIGGERS: tuple[TwoFactorTrigger, ...] = get_args(TwoFactorTrigger)
 
 
 class SiteSettings(BaseModel):
@@ -119,7 +121,18 @@ class SiteSettings(BaseModel):
     (the default, as Kibo): never. A login that names no fingerprint (region) counts as a new one."""
     otp_login: bool = True
     """Log in with an emailed one-time passcode instead of a password (/otp/request, /otp/auth). On by
-    default: it is what lets the owner of an account locked by failed passwords in."""
+    default: it is what lets the owner of an account locked by failed passwords in. Refused all the same
+    at a site whose `two_factor` holds "always": a mailed code alone is one factor."""
+
+    def otp_allowed(self) -> bool:
+        return self.otp_login and "always" not in self.two_factor
+
+
+def meets_two_factor_rule(settings: SiteSettings, met: Iterable[str]) -> bool:
+    """Whether a login that satisfied the 2FA triggers `met` may act at a site with `settings`: every
+    trigger of the site must be among them (a login that went through a second factor meets them all; a
+    password alone meets those of the site it was checked at, which found none due)."""
+    return set(settings.two_factor) <= set(met)
 
 
 class LockoutPolicy(BaseModel):

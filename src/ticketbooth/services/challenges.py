@@ -9,15 +9,23 @@ reversed by trying all million).
 - 2FA: when the site's triggers ask for it (`SiteSettings.two_factor`: "always", "new-device",
   "region-change"), a correct password answers a pending ticket (`requires2FA`, the userId and an
   access token good only for /2fa/request and /2fa/auth while the code lives) and mails the code;
-  /2fa/auth with the code opens the token family the login would have opened.
+  /2fa/auth with the code opens the token family the login would have opened. Kibo's SDK model
+  {userId, otpCode} without the pending token (the user's newest pending login of the caller's
+  application) works too, but a userId is no secret: wrong codes sent that way spend an allowance and a
+  code-verify budget of their own, never the code's tries or the pending token's budget.
 - OTP (`SiteSettings.otp_login`): /otp/request mails a code to an account's address, answering the
   same, after the same work, whether or not the account exists; /otp/auth logs in with it. An
   account locked by failed passwords still gets in this way (and the lock is lifted: the owner
   proved the mailbox, as a password reset does); an inactive account, or one an administrator
-  locked, does not.
+  locked, does not; one that must change its password gets PasswordChangeRequired, no ticket. A site
+  whose `two_factor` holds "always" refuses OTP login: the mailed code alone is one factor.
+- What the login proved goes on its token family (`tickets.LoginProof`): a password and a code meet
+  every site's 2FA rule; a code alone meets "new-device" and "region-change" (the mailbox is what they
+  ask for), not "always".
 
-Code requests are rate limited per address and per account (`Limit.CODE_REQUEST`, keyed on the
-account's email so an unknown address is limited alike), and each code may be mailed at most
+Code requests and code attempts are rate limited per address and per account (`Limit.CODE_REQUEST`,
+`Limit.CODE_VERIFY`), keyed on the account whichever of its names a request gives, and on the name when no
+account has it, so an unknown name is limited alike; each code may be mailed at most
 `otp_max_sends` times, `otp_resend_seconds` apart. A resend gives a new code but not new tries.
 """
 
@@ -34,6 +42,7 @@ from ticketbooth.domain.errors import (
     Forbidden,
     InvalidCredentials,
     InvalidOtp,
+    PasswordChangeRequired,
     TooManyRequests,
 )
 from ticketbooth.domain.models import Account, IssuedTicket, Shopper
@@ -43,7 +52,7 @@ from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.audit import Event
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller, lifetimes_for, open_family
+from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, Caller, lifetimes_for, open_family
 from ticketbooth.store.challenges import (
     KIND_FINGERPRINT,
     KIND_REGION,
@@ -151,8 +160,11 @@ def _values(core: Core, caller: Caller, account: Account | None, code: str) -> d
     }
 
 
-def _limit_key(email: str) -> str:
-    return f"code:{login_key(email)}"
+def _budget_key(account_id: int | None, identifier: str = "") -> str:
+    """The limiter key of the code budgets (requests and attempts): the account's, whichever of its names
+    (email address, username) a request gives, so a second name does not buy a second budget. A name no
+    account has gets a key of its own that behaves the same (and can never be an account's key)."""
+    return f"code-account:{account_id}" if account_id is not None else f"code:{login_key(identifier)}"
 
 
 # -- 2FA ------------------------------------------------------------------------------------------
@@ -205,23 +217,31 @@ def _bad_pending() -> InvalidOtp:
                       "been used")
 
 
+def _wanted_user(user_id: str | None) -> str:
+    """A userId as sent with a code and no pending token; InvalidOtp when there is none to look up."""
+    wanted = (user_id or "").strip().lower()
+    if not wanted or len(wanted) > 64:
+        raise _bad_pending()
+    return wanted
+
+
 async def _pending(core: Core, caller: Caller, token: str | None, user_id: str | None = None) -> Challenge:
     """The live 2FA challenge of a pending ticket's access token, for the caller's tenant, application and
-    customer set. Without a token, the newest one of the user `user_id` (Kibo's SDK models name only the
-    userId and the code): the same checks apply, and the code's 3 tries and the account's code-verify
-    limit protect it as they protect a token's."""
+    customer set. Without a token, the newest one of the user `user_id` (Kibo's SDK model names only the
+    userId and the code), under the same checks and only while that way is open: a userId is no secret,
+    so the wrong codes sent with it alone count apart from the token's (see `complete_two_factor`)."""
     text = (token or "").strip()
-    wanted_user = (user_id or "").strip().lower()
-    if len(text) > 256 or len(wanted_user) > 64 or not (text or wanted_user):
+    if len(text) > 256 or not (text or user_id):
         raise _bad_pending()
     if text:
         challenge = await core.store.challenge_by_token(at_rest(text))
     else:
-        challenge = await core.store.latest_challenge_of_user(wanted_user, PURPOSE_TWO_FACTOR)
-    codes = caller.tenant.settings.codes
+        challenge = await core.store.latest_challenge_of_user(_wanted_user(user_id), PURPOSE_TWO_FACTOR)
+    codes, now = caller.tenant.settings.codes, core.clock.now()
     if (challenge is None or challenge.purpose != PURPOSE_TWO_FACTOR or challenge.tenant_id != caller.tenant.id
             or challenge.application_id != caller.app.id
-            or not challenge.is_live(core.clock.now(), codes.otp_max_failed_attempts)):
+            or not challenge.is_live(now, codes.otp_max_failed_attempts)
+            or (not text and not challenge.open_to_user_id(now, codes.otp_max_failed_attempts))):
         raise _bad_pending()
     if challenge.site_id != caller.site.id:
         site = await core.directory.site(challenge.site_id)
@@ -262,7 +282,7 @@ async def resend_two_factor(core: Core, caller: Caller, token: str | None) -> No
     challenge = await _pending(core, caller, token)
     account = await _code_account(core, challenge)
     assert account.email is not None
-    await limits.check(core, caller, limits.Limit.CODE_REQUEST, _limit_key(account.email))
+    await limits.check(core, caller, limits.Limit.CODE_REQUEST, _budget_key(account.id))
     await _resend(core, caller, challenge, account, KIND_TWO_FACTOR_CODE, Event.TWO_FACTOR_SENT, quiet=False)
 
 
@@ -301,9 +321,25 @@ async def _resend(core: Core, caller: Caller, challenge: Challenge, account: Acc
 async def complete_two_factor(core: Core, caller: Caller, token: str | None, user_id: str | None,
                               code: str | None) -> IssuedTicket:
     """Finish a pending 2FA login with its code: the token family the login would have opened. A wrong,
-    expired or spent code, or another user's id, is InvalidOtp (and a wrong try)."""
-    challenge = await _pending(core, caller, token, None if token else user_id)
-    await limits.check(core, caller, limits.Limit.CODE_VERIFY, f"2fa:{challenge.account_id}")
+    expired or spent code, or another user's id, is InvalidOtp (and a wrong try).
+
+    With the pending token (which only the client that passed the password holds) a wrong code is one
+    of the code's `otp_max_failed_attempts` tries, and attempts take from the account's code-verify
+    budget. With only the userId (Kibo's SDK model {userId, otpCode}, next to the application's
+    credential) the right code finishes the login too, but a userId is in every ticket the shopper
+    holds: so a wrong code sent that way spends an allowance of its own (as many wrong codes per
+    challenge, after which that way is closed, the right code included) and a code-verify budget of its
+    own, and never the code's tries or the token's budget. Whoever knows a userId thus cannot void the
+    owner's code nor make the owner wait. The userId budget is taken before the lookup, so an unknown
+    userId is limited and answered exactly as a known one."""
+    by_token = bool((token or "").strip())
+    if by_token:
+        challenge = await _pending(core, caller, token)
+        await limits.check(core, caller, limits.Limit.CODE_VERIFY, f"2fa:{challenge.account_id}")
+    else:
+        wanted = _wanted_user(user_id)
+        await limits.check(core, caller, limits.Limit.CODE_VERIFY, f"2fa-user:{wanted}")
+        challenge = await _pending(core, caller, None, wanted)
     account = await _code_account(core, challenge)
     codes, now = caller.tenant.settings.codes, core.clock.now()
     gate = await core.store.login_gate(account.id)
@@ -315,10 +351,11 @@ async def complete_two_factor(core: Core, caller: Caller, token: str | None, use
         raise _bad_pending()
     right_user = (user_id or "").strip().lower() in ("", account.user_id)
     given = normalize_code(code) if right_user else ""  # another user's id: a wrong try
-    if not await core.store.spend_challenge(challenge.id, code_hash(core, challenge.id, given), now,
-                                            codes.otp_max_failed_attempts):
+    spend = core.store.spend_challenge if by_token else core.store.spend_challenge_by_user_id
+    if not await spend(challenge.id, code_hash(core, challenge.id, given), now, codes.otp_max_failed_attempts):
         await audit.record(core, Event.TWO_FACTOR_FAILED, caller=caller, account_id=account.id,
-                           detail={"reason": "wrong-code" if right_user else "other-user"})
+                           detail={"reason": "wrong-code" if right_user else "other-user",
+                                   "with": "pending-token" if by_token else "user-id"})
         raise _bad_pending()
     context = challenge.context
     await core.store.record_code_login(account.id, now, two_factor=True, unlock=False)
@@ -331,21 +368,30 @@ async def complete_two_factor(core: Core, caller: Caller, token: str | None, use
         core, core.store, caller, user_id=account.user_id, account=full,
         previous_anonymous=str(previous) if previous else None,
         access_ttl=timedelta(seconds=int(context["access_seconds"])),
-        refresh_ttl=timedelta(seconds=int(context["refresh_seconds"])),
+        refresh_ttl=timedelta(seconds=int(context["refresh_seconds"])), proof=TWO_FACTOR_PROOF,
     )
 
 
 # -- one-time-passcode login ------------------------------------------------------------------------
 
 def _require_otp_site(caller: Caller) -> None:
+    """Refuse OTP login where the site has it off, or always asks two factors: a mailed code alone is one
+    (asking for the password as well would be a password login with 2FA, which the site has)."""
     if not caller.site.settings.otp_login:
         raise Forbidden(f"Forbidden: one-time-passcode login is not enabled for site {caller.site.id}")
+    if not caller.site.settings.otp_allowed():
+        raise Forbidden(f"Forbidden: site {caller.site.id} asks two factors of every login, and a one-time passcode "
+                        "is one; log in with the password and the code it mails")
 
 
-async def _code_login_account(core: Core, caller: Caller, email: str) -> tuple[Account | None, LoginGate | None]:
+async def _code_login_account(core: Core, caller: Caller, limit: limits.Limit,
+                              email: str) -> tuple[Account | None, LoginGate | None]:
     """The account that logs in with `email` in the site's customer set, when it may log in with a
-    code (else None), after the same reads for every answer."""
+    code (else None), after the same reads for every answer; first one token of `limit` from the
+    per-address bucket, then, once the name is looked up, from the budget of the account it names."""
+    await limits.check(core, caller, limit)
     found = await core.store.find_login(caller.site.customer_set_id, login_key(email))
+    await limits.check_account(core, caller, limit, _budget_key(found[0].id if found else None, email))
     account = found[0] if found and found[0].email else None
     gate = await core.store.login_gate(account.id if account else NO_ACCOUNT)
     if account is None or not may_use_code(gate, core.clock.now()):
@@ -359,8 +405,7 @@ async def request_otp(core: Core, caller: Caller, email: str | None) -> None:
     while a code is live mails a new one (within that code's resend rules) or, silently, nothing."""
     _require_otp_site(caller)
     identifier = required_text("email", email, MAX_IDENTIFIER)
-    await limits.check(core, caller, limits.Limit.CODE_REQUEST, _limit_key(identifier))
-    account, _ = await _code_login_account(core, caller, identifier)
+    account, _ = await _code_login_account(core, caller, limits.Limit.CODE_REQUEST, identifier)
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)
     now, codes, tenant = core.clock.now(), caller.tenant.settings.codes, caller.tenant
     if account is not None and latest is not None and latest.is_live(now, codes.otp_max_failed_attempts):
@@ -395,8 +440,7 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
     _require_otp_site(caller)
     identifier = required_text("email", email, MAX_IDENTIFIER)
     given = normalize_code(required_text("otpCode", code, MAX_CODE))
-    await limits.check(core, caller, limits.Limit.CODE_VERIFY, _limit_key(identifier))
-    account, gate = await _code_login_account(core, caller, identifier)
+    account, gate = await _code_login_account(core, caller, limits.Limit.CODE_VERIFY, identifier)
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)
     now, codes = core.clock.now(), caller.tenant.settings.codes
     challenge_id = latest.id if account is not None and latest is not None else ""
@@ -407,6 +451,11 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
         await audit.record(core, Event.OTP_FAILED, caller=caller, account_id=account.id if account else None,
                            detail={"reason": reason if account is not None else "unknown-or-refused"})
         raise _bad_pending()
+    if account.password_change_required:  # told only to whoever holds the mailed code, as a password login tells
+        await audit.record(core, Event.OTP_FAILED, caller=caller, account_id=account.id,
+                           detail={"reason": "password-change-required"})
+        raise PasswordChangeRequired("Password Change Required: the password must be changed (Change-Password) "
+                                     "before logging in")
     unlock = gate.is_locked
     await core.store.record_code_login(account.id, now, two_factor=False, unlock=unlock)
     if unlock:
@@ -420,5 +469,5 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
     return await open_family(
         core, core.store, caller, user_id=full.user_id, account=full,
         previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=CODE_PROOF,
     )

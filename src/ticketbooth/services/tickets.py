@@ -32,7 +32,7 @@ from ticketbooth.domain.models import (
     TicketRecord,
     TokenFamily,
 )
-from ticketbooth.domain.policies import login_key, ticket_ttls
+from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, login_key, meets_two_factor_rule, ticket_ttls
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
 from ticketbooth.services import audit, limits, lockout
 from ticketbooth.services.applications import TICKET_TOKEN_TYPE, TOKEN_USE_SHOPPER
@@ -69,6 +69,47 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginProof:
+    """What a login proved, kept on its token family and in its JWTs: `methods` (RFC 8176 `amr` values)
+    and the site 2FA triggers it satisfied (`two_factor_met`). Its tickets act only at the sites of the
+    customer set whose triggers are all among those (`meets_site_rule`), so a login at a site without
+    2FA is no way into a sibling site that asks for it."""
+
+    methods: tuple[str, ...]
+    two_factor_met: tuple[str, ...]
+
+    @staticmethod
+    def password(caller: Caller) -> LoginProof:
+        """A right password where no second factor was due: it meets the triggers of the site that
+        checked it (none of them applied), no other site's."""
+        return LoginProof(("pwd",), tuple(caller.site.settings.two_factor))
+
+    @staticmethod
+    def site(caller: Caller) -> LoginProof:
+        """A family opened for an account without a shopper's login (registration, an administrator's
+        Create-Login, an impersonation): it meets the rule of the site it was opened at."""
+        return LoginProof((), tuple(caller.site.settings.two_factor))
+
+
+TWO_FACTOR_PROOF = LoginProof(("pwd", "otp", "mfa"), TWO_FACTOR_TRIGGERS)
+"""A password and the code mailed for it: two factors, whatever a site asks."""
+CODE_PROOF = LoginProof(("otp",), ("new-device", "region-change"))
+"""A one-time passcode alone: the mailbox, which is what a new device or region is asked to prove; one
+factor, so not what a site that always asks two wants (where OTP login is refused)."""
+
+
+def meets_site_rule(caller: Caller, account_id: int | None, two_factor_met: str | list[Any] | None) -> bool:
+    """Whether a shopper's ticket (opaque, JWT or refresh token) may act at the caller's site: an
+    anonymous visitor's anywhere in its customer set; a login's only where every 2FA trigger of the site
+    is among those the login satisfied (`two_factor_met`, as stored or as the JWT claim). The one check
+    of the site rule for every way a ticket is presented."""
+    if account_id is None:
+        return True
+    met = two_factor_met.split() if isinstance(two_factor_met, str) else [str(m) for m in two_factor_met or ()]
+    return meets_two_factor_rule(caller.site.settings, met)
+
+
+@dataclass(frozen=True, slots=True)
 class RequestedLifetimes:
     access_minutes: int | None = None
     refresh_minutes: int | None = None
@@ -102,11 +143,15 @@ async def open_family(
     core: Core, store: Store, caller: Caller, *, user_id: str, account: Account | None,
     previous_anonymous: str | None, access_ttl: timedelta, refresh_ttl: timedelta,
     acting_client_id: str | None = None, extra_claims: dict[str, Any] | None = None,
+    proof: LoginProof | None = None,
 ) -> IssuedTicket:
     """Start a token family (one login or one anonymous visit) and issue its first ticket. An
     impersonation names the acting application (`acting_client_id`: the JWT's `act` claim) and may add
-    claims of its own (`extra_claims`, such as `cart_id`)."""
+    claims of its own (`extra_claims`, such as `cart_id`). `proof` is what the login proved; an
+    account's family opened without one meets the rule of the caller's site (`LoginProof.site`)."""
     now = core.clock.now()
+    if account is not None and proof is None:
+        proof = LoginProof.site(caller)
     family = TokenFamily(
         id=new_hex(16), tenant_id=caller.tenant.id, site_id=caller.site.id,
         customer_set_id=caller.site.customer_set_id, application_id=caller.app.id,
@@ -116,6 +161,8 @@ async def open_family(
         refresh_ttl_seconds=int(refresh_ttl.total_seconds()),
         client_address=caller.client_address or None, user_agent=caller.user_agent or None,
         acting_client_id=acting_client_id,
+        amr=" ".join(proof.methods) if proof and proof.methods else None,
+        two_factor_met=" ".join(proof.two_factor_met) if proof else None,
     )
     refresh_token, access_token = new_hex(REFRESH_TOKEN_BYTES), new_hex(ACCESS_TOKEN_BYTES)
     record = _record(family, refresh_token, access_token, 0, now, family.expires_at)
@@ -157,6 +204,10 @@ def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
         claims["prev_sub"] = family.previous_anonymous_user_id
     if family.acting_client_id:
         claims["act"] = {"client_id": family.acting_client_id}  # RFC 8693: who acts as the shopper
+    if family.amr:
+        claims["amr"] = family.amr.split()  # RFC 8176: how the shopper logged in
+    if family.account_id is not None:
+        claims["two_factor_met"] = (family.two_factor_met or "").split()
     return claims
 
 
@@ -210,7 +261,7 @@ async def login(
     return await open_family(
         core, core.store, caller, user_id=account.user_id, account=account,
         previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=LoginProof.password(caller),
     )
 
 
@@ -239,6 +290,8 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
         raise _refused()
     if family.revoked_at is not None:
         raise _refused("the session has been ended")
+    if not meets_site_rule(caller, family.account_id, family.two_factor_met):
+        raise _refused("the login of this session does not meet this site's two-factor rule; log in here")
     if family.acting_client_id is not None:
         raise _refused()  # an impersonation's refresh token is never handed out; refuse it all the same
     if record.refresh_expires_at <= now or family.expires_at <= now:
@@ -287,6 +340,11 @@ def _token_refused() -> InvalidAccessToken:
     return InvalidAccessToken("Invalid Access Token: the shopper access token is not valid")
 
 
+def _below_site_rule() -> InvalidAccessToken:
+    return InvalidAccessToken("Invalid Access Token: the shopper's login does not meet this site's two-factor rule; "
+                              "log in at this site")
+
+
 async def shopper_from_access_token(core: Core, caller: Caller, access_token: str) -> Shopper:
     """The shopper of an opaque ticket access token (as sent in x-vol-user-claims). Revocation of its
     family takes effect at once."""
@@ -297,6 +355,8 @@ async def shopper_from_access_token(core: Core, caller: Caller, access_token: st
     if (record.access_expires_at <= core.clock.now() or family.revoked_at is not None
             or family.tenant_id != caller.tenant.id or family.customer_set_id != caller.site.customer_set_id):
         raise _token_refused()
+    if not meets_site_rule(caller, family.account_id, family.two_factor_met):
+        raise _below_site_rule()
     return Shopper(
         user_id=family.user_id, account_id=family.account_id, is_anonymous=family.is_anonymous,
         tenant_id=family.tenant_id, site_id=family.site_id, customer_set_id=family.customer_set_id,
@@ -327,6 +387,10 @@ def shopper_from_claims(caller: Caller, claims: dict[str, Any]) -> Shopper:
             or claims.get("customer_set") != caller.site.customer_set_id):
         raise _token_refused()
     account_id = claims.get("account_id")
+    met = claims.get("two_factor_met")
+    if not meets_site_rule(caller, account_id if isinstance(account_id, int) else None,
+                           met if isinstance(met, list) else None):
+        raise _below_site_rule()
     act = claims.get("act")
     acting = act.get("client_id") if isinstance(act, dict) else None
     return Shopper(

@@ -5,7 +5,9 @@ A challenge's code is stored only as a keyed hash (the service computes it with 
 the challenge id), as is the pending token of a 2FA login and every known fingerprint and region.
 Spending a code is one conditional UPDATE, so a code is used once however many requests present
 it at the same moment; a wrong code counts against the challenge in one atomic UPDATE too, and the
-challenge is void once the count reaches the limit.
+challenge is void once the count reaches the limit. Wrong codes sent with only the userId (Kibo's SDK
+model, no pending token) count apart (`user_id_failed_attempts`): once they reach the limit that way
+is closed for the challenge, while the pending token's tries stay whole.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, case, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -47,10 +49,15 @@ class Challenge:
     sends: int
     last_sent_at: datetime
     context: dict[str, Any]
+    user_id_failed_attempts: int = 0
 
     def is_live(self, now: datetime, max_failed: int) -> bool:
         """Unused, unexpired, and not yet void from wrong tries."""
         return self.used_at is None and self.expires_at > now and self.failed_attempts < max_failed
+
+    def open_to_user_id(self, now: datetime, max_failed: int) -> bool:
+        """Live, and fewer than `max_failed` wrong codes came with the userId alone."""
+        return self.is_live(now, max_failed) and self.user_id_failed_attempts < max_failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,7 @@ def _challenge(row: Any) -> Challenge:
         id=row.id, purpose=row.purpose, account_id=row.account_id, tenant_id=row.tenant_id, site_id=row.site_id,
         application_id=row.application_id, created_at=row.created_at, expires_at=row.expires_at,
         used_at=row.used_at, failed_attempts=row.failed_attempts, sends=row.sends, last_sent_at=row.last_sent_at,
-        context=dict(row.context or {}),
+        context=dict(row.context or {}), user_id_failed_attempts=int(row.user_id_failed_attempts or 0),
     )
 
 
@@ -149,6 +156,24 @@ class ChallengeStore(StoreBase):
                 _live(challenge_id, now, max_failed), _c.code_hash != code_hash,
             ).values(failed_attempts=_c.failed_attempts + 1))
             return False
+
+    async def spend_challenge_by_user_id(self, challenge_id: str, code_hash: str, now: datetime,
+                                         max_failed: int) -> bool:
+        """`spend_challenge` for a code sent with only the userId: a wrong code counts in
+        `user_id_failed_attempts`, never in `failed_attempts` (so it neither voids the code nor spends the
+        pending token's tries), and once that count reaches `max_failed` no code is tried this way, the
+        right one included. One UPDATE both checks the count and uses or counts, so parallel guesses are
+        serialized on the row and get no more than `max_failed` tries between them."""
+        hit = _c.code_hash == code_hash
+        async with self._begin(write=True) as conn:
+            row = (await conn.execute(update(t.login_challenges).where(
+                _live(challenge_id, now, max_failed), _c.user_id_failed_attempts < max_failed,
+            ).values(
+                used_at=case((hit, literal(now, _c.used_at.type)), else_=_c.used_at),
+                user_id_failed_attempts=case((hit, _c.user_id_failed_attempts),
+                                             else_=_c.user_id_failed_attempts + 1),
+            ).returning(hit.label("hit")))).first()
+        return row is not None and bool(row.hit)
 
     async def purge_challenges(self, expired_before: datetime) -> int:
         """Delete challenges that expired before `expired_before`; the number deleted."""

@@ -221,6 +221,8 @@ token_families = Table(
     Column("client_address", String(64), nullable=True),
     Column("user_agent", String(300), nullable=True),
     Column("acting_client_id", String(200), nullable=True),
+    Column("amr", String(32), nullable=True),
+    Column("two_factor_met", String(64), nullable=True),
 )
 
 tickets = Table(
@@ -378,6 +380,9 @@ login_challenges = Table(
     _ts("expires_at"),
     _ts("used_at", nullable=True),
     Column("failed_attempts", Integer, nullable=False, default=0),
+    # wrong codes sent with the userId alone (no pending token): an allowance of their own, so that
+    # whoever knows a userId cannot spend the tries of the client that passed the password
+    Column("user_id_failed_attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("sends", Integer, nullable=False, default=1),
     _ts("last_sent_at"),
     Column("context", JSON, nullable=False),
