@@ -1,7 +1,7 @@
 """token families: what their login proved
 
 Revision ID: 0005c_two_factor_sites
-Revises: 0004
+Revises: 0005e_account_ids_never_reused
 Create Date: 2026-12-05
 
 A ticket acts only at the sites whose 2FA rule its login satisfied (issue 13, finding 5): a password
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005c_two_factor_sites'
-down_revision = '0004'
+down_revision = '0005e_account_ids_never_reused'
 branch_labels = None
 depends_on = None
 
