@@ -7,13 +7,15 @@ id, a login name or an email -- and an unknown name gets a bucket exactly like a
 answer never tells whether an account exists. Applications with the customer:admin behavior (a
 merchant's back office, calling for everyone from one address) skip the per-address bucket only.
 Keys are HMACs under a key derived from the server secret, so neither emails nor client addresses
-end up in Redis.
+end up in Redis. A client address counts as `address_key` says (an IPv6 client as its /64), here and
+in the lockout's per-address allowance.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -48,6 +50,23 @@ _WHAT = {
 }
 
 
+def address_key(address: str) -> str:
+    """The client a per-address limit counts, from its address: an IPv4 address whole; an IPv6
+    address as its /64 network, because one host (a home, a VM) is given a whole /64 and may send
+    from any of its 2**64 addresses; an IPv4-mapped IPv6 address as the IPv4 address it maps. Text
+    that is not an address stays as it is ("unknown" when empty). Every per-address key is made
+    from this, so rate limits and the lockout allowance agree on who one client is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))  # the zone (%eth0), if any, dropped
+    return str(ip)
+
+
 def bucket_key(core: Core, caller: Caller, limit: Limit, side: str, value: str) -> str:
     """The limiter key of one bucket: tenant, class, side ("address" or "account") and a keyed hash
     of the address or account key."""
@@ -71,7 +90,7 @@ async def check(core: Core, caller: Caller, limit: Limit, account_key: str | Non
         return
     what = _WHAT[limit]
     if rules.per_address is not None and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
-        key = bucket_key(core, caller, limit, "address", caller.client_address or "unknown")
+        key = bucket_key(core, caller, limit, "address", address_key(caller.client_address))
         await _take(core, key, rules.per_address, f"too many {what} from this address")
     if account_key is not None:
         await check_account(core, caller, limit, account_key)
