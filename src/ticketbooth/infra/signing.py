@@ -31,6 +31,9 @@ _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 """A JWS in compact form: three unpadded base64url parts (RFC 7515)."""
 VERIFIED_CACHE_SIZE = 10_000
 _ES256 = ec.ECDSA(hashes.SHA256())
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+"""n, the order of the P-256 group: (r, s) and (r, n - s) are both valid signatures of a message."""
+_HALF_ORDER = P256_ORDER // 2
 
 
 def _b64(data: bytes) -> bytes:
@@ -45,7 +48,23 @@ def encode_es256(claims: dict[str, Any], private: ec.EllipticCurvePrivateKey, he
     and the JSON is serialized once, by orjson, with the header made once per key."""
     signing_input = header + b"." + _b64(orjson.dumps(claims))
     r, s = decode_dss_signature(private.sign(signing_input, _ES256))
+    if s > _HALF_ORDER:  # the low-S twin of the same signature: the only form `KeyRing` accepts
+        s = P256_ORDER - s
     return (signing_input + b"." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))).decode("ascii")
+
+
+def _low_s(token: str) -> bool:
+    """Whether the token's ES256 signature is 64 bytes with s <= n/2. ECDSA signatures are
+    malleable: anyone holding a token can turn (r, s) into (r, n - s), which verifies as well, and
+    get a second spelling of the same token past anything that tells tokens apart by their text
+    (the verified-token cache here, a relying party's replay or deny list). Our signer emits low S
+    only, so refusing high S costs our own tokens nothing."""
+    signature = token.rsplit(".", 1)[1]
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except ValueError:
+        return False
+    return len(raw) == 64 and 0 < int.from_bytes(raw[32:], "big") <= _HALF_ORDER
 
 
 def protected_header(kid: str) -> bytes:
@@ -164,7 +183,7 @@ class KeyRing:
         except jwt.PyJWTError:
             return None
         kid = header.get("kid")
-        if not isinstance(kid, str) or header.get("alg") != ALGORITHM:
+        if not isinstance(kid, str) or header.get("alg") != ALGORITHM or not _low_s(token):
             return None
         await self._fresh()
         entry = self._keys.get(kid)
