@@ -1,8 +1,9 @@
 """JWT signing keys: generation, the key ring each process holds, signing, verifying and the JWKS.
 
 Keys live in the database so every process shares them. Each process re-reads them every
-`reload_seconds` and at once when it meets a `kid` it does not know, so a rotation made through
-one process is published and used by all of them.
+`reload_seconds` and at once when it meets a `kid` it does not know (one reload shared by every
+request waiting for it, at most one a second), so a rotation made through one process is published
+and used by all of them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ ALGORITHM = "ES256"
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 """A JWS in compact form: three unpadded base64url parts (RFC 7515)."""
 VERIFIED_CACHE_SIZE = 10_000
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+"""At most one reload a second is caused by tokens naming kids the ring does not know."""
 _ES256 = ec.ECDSA(hashes.SHA256())
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 """n, the order of the P-256 group: (r, s) and (r, n - s) are both valid signatures of a message."""
@@ -150,6 +153,16 @@ class KeyRing:
             self._reloading.add_done_callback(_retrieve)
         return self._reloading
 
+    async def _reload_for_unknown_kid(self) -> None:
+        """Reload for a token naming a kid not in the ring (another process may have rotated): wait
+        for the reload under way, else start one unless the keys were loaded less than
+        `UNKNOWN_KID_RELOAD_SECONDS` ago. Tokens with made-up kids arrive in bursts; each used to run
+        a load of its own, one after another, so a burst became as many database reads."""
+        if self._reloading is not None and not self._reloading.done():
+            await asyncio.shield(self._reloading)
+        elif time.monotonic() - self._loaded_at > UNKNOWN_KID_RELOAD_SECONDS:
+            await asyncio.shield(self._reload())
+
     async def sign(self, claims: dict[str, Any]) -> str:
         await self._fresh()
         if self._current is None:
@@ -187,8 +200,8 @@ class KeyRing:
             return None
         await self._fresh()
         entry = self._keys.get(kid)
-        if entry is None and time.monotonic() - self._loaded_at > 1.0:
-            await self.refresh()
+        if entry is None:
+            await self._reload_for_unknown_kid()
             entry = self._keys.get(kid)
         if entry is None:
             return None
