@@ -78,7 +78,12 @@ class Settings(BaseSettings):
     access_log: bool = False
     """Log every request (method, route template, status, duration, client address); never its query or body."""
     metrics_enabled: bool = True
-    """Serve Prometheus metrics at /metrics (no credential needed: restrict it at the proxy, or turn it off)."""
+    """Serve Prometheus metrics at /metrics, to whoever holds `metrics_token`."""
+    metrics_token: str = Field(default="", repr=False)
+    """The Bearer token /metrics requires (`Authorization: Bearer <token>`; Prometheus:
+    `authorization: {credentials: <token>}` in the scrape config). Empty (the default): /metrics
+    answers 404 to everyone. Metrics are for the operator: request rates and outcomes, hash times
+    and the mail backlog say a lot about the service and its users."""
 
     app_auth_per_address: RateBucket | None = Field(
         default_factory=lambda: RateBucket(capacity=120, per_minute=120))
