@@ -29,7 +29,8 @@ async def authenticate(core: Core, client_id: str | None, secret: str | None, cl
         raise Unauthorized("Unauthorized: client_id and client_secret are required")
     await limits.check_app_auth(core, client_address, client_id)
     app = await core.store.get_application(client_id)
-    if app is None or not await secret_matches(core, app, secret) or not app.enabled:
+    ok = await secret_matches(core, app, secret)  # also without an application: the same work
+    if app is None or not ok or not app.enabled:
         await limits.spend_app_auth_failure(core, client_id)
         raise _refused()
     if not app_secrets.is_keyed(app.secret_hash):  # an Argon2 hash of an earlier version: no more pool for it
