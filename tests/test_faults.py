@@ -498,7 +498,8 @@ async def test_mail_queued_while_smtp_is_down_is_delivered_once_it_is_back(core:
     await core.close()  # the server owns the database from here
     server = start_server(database_url, tmp_path, extra_env={
         "TICKETBOOTH_SMTP_HOST": smtp.host, "TICKETBOOTH_SMTP_PORT": str(smtp.port), "TICKETBOOTH_SMTP_STARTTLS": "false",
-        "TICKETBOOTH_MAIL_POLL_SECONDS": "0.5", "TICKETBOOTH_MAIL_RETRY_SECONDS": "1"})
+        "TICKETBOOTH_MAIL_POLL_SECONDS": "0.5", "TICKETBOOTH_MAIL_RETRY_SECONDS": "1",
+        "TICKETBOOTH_METRICS_TOKEN": "metrics-token-0123456789"})
     controller: Controller | None = None
     try:
         async with httpx.AsyncClient(timeout=30) as http:
@@ -512,7 +513,8 @@ async def test_mail_queued_while_smtp_is_down_is_delivered_once_it_is_back(core:
             assert r.status_code == 200, r.text
 
             async def backlog() -> float:
-                text = (await http.get(f"{server.base_url}/metrics")).text
+                text = (await http.get(f"{server.base_url}/metrics",
+                                       headers={"Authorization": "Bearer metrics-token-0123456789"})).text
                 return float(re.search(r"^ticketbooth_mail_outbox_backlog (\S+)$", text, re.M)[1])  # type: ignore[index]
 
             deadline = time.monotonic() + 20

@@ -242,7 +242,7 @@ def _claimed_mail(database_url: str) -> int:
 
 def test_two_workers_add_their_metrics_up(database_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "TICKETBOOTH_DATABASE_URL": database_url, "TICKETBOOTH_LOG_LEVEL": "info",
-           "TICKETBOOTH_ACCESS_LOG": "true", "TMPDIR": str(tmp_path),
+           "TICKETBOOTH_ACCESS_LOG": "true", "TMPDIR": str(tmp_path), "TICKETBOOTH_METRICS_TOKEN": "metrics-token-0123456789",
            "TICKETBOOTH_REDIS_URL": os.environ.get("TICKETBOOTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     port = free_port()
@@ -272,7 +272,8 @@ def test_two_workers_add_their_metrics_up(database_url: str, tmp_path: Path) -> 
 
         # whichever worker answers the scrape, it reports every worker's requests
         for _ in range(6):
-            text = httpx.get(f"{base}/metrics", timeout=10).text
+            text = httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer metrics-token-0123456789"},
+                             timeout=10).text
             served = sum(1 for r in _records(log_path.read_text())
                          if r["logger"] == "ticketbooth.access" and r["route"] == "/healthz" and r["status"] == 200)
             assert _sample(text, "ticketbooth_http_requests_total",

@@ -80,10 +80,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # inside KiboTolerance: it sees the folded path and the route the router matched
     app.add_middleware(RequestMetrics, access_log=settings.access_log)
     app.add_middleware(KiboTolerance, max_body_bytes=settings.max_body_bytes, static_segments=static_segments(routers))
-    metrics.known_security_events(audit.Event)
-    audit.listen(metrics.security_event)
+    metrics.known_security_events(sorted(audit.COUNTED_IN_METRICS))
+    audit.listen(_count_security_event)
     return app
 
+
+
+def _count_security_event(event: audit.Event) -> None:
+    """An audit listener: counts the event in /metrics when it is one that may be counted."""
+    if event in audit.COUNTED_IN_METRICS:
+        metrics.security_event(event)
 
 
 def static_segments(routers: Sequence[APIRouter]) -> frozenset[str]:

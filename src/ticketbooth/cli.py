@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from ticketbooth.config import Settings
 from ticketbooth.domain.errors import TicketboothError
 from ticketbooth.infra.logging import log_config
-from ticketbooth.services import admin
+from ticketbooth.services import admin, applications
 from ticketbooth.services.core import Core, open_core
 
 DEMO_TENANT, DEMO_SITE, DEMO_CLIENT = 100, 200, "demo.app"
@@ -102,7 +102,7 @@ async def seed_demo(core: Core) -> dict[str, Any]:
     secret_file = _demo_secret_file(core.settings)
     app = await core.store.get_application(DEMO_CLIENT)
     secret = secret_file.read_text().strip() if secret_file.exists() else ""
-    if app is None or not secret or not await core.hashing.verify(app.secret_hash, secret):
+    if app is None or not secret or not await applications.secret_matches(core, app, secret):
         secret = secrets.token_urlsafe(24)
         await admin.save_application(core, DEMO_TENANT, DEMO_CLIENT, secret, [], "Demo storefront")
         secret_file.parent.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,16 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ticketbooth.domain.policies import RateBucket
+
 
 def default_database_url() -> str:
     return "sqlite:///" + os.path.join(os.getcwd(), "var", "ticketbooth.db")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TICKETBOOTH_", extra="ignore")
+    # `null` in the environment is None: how a bucket setting (JSON) is switched off
+    model_config = SettingsConfigDict(env_prefix="TICKETBOOTH_", extra="ignore", env_parse_none_str="null")
 
     database_url: str = Field(default_factory=default_database_url)
     """Plain URL: sqlite:///path/to.db or postgresql://user@host/db. The async driver is picked for you."""
@@ -80,7 +83,28 @@ class Settings(BaseSettings):
     access_log: bool = False
     """Log every request (method, route template, status, duration, client address); never its query or body."""
     metrics_enabled: bool = True
-    """Serve Prometheus metrics at /metrics (no credential needed: restrict it at the proxy, or turn it off)."""
+    """Serve Prometheus metrics at /metrics, to whoever holds `metrics_token`."""
+    metrics_token: str = Field(default="", repr=False)
+    """The Bearer token /metrics requires (`Authorization: Bearer <token>`; Prometheus:
+    `authorization: {credentials: <token>}` in the scrape config). Empty (the default): /metrics
+    answers 404 to everyone. Metrics are for the operator: request rates and outcomes, hash times
+    and the mail backlog say a lot about the service and its users."""
+
+    app_auth_per_address: RateBucket | None = Field(
+        default_factory=lambda: RateBucket(capacity=120, per_minute=120))
+    """Application authentications (`/api/platform/applications/authtickets/oauth` and the legacy
+    `/authtickets`) one client address may make, as a token bucket (JSON: `{"capacity": 120,
+    "per_minute": 120}`; `null` switches it off). Every attempt counts, right or wrong: a storefront
+    fleet behind one address needs a token per process about once an hour. There is no tenant before
+    an application is authenticated, so this is a setting, not a tenant setting. Beyond it: 429
+    TOO_MANY_REQUESTS with Retry-After."""
+
+    app_auth_per_client: RateBucket | None = Field(
+        default_factory=lambda: RateBucket(capacity=30, per_minute=30))
+    """Failed application authentications per client id, from any address (same JSON form; `null`:
+    off). When they are used up, every attempt for that client id is refused (429) until the bucket
+    refills, the right secret included, as for shopper logins: guessing a secret stays bounded
+    whatever the number of addresses. Unknown client ids are limited exactly like known ones."""
 
     redis_url: str = ""
     """Redis (redis://host:6379/0) for rate limits shared by every process. Empty: limits are kept in

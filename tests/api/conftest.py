@@ -19,10 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from tests.api.parts_support import Shopper, admin_headers, shopper
 from tests.conftest import (
+    ADMIN,
+    OTHER,
+    STOREFRONT,
     TENANT,
     Seed,
     seed,
@@ -30,6 +33,7 @@ from tests.conftest import (
 from ticketbooth.config import Settings
 from ticketbooth.infra.clock import Clock, ManualClock
 from ticketbooth.infra.hashing import PasswordHashing, make_hasher
+from ticketbooth.services import applications
 from ticketbooth.services.core import Core, open_core
 from ticketbooth.store import tables
 
@@ -79,6 +83,10 @@ async def _restore_seed(core: Core) -> None:
         for table in (tables.customer_sets, tables.applications):
             await conn.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"))
+        # application secrets are stored under a key kept in the database, and this test's database has a new one
+        for client_id, secret in (STOREFRONT, ADMIN, OTHER):
+            await conn.execute(update(tables.applications).where(tables.applications.c.client_id == client_id).values(
+                secret_hash=applications.hash_secret(core, secret)))
     core.directory.forget()
 
 

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.support import CUSTOMER, LOGIN, assert_error, login, register
 from tests.conftest import TENANT
+from ticketbooth.config import Settings
 from ticketbooth.services import audit
 from ticketbooth.services.core import Core
 
@@ -18,11 +19,21 @@ RESET = f"{CUSTOMER}/accounts/Reset-Password"
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
+TOKEN = "metrics-token-0123456789abcdef"
+SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, public_host="shop.example.test", refresh_grace_seconds=10,
+                    metrics_token=TOKEN)
+
+
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 async def scrape(client: httpx.AsyncClient) -> tuple[str, Samples]:
-    r = await client.get("/metrics")
+    r = await client.get("/metrics", headers=SCRAPER)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples: Samples = {}
@@ -72,9 +83,10 @@ async def test_logins_count_hash_time_and_security_events(client: httpx.AsyncCli
     _, before = await scrape(client)
     assert (await login(client, app_headers, "metered@example.com")).status_code == 200
     assert (await login(client, app_headers, "metered@example.com", "not the password")).status_code == 401
-    # every audit event is counted, whichever flow records it
-    await audit.record(core, audit.Event.ACCOUNT_LOCKED, tenant_id=TENANT, detail={"why": "test"})
+    # every audit event that may be counted is, whichever flow records it; the others are not
+    await audit.record(core, audit.Event.ACCOUNT_DISABLED, tenant_id=TENANT, detail={"why": "test"})
     await audit.record(core, audit.Event.REFRESH_REPLAYED, tenant_id=TENANT)
+    await audit.record(core, audit.Event.ACCOUNT_LOCKED, tenant_id=TENANT, detail={"why": "test"})
     _, after = await scrape(client)
 
     def delta(name: str, **labels: str) -> float:
@@ -84,13 +96,14 @@ async def test_logins_count_hash_time_and_security_events(client: httpx.AsyncCli
     assert delta("ticketbooth_http_requests_total", method="POST", route=LOGIN, status="401") == 1
     assert delta("ticketbooth_password_hash_duration_seconds_count", operation="verify") >= 2
     assert delta("ticketbooth_password_hash_duration_seconds_sum", operation="verify") > 0
-    assert delta("ticketbooth_security_events_total", event="account.locked") == 1
+    assert delta("ticketbooth_security_events_total", event="account.disabled") == 1
     assert delta("ticketbooth_security_events_total", event="refresh.replayed") == 1
+    assert delta("ticketbooth_security_events_total", event="account.locked") == 0
 
 
-async def test_every_security_event_type_is_there_from_the_start(client: httpx.AsyncClient) -> None:
+async def test_every_counted_security_event_type_is_there_from_the_start(client: httpx.AsyncClient) -> None:
     _, samples = await scrape(client)
-    for event in audit.Event:
+    for event in audit.COUNTED_IN_METRICS:
         assert ("ticketbooth_security_events_total", frozenset({("event", str(event))})) in samples
 
 
@@ -108,4 +121,4 @@ async def test_outbox_backlog_is_counted_in_the_database(client: httpx.AsyncClie
 
 async def test_metrics_can_be_turned_off(client: httpx.AsyncClient, core: Core) -> None:
     core.settings.metrics_enabled = False
-    assert_error(await client.get("/metrics"), 404, "ITEM_NOT_FOUND")
+    assert_error(await client.get("/metrics", headers=SCRAPER), 404, "ITEM_NOT_FOUND")

@@ -317,3 +317,24 @@ async def test_keys_are_reloaded_once_ahead_of_time_and_callers_do_not_queue_for
     gate.set()
     assert len(await asyncio.wait_for(asyncio.gather(*waiting), 1)) == 20
     assert loads == 2
+
+
+# -- malleability (issue 13b) ----------------------------------------------------------------------
+
+async def test_signatures_are_low_s_and_their_high_s_twins_are_refused(key: SigningKey) -> None:
+    keys = ring(key)
+    half = signing.P256_ORDER // 2
+    for i in range(64):  # about half the raw ECDSA signatures come out high-S: the signer flips them
+        token = await keys.sign(claims(n=i))
+        head, sig = token.rsplit(".", 1)
+        raw = base64.urlsafe_b64decode(sig + "==")
+        s = int.from_bytes(raw[32:], "big")
+        assert 0 < s <= half
+        twin = base64.urlsafe_b64encode(raw[:32] + (signing.P256_ORDER - s).to_bytes(32, "big")).rstrip(b"=").decode()
+        public = jwt.PyJWK((await keys.jwks())["keys"][0]).key
+        # the twin is a valid ECDSA signature (PyJWT alone takes it) ...
+        assert jwt.decode(f"{head}.{twin}", public, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER,
+                          options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})["n"] == i
+        # ... and we refuse it
+        assert await keys.verify(f"{head}.{twin}", NOW) is None
+        assert await keys.verify(token, NOW) is not None

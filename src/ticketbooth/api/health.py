@@ -3,13 +3,14 @@ middleware that measures (and, when asked, logs) every request.
 
 None of these needs an application credential. `/healthz` answers as long as the process serves
 HTTP; `/readyz` also asks the database (`SELECT 1`) and Redis (`PING`, when configured), each with a
-short timeout, and answers 503 naming what is down; `/metrics` is on unless
-`TICKETBOOTH_METRICS_ENABLED=false` (restrict it at the proxy when it must not be public).
+short timeout, and answers 503 naming what is down; `/metrics` is served only
+to a caller with the Bearer token TICKETBOOTH_METRICS_TOKEN (without that setting, to nobody: 404).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from typing import Any
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ticketbooth.api.context import client_address, core_of
 from ticketbooth.api.errors import envelope
 from ticketbooth.api.wire import KiboJSON
-from ticketbooth.domain.errors import NotFound
+from ticketbooth.domain.errors import NotFound, Unauthorized
 from ticketbooth.infra import metrics
 from ticketbooth.infra.logging import ACCESS_LOGGER
 
@@ -86,6 +87,12 @@ async def prometheus_metrics(request: Request) -> Response:
     core = core_of(request)
     if not core.settings.metrics_enabled:
         raise NotFound("Item not found: metrics are turned off (TICKETBOOTH_METRICS_ENABLED)")
+    token = core.settings.metrics_token
+    if not token:
+        raise NotFound("Item not found: metrics are served only when TICKETBOOTH_METRICS_TOKEN is set")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthorized("Unauthorized: /metrics needs the metrics token as a Bearer token")
     try:
         backlog: int | None = await asyncio.wait_for(core.store.outbox_backlog(), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:  # the rest of the metrics are still worth having

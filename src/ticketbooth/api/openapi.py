@@ -323,7 +323,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     # operations and discovery
     ("GET", "/healthz"): Operation(ref("Liveness"), "400 413", auth=PUBLIC),
     ("GET", "/readyz"): Operation(ref("Readiness"), "400 413 503", auth=PUBLIC),
-    ("GET", "/metrics"): Operation({"text/plain": STRING}, "400 404 413", auth=PUBLIC),
+    ("GET", "/metrics"): Operation({"text/plain": STRING}, "400 401 404 413", auth=PUBLIC),  # TICKETBOOTH_METRICS_TOKEN
     ("GET", "/.well-known/jwks.json"): Operation(ref("JsonWebKeySet"), "400 413 503", auth=PUBLIC),
     ("GET", "/.well-known/openid-configuration"): Operation(ref("OpenIdConfiguration"), "400 413", auth=PUBLIC),
     # application tokens and tenants

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import AppAuthInfo, AuthTicketRequest, OauthAuthRequest
-from ticketbooth.api.context import core_of, invalid, lower_keys, read_body, read_json, resolve
+from ticketbooth.api.context import client_address, core_of, invalid, lower_keys, read_body, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter, Unauthorized
 from ticketbooth.services import applications
@@ -31,7 +31,7 @@ async def oauth(request: Request, responseFields: str | None = Query(None)) -> K
     core = core_of(request)
     grant = (body.grant_type or "client_credentials").lower()
     if grant == "client_credentials":
-        token = await applications.authenticate(core, body.client_id, body.client_secret)
+        token = await applications.authenticate(core, body.client_id, body.client_secret, client_address(request))
     elif grant == "refresh_token":
         token = await applications.refresh(core, body.refresh_token)
     else:
@@ -43,7 +43,8 @@ async def oauth(request: Request, responseFields: str | None = Query(None)) -> K
 @router.post("/applications/authtickets", summary="Authenticate an application (legacy)")
 async def app_ticket(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     body = await read_json(request, AppAuthInfo)
-    token = await applications.authenticate(core_of(request), body.applicationId, body.sharedSecret)
+    token = await applications.authenticate(core_of(request), body.applicationId, body.sharedSecret,
+                                            client_address(request))
     return respond(wire.app_ticket(token), responseFields)
 
 

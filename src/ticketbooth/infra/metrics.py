@@ -7,10 +7,12 @@
   method outside the standard ones);
 - `ticketbooth_password_hash_duration_seconds{operation}`: each Argon2 hash or verify, timed in the
   worker thread that runs it (the time spent waiting for a slot is not in it);
-- `ticketbooth_security_events_total{event}`: every audit event (services/audit.py) by type:
-  `login.succeeded`, `login.failed`, `account.locked`, `refresh.replayed`, ...;
+- `ticketbooth_security_events_total{event}`: audit events (services/audit.py) by type:
+  `login.succeeded`, `login.failed`, `refresh.replayed`, ..., only those whose count cannot tell
+  whether an account exists (`audit.COUNTED_IN_METRICS`: not `otp.sent` nor `account.locked`);
 - `ticketbooth_mail_outbox_backlog`: messages waiting to be sent, counted in the database when
-  /metrics is scraped (one number for the whole deployment, whichever process answers).
+  /metrics is scraped (one number for the whole deployment, whichever process answers). It goes up
+  only for mail to real accounts: one reason /metrics is for the operator alone (TICKETBOOTH_METRICS_TOKEN).
 
 Several processes (`ticketbooth serve --workers N`): `serve` points PROMETHEUS_MULTIPROC_DIR at a
 fresh directory before the workers start, prometheus-client then keeps every process's counters
@@ -99,7 +101,7 @@ def known_security_events(names: Iterable[str]) -> None:
 
 
 def security_event(event: str) -> None:
-    """An audit listener (`services.audit.listen`): counts the event."""
+    """Counts one security event (the app's audit listener passes on those that may be counted)."""
     SECURITY_EVENTS.labels(str(event)).inc()
 
 

@@ -1,8 +1,9 @@
 """JWT signing keys: generation, the key ring each process holds, signing, verifying and the JWKS.
 
 Keys live in the database so every process shares them. Each process re-reads them every
-`reload_seconds` and at once when it meets a `kid` it does not know, so a rotation made through
-one process is published and used by all of them.
+`reload_seconds` and at once when it meets a `kid` it does not know (one reload shared by every
+request waiting for it, at most one a second), so a rotation made through one process is published
+and used by all of them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ ALGORITHM = "ES256"
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 """A JWS in compact form: three unpadded base64url parts (RFC 7515)."""
 VERIFIED_CACHE_SIZE = 10_000
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+"""At most one reload a second is caused by tokens naming kids the ring does not know."""
 _ES256 = ec.ECDSA(hashes.SHA256())
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+"""n, the order of the P-256 group: (r, s) and (r, n - s) are both valid signatures of a message."""
+_HALF_ORDER = P256_ORDER // 2
 
 
 def _b64(data: bytes) -> bytes:
@@ -45,7 +51,23 @@ def encode_es256(claims: dict[str, Any], private: ec.EllipticCurvePrivateKey, he
     and the JSON is serialized once, by orjson, with the header made once per key."""
     signing_input = header + b"." + _b64(orjson.dumps(claims))
     r, s = decode_dss_signature(private.sign(signing_input, _ES256))
+    if s > _HALF_ORDER:  # the low-S twin of the same signature: the only form `KeyRing` accepts
+        s = P256_ORDER - s
     return (signing_input + b"." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))).decode("ascii")
+
+
+def _low_s(token: str) -> bool:
+    """Whether the token's ES256 signature is 64 bytes with s <= n/2. ECDSA signatures are
+    malleable: anyone holding a token can turn (r, s) into (r, n - s), which verifies as well, and
+    get a second spelling of the same token past anything that tells tokens apart by their text
+    (the verified-token cache here, a relying party's replay or deny list). Our signer emits low S
+    only, so refusing high S costs our own tokens nothing."""
+    signature = token.rsplit(".", 1)[1]
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except ValueError:
+        return False
+    return len(raw) == 64 and 0 < int.from_bytes(raw[32:], "big") <= _HALF_ORDER
 
 
 def protected_header(kid: str, typ: str = "JWT") -> bytes:
@@ -149,6 +171,16 @@ class KeyRing:
             self._reloading.add_done_callback(_retrieve)
         return self._reloading
 
+    async def _reload_for_unknown_kid(self) -> None:
+        """Reload for a token naming a kid not in the ring (another process may have rotated): wait
+        for the reload under way, else start one unless the keys were loaded less than
+        `UNKNOWN_KID_RELOAD_SECONDS` ago. Tokens with made-up kids arrive in bursts; each used to run
+        a load of its own, one after another, so a burst became as many database reads."""
+        if self._reloading is not None and not self._reloading.done():
+            await asyncio.shield(self._reloading)
+        elif time.monotonic() - self._loaded_at > UNKNOWN_KID_RELOAD_SECONDS:
+            await asyncio.shield(self._reload())
+
     async def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
         """A token of `claims` signed with the current key; `typ` goes into its header."""
         await self._fresh()
@@ -188,12 +220,12 @@ class KeyRing:
         except jwt.PyJWTError:
             return None
         kid = header.get("kid")
-        if not isinstance(kid, str) or header.get("alg") != ALGORITHM:
+        if not isinstance(kid, str) or header.get("alg") != ALGORITHM or not _low_s(token):
             return None
         await self._fresh()
         entry = self._keys.get(kid)
-        if entry is None and time.monotonic() - self._loaded_at > 1.0:
-            await self.refresh()
+        if entry is None:
+            await self._reload_for_unknown_kid()
             entry = self._keys.get(kid)
         if entry is None:
             return None

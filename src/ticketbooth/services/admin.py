@@ -15,7 +15,7 @@ from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile
 from ticketbooth.domain.policies import SiteSettings, TenantSettings, login_key
 from ticketbooth.domain.text import clean_email, clean_username
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services import audit
+from ticketbooth.services import applications, audit
 from ticketbooth.services.core import Core, rotate_signing_key
 from ticketbooth.services.passwords import password_problems, strength_problems, user_inputs
 from ticketbooth.store.settings import SettingsOwner
@@ -73,10 +73,10 @@ async def save_application(core: Core, tenant_id: int, client_id: str, secret: s
     existing = await core.store.get_application(client_id)
     if existing is not None and existing.tenant_id != tenant_id:
         raise Conflict(f"application {client_id} belongs to tenant {existing.tenant_id}")
-    if existing is not None and await core.hashing.verify(existing.secret_hash, secret):
-        secret_hash = existing.secret_hash
+    if existing is not None and await applications.secret_matches(core, existing, secret):
+        secret_hash = existing.secret_hash  # the same secret: an Argon2 hash of an earlier version stays until used
     else:
-        secret_hash = await core.hashing.hash(secret)
+        secret_hash = applications.hash_secret(core, secret)
     app = await core.store.save_application(client_id, tenant_id, name or client_id, secret_hash, behaviors,
                                             enabled, core.clock.now())
     core.directory.forget()

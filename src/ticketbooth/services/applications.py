@@ -8,8 +8,10 @@ from typing import Any
 
 from ticketbooth.domain.errors import Unauthorized
 from ticketbooth.domain.models import Application, AppToken
+from ticketbooth.infra import app_secrets
 from ticketbooth.infra.signing import header_type
 from ticketbooth.infra.tokens import at_rest, new_hex
+from ticketbooth.services import limits
 from ticketbooth.services.core import Core
 
 TOKEN_USE_APP = "app"
@@ -39,15 +41,43 @@ def _refused() -> Unauthorized:
     return Unauthorized("Unauthorized: invalid application credentials")
 
 
-async def authenticate(core: Core, client_id: str | None, secret: str | None) -> AppToken:
-    """Tokens for an application that proves its secret. Unknown client ids cost the same hash work."""
+async def authenticate(core: Core, client_id: str | None, secret: str | None, client_address: str = "") -> AppToken:
+    """Tokens for an application that proves its secret, within the app-auth rate limits (per client
+    address, and per client id counting failures). Unknown client ids are limited, checked and
+    answered exactly like known ones."""
     if not client_id or not secret:
         raise Unauthorized("Unauthorized: client_id and client_secret are required")
+    await limits.check_app_auth(core, client_address, client_id)
     app = await core.store.get_application(client_id)
-    ok = await core.hashing.verify(app.secret_hash if app else None, secret)
+    ok = await secret_matches(core, app, secret)  # also without an application: the same work
     if app is None or not ok or not app.enabled:
+        await limits.spend_app_auth_failure(core, client_id)
         raise _refused()
+    if not app_secrets.is_keyed(app.secret_hash):  # an Argon2 hash of an earlier version: no more pool for it
+        await core.store.replace_application_secret_hash(
+            app.client_id, app.secret_hash, app_secrets.hash_secret(_secret_key(core), secret))
     return await _issue(core, app)
+
+
+def hash_secret(core: Core, secret: str) -> str:
+    """What to store for a new application secret (see infra/app_secrets.py)."""
+    return app_secrets.hash_secret(_secret_key(core), secret)
+
+
+async def secret_matches(core: Core, app: Application | None, secret: str) -> bool:
+    """Whether `secret` is `app`'s. A keyed hash is checked here, on the event loop (one HMAC): never
+    in the hashing pool that shopper logins wait for. An Argon2 hash stored by an earlier version is
+    verified in that pool, as before. No application: a dummy keyed hash is checked, the same work
+    as for a known one, and the answer is False."""
+    if app is None or app_secrets.is_keyed(app.secret_hash):
+        return app_secrets.verify(_secret_key(core), app.secret_hash if app else None, secret)
+    return await core.hashing.verify(app.secret_hash, secret)
+
+
+def _secret_key(core: Core) -> bytes:
+    if not core.app_secret_key:
+        raise RuntimeError("no key for application secrets: open the core with open_core")
+    return core.app_secret_key
 
 
 async def refresh(core: Core, refresh_token: str | None) -> AppToken:

@@ -21,6 +21,9 @@ from ticketbooth.store.database import create_engine, migrate
 from ticketbooth.store.repositories import Store
 
 REFRESH_SECRET_NAME = "refresh-derivation"
+APP_SECRET_KEY_NAME = "app-secret-hashing"
+"""The HMAC key application secrets are stored under (infra/app_secrets.py): kept in the database
+whatever TICKETBOOTH_SECRET_KEY says, so that setting or changing that never locks every application out."""
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Core:
     refresh_secret: bytes = field(repr=False)
     mail: Mail = field(repr=False)
     limiter: Limiter = field(default_factory=MemoryLimiter, repr=False)
+    app_secret_key: bytes = field(default=b"", repr=False)
 
     async def close(self) -> None:
         self.hashing.close()
@@ -52,6 +56,7 @@ async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_f
         refresh_secret = settings.secret_key.encode("utf-8")
     else:
         refresh_secret = await store.get_or_create_secret(REFRESH_SECRET_NAME, secrets.token_bytes(32))
+    app_secret_key = await store.get_or_create_secret(APP_SECRET_KEY_NAME, secrets.token_bytes(32))
     if not await store.has_active_key():
         await rotate_signing_key(store, clock)
     keys = KeyRing(
@@ -63,7 +68,7 @@ async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_f
     directory = Directory(store, settings.app_cache_seconds)
     mail = Mail(refresh_secret, Templates(settings.mail_template_dir))
     return Core(settings, store, clock, keys, hashing, directory, refresh_secret, mail,
-                limiter=open_limiter(settings.redis_url))
+                limiter=open_limiter(settings.redis_url), app_secret_key=app_secret_key)
 
 
 async def rotate_signing_key(store: Store, clock: Clock, key_reload_seconds: float = 300) -> str:

@@ -6,14 +6,19 @@ address and one per account. The account bucket is keyed on what the request nam
 id, a login name or an email -- and an unknown name gets a bucket exactly like a known one, so the
 answer never tells whether an account exists. Applications with the customer:admin behavior (a
 merchant's back office, calling for everyone from one address) skip the per-address bucket only.
+Application authentication comes before any tenant is known: its two buckets (per client address,
+and per client id counting failures) take their numbers from the settings (`app_auth_*`).
+
 Keys are HMACs under a key derived from the server secret, so neither emails nor client addresses
-end up in Redis.
+end up in Redis. A client address counts as `address_key` says (an IPv6 client as its /64), here and
+in the lockout's per-address allowance.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -48,12 +53,32 @@ _WHAT = {
 }
 
 
+def address_key(address: str) -> str:
+    """The client a per-address limit counts, from its address: an IPv4 address whole; an IPv6
+    address as its /64 network, because one host (a home, a VM) is given a whole /64 and may send
+    from any of its 2**64 addresses; an IPv4-mapped IPv6 address as the IPv4 address it maps. Text
+    that is not an address stays as it is ("unknown" when empty). Every per-address key is made
+    from this, so rate limits and the lockout allowance agree on who one client is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))  # the zone (%eth0), if any, dropped
+    return str(ip)
+
+
 def bucket_key(core: Core, caller: Caller, limit: Limit, side: str, value: str) -> str:
     """The limiter key of one bucket: tenant, class, side ("address" or "account") and a keyed hash
     of the address or account key."""
+    return f"{caller.tenant.id}:{limit.value}:{side}:{_digest(core, value)}"
+
+
+def _digest(core: Core, value: str) -> str:
     secret = hmac.new(core.refresh_secret, b"ticketbooth rate limit keys", hashlib.sha256).digest()
-    digest = hmac.new(secret, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
-    return f"{caller.tenant.id}:{limit.value}:{side}:{digest}"
+    return hmac.new(secret, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
 
 
 async def _take(core: Core, key: str, bucket: RateBucket, message: str) -> None:
@@ -71,7 +96,7 @@ async def check(core: Core, caller: Caller, limit: Limit, account_key: str | Non
         return
     what = _WHAT[limit]
     if rules.per_address is not None and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
-        key = bucket_key(core, caller, limit, "address", caller.client_address or "unknown")
+        key = bucket_key(core, caller, limit, "address", address_key(caller.client_address))
         await _take(core, key, rules.per_address, f"too many {what} from this address")
     if account_key is not None:
         await check_account(core, caller, limit, account_key)
@@ -106,3 +131,36 @@ async def spend_account(core: Core, caller: Caller, limit: Limit, account_key: s
     if rules.enabled and rules.per_account is not None:
         key = bucket_key(core, caller, limit, "account", account_key)
         await core.limiter.take(key, rules.per_account.capacity, rules.per_account.per_second)
+
+
+# -- application authentication (no tenant yet) -------------------------------------------------------
+
+APP_AUTH = "app-auth"
+
+
+def _app_auth_key(core: Core, side: str, value: str) -> str:
+    return f"{APP_AUTH}:{side}:{_digest(core, value)}"
+
+
+async def check_app_auth(core: Core, client_address: str, client_id: str) -> None:
+    """Before an application's secret is checked: take one token from the client address's bucket,
+    and refuse when the client id's failures are used up (TooManyRequests). The client id's bucket
+    is the same whether the id exists or not."""
+    per_address, per_client = core.settings.app_auth_per_address, core.settings.app_auth_per_client
+    if per_address is not None:
+        key = _app_auth_key(core, "address", address_key(client_address))
+        await _take(core, key, per_address, "too many application authentications from this address")
+    if per_client is not None:
+        wait = await core.limiter.peek(_app_auth_key(core, "client", client_id), per_client.capacity,
+                                       per_client.per_second)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise TooManyRequests("Too Many Requests: too many failed application authentications for this client; "
+                                  f"retry in {seconds} seconds", seconds)
+
+
+async def spend_app_auth_failure(core: Core, client_id: str) -> None:
+    """Count a refused application authentication against its client id."""
+    per_client = core.settings.app_auth_per_client
+    if per_client is not None:
+        await core.limiter.take(_app_auth_key(core, "client", client_id), per_client.capacity, per_client.per_second)

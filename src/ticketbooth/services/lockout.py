@@ -82,7 +82,7 @@ def _address_key(core: Core, caller: Caller, subject: str) -> str:
     """The limiter key of (tenant, customer set, subject, client address): a keyed hash, so that
     neither the name nor the address ends up in Redis."""
     secret = hmac.new(core.refresh_secret, b"ticketbooth lockout keys", hashlib.sha256).digest()
-    value = f"{caller.site.customer_set_id}\x00{subject}\x00{caller.client_address or 'unknown'}"
+    value = f"{caller.site.customer_set_id}\x00{subject}\x00{limits.address_key(caller.client_address)}"
     digest = hmac.new(secret, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
     return f"{caller.tenant.id}:lockout:address:{digest}"
 

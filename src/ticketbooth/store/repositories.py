@@ -191,6 +191,14 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
                 select(t.applications).where(t.applications.c.client_id == client_id))).one()
         return _application(row)
 
+    async def replace_application_secret_hash(self, client_id: str, old_hash: str, new_hash: str) -> None:
+        """Store `new_hash` as the application's secret hash if it is still `old_hash` (a secret set
+        meanwhile, by `app create`, stays)."""
+        async with self._begin(write=True) as conn:
+            await conn.execute(update(t.applications).where(
+                t.applications.c.client_id == client_id, t.applications.c.secret_hash == old_hash,
+            ).values(secret_hash=new_hash))
+
     async def insert_app_refresh_token(self, token_hash: str, application_id: int, now: datetime,
                                        expires_at: datetime) -> None:
         async with self._begin(write=True) as conn:
