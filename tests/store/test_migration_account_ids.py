@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -146,4 +147,4 @@ async def test_down_and_up_again_keeps_the_data(database_url: str) -> None:
         await engine.dispose()
     assert down == up == [(ann, "ann@example.com"), (bob, "bob@example.com")]
     assert len(columns[0]) == 10  # user_id is gone again
-    assert version == REVISION
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
