@@ -85,7 +85,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     return app
 
 
-
 def _count_security_event(event: audit.Event) -> None:
     """An audit listener: counts the event in /metrics when it is one that may be counted."""
     if event in audit.COUNTED_IN_METRICS:

@@ -69,6 +69,35 @@ async def test_failures_for_one_client_id_are_limited_from_any_address(client: h
     ok(await oauth(client, "198.51.100.23", "admin.app", "admin-secret-0123456789abcdef"))  # other ids are not
 
 
+async def test_a_running_app_renews_while_its_client_ids_failures_are_used_up(client: httpx.AsyncClient) -> None:
+    """Whoever knows a client id can use up its failures; the application itself, renewing its token as
+    Kibo's auth SDK does (the secret and its live refresh token, grant client_credentials), still gets
+    through. A made-up or spent refresh token vouches for nothing, and a vouched request with a wrong
+    secret is still refused."""
+    first = ok(await oauth(client, "198.51.100.40", *STOREFRONT))
+    for i in range(3):
+        assert_error(await oauth(client, f"198.51.100.{41 + i}", STOREFRONT[0], f"guess {i:020}"), 401, "UNAUTHORIZED")
+    assert_limited(await oauth(client, "198.51.100.50", *STOREFRONT), "for this client")
+
+    async def renew(address: str, secret: str, refresh_token: str) -> httpx.Response:
+        return await client.post(OAUTH, headers={"X-Forwarded-For": address}, json={
+            "client_id": STOREFRONT[0], "client_secret": secret, "grant_type": "client_credentials",
+            "refresh_token": refresh_token})
+
+    assert_limited(await renew("198.51.100.51", STOREFRONT[1], "0" * 32), "for this client")
+    assert_limited(await renew("198.51.100.52", "guess 9 0123456789", "0" * 32), "for this client")
+    assert_error(await renew("198.51.100.53", "guess 9 0123456789", first["refresh_token"]), 401, "UNAUTHORIZED")
+    renewed = ok(await renew("198.51.100.54", STOREFRONT[1], first["refresh_token"].upper()))
+    assert renewed["access_token"] != first["access_token"]
+    # the refresh token of another application vouches for nothing
+    admin = ok(await oauth(client, "198.51.100.55", "admin.app", "admin-secret-0123456789abcdef"))
+    assert_limited(await renew("198.51.100.56", STOREFRONT[1], admin["refresh_token"]), "for this client")
+    # a refresh token used up (by the refresh_token grant) vouches no more
+    ok(await client.post(OAUTH, headers={"X-Forwarded-For": "198.51.100.57"}, json={
+        "grant_type": "refresh_token", "refresh_token": renewed["refresh_token"]}))
+    assert_limited(await renew("198.51.100.58", STOREFRONT[1], renewed["refresh_token"]), "for this client")
+
+
 async def test_successes_do_not_use_up_the_client_id_bucket(client: httpx.AsyncClient) -> None:
     for i in range(8):  # more than the per-client capacity (3), each from its own address
         ok(await oauth(client, f"203.0.113.{i}", *STOREFRONT))

@@ -31,7 +31,8 @@ async def oauth(request: Request, responseFields: str | None = Query(None)) -> K
     core = core_of(request)
     grant = (body.grant_type or "client_credentials").lower()
     if grant == "client_credentials":
-        token = await applications.authenticate(core, body.client_id, body.client_secret, client_address(request))
+        token = await applications.authenticate(core, body.client_id, body.client_secret, client_address(request),
+                                                body.refresh_token)
     elif grant == "refresh_token":
         token = await applications.refresh(core, body.refresh_token)
     else:

@@ -41,13 +41,21 @@ def _refused() -> Unauthorized:
     return Unauthorized("Unauthorized: invalid application credentials")
 
 
-async def authenticate(core: Core, client_id: str | None, secret: str | None, client_address: str = "") -> AppToken:
+async def authenticate(core: Core, client_id: str | None, secret: str | None, client_address: str = "",
+                       refresh_token: str | None = None) -> AppToken:
     """Tokens for an application that proves its secret, within the app-auth rate limits (per client
     address, and per client id counting failures). Unknown client ids are limited, checked and
-    answered exactly like known ones."""
+    answered exactly like known ones. A live refresh token of the same application, sent along (as
+    Kibo's auth SDK does when it renews), gets the request past a client id whose failures are used
+    up: it is not used up here, and the secret is checked all the same."""
     if not client_id or not secret:
         raise Unauthorized("Unauthorized: client_id and client_secret are required")
-    await limits.check_app_auth(core, client_address, client_id)
+
+    async def vouched() -> bool:
+        held = refresh_token.strip().lower() if refresh_token else ""
+        return bool(held) and await core.store.app_refresh_token_client(at_rest(held), core.clock.now()) == client_id
+
+    await limits.check_app_auth(core, client_address, client_id, vouched)
     app = await core.store.get_application(client_id)
     ok = await secret_matches(core, app, secret)  # also without an application: the same work
     if app is None or not ok or not app.enabled:

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import ipaddress
 import math
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -142,10 +143,13 @@ def _app_auth_key(core: Core, side: str, value: str) -> str:
     return f"{APP_AUTH}:{side}:{_digest(core, value)}"
 
 
-async def check_app_auth(core: Core, client_address: str, client_id: str) -> None:
+async def check_app_auth(core: Core, client_address: str, client_id: str,
+                         vouched: Callable[[], Awaitable[bool]] | None = None) -> None:
     """Before an application's secret is checked: take one token from the client address's bucket,
-    and refuse when the client id's failures are used up (TooManyRequests). The client id's bucket
-    is the same whether the id exists or not."""
+    and refuse when the client id's failures are used up (TooManyRequests), unless `vouched()` says the
+    request comes from the application itself (it holds a live refresh token of it): whoever knows a
+    client id could otherwise keep a running storefront from renewing its token for as long as they
+    kept failing. The client id's bucket is the same whether the id exists or not."""
     per_address, per_client = core.settings.app_auth_per_address, core.settings.app_auth_per_client
     if per_address is not None:
         key = _app_auth_key(core, "address", address_key(client_address))
@@ -153,7 +157,7 @@ async def check_app_auth(core: Core, client_address: str, client_id: str) -> Non
     if per_client is not None:
         wait = await core.limiter.peek(_app_auth_key(core, "client", client_id), per_client.capacity,
                                        per_client.per_second)
-        if wait > 0:
+        if wait > 0 and not (vouched is not None and await vouched()):
             seconds = max(1, math.ceil(wait))
             raise TooManyRequests("Too Many Requests: too many failed application authentications for this client; "
                                   f"retry in {seconds} seconds", seconds)

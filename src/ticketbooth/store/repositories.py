@@ -223,6 +223,18 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
                 ).where(t.app_refresh_tokens.c.token_hash == token_hash))).scalar_one()
             return str(client_id)
 
+    async def app_refresh_token_client(self, token_hash: str, now: datetime) -> str | None:
+        """The client id of a live application refresh token, without using it up (None if not live)."""
+        async with self._begin(write=False) as conn:
+            client_id = (await conn.execute(
+                select(t.applications.c.client_id).join_from(
+                    t.app_refresh_tokens, t.applications,
+                    t.app_refresh_tokens.c.application_id == t.applications.c.id,
+                ).where(t.app_refresh_tokens.c.token_hash == token_hash,
+                        t.app_refresh_tokens.c.revoked_at.is_(None),
+                        t.app_refresh_tokens.c.expires_at > now))).scalar()
+        return None if client_id is None else str(client_id)
+
     # -- signing keys --------------------------------------------------------------------------
 
     async def published_keys(self, now: datetime) -> list[SigningKey]:
