@@ -28,16 +28,22 @@ from tests.conftest import (
     STOREFRONT,
     TENANT,
     Seed,
+    app_token,
+    headers,
     seed,
 )
 from ticketbooth.config import Settings
+from ticketbooth.domain.models import BEHAVIOR_IMPERSONATE
 from ticketbooth.infra.clock import Clock, ManualClock
 from ticketbooth.infra.hashing import PasswordHashing, make_hasher
+from ticketbooth.services import admin as admin_service
 from ticketbooth.services import applications
 from ticketbooth.services.core import Core, open_core
 from ticketbooth.store import tables
 
 SQLITE_PREFIX = "sqlite:///"
+CSR = ("csr.app", "csr-secret-0123456789abcdef")
+"""A call-centre application with the customer-auth:impersonate behavior (the `csr` fixture)."""
 SEED_TABLES = (tables.tenants, tables.customer_sets, tables.sites, tables.applications)
 _seed_rows: dict[str, list[dict[str, Any]]] = {}
 
@@ -116,3 +122,10 @@ async def admin(client: httpx.AsyncClient, seeded: Seed) -> dict[str, str]:
 async def nina(client: httpx.AsyncClient, app_headers: dict[str, str]) -> Shopper:
     """A shopper registered at the storefront as nina@example.com."""
     return await shopper(client, app_headers, "nina@example.com")
+
+
+@pytest.fixture
+async def csr(client: httpx.AsyncClient, core: Core, seeded: Seed) -> dict[str, str]:
+    """Headers of a call-centre application that may impersonate shoppers."""
+    await admin_service.save_application(core, TENANT, *CSR, [BEHAVIOR_IMPERSONATE])
+    return headers(await app_token(client, CSR))

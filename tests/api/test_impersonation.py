@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from tests.api.conftest import CSR
 from tests.api.login_support import admin_headers, as_shopper, lock_path
 from tests.api.support import (
     CURRENT,
@@ -24,7 +25,7 @@ from tests.api.support import (
     refresh,
     register,
 )
-from tests.conftest import SITE_OTHER_SET, TENANT, Seed, app_token, headers
+from tests.conftest import SITE_OTHER_SET, TENANT, app_token, headers
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, BEHAVIOR_IMPERSONATE
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import at_rest
@@ -34,16 +35,8 @@ from ticketbooth.services.tickets import REFRESH_TOKEN_BYTES
 from ticketbooth.store import tables as t
 
 IMPERSONATE = f"{CUSTOMER}/authtickets/impersonatecart"
-CSR = ("csr.app", "csr-secret-0123456789abcdef")
 EMAIL = "ivy.impersonated@example.com"
 CART = "8c1f0f6a3e2d4b5c9a7e6d5c4b3a2f1e"
-
-
-@pytest.fixture
-async def csr(client: httpx.AsyncClient, core: Core, seeded: Seed) -> dict[str, str]:
-    """Headers of a call-centre application that may impersonate shoppers."""
-    await admin.save_application(core, TENANT, *CSR, [BEHAVIOR_IMPERSONATE])
-    return headers(await app_token(client, CSR))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.conftest import CSR
 from tests.api.login_support import admin_headers
 from tests.api.parts_support import define
 from tests.api.support import CUSTOMER, ok, register
@@ -19,14 +20,7 @@ from ticketbooth.services.core import Core
 
 ACCOUNTS = f"{CUSTOMER}/accounts"
 IMPERSONATE = f"{CUSTOMER}/authtickets/impersonatecart"
-CSR = ("csr.app", "csr-secret-0123456789abcdef")
 CONTACT = {"email": "ivy@example.com", "firstName": "Ivy", "lastNameOrSurname": "Green"}
-
-
-@pytest.fixture
-async def csr(client: httpx.AsyncClient, core: Core, seeded: Seed) -> dict[str, str]:
-    await admin.save_application(core, TENANT, *CSR, [BEHAVIOR_IMPERSONATE])
-    return headers(await app_token(client, CSR))
 
 
 @pytest.fixture

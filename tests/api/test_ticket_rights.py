@@ -31,14 +31,11 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import ADMIN, PASSWORD, SITE, TENANT, Seed, app_token, headers
-from ticketbooth.domain.models import BEHAVIOR_IMPERSONATE
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services import admin
 from ticketbooth.services.core import Core
 
 ACCOUNTS = f"{CUSTOMER}/accounts"
 IMPERSONATE = f"{CUSTOMER}/authtickets/impersonatecart"
-CSR = ("csr.app", "csr-secret-0123456789abcdef")
 
 
 def bearer(token: str, **extra: str) -> dict[str, str]:
@@ -49,13 +46,6 @@ def bearer(token: str, **extra: str) -> dict[str, str]:
 @pytest.fixture
 async def admin_app(client: httpx.AsyncClient, seeded: Seed) -> dict[str, str]:
     return headers(await app_token(client, ADMIN))
-
-
-@pytest.fixture
-async def csr(client: httpx.AsyncClient, core: Core, seeded: Seed) -> dict[str, str]:
-    """Headers of a call-centre application that may impersonate shoppers."""
-    await admin.save_application(core, TENANT, *CSR, [BEHAVIOR_IMPERSONATE])
-    return headers(await app_token(client, CSR))
 
 
 @pytest.fixture
