@@ -51,8 +51,9 @@ from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.audit import Event
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, Caller, lifetimes_for, open_family
+from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, lifetimes_for, open_family
 from ticketbooth.store.challenges import (
     KIND_FINGERPRINT,
     KIND_REGION,

@@ -18,9 +18,9 @@ from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.access import actor
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.passwords import password_problems, require_strength
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.codes import PURPOSE_RESET
 
 CODE_BYTES = 16  # 128 bits, as 32 lowercase hex characters: URL-safe and easy to copy

@@ -16,8 +16,8 @@ from ticketbooth.domain.models import Page, Shopper
 from ticketbooth.infra.tokens import at_rest
 from ticketbooth.services import audit
 from ticketbooth.services.access import account_for, actor, require_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.sessions import Session
 
 MAX_TOKEN_LENGTH = 256
