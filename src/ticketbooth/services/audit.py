@@ -12,9 +12,9 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
+from ticketbooth.domain.models import AuditEntry
 from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.store.audit import AuditEntry
 from ticketbooth.store.repositories import Store
 
 

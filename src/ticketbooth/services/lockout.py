@@ -37,12 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ticketbooth.domain.errors import InvalidCredentials
-from ticketbooth.domain.models import Account
+from ticketbooth.domain.models import NO_ACCOUNT, Account
 from ticketbooth.domain.policies import lock_expiry, lock_in_force
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.store.logins import NO_ACCOUNT
 
 KIND_ACCOUNT_LOCKED = "account-locked"
 
