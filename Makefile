@@ -41,6 +41,7 @@ fuzz: install
 lint: install
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # wrk is the load generator (Debian's package; installing it needs root, as on the CI machines)
 wrk:
@@ -66,4 +67,4 @@ fmt: install
 	$(BIN)/ruff check --fix src tests bench tools
 
 clean:
-	rm -rf $(VENV) var $(CONFORMANCE)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var $(CONFORMANCE)/node_modules .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -7,7 +7,7 @@
   2xx again, without a restart. A quick restart with no traffic in between (every pooled connection
   stale) costs at most a 503 per pool, never a 500. A silent database (postmaster stopped with
   SIGSTOP: connections accepted, never answered) gets 503s after the connect timeout, not a hang.
-- Which failures count as "the database cannot be reached" (store/reachability.py), and the API's
+- Which failures count as "the database cannot be reached" (infra/reachability.py), and the API's
   last-line handler for those that escape the store: 503 for them, a logged 500 for a bug.
 - Redis: a redis-server of the test's own, stopped under two live servers that share rate limits
   through it: the limits still hold (each process counts alone: looser, never unlimited), one
@@ -52,8 +52,8 @@ from tests.smtp import Recorder, SmtpServer
 from ticketbooth.app import create_app
 from ticketbooth.config import Settings
 from ticketbooth.infra.ratelimit import RedisLimiter
+from ticketbooth.infra.reachability import CONNECT_TIMEOUT_SECONDS, database_unreachable
 from ticketbooth.services.core import Core, open_core
-from ticketbooth.store.reachability import CONNECT_TIMEOUT_SECONDS, database_unreachable
 
 PG_BIN = next((p.parent for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)), None)
 REFUSED_SLOWEST = 3.0

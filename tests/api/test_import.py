@@ -23,9 +23,9 @@ from tests.legacy_hash_vectors import (
     passlib_hash,
 )
 from ticketbooth.domain.errors import AddCustomerFailed, Forbidden, InvalidParameter
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.passwords import secret_for_new_login
-from ticketbooth.services.tickets import Caller
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -17,9 +17,9 @@ from ticketbooth.api.account_parts import parts_of
 from ticketbooth.domain.errors import Forbidden, InvalidParameter, TicketboothError
 from ticketbooth.domain.models import NewAccount
 from ticketbooth.infra.tokens import new_hex
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.parts import add_parts
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")

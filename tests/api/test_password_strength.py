@@ -14,12 +14,12 @@ from tests.api.login_support import ACCOUNTS, admin_headers, as_shopper, change_
 from tests.api.support import REGISTER, assert_error, login, ok, register
 from tests.conftest import PASSWORD, TENANT, Seed
 from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.domain.models import PURPOSE_RESET
 from ticketbooth.domain.policies import PasswordPolicy, strength_problem
 from ticketbooth.infra.tokens import at_rest
 from ticketbooth.services import admin
 from ticketbooth.services.core import Core
 from ticketbooth.services.passwords import STRENGTH_MAX_CHARS, password_strength, user_inputs
-from ticketbooth.store.codes import PURPOSE_RESET
 
 EMAIL = "zorblax.quintessa@example.com"
 # Strong on its own (score 4), weak (1) for the account whose email and names it is made of.

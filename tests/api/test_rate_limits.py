@@ -20,8 +20,8 @@ from ticketbooth.config import Settings
 from ticketbooth.domain.errors import TooManyRequests
 from ticketbooth.domain.policies import RATE_LIMIT_DEFAULTS, TenantSettings
 from ticketbooth.services import limits
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store import tables
 
 pytestmark = pytest.mark.usefixtures("seeded")

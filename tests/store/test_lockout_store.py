@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ticketbooth.domain.models import NewAccount
+from ticketbooth.domain.models import NO_ACCOUNT, NewAccount
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import Core
 from ticketbooth.store.hotpath import hot_path
-from ticketbooth.store.logins import NO_ACCOUNT
 
 TENANT = 100
 LIMIT = 5

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ticketbooth.domain.models import KIND_FINGERPRINT, KIND_REGION
 from ticketbooth.domain.policies import SiteSettings
 from ticketbooth.services.challenges import locked_by_failures, may_use_code, new_code, normalize_code, two_factor_reasons
-from ticketbooth.store.challenges import KIND_FINGERPRINT, KIND_REGION, LoginGate
+from ticketbooth.store.challenges import LoginGate
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KNOWN = {(KIND_FINGERPRINT, "f1"), (KIND_REGION, "r1")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ticketbooth.services.login_names import KIND_LOGIN_CHANGED
-from ticketbooth.services.mail import Templates
+from ticketbooth.services.mailroom import Templates
 
 
 @pytest.mark.parametrize(("locale", "email_word", "name_word", "undo"), [

@@ -34,11 +34,10 @@ from ticketbooth.services.mail import (
     KIND_PASSWORD_CHANGED,
     KIND_PASSWORD_RESET,
     RETRY_MAX_SECONDS,
-    Templates,
-    locale_candidates,
     retry_delay,
     transport_for,
 )
+from ticketbooth.services.mailroom import Templates, locale_candidates
 
 VALUES = {"tenant_name": "Test Shop", "code": "0123456789abcdef0123456789abcdef", "user_name": "nina@example.com",
           "first_name": "Nina", "reset_url": None, "expires_hours": 72}

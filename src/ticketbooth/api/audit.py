@@ -19,9 +19,9 @@ from ticketbooth.api import wire
 from ticketbooth.api.context import core_of, resolve
 from ticketbooth.api.lists import PagingParams, by_kibo_name
 from ticketbooth.api.wire import KiboJSON, respond
+from ticketbooth.domain.models import AuditEntry
 from ticketbooth.services import audit
 from ticketbooth.services.access import account_for
-from ticketbooth.store.audit import AuditEntry
 
 router = APIRouter(prefix="/api/commerce/customer/accounts/{accountId}/auditlog", tags=["CustomerAuditLog"])
 

@@ -10,8 +10,9 @@ from ticketbooth.api.bodies import CustomerUserAuthInfo, KiboBody
 from ticketbooth.api.context import client_address, core_of, parse_id, plain_route, query, read_json, resolve
 from ticketbooth.api.wire import KiboJSON, respond, ticket
 from ticketbooth.domain.errors import Unauthorized
-from ticketbooth.services import challenges, tickets
-from ticketbooth.services.tickets import Caller, RequestedLifetimes
+from ticketbooth.services import challenges, password_login, tickets
+from ticketbooth.services.caller import Caller
+from ticketbooth.services.tickets import RequestedLifetimes
 
 PREFIX = "/api/commerce/customer/authtickets"
 router = APIRouter(prefix=PREFIX, tags=["StorefrontAuthTicket"])
@@ -49,7 +50,7 @@ async def create_user_auth_ticket(request: Request) -> Response:
     good part of what a login costs the event loop (bench/README.md)."""
     ctx = await resolve(request, shopper="lenient", app_credential=True)
     body = await read_json(request, CustomerUserAuthInfo)
-    issued = await tickets.login(
+    issued = await password_login.login(
         core_of(request), ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
         fingerprint=body.fingerprint, region=body.region,

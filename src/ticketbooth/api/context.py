@@ -26,8 +26,8 @@ from ticketbooth.domain.errors import InvalidAccessToken, InvalidParameter, Tick
 from ticketbooth.domain.models import Shopper
 from ticketbooth.services import tickets
 from ticketbooth.services.applications import TOKEN_USE_SHOPPER, application_for_claims, token_use
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 
 _HOST = re.compile(r"^t(\d{1,9})(?:-s(\d{1,9}))?\.", re.IGNORECASE)
 MAX_ARRAY_ITEMS = 1000

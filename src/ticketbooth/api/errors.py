@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ticketbooth.api.middleware import CORRELATION_SCOPE_KEY
 from ticketbooth.api.wire import KiboJSON
 from ticketbooth.domain import errors as e
-from ticketbooth.store.reachability import database_unreachable, unavailable
+from ticketbooth.infra.reachability import database_unreachable, unavailable
 
 log = logging.getLogger("ticketbooth.api")
 
@@ -111,7 +111,7 @@ def _unexpected(request: Request, exc: Exception) -> KiboJSON:
 
 # Errors of the database layers that got past the store (a pool checkout that timed out, a driver
 # error outside a transaction): a 503 with Retry-After when the database cannot be reached
-# (store/reachability.py), else raised on to `_unexpected`, a logged 500 like any other error.
+# (infra/reachability.py), else raised on to `_unexpected`, a logged 500 like any other error.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     SQLAlchemyError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 

@@ -23,9 +23,9 @@ from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import Shopper
 from ticketbooth.services import logins
 from ticketbooth.services.access import require_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.logins import PasswordChange, PasswordChangeResult
-from ticketbooth.services.tickets import Caller
 
 router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAccount"])
 

@@ -21,8 +21,8 @@ from ticketbooth.api.bodies import AuthTicketRequest, KiboBody
 from ticketbooth.api.context import core_of, read_json, resolve
 from ticketbooth.api.lists import collection, window
 from ticketbooth.api.wire import KiboJSON, respond
+from ticketbooth.domain.models import Session
 from ticketbooth.services import access, impersonation, sessions
-from ticketbooth.store.sessions import Session
 
 router = APIRouter(prefix="/api/commerce/customer", tags=["Sessions"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ticketbooth.domain.policies import SiteSettings, TenantSettings
 
@@ -457,3 +457,60 @@ class AppToken:
     refresh_expires_at: datetime
     expires_in: int
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One live token family of an account, without anything secret (no token hashes)."""
+
+    id: str
+    account_id: int
+    site_id: int
+    client_id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    client_address: str | None
+    user_agent: str | None
+    acting_client_id: str | None
+
+    @property
+    def is_impersonation(self) -> bool:
+        return self.acting_client_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry of an account's audit trail (a security event), as read back for its owner and administrators."""
+
+    id: int
+    tenant_id: int
+    site_id: int | None
+    account_id: int | None
+    event: str
+    at: datetime
+    client_address: str | None
+    client_id: str | None
+    actor: str | None
+    detail: dict[str, Any] | None
+    user_id: str | None = None
+
+
+# -- names stored in the database, shared by the flows and the store ---------------------------------
+
+NO_ACCOUNT = 0
+"""An account id that no account has (ids start at 1): the equal-work paths for an unknown account run
+their statements with it (the failed-login count, the code-login gate, the latest challenge, the reset
+code's rehearsal), so that an unknown user costs what a known one does and nothing is found or changed."""
+
+PURPOSE_TWO_FACTOR = "2fa"
+"""A login challenge's purpose: the second factor of a password login."""
+PURPOSE_OTP = "otp"
+"""A login challenge's purpose: a one-time passcode login."""
+PURPOSE_RESET = "reset"
+"""An account code's purpose: a forgotten-password reset."""
+
+KIND_FINGERPRINT = "fingerprint"
+"""A known device of an account, by the hash of its fingerprint (the new-device 2FA trigger)."""
+KIND_REGION = "region"
+"""A known region of an account (the region-change 2FA trigger)."""

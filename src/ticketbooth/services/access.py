@@ -6,8 +6,8 @@ from __future__ import annotations
 from ticketbooth.domain.errors import Forbidden, NotFound
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account, Shopper
 from ticketbooth.services import audit
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 AUDIT_NAME_MAX = 200

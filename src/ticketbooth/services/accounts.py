@@ -24,10 +24,11 @@ from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services import audit, limits, login_names
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.parts import AccountParts, add_parts, check_parts
 from ticketbooth.services.passwords import LoginSecret, secret_for_new_login, user_inputs
-from ticketbooth.services.tickets import Caller, RequestedLifetimes, lifetimes_for, open_family
+from ticketbooth.services.tickets import RequestedLifetimes, lifetimes_for, open_family
 from ticketbooth.services.views import shopper_view
 from ticketbooth.store.repositories import Store
 

@@ -38,8 +38,8 @@ from ticketbooth.domain.models import (
 )
 from ticketbooth.domain.text import clean_text
 from ticketbooth.services.access import account_for, actor, is_admin, record_impersonated_change, require_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 DEFAULT_NAMESPACE = "tenant"

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ticketbooth.store.audit import AuditEntry
+from ticketbooth.domain.models import AuditEntry
+from ticketbooth.services.caller import Caller
+from ticketbooth.services.core import Core
 from ticketbooth.store.repositories import Store
-
-if TYPE_CHECKING:
-    from ticketbooth.services.core import Core
-    from ticketbooth.services.tickets import Caller
 
 
 class Event(StrEnum):

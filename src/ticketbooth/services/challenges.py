@@ -45,22 +45,25 @@ from ticketbooth.domain.errors import (
     PasswordChangeRequired,
     TooManyRequests,
 )
-from ticketbooth.domain.models import Account, IssuedTicket, Shopper
+from ticketbooth.domain.models import (
+    KIND_FINGERPRINT,
+    KIND_REGION,
+    NO_ACCOUNT,
+    PURPOSE_OTP,
+    PURPOSE_TWO_FACTOR,
+    Account,
+    IssuedTicket,
+    Shopper,
+)
 from ticketbooth.domain.policies import SiteSettings, login_key
 from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.audit import Event
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, Caller, lifetimes_for, open_family
-from ticketbooth.store.challenges import (
-    KIND_FINGERPRINT,
-    KIND_REGION,
-    PURPOSE_OTP,
-    PURPOSE_TWO_FACTOR,
-    Challenge,
-    LoginGate,
-)
+from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, lifetimes_for, open_family
+from ticketbooth.store.challenges import Challenge, LoginGate
 
 KIND_TWO_FACTOR_CODE = "two-factor-code"
 KIND_LOGIN_CODE = "login-code"
@@ -68,7 +71,6 @@ CODE_DIGITS = 6
 PENDING_TOKEN_BYTES = 32
 MAX_IDENTIFIER = 320
 MAX_CODE = 64
-NO_ACCOUNT = -1
 NOBODY = "nobody@invalid"
 _CODE_KEY_LABEL = b"ticketbooth login codes"
 _DEVICE_KEY_LABEL = b"ticketbooth known devices"

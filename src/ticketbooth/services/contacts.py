@@ -19,8 +19,8 @@ from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Address, Contact, ContactDetails, ContactType, Page, Phones, Shopper
 from ticketbooth.domain.text import clean_email, clean_text
 from ticketbooth.services.access import account_for, actor, record_impersonated_change
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 MAX_CONTACTS_PER_ACCOUNT = 200

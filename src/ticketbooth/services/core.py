@@ -16,7 +16,7 @@ from ticketbooth.infra.hashing import PasswordHashing
 from ticketbooth.infra.ratelimit import Limiter, MemoryLimiter, open_limiter
 from ticketbooth.infra.signing import KeyRing, generate_key
 from ticketbooth.services.directory import Directory
-from ticketbooth.services.mail import Mail, Templates
+from ticketbooth.services.mailroom import Mail, Templates
 from ticketbooth.store.database import create_engine, migrate
 from ticketbooth.store.repositories import Store
 

@@ -8,8 +8,8 @@ from ticketbooth.domain.errors import InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import CustomerSetInfo, Page
 from ticketbooth.domain.text import clean_text
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 
 
 async def list_customer_sets(core: Core, caller: Caller, query: ListQuery) -> Page[CustomerSetInfo]:

@@ -18,8 +18,9 @@ from typing import Any
 from ticketbooth.domain.errors import Forbidden, InvalidParameter, NotFound
 from ticketbooth.domain.models import BEHAVIOR_IMPERSONATE, IssuedTicket
 from ticketbooth.services import audit
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller, open_family
+from ticketbooth.services.tickets import open_family
 
 # Kibo's cart ids are 32 hex characters; other carts' ids are allowed, but only plain ones.
 _CART_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")

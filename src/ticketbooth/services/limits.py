@@ -22,15 +22,12 @@ import ipaddress
 import math
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from ticketbooth.domain.errors import TooManyRequests
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN
 from ticketbooth.domain.policies import RateBucket
-
-if TYPE_CHECKING:  # tickets imports this module
-    from ticketbooth.services.core import Core
-    from ticketbooth.services.tickets import Caller
+from ticketbooth.services.caller import Caller
+from ticketbooth.services.core import Core
 
 
 class Limit(StrEnum):

@@ -35,17 +35,13 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ticketbooth.domain.errors import InvalidCredentials
-from ticketbooth.domain.models import Account
+from ticketbooth.domain.models import NO_ACCOUNT, Account
 from ticketbooth.domain.policies import lock_expiry, lock_in_force
 from ticketbooth.services import audit, limits, mail
-from ticketbooth.store.logins import NO_ACCOUNT
-
-if TYPE_CHECKING:  # tickets imports this module
-    from ticketbooth.services.core import Core
-    from ticketbooth.services.tickets import Caller
+from ticketbooth.services.caller import Caller
+from ticketbooth.services.core import Core
 
 KIND_ACCOUNT_LOCKED = "account-locked"
 

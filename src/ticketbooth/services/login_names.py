@@ -22,8 +22,8 @@ from ticketbooth.domain.models import Account, Shopper
 from ticketbooth.domain.policies import login_key
 from ticketbooth.services import lockout, mail
 from ticketbooth.services.access import is_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 KIND_LOGIN_CHANGED = "login-changed"

@@ -32,9 +32,9 @@ from ticketbooth.domain.models import Account, LoginState, Shopper
 from ticketbooth.domain.policies import lock_in_force, login_key, remaining_login_attempts
 from ticketbooth.services import audit, lockout
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.passwords import checked_new_password, require_strength
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 MAX_PASSWORD_CHANGES = 100

@@ -1,4 +1,5 @@
-"""Mail to shoppers: templates, the outbox, and the background sender.
+"""Mail to shoppers: rendering, the outbox, and the background sender. The templates, the sealing
+key and the wake-up signal every process keeps are in `services.mailroom` (held by `core.Core`).
 
 - `enqueue` renders a message from its templates and queues it, sealed (encrypted), in the outbox,
   on the caller's transaction: the message exists exactly when the change that causes it does.
@@ -9,48 +10,30 @@
   the next sender delivers the message: no message is lost. Delivery is at least once: should a
   process die between the SMTP server's acceptance and the bookkeeping, the message goes again with
   the same Message-ID, by which receivers recognise it.
-
-Templates live in `templates/mail/<kind>/` as `subject.txt`, `body.txt` and `body.html`, each
-overridable per locale in `<kind>/<locale>/` (lower case, `fr-ca` falls back to `fr`, then to the
-default), and all of them by the directory in the `mail_template_dir` setting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 import random
-import re
 import secrets
 import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    PackageLoader,
-    StrictUndefined,
-    select_autoescape,
-)
+from typing import Any
 
 from ticketbooth.config import Settings
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import Tenant
 from ticketbooth.infra.mail import (
-    MESSAGE_ID_INFO,
     DeliveryError,
     FileTransport,
     RenderedMail,
-    Sealer,
     SealError,
     SmtpTransport,
     Transport,
@@ -58,100 +41,19 @@ from ticketbooth.infra.mail import (
     message_id,
     tls_context,
 )
+from ticketbooth.services.core import Core
 from ticketbooth.store.outbox import OutboxMessage
-
-if TYPE_CHECKING:
-    from ticketbooth.services.core import Core
-    from ticketbooth.store.repositories import Store
+from ticketbooth.store.repositories import Store
 
 log = logging.getLogger("ticketbooth.mail")
 
 KIND_PASSWORD_RESET = "password-reset"
 KIND_PASSWORD_CHANGED = "password-changed"
 
-SUBJECT_MAX = 200
 BATCH = 10
 RETRY_BASE_SECONDS = 60
 RETRY_MAX_SECONDS = 6 * 3600
 HOUSEKEEPING_SECONDS = 3600
-WAKE_DELAY_SECONDS = 0.05
-_LOCALE = re.compile(r"^[a-z]{2,8}(?:-[a-z0-9]{1,8}){0,4}$")
-
-
-# -- templates ----------------------------------------------------------------------------------------
-
-def locale_candidates(locale: str | None) -> list[str]:
-    """The locale directories to look in, most specific first: `fr_CA` -> ["fr-ca", "fr"]. Anything
-    that is not a plain language tag gives none (the default templates are used)."""
-    if not locale:
-        return []
-    tag = locale.strip().replace("_", "-").lower()
-    if not _LOCALE.match(tag):
-        return []
-    parts = tag.split("-")
-    return ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
-
-
-class Templates:
-    """The mail templates: Jinja2, HTML autoescaped, and every name a template uses must be given."""
-
-    def __init__(self, override_dir: str = "") -> None:
-        loaders: list[BaseLoader] = [PackageLoader("ticketbooth", "templates/mail")]
-        if override_dir:
-            loaders.insert(0, FileSystemLoader(override_dir))
-        self._env = Environment(
-            loader=ChoiceLoader(loaders), undefined=StrictUndefined, auto_reload=False,
-            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-            keep_trailing_newline=True,
-        )
-
-    def render(self, kind: str, locale: str | None, values: Mapping[str, Any]) -> tuple[str, str, str]:
-        """(subject, text, html) of message `kind` in the best locale available for `locale`."""
-        out = []
-        for file in ("subject.txt", "body.txt", "body.html"):
-            names = [f"{kind}/{loc}/{file}" for loc in locale_candidates(locale)] + [f"{kind}/{file}"]
-            out.append(self._env.select_template(names).render(values))
-        subject = " ".join(out[0].split())[:SUBJECT_MAX]  # one line: no header can be injected
-        return subject, out[1], out[2]
-
-
-# -- the outbox ---------------------------------------------------------------------------------------
-
-class Mail:
-    """What every process needs to queue and send mail: the templates, the key that seals messages
-    at rest, and the signal that wakes this process's sender when a message is queued."""
-
-    def __init__(self, secret: bytes, templates: Templates) -> None:
-        self.templates = templates
-        self._sealer = Sealer(secret)
-        self.tag = hmac.new(secret, MESSAGE_ID_INFO, "sha256").hexdigest()[:12]
-        self._wake = asyncio.Event()
-
-    @staticmethod
-    def _context(tenant_id: int, kind: str) -> bytes:
-        return f"outbox:{tenant_id}:{kind}".encode()
-
-    def seal(self, tenant_id: int, kind: str, mail: RenderedMail) -> bytes:
-        return self._sealer.seal(mail.to_bytes(), self._context(tenant_id, kind))
-
-    def open(self, message: OutboxMessage) -> RenderedMail:
-        return RenderedMail.from_bytes(self._sealer.open(message.message, self._context(message.tenant_id, message.kind)))
-
-    def wake(self) -> None:
-        """Tell this process's sender that mail is waiting (call it after the transaction commits). The
-        sender starts `WAKE_DELAY_SECONDS` later, once the answer of the request that queued the mail has
-        gone out: delivering on the same event loop must not make that answer slower than the answer for
-        an unknown account, which queues nothing (no enumeration by timing)."""
-        try:
-            asyncio.get_running_loop().call_later(WAKE_DELAY_SECONDS, self._wake.set)
-        except RuntimeError:  # no loop running (a script): wake at once
-            self._wake.set()
-
-    async def wait(self, seconds: float) -> None:
-        """Until `wake` is called, or `seconds` have passed."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        self._wake.clear()
 
 
 def render(core: Core, tenant: Tenant, kind: str, to: str, locale: str | None,

@@ -10,8 +10,8 @@ from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Note, Page, Shopper
 from ticketbooth.domain.text import clean_text
 from ticketbooth.services.access import account_for, actor
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 MAX_NOTE_LENGTH = 10_000

@@ -17,11 +17,11 @@ from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import ContactDetails
 from ticketbooth.services.access import require_admin
 from ticketbooth.services.attributes import AttributeValues, fqn_key, write_attribute
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.contacts import MAX_CONTACTS_PER_REQUEST, clean_contact, write_contacts
 from ticketbooth.services.core import Core
 from ticketbooth.services.notes import clean_note, write_note
 from ticketbooth.services.segments import join_segments
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 MAX_NOTES_AT_CREATION = 50

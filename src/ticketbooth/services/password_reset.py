@@ -12,16 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 from ticketbooth.domain.errors import InvalidParameter
-from ticketbooth.domain.models import Account, Tenant
+from ticketbooth.domain.models import PURPOSE_RESET, Account, Tenant
 from ticketbooth.domain.policies import lock_in_force, login_key, reset_link
 from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.access import actor
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.passwords import password_problems, require_strength
-from ticketbooth.services.tickets import Caller
-from ticketbooth.store.codes import PURPOSE_RESET
 
 CODE_BYTES = 16  # 128 bits, as 32 lowercase hex characters: URL-safe and easy to copy
 MAX_IDENTIFIER = 320

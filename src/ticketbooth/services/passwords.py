@@ -12,8 +12,8 @@ from ticketbooth.domain.errors import AddCustomerFailed, Forbidden, InvalidParam
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account
 from ticketbooth.domain.policies import PasswordPolicy, problems_with_password, strength_problem
 from ticketbooth.infra import legacy_hashes
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core, common_passwords
-from ticketbooth.services.tickets import Caller
 
 
 def password_problems(password: str, policy: PasswordPolicy) -> list[str]:

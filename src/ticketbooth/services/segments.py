@@ -16,8 +16,8 @@ from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Page, Segment, Shopper
 from ticketbooth.domain.text import clean_text
 from ticketbooth.services.access import account_for, actor, require_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
 from ticketbooth.store.repositories import Store
 
 MAX_SEGMENTS_PER_TENANT = 10_000

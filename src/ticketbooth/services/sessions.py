@@ -12,13 +12,12 @@ stays valid until it expires: at most the access-token lifetime (15 minutes by d
 from __future__ import annotations
 
 from ticketbooth.domain.errors import InvalidParameter, NotFound
-from ticketbooth.domain.models import Page, Shopper
+from ticketbooth.domain.models import Page, Session, Shopper
 from ticketbooth.infra.tokens import at_rest
 from ticketbooth.services import audit
 from ticketbooth.services.access import account_for, actor, require_admin
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import Caller
-from ticketbooth.store.sessions import Session
 
 MAX_TOKEN_LENGTH = 256
 REVOKED_BY_LOGOUT = "logout"

@@ -1,5 +1,6 @@
-"""Shopper tickets: anonymous tickets, login, refresh with rotation inside a token family, and
-turning a presented token back into the shopper it belongs to.
+"""Shopper tickets: anonymous tickets, opening a token family (for a login: see `password_login` and
+`challenges`), refresh with rotation inside a token family, and turning a presented token back into
+the shopper it belongs to.
 
 A ticket is an opaque access token, a refresh token and a signed JWT. Only SHA-256 hashes of the
 two tokens are stored. A refresh token's successor is derived from it with the server secret
@@ -19,53 +20,26 @@ from ticketbooth.domain.errors import (
     InvalidParameter,
     InvalidRefreshToken,
     NotFound,
-    PasswordChangeRequired,
 )
 from ticketbooth.domain.models import (
     BEHAVIOR_CONFIGURE_TOKEN_DURATIONS,
     Account,
-    Application,
     IssuedTicket,
     Shopper,
-    Site,
-    Tenant,
     TicketRecord,
     TokenFamily,
 )
-from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, login_key, meets_two_factor_rule, ticket_ttls
+from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, meets_two_factor_rule, ticket_ttls
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
-from ticketbooth.services import audit, limits, lockout
+from ticketbooth.services import audit, limits
 from ticketbooth.services.applications import TICKET_TOKEN_TYPE, TOKEN_USE_SHOPPER
+from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.views import shopper_view
 from ticketbooth.store.repositories import Store
 
 ACCESS_TOKEN_BYTES = 32
 REFRESH_TOKEN_BYTES = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is calling: the authenticated application, the tenant and site the call is for, and the
-    client's network address and user agent (as far as the edge can tell; for rate limits, sessions
-    and the audit trail).
-
-    `app_credential` says whether the application proved itself with its own credential (an app token
-    or a legacy app ticket). Only then does `app` carry the application's behaviors: a caller known
-    from a shopper's credential alone (a ticket JWT as Bearer, a pending 2FA token) names the
-    application that issued it, for tenant, site and audit, but holds none of its rights. This is the
-    one place that rule is kept, so every `caller.app.has(...)` obeys it."""
-
-    app: Application
-    tenant: Tenant
-    site: Site
-    client_address: str = ""
-    user_agent: str = ""
-    app_credential: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.app_credential and self.app.behaviors:
-            object.__setattr__(self, "app", dataclasses.replace(self.app, behaviors=frozenset()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,60 +183,6 @@ def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
     if family.account_id is not None:
         claims["two_factor_met"] = (family.two_factor_met or "").split()
     return claims
-
-
-# -- login ---------------------------------------------------------------------------------------
-
-async def login(
-    core: Core, caller: Caller, identifier: str | None, password: str | None, *, account_id: int | None = None,
-    requested: RequestedLifetimes | None = None, previous: Shopper | None = None,
-    fingerprint: str | None = None, region: str | None = None,
-) -> IssuedTicket:
-    """A ticket for a registered shopper who proves their password. Every refusal (unknown user,
-    wrong password, inactive or locked account, other account id) is the same error after the same
-    hash work, so answers do not tell whether an account exists.
-
-    A wrong password for an existing account counts as a failed login (see loginState); a right one
-    resets the count; the failures lock the account when they reach `LockoutPolicy.max_failed_logins`
-    (see `services.lockout`, whose `verify_password` every password attempt goes through: it also
-    refuses an address that used up its failures on this account, and writes the audit entries).
-    A right password on an account that must change it is refused with PasswordChangeRequired (only
-    then: a wrong one stays InvalidCredentials). The first login of an imported account verifies
-    the other system's hash and stores an Argon2id hash instead."""
-    if not identifier:
-        raise InvalidParameter("username", "Missing or invalid parameter: username or email address is required")
-    if not password:
-        raise InvalidParameter("password", "Missing or invalid parameter: password is required")
-    access_ttl, refresh_ttl = lifetimes_for(caller, False, requested)
-    key = login_key(identifier)
-    proven = await lockout.verify_password(
-        core, caller, password, lambda: core.store.find_login(caller.site.customer_set_id, key), f"name:{key}",
-        wanted_account_id=account_id)
-    account, stored_hash, now = proven.account, proven.stored_hash, proven.at
-    if account.password_change_required:
-        raise PasswordChangeRequired(
-            "Password Change Required: the password must be changed (Change-Password) before logging in")
-    if (account.has_external_password or core.hashing.needs_rehash(stored_hash)) and \
-            await core.store.upgrade_password_hash(account.id, stored_hash, await core.hashing.hash(password)):
-        account.has_external_password = False
-    if not await lockout.succeeded(core, caller, account, now):  # locked while the hash was checked
-        raise await lockout.refuse(core, caller, proven.subject, account, lockout.LOCKED, now)
-    account.last_login_at = now
-    account.is_locked, account.lock_expires_at = False, None  # a lock that had run out ended here
-    account.failed_login_count, account.first_failed_login_at = 0, None
-    from ticketbooth.services import challenges  # it builds on this module
-
-    pending = await challenges.begin_two_factor(
-        core, caller, account, fingerprint=fingerprint, region=region, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
-        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None)
-    if pending is not None:  # the site asks a second factor: a code is mailed, the ticket waits for it
-        return pending
-    await core.store.fill_parts(account)  # only now: a refusal must not cost more for a known account
-    return await open_family(
-        core, core.store, caller, user_id=account.user_id, account=account,
-        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=LoginProof.password(caller),
-    )
 
 
 # -- refresh -------------------------------------------------------------------------------------

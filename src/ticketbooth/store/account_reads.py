@@ -37,10 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from ticketbooth.domain.models import Account, Profile
+from ticketbooth.infra.reachability import database_unreachable, unavailable
 from ticketbooth.store import tables as t
 from ticketbooth.store.hotpath import ReadFallback, hot_path
 from ticketbooth.store.parts import _account_attribute_of, _contact_of, _note_of, _segment_ref_of
-from ticketbooth.store.reachability import database_unreachable, unavailable
 from ticketbooth.store.tables import UtcDateTime
 
 PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))

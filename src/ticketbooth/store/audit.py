@@ -3,33 +3,17 @@ them after the tenant's retention period)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from ticketbooth.domain.models import AuditEntry
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
 
 _e = t.audit_entries.c
 _a = t.accounts.c
 _INSERT = insert(t.audit_entries)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    tenant_id: int
-    site_id: int | None
-    account_id: int | None
-    event: str
-    at: datetime
-    client_address: str | None
-    client_id: str | None
-    actor: str | None
-    detail: dict[str, Any] | None
-    user_id: str | None = None
 
 
 class AuditStore(StoreBase):

@@ -10,8 +10,8 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketbooth.domain.errors import ServiceUnavailable
+from ticketbooth.infra.reachability import database_unreachable, unavailable
 from ticketbooth.store.hotpath import HotPath, hot_path, write_lock
-from ticketbooth.store.reachability import database_unreachable, unavailable
 
 
 class StoreBase:

@@ -28,10 +28,6 @@ _c = t.login_challenges.c
 _d = t.known_devices.c
 _a = t.accounts.c
 
-PURPOSE_TWO_FACTOR = "2fa"
-PURPOSE_OTP = "otp"
-KIND_FINGERPRINT = "fingerprint"
-KIND_REGION = "region"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +119,7 @@ class ChallengeStore(StoreBase):
 
     async def latest_challenge(self, account_id: int, purpose: str) -> Challenge | None:
         """The account's newest challenge of `purpose`, in whatever state. An account id of no account
-        (-1) finds none after the same query: the work of an unknown user equals a known one's."""
+        (`NO_ACCOUNT`) finds none after the same query: the work of an unknown user equals a known one's."""
         async with self._begin(write=False) as conn:
             row = (await conn.execute(select(t.login_challenges).where(
                 _c.account_id == account_id, _c.purpose == purpose,

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import case, delete, insert, select, update
 
+from ticketbooth.domain.models import NO_ACCOUNT, PURPOSE_RESET
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
 
 _c = t.account_codes.c
-PURPOSE_RESET = "reset"
 
 
 class CodeStore(StoreBase):
@@ -30,7 +30,7 @@ class CodeStore(StoreBase):
         same statements and writes in one transaction, undone before it commits, so that its answer
         takes as long as for a known account and leaves nothing behind."""
         async with self._begin(write=True) as conn:
-            await conn.execute(delete(t.account_codes).where(_c.account_id == -1, _c.purpose == PURPOSE_RESET))
+            await conn.execute(delete(t.account_codes).where(_c.account_id == NO_ACCOUNT, _c.purpose == PURPOSE_RESET))
             res = await conn.execute(insert(t.outbox).values(
                 tenant_id=0, kind="none", message=sealed_message, created_at=now, next_attempt_at=now, attempts=0,
                 failed_at=now,

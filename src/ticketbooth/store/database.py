@@ -9,8 +9,8 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ticketbooth.infra.reachability import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS
 from ticketbooth.store.hotpath import attach
-from ticketbooth.store.reachability import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,7 +34,7 @@ def create_engine(plain_url: str, pool_size: int = 10, *, connect_timeout: float
                   pool_timeout: float = POOL_TIMEOUT_SECONDS) -> AsyncEngine:
     """The engine, with the raw-driver hot path of the ticket statements attached (store/hotpath.py).
 
-    PostgreSQL fails fast when it cannot be reached (store/reachability.py): opening a connection
+    PostgreSQL fails fast when it cannot be reached (infra/reachability.py): opening a connection
     may take `connect_timeout` seconds, waiting for a pooled one `pool_timeout`; then the request is
     answered 503. Connections the server dropped (a restart) need no ping per checkout: the first
     statement on one fails as a disconnect, SQLAlchemy then discards every connection the pool

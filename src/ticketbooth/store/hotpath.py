@@ -50,13 +50,13 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import TicketRecord, TokenFamily
-from ticketbooth.store import tables as t
-from ticketbooth.store.reachability import (
+from ticketbooth.infra.reachability import (
     CONNECT_TIMEOUT_SECONDS,
     UNAVAILABLE_MESSAGE,
     database_unreachable,
     unavailable,
 )
+from ticketbooth.store import tables as t
 
 T = TypeVar("T")
 
@@ -526,7 +526,7 @@ def _integrity(exc: sqlite3.IntegrityError) -> IntegrityError:
 
 def _unavailable(exc: BaseException) -> BaseException:
     """What the callers of a failed group get: ServiceUnavailable when the database cannot be
-    reached (store/reachability.py) or the group was cancelled, else the error itself (a bug)."""
+    reached (infra/reachability.py) or the group was cancelled, else the error itself (a bug)."""
     if isinstance(exc, _Busy) and exc.__cause__ is not None:
         exc = exc.__cause__  # locked for longer than the busy timeout
     if isinstance(exc, asyncio.CancelledError) or database_unreachable(exc):

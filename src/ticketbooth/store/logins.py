@@ -39,8 +39,6 @@ _STORED_LOGIN = select(
     _a.c.lock_expires_at,
 ).where(_a.c.id == bindparam("account_id"))
 
-NO_ACCOUNT = 0
-"""The account id the failed-login statement runs on when there is no account to count (ids start at 1)."""
 
 _NOW = bindparam("now", type_=_a.c.locked_at.type)
 _LOCK_IN_FORCE = and_(_a.c.is_locked.is_(True), or_(_a.c.lock_expires_at.is_(None), _a.c.lock_expires_at > _NOW))
@@ -91,7 +89,7 @@ class LoginStore(StoreBase):
                                   lock_expires: datetime | None) -> bool:
         """One more failed password login (the first one's time is kept), locking the account when
         this one makes `max_failed`. True only for the one call that locked it. Nothing changes
-        while a lock holds. With `NO_ACCOUNT` the same statement runs and changes nothing."""
+        while a lock holds. With `domain.models.NO_ACCOUNT` the same statement runs and changes nothing."""
         async with self._begin(write=True) as conn:
             locked = (await conn.execute(_FAILED_LOGIN, {
                 "account_id": account_id, "now": now, "max_failed": max_failed, "lock_expires": lock_expires,

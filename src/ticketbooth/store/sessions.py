@@ -4,11 +4,11 @@ ended one by one). Token families are written by the ticket flows (`Store.insert
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, update
 
+from ticketbooth.domain.models import Session
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
 
@@ -19,26 +19,6 @@ _k = t.tickets.c
 # refresh hot path writes nothing extra.
 _LAST_USED = (select(func.max(_k.issued_at)).where(_k.family_id == _f.id).correlate(t.token_families)
               .scalar_subquery().label("last_used_at"))
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One live token family of an account, without anything secret (no token hashes)."""
-
-    id: str
-    account_id: int
-    site_id: int
-    client_id: str
-    created_at: datetime
-    last_used_at: datetime
-    expires_at: datetime
-    client_address: str | None
-    user_agent: str | None
-    acting_client_id: str | None
-
-    @property
-    def is_impersonation(self) -> bool:
-        return self.acting_client_id is not None
 
 
 class SessionStore(StoreBase):

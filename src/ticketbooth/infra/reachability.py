@@ -5,6 +5,8 @@ One classifier for the paths to the database: the raw hot path (store/hotpath.py
 account read (store/account_reads.py), and, as the last line, the API's exception handlers
 (api/errors.py) for whatever escapes the store (a pool checkout timing out, a connect refused with a
 PostgreSQL error). SQLAlchemy transactions (store/base.py `_begin`) map their failures with it first.
+It sits in infra, below both the store and the API, because it only reads driver exceptions: the
+API's handlers use it without importing the store.
 
 It is narrow on purpose. Reachable-database errors stay what they are: an integrity violation, a
 syntax error, a missing table, an asyncpg misuse ("another operation is in progress") are never
