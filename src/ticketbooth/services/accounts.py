@@ -18,7 +18,15 @@ from ticketbooth.domain.errors import (
     TicketboothError,
 )
 from ticketbooth.domain.filters import ListQuery
-from ticketbooth.domain.models import Account, IssuedTicket, NewAccount, Profile, Shopper
+from ticketbooth.domain.models import (
+    REVOKED_BY_DEACTIVATION,
+    REVOKED_BY_DELETION,
+    Account,
+    IssuedTicket,
+    NewAccount,
+    Profile,
+    Shopper,
+)
 from ticketbooth.domain.policies import login_key
 from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
@@ -349,7 +357,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
             if not done:
                 raise NotFound(f"Item not found: account {account_id} does not exist")
             if values.get("is_active") is False:
-                await tx.revoke_account_families(account.id, now, "account-deactivated")
+                await tx.revoke_account_families(account.id, now, REVOKED_BY_DEACTIVATION)
             await _audit_update(core, tx, caller, shopper, account.id, values)
             if renamed:
                 notice = await login_names.notify(core, tx, caller, account, renamed)
@@ -367,7 +375,7 @@ async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
     require_admin(caller, "deleting an account")
     account = await account_for(core, caller, None, account_id, owner_may=False, with_parts=False)
     async with core.store.transaction() as tx:
-        await tx.revoke_account_families(account.id, core.clock.now(), "account-deleted")
+        await tx.revoke_account_families(account.id, core.clock.now(), REVOKED_BY_DELETION)
         if not await tx.delete_account(account.id):
             raise NotFound(f"Item not found: account {account_id} does not exist")
         await audit.record(core, audit.Event.ACCOUNT_DELETED, caller=caller, account_id=account.id,

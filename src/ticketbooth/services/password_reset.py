@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from ticketbooth.domain.errors import InvalidParameter
-from ticketbooth.domain.models import PURPOSE_RESET, Account, Tenant
+from ticketbooth.domain.models import PURPOSE_RESET, REVOKED_BY_PASSWORD_RESET, Account, Tenant
 from ticketbooth.domain.policies import lock_in_force, login_key, reset_link
 from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
@@ -25,7 +25,6 @@ from ticketbooth.services.passwords import password_problems, require_strength
 CODE_BYTES = 16  # 128 bits, as 32 lowercase hex characters: URL-safe and easy to copy
 MAX_IDENTIFIER = 320
 MAX_CODE = 128
-REVOKE_REASON = "password-reset"
 NOBODY = "nobody@invalid"
 
 
@@ -124,7 +123,7 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
     async with core.store.transaction() as tx:
         if not await tx.reset_password(account.id, code_hash, new_hash, now, actor(caller, None), max_failed):
             raise _invalid_code()  # spent by a concurrent request a moment ago
-        await tx.revoke_account_families(account.id, now, REVOKE_REASON)
+        await tx.revoke_account_families(account.id, now, REVOKED_BY_PASSWORD_RESET)
         await audit.record(core, audit.Event.PASSWORD_RESET, caller=caller, account_id=account.id, store=tx)
         if lock_in_force(account.is_locked, account.lock_expires_at, now) and not account.locked_by_admin:
             await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
