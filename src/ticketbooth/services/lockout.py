@@ -204,5 +204,5 @@ async def succeeded(core: Core, caller: Caller, account: Account, now: datetime)
                         user_id=account.user_id)
     if not await core.store.record_successful_login(account.id, now, audit_entry=entry):
         return False
-    audit.recorded(event)
+    audit.recorded(core, event)
     return True
