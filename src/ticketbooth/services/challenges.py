@@ -55,6 +55,8 @@ from ticketbooth.domain.errors import (
 from ticketbooth.domain.models import (
     KIND_FINGERPRINT,
     KIND_REGION,
+    MAIL_LOGIN_CODE,
+    MAIL_TWO_FACTOR_CODE,
     NO_ACCOUNT,
     PURPOSE_OTP,
     PURPOSE_TWO_FACTOR,
@@ -72,8 +74,6 @@ from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, lifetimes_for, open_family
 from ticketbooth.store.challenges import Challenge
 
-KIND_TWO_FACTOR_CODE = "two-factor-code"
-KIND_LOGIN_CODE = "login-code"
 PENDING_TOKEN_BYTES = 32
 MAX_IDENTIFIER = 320
 NOBODY = "nobody@invalid"
@@ -163,7 +163,7 @@ async def begin_two_factor(
     code, token = new_digits(CODE_DIGITS), new_hex(PENDING_TOKEN_BYTES)
     async with core.store.transaction() as tx:
         await tx.insert_challenge(challenge, code_hash(core, challenge.id, code), at_rest(token))
-        await mail.enqueue(core, tx, caller.tenant, KIND_TWO_FACTOR_CODE, account.email, account.profile.locale_code,
+        await mail.enqueue(core, tx, caller.tenant, MAIL_TWO_FACTOR_CODE, account.email, account.profile.locale_code,
                            _values(core, caller, account, code))
         await audit.record(core, Event.TWO_FACTOR_SENT, caller=caller, account_id=account.id,
                            detail={"reasons": reasons}, store=tx)
@@ -245,7 +245,7 @@ async def resend_two_factor(core: Core, caller: Caller, token: str | None) -> No
     account = await _code_account(core, challenge)
     assert account.email is not None
     await limits.check(core, caller, limits.Limit.CODE_REQUEST, _budget_key(account.id))
-    await _resend(core, caller, challenge, account, KIND_TWO_FACTOR_CODE, Event.TWO_FACTOR_SENT, quiet=False)
+    await _resend(core, caller, challenge, account, MAIL_TWO_FACTOR_CODE, Event.TWO_FACTOR_SENT, quiet=False)
 
 
 async def _resend(core: Core, caller: Caller, challenge: Challenge, account: Account, kind: str, event: Event,
@@ -371,14 +371,14 @@ async def request_otp(core: Core, caller: Caller, email: str | None) -> None:
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)
     now, codes, tenant = core.clock.now(), caller.tenant.settings.codes, caller.tenant
     if account is not None and latest is not None and latest.is_live(now, codes.otp_max_failed_attempts):
-        if await _resend(core, caller, latest, account, KIND_LOGIN_CODE, Event.OTP_SENT, quiet=True):
+        if await _resend(core, caller, latest, account, MAIL_LOGIN_CODE, Event.OTP_SENT, quiet=True):
             return
         account = None  # nothing goes out now: the same work as for nobody
     code = new_digits(CODE_DIGITS)
     values = _values(core, caller, account, code)
     if account is None or account.email is None:
-        rendered = mail.render(core, tenant, KIND_LOGIN_CODE, NOBODY, None, values)
-        await core.store.rehearse_challenge(core.mail.seal(tenant.id, KIND_LOGIN_CODE, rendered), now)
+        rendered = mail.render(core, tenant, MAIL_LOGIN_CODE, NOBODY, None, values)
+        await core.store.rehearse_challenge(core.mail.seal(tenant.id, MAIL_LOGIN_CODE, rendered), now)
         return
     challenge = Challenge(
         id=new_hex(16), purpose=PURPOSE_OTP, account_id=account.id, tenant_id=tenant.id, site_id=caller.site.id,
@@ -387,7 +387,7 @@ async def request_otp(core: Core, caller: Caller, email: str | None) -> None:
     )
     async with core.store.transaction() as tx:
         await tx.insert_challenge(challenge, code_hash(core, challenge.id, code), None, replace=True)
-        await mail.enqueue(core, tx, tenant, KIND_LOGIN_CODE, account.email, account.profile.locale_code, values)
+        await mail.enqueue(core, tx, tenant, MAIL_LOGIN_CODE, account.email, account.profile.locale_code, values)
         await audit.record(core, Event.OTP_SENT, caller=caller, account_id=account.id, store=tx)
     core.mail.wake()
 

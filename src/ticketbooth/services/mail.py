@@ -47,9 +47,6 @@ from ticketbooth.store.repositories import Store
 
 log = logging.getLogger("ticketbooth.mail")
 
-KIND_PASSWORD_RESET = "password-reset"
-KIND_PASSWORD_CHANGED = "password-changed"
-
 BATCH = 10
 RETRY_BASE_SECONDS = 60
 RETRY_MAX_SECONDS = 6 * 3600

@@ -12,7 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 from ticketbooth.domain.errors import InvalidParameter
-from ticketbooth.domain.models import PURPOSE_RESET, REVOKED_BY_PASSWORD_RESET, Account, Tenant
+from ticketbooth.domain.models import (
+    MAIL_PASSWORD_CHANGED,
+    MAIL_PASSWORD_RESET,
+    PURPOSE_RESET,
+    REVOKED_BY_PASSWORD_RESET,
+    Account,
+    Tenant,
+)
 from ticketbooth.domain.policies import lock_in_force, login_key, reset_link
 from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
@@ -68,16 +75,16 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
     locale = account.profile.locale_code if account else None
     if account is None or not account.email:
         # the same rendering, sealing and write transaction as below, for nobody
-        rendered = mail.render(core, tenant, mail.KIND_PASSWORD_RESET, NOBODY, locale, values)
+        rendered = mail.render(core, tenant, MAIL_PASSWORD_RESET, NOBODY, locale, values)
         async with core.store.transaction() as tx:
-            await tx.issue_no_code(core.mail.seal(tenant.id, mail.KIND_PASSWORD_RESET, rendered), now)
+            await tx.issue_no_code(core.mail.seal(tenant.id, MAIL_PASSWORD_RESET, rendered), now)
             await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=None,
                                detail={"sent": False}, store=tx)
         return
     expires = now + timedelta(hours=tenant.settings.codes.reset_code_hours)
     async with core.store.transaction() as tx:
         await tx.issue_code(account.id, PURPOSE_RESET, at_rest(code), now, expires)
-        await mail.enqueue(core, tx, tenant, mail.KIND_PASSWORD_RESET, account.email, locale, values)
+        await mail.enqueue(core, tx, tenant, MAIL_PASSWORD_RESET, account.email, locale, values)
         await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=account.id,
                            detail={"sent": True}, store=tx)
     core.mail.wake()
@@ -129,6 +136,6 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
             await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
                                detail={"by": "password-reset"}, store=tx)
         if account.email:
-            await mail.enqueue(core, tx, tenant, mail.KIND_PASSWORD_CHANGED, account.email, account.profile.locale_code,
+            await mail.enqueue(core, tx, tenant, MAIL_PASSWORD_CHANGED, account.email, account.profile.locale_code,
                                {"user_name": _login_name(account), "first_name": account.profile.first_name})
     core.mail.wake()
