@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from tests.conftest import free_port
 from tests.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 from ticketbooth.config import Settings
+from ticketbooth.domain.mail import RETRY_MAX_SECONDS, locale_candidates, retry_delay
 from ticketbooth.domain.models import MAIL_PASSWORD_CHANGED, MAIL_PASSWORD_RESET
 from ticketbooth.domain.policies import MailSettings, reset_link
 from ticketbooth.infra.mail import (
@@ -31,8 +32,8 @@ from ticketbooth.infra.mail import (
     build_message,
     message_id,
 )
-from ticketbooth.services.mail import RETRY_MAX_SECONDS, retry_delay, transport_for
-from ticketbooth.services.mailroom import Templates, locale_candidates
+from ticketbooth.services.mail import transport_for
+from ticketbooth.services.mailroom import Templates
 
 VALUES = {"tenant_name": "Test Shop", "code": "0123456789abcdef0123456789abcdef", "user_name": "nina@example.com",
           "first_name": "Nina", "reset_url": None, "expires_hours": 72}
