@@ -27,7 +27,7 @@ from ticketbooth.domain.models import (
     Profile,
     Shopper,
 )
-from ticketbooth.domain.policies import login_key
+from ticketbooth.domain.policies import login_key, user_inputs
 from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services import audit, limits, login_names
@@ -35,7 +35,7 @@ from ticketbooth.services.access import account_for, actor, is_admin, require_ad
 from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.parts import AccountParts, add_parts, check_parts
-from ticketbooth.services.passwords import LoginSecret, secret_for_new_login, user_inputs
+from ticketbooth.services.passwords import LoginSecret, secret_for_new_login
 from ticketbooth.services.tickets import RequestedLifetimes, lifetimes_for, open_family
 from ticketbooth.services.views import shopper_view
 from ticketbooth.store.repositories import Store
