@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = core is None
         app.state.core = core or await open_core(settings, clock)
+        audit.listen(app.state.core, _count_security_event)
         await app.state.core.keys.refresh()
         await asyncio.to_thread(common_passwords)  # load the list now, not in the first registration
         # Everything loaded so far lives as long as the process: move it out of the collector's reach, so
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     )
     if core is not None:
         app.state.core = core
+        audit.listen(core, _count_security_event)  # now: a test may serve it without running the lifespan
     errors.install(app)
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
@@ -81,11 +83,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(RequestMetrics, access_log=settings.access_log)
     app.add_middleware(KiboTolerance, max_body_bytes=settings.max_body_bytes, static_segments=static_segments(routers))
     metrics.known_security_events(sorted(audit.COUNTED_IN_METRICS))
-    audit.listen(_count_security_event)
     return app
 
 
-def _count_security_event(event: audit.Event) -> None:
+def _count_security_event(event: str) -> None:
     """An audit listener: counts the event in /metrics when it is one that may be counted."""
     if event in audit.COUNTED_IN_METRICS:
         metrics.security_event(event)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ticketbooth.config import Settings
+from ticketbooth.config import PROMETHEUS_MULTIPROC_ENV, Settings
 from ticketbooth.domain.errors import TicketboothError
 from ticketbooth.infra.logging import log_config
 from ticketbooth.services import admin, applications
@@ -153,7 +153,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if demo is not None:
         print(_demo_instructions(demo, f"http://{args.host}:{args.port}"), flush=True)
     print(_mail_note(settings), flush=True)
-    metrics_dir = _share_metrics(args.workers)
+    metrics_dir = _share_metrics(settings, args.workers)
     _stop_quietly()
     try:
         uvicorn.run(
@@ -168,15 +168,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _share_metrics(workers: int) -> str | None:
+def _share_metrics(settings: Settings, workers: int) -> str | None:
     """With several worker processes, a fresh directory through which prometheus-client adds up
     every worker's metrics (see infra/metrics.py), named in PROMETHEUS_MULTIPROC_DIR for the workers
     to inherit; returned so it is removed at exit. None with one process, or when the operator set
-    PROMETHEUS_MULTIPROC_DIR (theirs to empty before each start)."""
-    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    PROMETHEUS_MULTIPROC_DIR (`settings.metrics_multiprocess_dir`; theirs to empty before each start).
+    The one place that sets it: prometheus-client reads the variable itself, at import, in each worker,
+    and the workers' settings read it too."""
+    if workers <= 1 or settings.metrics_multiprocess_dir:
         return None
     path = tempfile.mkdtemp(prefix="ticketbooth-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    os.environ[PROMETHEUS_MULTIPROC_ENV] = path
     return path
 
 

@@ -6,10 +6,14 @@ import ipaddress
 import os
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticketbooth.domain.policies import RateBucket
+
+PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's own environment variable (no TICKETBOOTH_ prefix): the library reads it itself, when
+it is imported, to decide where counters are kept, so for worker processes it is the only interface."""
 
 
 def default_database_url() -> str:
@@ -89,6 +93,11 @@ class Settings(BaseSettings):
     `authorization: {credentials: <token>}` in the scrape config). Empty (the default): /metrics
     answers 404 to everyone. Metrics are for the operator: request rates and outcomes, hash times
     and the mail backlog say a lot about the service and its users."""
+    metrics_multiprocess_dir: str = Field(
+        default="", validation_alias=AliasChoices(PROMETHEUS_MULTIPROC_ENV, PROMETHEUS_MULTIPROC_ENV.lower()))
+    """The directory through which several processes add up their metrics (PROMETHEUS_MULTIPROC_DIR, the
+    name prometheus-client reads). `serve --workers N` sets it for its workers when the operator has not;
+    empty: each process keeps its metrics in memory (see infra/metrics.py)."""
 
     app_auth_per_address: RateBucket | None = Field(
         default_factory=lambda: RateBucket(capacity=120, per_minute=120))

@@ -15,11 +15,11 @@ from tests.api.support import REGISTER, assert_error, login, ok, register
 from tests.conftest import PASSWORD, TENANT, Seed
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import PURPOSE_RESET
-from ticketbooth.domain.policies import PasswordPolicy, strength_problem
+from ticketbooth.domain.policies import PasswordPolicy, strength_problem, user_inputs
 from ticketbooth.infra.tokens import at_rest
 from ticketbooth.services import admin
 from ticketbooth.services.core import Core
-from ticketbooth.services.passwords import STRENGTH_MAX_CHARS, password_strength, user_inputs
+from ticketbooth.services.passwords import STRENGTH_MAX_CHARS, password_strength
 
 EMAIL = "zorblax.quintessa@example.com"
 # Strong on its own (score 4), weak (1) for the account whose email and names it is made of.

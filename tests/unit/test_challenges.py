@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ticketbooth.domain.challenges import (
+    CODE_DIGITS,
+    LoginGate,
+    locked_by_failures,
+    may_use_code,
+    normalize_code,
+    two_factor_reasons,
+)
 from ticketbooth.domain.models import KIND_FINGERPRINT, KIND_REGION
 from ticketbooth.domain.policies import SiteSettings
-from ticketbooth.services.challenges import locked_by_failures, may_use_code, new_code, normalize_code, two_factor_reasons
-from ticketbooth.store.challenges import LoginGate
+from ticketbooth.infra.tokens import new_digits
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KNOWN = {(KIND_FINGERPRINT, "f1"), (KIND_REGION, "r1")}
@@ -56,7 +63,7 @@ def test_who_may_log_in_with_a_code() -> None:
 
 
 def test_codes() -> None:
-    codes = {new_code() for _ in range(200)}
+    codes = {new_digits(CODE_DIGITS) for _ in range(200)}
     assert all(len(c) == 6 and c.isdigit() for c in codes) and len(codes) > 150
     assert normalize_code(" 123-456 ") == "123456"
     assert normalize_code(None) == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ticketbooth.services.login_names import KIND_LOGIN_CHANGED
+from ticketbooth.domain.models import MAIL_LOGIN_CHANGED
 from ticketbooth.services.mailroom import Templates
 
 
@@ -20,7 +20,7 @@ def test_notice_names_what_changed_and_how_to_undo(locale: str | None, email_wor
     for email_changed, username_changed in ((True, False), (False, True), (True, True)):
         values = {"tenant_name": "Shop", "user_name": "olga", "first_name": "Olga",
                   "email_changed": email_changed, "username_changed": username_changed}
-        subject, text, html = templates.render(KIND_LOGIN_CHANGED, locale, values)
+        subject, text, html = templates.render(MAIL_LOGIN_CHANGED, locale, values)
         assert "Shop" in subject
         for body in (text, html.replace("&#39;", "'")):
             assert (email_word in body) == email_changed, body

@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from tests.conftest import free_port
 from tests.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 from ticketbooth.config import Settings
+from ticketbooth.domain.mail import RETRY_MAX_SECONDS, locale_candidates, retry_delay
+from ticketbooth.domain.models import MAIL_PASSWORD_CHANGED, MAIL_PASSWORD_RESET
 from ticketbooth.domain.policies import MailSettings, reset_link
 from ticketbooth.infra.mail import (
     DeliveryError,
@@ -30,14 +32,8 @@ from ticketbooth.infra.mail import (
     build_message,
     message_id,
 )
-from ticketbooth.services.mail import (
-    KIND_PASSWORD_CHANGED,
-    KIND_PASSWORD_RESET,
-    RETRY_MAX_SECONDS,
-    retry_delay,
-    transport_for,
-)
-from ticketbooth.services.mailroom import Templates, locale_candidates
+from ticketbooth.services.mail import transport_for
+from ticketbooth.services.mailroom import Templates
 
 VALUES = {"tenant_name": "Test Shop", "code": "0123456789abcdef0123456789abcdef", "user_name": "nina@example.com",
           "first_name": "Nina", "reset_url": None, "expires_hours": 72}
@@ -57,7 +53,7 @@ def test_locale_candidates(locale: str | None, expected: list[str]) -> None:
 
 
 def test_reset_mail_in_the_default_locale() -> None:
-    subject, text, html = Templates().render(KIND_PASSWORD_RESET, None, VALUES)
+    subject, text, html = Templates().render(MAIL_PASSWORD_RESET, None, VALUES)
     assert subject == "Reset your Test Shop password"
     assert VALUES["code"] in text and VALUES["code"] in html
     assert "Hello Nina," in text and "72 hours" in text
@@ -71,12 +67,12 @@ def test_reset_mail_in_the_default_locale() -> None:
     ("es-ES", "Reset your Test Shop password"),  # no Spanish templates: the default
 ])
 def test_locale_override_falls_back_to_language_then_default(locale: str, subject: str) -> None:
-    assert Templates().render(KIND_PASSWORD_RESET, locale, VALUES)[0] == subject
+    assert Templates().render(MAIL_PASSWORD_RESET, locale, VALUES)[0] == subject
 
 
 def test_html_is_escaped_text_is_not_and_subject_is_one_line() -> None:
     values = {**VALUES, "first_name": "<b>Nina</b>", "tenant_name": "Shop\r\nBcc: victim@example.com"}
-    subject, text, html = Templates().render(KIND_PASSWORD_RESET, None, values)
+    subject, text, html = Templates().render(MAIL_PASSWORD_RESET, None, values)
     assert "&lt;b&gt;Nina&lt;/b&gt;" in html and "<b>Nina</b>" not in html
     assert "Hello <b>Nina</b>," in text
     assert "\n" not in subject and "\r" not in subject
@@ -85,9 +81,9 @@ def test_html_is_escaped_text_is_not_and_subject_is_one_line() -> None:
 
 def test_reset_url_appears_only_when_configured() -> None:
     link = "https://shop.example/reset?code=" + str(VALUES["code"])
-    _, text, html = Templates().render(KIND_PASSWORD_RESET, None, {**VALUES, "reset_url": link})
+    _, text, html = Templates().render(MAIL_PASSWORD_RESET, None, {**VALUES, "reset_url": link})
     assert link in text and f'href="{link}"' in html
-    _, text, _ = Templates().render(KIND_PASSWORD_RESET, None, VALUES)
+    _, text, _ = Templates().render(MAIL_PASSWORD_RESET, None, VALUES)
     assert "https://" not in text
 
 
@@ -95,20 +91,20 @@ def test_a_missing_value_is_an_error_not_an_empty_string() -> None:
     values = dict(VALUES)
     del values["code"]
     with pytest.raises(UndefinedError):
-        Templates().render(KIND_PASSWORD_RESET, None, values)
+        Templates().render(MAIL_PASSWORD_RESET, None, values)
 
 
 def test_password_changed_has_its_own_templates() -> None:
-    subject, text, _ = Templates().render(KIND_PASSWORD_CHANGED, "de", {"tenant_name": "Shop", "user_name": "u",
+    subject, text, _ = Templates().render(MAIL_PASSWORD_CHANGED, "de", {"tenant_name": "Shop", "user_name": "u",
                                                                          "first_name": None})
     assert subject == "Ihr Passwort bei Shop wurde geändert"
     assert "Hallo," in text
 
 
 def test_override_directory_wins_file_by_file(tmp_path: Path) -> None:
-    (tmp_path / KIND_PASSWORD_RESET / "de").mkdir(parents=True)
-    (tmp_path / KIND_PASSWORD_RESET / "de" / "subject.txt").write_text("Eigener Betreff {{ tenant_name }}\n")
-    subject, text, _ = Templates(str(tmp_path)).render(KIND_PASSWORD_RESET, "de", VALUES)
+    (tmp_path / MAIL_PASSWORD_RESET / "de").mkdir(parents=True)
+    (tmp_path / MAIL_PASSWORD_RESET / "de" / "subject.txt").write_text("Eigener Betreff {{ tenant_name }}\n")
+    subject, text, _ = Templates(str(tmp_path)).render(MAIL_PASSWORD_RESET, "de", VALUES)
     assert subject == "Eigener Betreff Test Shop"
     assert "Bestätigungscode" in text  # the bundled German body still applies
 
@@ -117,7 +113,7 @@ def test_templates_ship_in_the_package() -> None:
     from importlib import resources
 
     root = resources.files("ticketbooth").joinpath("templates/mail")
-    for kind in (KIND_PASSWORD_RESET, KIND_PASSWORD_CHANGED):
+    for kind in (MAIL_PASSWORD_RESET, MAIL_PASSWORD_CHANGED):
         for name in ("subject.txt", "body.txt", "body.html"):
             assert root.joinpath(kind, name).is_file()
 

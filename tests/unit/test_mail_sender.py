@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from tests.conftest import free_port
 from tests.smtp import SmtpServer
 from ticketbooth.config import Settings
-from ticketbooth.domain.models import Tenant
+from ticketbooth.domain.models import MAIL_PASSWORD_CHANGED, MAIL_PASSWORD_RESET, Tenant
 from ticketbooth.domain.policies import MailSettings, TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.mail import FileTransport, SmtpTransport
@@ -41,7 +41,7 @@ def smtp(server: SmtpServer) -> SmtpTransport:
 
 async def enqueue(core: Core, to: str = TO, code: str = CODE, locale: str | None = None) -> int:
     async with core.store.transaction() as tx:
-        return await mail.enqueue(core, tx, TENANT, mail.KIND_PASSWORD_RESET, to, locale, {
+        return await mail.enqueue(core, tx, TENANT, MAIL_PASSWORD_RESET, to, locale, {
             "code": code, "user_name": to, "first_name": None, "reset_url": None, "expires_hours": 72})
 
 
@@ -81,7 +81,7 @@ async def test_sender_delivers_and_keeps_a_record_without_the_body(
 async def test_no_mail_when_the_transaction_rolls_back(core: Core, smtp_server: SmtpServer) -> None:
     with pytest.raises(RuntimeError):
         async with core.store.transaction() as tx:
-            await mail.enqueue(core, tx, TENANT, mail.KIND_PASSWORD_CHANGED, TO, None,
+            await mail.enqueue(core, tx, TENANT, MAIL_PASSWORD_CHANGED, TO, None,
                                {"user_name": TO, "first_name": None})
             raise RuntimeError("the change failed")
     assert (await MailSender(core, smtp(smtp_server)).run_once()).claimed == 0

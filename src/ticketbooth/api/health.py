@@ -98,7 +98,7 @@ async def prometheus_metrics(request: Request) -> Response:
     except Exception as exc:  # the rest of the metrics are still worth having
         log.warning("metrics: outbox backlog not measured: %s", type(exc).__name__)
         backlog = None
-    return Response(metrics.render(backlog), media_type=metrics.CONTENT_TYPE)
+    return Response(metrics.render(backlog, core.settings.metrics_multiprocess_dir), media_type=metrics.CONTENT_TYPE)
 
 
 class RequestMetrics:

@@ -3,6 +3,7 @@ and how logins and emails are compared."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -290,6 +291,24 @@ def strength_problem(score: int | None, policy: PasswordPolicy) -> str | None:
     if score is None or score >= policy.min_strength:
         return None
     return f"is too easy to guess (strength {score} of 4; at least {policy.min_strength} is required)"
+
+
+_WORDS = re.compile(r"[^\W_]{3,}")
+
+
+def user_inputs(*values: str | None) -> list[str]:
+    """The words a password must not lean on, from an account's email, username and names: each
+    value whole, an email's local part, and every word of three or more letters or digits in them."""
+    words: dict[str, None] = {}
+    for value in values:
+        if not value:
+            continue
+        value = value.strip().lower()[:200]
+        words.setdefault(value)
+        words.setdefault(value.partition("@")[0])
+        for word in _WORDS.findall(value):
+            words.setdefault(word)
+    return [w for w in words if w]
 
 
 def problems_with_password(password: str, policy: PasswordPolicy, is_common: bool) -> list[str]:

@@ -15,14 +15,15 @@
   only for mail to real accounts: one reason /metrics is for the operator alone (TICKETBOOTH_METRICS_TOKEN).
 
 Several processes (`ticketbooth serve --workers N`): `serve` points PROMETHEUS_MULTIPROC_DIR at a
-fresh directory before the workers start, prometheus-client then keeps every process's counters
-in files there, and whichever worker answers /metrics adds them all up. A single process keeps
+fresh directory before the workers start (cli.py, the one place that sets it: prometheus-client reads
+that variable itself when it is imported), prometheus-client then keeps every process's counters in
+files there, and whichever worker answers /metrics adds them all up (`render` is given the directory
+from the settings, `Settings.metrics_multiprocess_dir`). A single process keeps
 them in memory and also reports its own `process_*` metrics (CPU, memory, open files).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable
 from typing import ParamSpec, TypeVar
@@ -33,7 +34,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: they double the output
 
@@ -63,11 +63,6 @@ _request_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def multiprocess_dir() -> str | None:
-    """The directory the processes share their metrics through, when there is one."""
-    return os.environ.get(MULTIPROC_ENV) or None
 
 
 def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
@@ -118,12 +113,13 @@ class _Values(Collector):
                                     value=self.outbox_backlog)
 
 
-def render(outbox_backlog: int | None) -> bytes:
-    """The exposition text: this process's metrics (or every process's, in multiprocess mode) and
-    the values measured for this scrape (None: could not be measured, left out)."""
-    if multiprocess_dir():
+def render(outbox_backlog: int | None, multiprocess_dir: str = "") -> bytes:
+    """The exposition text: this process's metrics (or every process's, when `multiprocess_dir` names
+    the directory they share them through) and the values measured for this scrape (None: could not be
+    measured, left out)."""
+    if multiprocess_dir:
         registry = CollectorRegistry()
-        _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        _multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
     else:
         registry = REGISTRY
     scraped = CollectorRegistry()

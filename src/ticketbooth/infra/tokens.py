@@ -12,6 +12,11 @@ def new_hex(nbytes: int = 16) -> str:
     return secrets.token_hex(nbytes)
 
 
+def new_digits(count: int) -> str:
+    """A fresh random code of `count` decimal digits, leading zeros kept (the codes mailed to shoppers)."""
+    return f"{secrets.randbelow(10 ** count):0{count}d}"
+
+
 def at_rest(token: str) -> str:
     """What is stored for a token: its SHA-256. Tokens carry >= 128 random bits, so no salt or
     slow hash is needed for them to be unguessable from the stored value."""

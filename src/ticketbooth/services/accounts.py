@@ -18,8 +18,16 @@ from ticketbooth.domain.errors import (
     TicketboothError,
 )
 from ticketbooth.domain.filters import ListQuery
-from ticketbooth.domain.models import Account, IssuedTicket, NewAccount, Profile, Shopper
-from ticketbooth.domain.policies import login_key
+from ticketbooth.domain.models import (
+    REVOKED_BY_DEACTIVATION,
+    REVOKED_BY_DELETION,
+    Account,
+    IssuedTicket,
+    NewAccount,
+    Profile,
+    Shopper,
+)
+from ticketbooth.domain.policies import login_key, user_inputs
 from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services import audit, limits, login_names
@@ -27,7 +35,7 @@ from ticketbooth.services.access import account_for, actor, is_admin, require_ad
 from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.parts import AccountParts, add_parts, check_parts
-from ticketbooth.services.passwords import LoginSecret, secret_for_new_login, user_inputs
+from ticketbooth.services.passwords import LoginSecret, secret_for_new_login
 from ticketbooth.services.tickets import RequestedLifetimes, lifetimes_for, open_family
 from ticketbooth.services.views import shopper_view
 from ticketbooth.store.repositories import Store
@@ -349,7 +357,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
             if not done:
                 raise NotFound(f"Item not found: account {account_id} does not exist")
             if values.get("is_active") is False:
-                await tx.revoke_account_families(account.id, now, "account-deactivated")
+                await tx.revoke_account_families(account.id, now, REVOKED_BY_DEACTIVATION)
             await _audit_update(core, tx, caller, shopper, account.id, values)
             if renamed:
                 notice = await login_names.notify(core, tx, caller, account, renamed)
@@ -367,7 +375,7 @@ async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
     require_admin(caller, "deleting an account")
     account = await account_for(core, caller, None, account_id, owner_may=False, with_parts=False)
     async with core.store.transaction() as tx:
-        await tx.revoke_account_families(account.id, core.clock.now(), "account-deleted")
+        await tx.revoke_account_families(account.id, core.clock.now(), REVOKED_BY_DELETION)
         if not await tx.delete_account(account.id):
             raise NotFound(f"Item not found: account {account_id} does not exist")
         await audit.record(core, audit.Event.ACCOUNT_DELETED, caller=caller, account_id=account.id,

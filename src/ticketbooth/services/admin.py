@@ -12,12 +12,12 @@ from pydantic import BaseModel, ValidationError
 
 from ticketbooth.domain.errors import Conflict, InvalidParameter
 from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile
-from ticketbooth.domain.policies import SiteSettings, TenantSettings, login_key
+from ticketbooth.domain.policies import SiteSettings, TenantSettings, login_key, user_inputs
 from ticketbooth.domain.text import clean_email, clean_username
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services import applications, audit
 from ticketbooth.services.core import Core, rotate_signing_key
-from ticketbooth.services.passwords import password_problems, strength_problems, user_inputs
+from ticketbooth.services.passwords import password_problems, strength_problems
 from ticketbooth.store.settings import SettingsOwner
 
 

@@ -8,13 +8,12 @@ when the event belongs to a change, so the entry commits with it or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 from ticketbooth.domain.models import AuditEntry
 from ticketbooth.services.caller import Caller
-from ticketbooth.services.core import Core
+from ticketbooth.services.core import AuditListener, Core
 from ticketbooth.store.repositories import Store
 
 
@@ -59,14 +58,11 @@ they happen only for a real account while the caller's answer is the same for an
 event is left out until it is added here: a counter must never tell whether an account exists."""
 
 
-# Called with every event recorded, after it is stored (metrics count them here).
-Listener = Callable[[Event], None]
-_listeners: list[Listener] = []
-
-
-def listen(listener: Listener) -> None:
-    if listener not in _listeners:
-        _listeners.append(listener)
+def listen(core: Core, listener: AuditListener) -> None:
+    """Call `listener` with every event `core` records, after it is stored (metrics count them so).
+    The listeners belong to the core, not to the process."""
+    if listener not in core.audit_listeners:
+        core.audit_listeners.append(listener)
 
 
 async def record(
@@ -82,7 +78,7 @@ async def record(
     await (store or core.store).add_audit_entries([entry(
         core, event, caller=caller, tenant_id=tenant_id, account_id=account_id, actor=actor, detail=detail,
         user_id=user_id)])
-    recorded(event)
+    recorded(core, event)
 
 
 def entry(
@@ -110,9 +106,9 @@ def entry(
     }
 
 
-def recorded(event: Event) -> None:
-    """Tell the listeners that an entry of `event` was stored."""
-    for listener in _listeners:
+def recorded(core: Core, event: Event) -> None:
+    """Tell the core's listeners that an entry of `event` was stored."""
+    for listener in core.audit_listeners:
         listener(event)
 
 

@@ -34,10 +34,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from ticketbooth.domain.challenges import (
+    CODE_DIGITS,
+    MAX_CODE,
+    LoginGate,
+    may_use_code,
+    normalize_code,
+    two_factor_reasons,
+)
 from ticketbooth.domain.errors import (
     Forbidden,
     InvalidCredentials,
@@ -48,6 +55,8 @@ from ticketbooth.domain.errors import (
 from ticketbooth.domain.models import (
     KIND_FINGERPRINT,
     KIND_REGION,
+    MAIL_LOGIN_CODE,
+    MAIL_TWO_FACTOR_CODE,
     NO_ACCOUNT,
     PURPOSE_OTP,
     PURPOSE_TWO_FACTOR,
@@ -55,70 +64,21 @@ from ticketbooth.domain.models import (
     IssuedTicket,
     Shopper,
 )
-from ticketbooth.domain.policies import SiteSettings, login_key
+from ticketbooth.domain.policies import login_key
 from ticketbooth.domain.text import required_text
-from ticketbooth.infra.tokens import at_rest, new_hex
+from ticketbooth.infra.tokens import at_rest, new_digits, new_hex
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.audit import Event
 from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF, lifetimes_for, open_family
-from ticketbooth.store.challenges import Challenge, LoginGate
+from ticketbooth.store.challenges import Challenge
 
-KIND_TWO_FACTOR_CODE = "two-factor-code"
-KIND_LOGIN_CODE = "login-code"
-CODE_DIGITS = 6
 PENDING_TOKEN_BYTES = 32
 MAX_IDENTIFIER = 320
-MAX_CODE = 64
 NOBODY = "nobody@invalid"
 _CODE_KEY_LABEL = b"ticketbooth login codes"
 _DEVICE_KEY_LABEL = b"ticketbooth known devices"
-
-
-# -- pure rules -----------------------------------------------------------------------------------
-
-def new_code() -> str:
-    """Six random digits (leading zeros kept)."""
-    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-
-
-def normalize_code(value: str | None) -> str:
-    """A code as typed: spaces and dashes between the digits do not count."""
-    return "".join(ch for ch in (value or "") if ch not in " -\t")[:MAX_CODE]
-
-
-def two_factor_reasons(settings: SiteSettings, known: set[tuple[str, str]], fingerprint_hash: str | None,
-                       region_hash: str | None) -> list[str]:
-    """Which of the site's triggers make a second factor due; empty: none. A login that names no
-    fingerprint (region) cannot show it is a known one, so it counts as new."""
-    reasons: list[str] = []
-    for trigger in settings.two_factor:
-        if trigger == "always":
-            reasons.append(trigger)
-        elif trigger == "new-device" and (fingerprint_hash is None or (KIND_FINGERPRINT, fingerprint_hash) not in known):
-            reasons.append(trigger)
-        elif trigger == "region-change" and (region_hash is None or (KIND_REGION, region_hash) not in known):
-            reasons.append(trigger)
-    return reasons
-
-
-def locked_by_failures(gate: LoginGate) -> bool:
-    """Whether the account's lock came from failed password logins rather than an administrator: an
-    administrator's lock (Set-Login-Locked) is marked as such in the store, also when it was laid over
-    a lock that failures had made."""
-    return gate.is_locked and not gate.locked_by_admin
-
-
-def may_use_code(gate: LoginGate | None, now: datetime) -> bool:
-    """Whether an account may log in with a mailed code: it is active, has a login, and is not locked,
-    or locked only by failed password logins (so an attacker guessing passwords cannot shut the owner
-    out), or its lock has run out."""
-    if gate is None or not gate.is_active or not gate.has_login:
-        return False
-    if not gate.is_locked or (gate.lock_expires_at is not None and gate.lock_expires_at <= now):
-        return True
-    return locked_by_failures(gate)
 
 
 # -- keyed hashes ---------------------------------------------------------------------------------
@@ -200,10 +160,10 @@ async def begin_two_factor(
             "previous_anonymous": previous_anonymous, "devices": [list(d) for d in devices],
         },
     )
-    code, token = new_code(), new_hex(PENDING_TOKEN_BYTES)
+    code, token = new_digits(CODE_DIGITS), new_hex(PENDING_TOKEN_BYTES)
     async with core.store.transaction() as tx:
         await tx.insert_challenge(challenge, code_hash(core, challenge.id, code), at_rest(token))
-        await mail.enqueue(core, tx, caller.tenant, KIND_TWO_FACTOR_CODE, account.email, account.profile.locale_code,
+        await mail.enqueue(core, tx, caller.tenant, MAIL_TWO_FACTOR_CODE, account.email, account.profile.locale_code,
                            _values(core, caller, account, code))
         await audit.record(core, Event.TWO_FACTOR_SENT, caller=caller, account_id=account.id,
                            detail={"reasons": reasons}, store=tx)
@@ -285,7 +245,7 @@ async def resend_two_factor(core: Core, caller: Caller, token: str | None) -> No
     account = await _code_account(core, challenge)
     assert account.email is not None
     await limits.check(core, caller, limits.Limit.CODE_REQUEST, _budget_key(account.id))
-    await _resend(core, caller, challenge, account, KIND_TWO_FACTOR_CODE, Event.TWO_FACTOR_SENT, quiet=False)
+    await _resend(core, caller, challenge, account, MAIL_TWO_FACTOR_CODE, Event.TWO_FACTOR_SENT, quiet=False)
 
 
 async def _resend(core: Core, caller: Caller, challenge: Challenge, account: Account, kind: str, event: Event,
@@ -303,7 +263,7 @@ async def _resend(core: Core, caller: Caller, challenge: Challenge, account: Acc
             raise TooManyRequests("Too Many Requests: no more codes are sent for this login; log in again",
                                   math.ceil((challenge.expires_at - now).total_seconds()))
         raise TooManyRequests("Too Many Requests: a code was sent a moment ago", math.ceil(wait.total_seconds()))
-    code = new_code()
+    code = new_digits(CODE_DIGITS)
     async with core.store.transaction() as tx:
         renewed = await tx.resend_challenge(
             challenge.id, code_hash(core, challenge.id, code), now, now + timedelta(minutes=codes.otp_code_minutes),
@@ -411,14 +371,14 @@ async def request_otp(core: Core, caller: Caller, email: str | None) -> None:
     latest = await core.store.latest_challenge(account.id if account else NO_ACCOUNT, PURPOSE_OTP)
     now, codes, tenant = core.clock.now(), caller.tenant.settings.codes, caller.tenant
     if account is not None and latest is not None and latest.is_live(now, codes.otp_max_failed_attempts):
-        if await _resend(core, caller, latest, account, KIND_LOGIN_CODE, Event.OTP_SENT, quiet=True):
+        if await _resend(core, caller, latest, account, MAIL_LOGIN_CODE, Event.OTP_SENT, quiet=True):
             return
         account = None  # nothing goes out now: the same work as for nobody
-    code = new_code()
+    code = new_digits(CODE_DIGITS)
     values = _values(core, caller, account, code)
     if account is None or account.email is None:
-        rendered = mail.render(core, tenant, KIND_LOGIN_CODE, NOBODY, None, values)
-        await core.store.rehearse_challenge(core.mail.seal(tenant.id, KIND_LOGIN_CODE, rendered), now)
+        rendered = mail.render(core, tenant, MAIL_LOGIN_CODE, NOBODY, None, values)
+        await core.store.rehearse_challenge(core.mail.seal(tenant.id, MAIL_LOGIN_CODE, rendered), now)
         return
     challenge = Challenge(
         id=new_hex(16), purpose=PURPOSE_OTP, account_id=account.id, tenant_id=tenant.id, site_id=caller.site.id,
@@ -427,7 +387,7 @@ async def request_otp(core: Core, caller: Caller, email: str | None) -> None:
     )
     async with core.store.transaction() as tx:
         await tx.insert_challenge(challenge, code_hash(core, challenge.id, code), None, replace=True)
-        await mail.enqueue(core, tx, tenant, KIND_LOGIN_CODE, account.email, account.profile.locale_code, values)
+        await mail.enqueue(core, tx, tenant, MAIL_LOGIN_CODE, account.email, account.profile.locale_code, values)
         await audit.record(core, Event.OTP_SENT, caller=caller, account_id=account.id, store=tx)
     core.mail.wake()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -25,6 +26,9 @@ APP_SECRET_KEY_NAME = "app-secret-hashing"
 """The HMAC key application secrets are stored under (infra/app_secrets.py): kept in the database
 whatever TICKETBOOTH_SECRET_KEY says, so that setting or changing that never locks every application out."""
 
+AuditListener = Callable[[str], None]
+"""Called with the name of every audit event once its entry is stored (services/audit.py)."""
+
 
 @dataclass
 class Core:
@@ -38,6 +42,9 @@ class Core:
     mail: Mail = field(repr=False)
     limiter: Limiter = field(default_factory=MemoryLimiter, repr=False)
     app_secret_key: bytes = field(default=b"", repr=False)
+    audit_listeners: list[AuditListener] = field(default_factory=list, repr=False)
+    """This core's audit listeners (the app that serves it counts events in /metrics): per core, so two
+    apps in one process, or a CLI command beside them, do not hear each other's events."""
 
     async def close(self) -> None:
         self.hashing.close()

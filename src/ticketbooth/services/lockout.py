@@ -37,13 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ticketbooth.domain.errors import InvalidCredentials
-from ticketbooth.domain.models import NO_ACCOUNT, Account
+from ticketbooth.domain.models import MAIL_ACCOUNT_LOCKED, NO_ACCOUNT, Account
 from ticketbooth.domain.policies import lock_expiry, lock_in_force
 from ticketbooth.services import audit, limits, mail
 from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
-
-KIND_ACCOUNT_LOCKED = "account-locked"
 
 # Why a password login was refused, as written in the audit entry (never shown to the caller).
 UNKNOWN = "unknown"
@@ -179,7 +177,7 @@ async def refuse(core: Core, caller: Caller, subject: str, account: Account | No
                 "until": expires.isoformat() if expires else None,
             }, store=tx)
             if account.email:
-                await mail.enqueue(core, tx, caller.tenant, KIND_ACCOUNT_LOCKED, account.email,
+                await mail.enqueue(core, tx, caller.tenant, MAIL_ACCOUNT_LOCKED, account.email,
                                    account.profile.locale_code, _lock_mail_values(caller, account, expires))
     if locked:
         core.mail.wake()
@@ -204,5 +202,5 @@ async def succeeded(core: Core, caller: Caller, account: Account, now: datetime)
                         user_id=account.user_id)
     if not await core.store.record_successful_login(account.id, now, audit_entry=entry):
         return False
-    audit.recorded(event)
+    audit.recorded(core, event)
     return True

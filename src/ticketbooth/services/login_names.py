@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from ticketbooth.domain.errors import Forbidden, InvalidCredentials
-from ticketbooth.domain.models import Account, Shopper
+from ticketbooth.domain.models import MAIL_LOGIN_CHANGED, Account, Shopper
 from ticketbooth.domain.policies import login_key
 from ticketbooth.services import lockout, mail
 from ticketbooth.services.access import is_admin
@@ -26,7 +26,6 @@ from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 from ticketbooth.store.repositories import Store
 
-KIND_LOGIN_CHANGED = "login-changed"
 EMAIL, USERNAME = "emailAddress", "userName"
 
 
@@ -84,7 +83,7 @@ async def notify(core: Core, tx: Store, caller: Caller, account: Account, change
     account had no address. Call `core.mail.wake()` once the transaction commits."""
     if not account.email:
         return False
-    await mail.enqueue(core, tx, caller.tenant, KIND_LOGIN_CHANGED, account.email, account.profile.locale_code, {
+    await mail.enqueue(core, tx, caller.tenant, MAIL_LOGIN_CHANGED, account.email, account.profile.locale_code, {
         "first_name": account.profile.first_name, "user_name": account.username or account.email,
         "email_changed": EMAIL in changed, "username_changed": USERNAME in changed,
     })

@@ -28,7 +28,7 @@ from ticketbooth.domain.errors import (
     NotFound,
     TicketboothError,
 )
-from ticketbooth.domain.models import Account, LoginState, Shopper
+from ticketbooth.domain.models import REVOKED_BY_LOCK, REVOKED_BY_PASSWORD_CHANGE, Account, LoginState, Shopper
 from ticketbooth.domain.policies import lock_in_force, login_key, remaining_login_attempts
 from ticketbooth.services import audit, lockout
 from ticketbooth.services.access import account_for, actor, is_admin, require_admin
@@ -38,8 +38,6 @@ from ticketbooth.services.passwords import checked_new_password, require_strengt
 from ticketbooth.store.repositories import Store
 
 MAX_PASSWORD_CHANGES = 100
-REVOKED_BY_LOCK = "account-locked"
-REVOKED_BY_PASSWORD_CHANGE = "password-changed"
 
 
 # -- login state -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any
 
 from ticketbooth.config import Settings
 from ticketbooth.domain.errors import ServiceUnavailable
+from ticketbooth.domain.mail import retry_delay
 from ticketbooth.domain.models import Tenant
 from ticketbooth.infra.mail import (
     DeliveryError,
@@ -47,12 +48,7 @@ from ticketbooth.store.repositories import Store
 
 log = logging.getLogger("ticketbooth.mail")
 
-KIND_PASSWORD_RESET = "password-reset"
-KIND_PASSWORD_CHANGED = "password-changed"
-
 BATCH = 10
-RETRY_BASE_SECONDS = 60
-RETRY_MAX_SECONDS = 6 * 3600
 HOUSEKEEPING_SECONDS = 3600
 
 
@@ -83,14 +79,6 @@ def transport_for(settings: Settings) -> Transport:
             tls_context=tls_context(settings.smtp_cafile) if (settings.smtp_starttls or settings.smtp_tls) else None,
         )
     return FileTransport(settings.mail_dir)
-
-
-def retry_delay(attempts: int, rng: random.Random, base: float = RETRY_BASE_SECONDS) -> timedelta:
-    """How long to wait after the `attempts`-th failed delivery: doubling from `base` seconds (the
-    `mail_retry_seconds` setting, a minute by default) up to six hours, each drawn in [half, all] of
-    it so that senders do not retry in lockstep."""
-    full = min(RETRY_MAX_SECONDS, base * 2 ** max(0, min(attempts - 1, 30)))
-    return timedelta(seconds=full * rng.uniform(0.5, 1.0))
 
 
 def _worker_name() -> str:

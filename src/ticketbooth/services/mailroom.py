@@ -12,33 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
+from ticketbooth.domain.mail import locale_candidates
 from ticketbooth.infra.mail import MESSAGE_ID_INFO, RenderedMail, Sealer
 from ticketbooth.store.outbox import OutboxMessage
 
 SUBJECT_MAX = 200
 WAKE_DELAY_SECONDS = 0.05
-_LOCALE = re.compile(r"^[a-z]{2,8}(?:-[a-z0-9]{1,8}){0,4}$")
 
 
 # -- templates ----------------------------------------------------------------------------------------
-
-def locale_candidates(locale: str | None) -> list[str]:
-    """The locale directories to look in, most specific first: `fr_CA` -> ["fr-ca", "fr"]. Anything
-    that is not a plain language tag gives none (the default templates are used)."""
-    if not locale:
-        return []
-    tag = locale.strip().replace("_", "-").lower()
-    if not _LOCALE.match(tag):
-        return []
-    parts = tag.split("-")
-    return ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
-
 
 class Templates:
     """The mail templates: Jinja2, HTML autoescaped, and every name a template uses must be given."""

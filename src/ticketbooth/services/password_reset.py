@@ -12,7 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 from ticketbooth.domain.errors import InvalidParameter
-from ticketbooth.domain.models import PURPOSE_RESET, Account, Tenant
+from ticketbooth.domain.models import (
+    MAIL_PASSWORD_CHANGED,
+    MAIL_PASSWORD_RESET,
+    PURPOSE_RESET,
+    REVOKED_BY_PASSWORD_RESET,
+    Account,
+    Tenant,
+)
 from ticketbooth.domain.policies import lock_in_force, login_key, reset_link
 from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
@@ -25,7 +32,6 @@ from ticketbooth.services.passwords import password_problems, require_strength
 CODE_BYTES = 16  # 128 bits, as 32 lowercase hex characters: URL-safe and easy to copy
 MAX_IDENTIFIER = 320
 MAX_CODE = 128
-REVOKE_REASON = "password-reset"
 NOBODY = "nobody@invalid"
 
 
@@ -69,16 +75,16 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
     locale = account.profile.locale_code if account else None
     if account is None or not account.email:
         # the same rendering, sealing and write transaction as below, for nobody
-        rendered = mail.render(core, tenant, mail.KIND_PASSWORD_RESET, NOBODY, locale, values)
+        rendered = mail.render(core, tenant, MAIL_PASSWORD_RESET, NOBODY, locale, values)
         async with core.store.transaction() as tx:
-            await tx.issue_no_code(core.mail.seal(tenant.id, mail.KIND_PASSWORD_RESET, rendered), now)
+            await tx.issue_no_code(core.mail.seal(tenant.id, MAIL_PASSWORD_RESET, rendered), now)
             await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=None,
                                detail={"sent": False}, store=tx)
         return
     expires = now + timedelta(hours=tenant.settings.codes.reset_code_hours)
     async with core.store.transaction() as tx:
         await tx.issue_code(account.id, PURPOSE_RESET, at_rest(code), now, expires)
-        await mail.enqueue(core, tx, tenant, mail.KIND_PASSWORD_RESET, account.email, locale, values)
+        await mail.enqueue(core, tx, tenant, MAIL_PASSWORD_RESET, account.email, locale, values)
         await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=account.id,
                            detail={"sent": True}, store=tx)
     core.mail.wake()
@@ -124,12 +130,12 @@ async def confirm_reset(core: Core, caller: Caller, username: str | None, code: 
     async with core.store.transaction() as tx:
         if not await tx.reset_password(account.id, code_hash, new_hash, now, actor(caller, None), max_failed):
             raise _invalid_code()  # spent by a concurrent request a moment ago
-        await tx.revoke_account_families(account.id, now, REVOKE_REASON)
+        await tx.revoke_account_families(account.id, now, REVOKED_BY_PASSWORD_RESET)
         await audit.record(core, audit.Event.PASSWORD_RESET, caller=caller, account_id=account.id, store=tx)
         if lock_in_force(account.is_locked, account.lock_expires_at, now) and not account.locked_by_admin:
             await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
                                detail={"by": "password-reset"}, store=tx)
         if account.email:
-            await mail.enqueue(core, tx, tenant, mail.KIND_PASSWORD_CHANGED, account.email, account.profile.locale_code,
+            await mail.enqueue(core, tx, tenant, MAIL_PASSWORD_CHANGED, account.email, account.profile.locale_code,
                                {"user_name": _login_name(account), "first_name": account.profile.first_name})
     core.mail.wake()

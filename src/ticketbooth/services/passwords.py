@@ -4,13 +4,12 @@ imported accounts) hashes made by another system."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ticketbooth.domain.errors import AddCustomerFailed, Forbidden, InvalidParameter
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account
-from ticketbooth.domain.policies import PasswordPolicy, problems_with_password, strength_problem
+from ticketbooth.domain.policies import PasswordPolicy, problems_with_password, strength_problem, user_inputs
 from ticketbooth.infra import legacy_hashes
 from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core, common_passwords
@@ -23,22 +22,6 @@ def password_problems(password: str, policy: PasswordPolicy) -> list[str]:
 # zxcvbn refuses longer input, and its work grows with the length: only this much is scored (a
 # prefix scores no higher than the whole, so a long password is never let through on its prefix).
 STRENGTH_MAX_CHARS = 72
-_WORDS = re.compile(r"[^\W_]{3,}")
-
-
-def user_inputs(*values: str | None) -> list[str]:
-    """The words a password must not lean on, from an account's email, username and names: each
-    value whole, an email's local part, and every word of three or more letters or digits in them."""
-    words: dict[str, None] = {}
-    for value in values:
-        if not value:
-            continue
-        value = value.strip().lower()[:200]
-        words.setdefault(value)
-        words.setdefault(value.partition("@")[0])
-        for word in _WORDS.findall(value):
-            words.setdefault(word)
-    return [w for w in words if w]
 
 
 def account_inputs(account: Account | None) -> list[str]:

@@ -12,7 +12,7 @@ stays valid until it expires: at most the access-token lifetime (15 minutes by d
 from __future__ import annotations
 
 from ticketbooth.domain.errors import InvalidParameter, NotFound
-from ticketbooth.domain.models import Page, Session, Shopper
+from ticketbooth.domain.models import REVOKED_BY_ADMIN, REVOKED_BY_LOGOUT, REVOKED_BY_OWNER, Page, Session, Shopper
 from ticketbooth.infra.tokens import at_rest
 from ticketbooth.services import audit
 from ticketbooth.services.access import account_for, actor, require_admin
@@ -20,9 +20,6 @@ from ticketbooth.services.caller import Caller
 from ticketbooth.services.core import Core
 
 MAX_TOKEN_LENGTH = 256
-REVOKED_BY_LOGOUT = "logout"
-REVOKED_BY_OWNER = "ended-by-owner"
-REVOKED_BY_ADMIN = "ended-by-admin"
 
 
 async def logout(core: Core, caller: Caller, refresh_token: str | None) -> None:

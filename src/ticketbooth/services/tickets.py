@@ -23,6 +23,8 @@ from ticketbooth.domain.errors import (
 )
 from ticketbooth.domain.models import (
     BEHAVIOR_CONFIGURE_TOKEN_DURATIONS,
+    REVOKED_BY_ACCOUNT_UNAVAILABLE,
+    REVOKED_BY_REPLAY,
     Account,
     IssuedTicket,
     Shopper,
@@ -234,7 +236,7 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
     if again is not None and in_grace and again[0].used_at is None and again[1].revoked_at is None:
         return await _hand_out(core, again[1], again[0], successor_refresh, successor_access, account)
     async with core.store.transaction() as tx:
-        if await tx.revoke_family(family.id, now, "refresh-replay"):
+        if await tx.revoke_family(family.id, now, REVOKED_BY_REPLAY):
             await audit.record(core, audit.Event.REFRESH_REPLAYED, caller=caller, account_id=family.account_id,
                                detail={"sessionId": family.id, "generation": record.generation}, store=tx)
     raise _refused("the refresh token has already been used")
@@ -249,7 +251,7 @@ async def _live_account(core: Core, family: TokenFamily, now: datetime) -> Accou
         return None
     account = await core.store.get_account(family.account_id)
     if account is None or not account.is_active or (account.settle_lock(now).is_locked and account.locked_by_admin):
-        await core.store.revoke_family(family.id, now, "account-unavailable")
+        await core.store.revoke_family(family.id, now, REVOKED_BY_ACCOUNT_UNAVAILABLE)
         raise _refused("the account is not available")
     return account
 

@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ticketbooth.domain.challenges import LoginGate
 from ticketbooth.store import tables as t
 from ticketbooth.store.base import StoreBase
 
@@ -54,19 +55,6 @@ class Challenge:
     def open_to_user_id(self, now: datetime, max_failed: int) -> bool:
         """Live, and fewer than `max_failed` wrong codes came with the userId alone."""
         return self.is_live(now, max_failed) and self.user_id_failed_attempts < max_failed
-
-
-@dataclass(frozen=True, slots=True)
-class LoginGate:
-    """What decides whether an account may log in with a code."""
-
-    account_id: int
-    is_active: bool
-    is_locked: bool
-    lock_expires_at: datetime | None
-    failed_login_count: int
-    has_login: bool
-    locked_by_admin: bool = False
 
 
 def _challenge(row: Any) -> Challenge:
