@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from ticketbooth.api import wire
-from ticketbooth.api.bodies import CustomerAttributeIn, CustomerContactIn, CustomerNoteIn, CustomerSegmentIn
+from ticketbooth.api.bodies import ADDRESS_FIELDS, CustomerAttributeIn, CustomerContactIn, CustomerNoteIn, CustomerSegmentIn
 from ticketbooth.api.context import core_of, item_as, read_array, resolve
 from ticketbooth.api.customer_definitions import SEGMENT_FIELDS
 from ticketbooth.api.lists import INTEGER, TEXT, fields
@@ -52,11 +52,7 @@ def contact_details(b: CustomerContactIn) -> ContactDetails:
         email=b.email, first_name=b.firstName, middle_name_or_initial=b.middleNameOrInitial,
         last_name_or_surname=b.lastNameOrSurname, company_or_organization=b.companyOrOrganization,
         fax_number=b.faxNumber, label=b.label,
-        address=None if a is None else Address(
-            address1=a.address1, address2=a.address2, address3=a.address3, address4=a.address4,
-            city_or_town=a.cityOrTown, state_or_province=a.stateOrProvince, postal_or_zip_code=a.postalOrZipCode,
-            country_code=a.countryCode, address_type=a.addressType, is_validated=a.isValidated,
-        ),
+        address=None if a is None else Address(**{attr: getattr(a, kibo) for kibo, attr in ADDRESS_FIELDS}),
         phone_numbers=None if p is None else Phones(home=p.home, mobile=p.mobile, work=p.work),
         types=tuple(ContactType(name=t.name or "", is_primary=bool(t.isPrimary)) for t in b.types or ()),
     )

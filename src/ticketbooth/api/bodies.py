@@ -3,6 +3,7 @@ case-insensitively (the reader lower-cases them and these models alias each fiel
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -153,6 +154,19 @@ class CommerceRuntimeAddress(KiboBody):
     countryCode: str | None = None
     addressType: str | None = None
     isValidated: bool | None = None
+
+
+def snake_case(kibo_name: str) -> str:
+    """A Kibo field name as the domain spells it: cityOrTown -> city_or_town."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", kibo_name).lower()
+
+
+ADDRESS_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (name, snake_case(name)) for name in CommerceRuntimeAddress.model_fields
+)
+"""Kibo's address fields, each with its `domain.models.Address` attribute: the one spelling of them,
+read by the body above, the answer (api/wire.py), the body into the domain (api/account_parts.py)
+and the schema (api/openapi.py)."""
 
 
 class CommerceRuntimePhone(KiboBody):

@@ -109,9 +109,8 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
                              visitsCount=INT32, wishlistCount=INT32),
     "ContactType": shape("A contact's use.", name=STRING, isPrimary=BOOL),
     "CommerceRuntimePhone": shape("A contact's phone numbers.", home=TEXT, mobile=TEXT, work=TEXT),
-    "CommerceRuntimeAddress": shape("A contact's address.", address1=TEXT, address2=TEXT, address3=TEXT,
-                                    address4=TEXT, cityOrTown=TEXT, stateOrProvince=TEXT, postalOrZipCode=TEXT,
-                                    countryCode=TEXT, addressType=TEXT, isValidated=MAYBE_BOOL),
+    "CommerceRuntimeAddress": shape("A contact's address.", **{
+        **dict.fromkeys((kibo for kibo, _ in bodies.ADDRESS_FIELDS), TEXT), "isValidated": MAYBE_BOOL}),
     "CustomerContact": shape(
         "A contact of an account; address and phoneNumbers are objects even when empty.",
         accountId=INT64, types=array(ref("ContactType")), auditInfo=ref("AdminUserAuditInfo"), faxNumber=TEXT,
