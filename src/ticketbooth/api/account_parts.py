@@ -17,7 +17,7 @@ from ticketbooth.api.bodies import ADDRESS_FIELDS, CustomerAttributeIn, Customer
 from ticketbooth.api.context import core_of, item_as, read_array, resolve
 from ticketbooth.api.customer_definitions import SEGMENT_FIELDS
 from ticketbooth.api.lists import INTEGER, TEXT, fields
-from ticketbooth.api.part_routes import AccountId, Op, Part, PartId, register
+from ticketbooth.api.resource_routes import ACCOUNT, AccountId, Op, PartId, Resource, register
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.filters import FilterField
@@ -58,10 +58,6 @@ def contact_details(b: CustomerContactIn) -> ContactDetails:
     )
 
 
-def _note_content(b: CustomerNoteIn) -> str | None:
-    return b.content
-
-
 def _attribute_values(b: CustomerAttributeIn) -> AttributeValues:
     return AttributeValues(fqn=b.fullyQualifiedName, values=b.values)
 
@@ -96,9 +92,9 @@ def parts_of(contacts_raw: Sequence[Any] | None, notes_raw: Sequence[Any] | None
 
 # -- the routes --------------------------------------------------------------------------------------
 
-register(router, Part(
-    path="/contacts", key="contactId", key_type=PartId, vocabulary=CONTACT_FIELDS, shape=wire.contact,
-    body=CustomerContactIn, value=contact_details,
+register(router, Resource(
+    path="/contacts", scope=ACCOUNT, key="contactId", key_type=PartId, vocabulary=CONTACT_FIELDS, shape=wire.contact,
+    body=CustomerContactIn, args=lambda b: (contact_details(b),),
     list=Op("list_contacts", "An account's contacts", contacts.list_contacts),
     add=Op("add_contact", "Add a contact to an account", contacts.add_contact),
     get=Op("get_contact", "One contact of an account", contacts.get_contact),
@@ -116,9 +112,9 @@ async def save_contacts(request: Request, accountId: AccountId, responseFields: 
     return respond(wire.collection([wire.contact(c) for c in saved], 0, len(saved), len(saved)), responseFields)
 
 
-register(router, Part(
-    path="/notes", key="noteId", key_type=PartId, vocabulary=NOTE_FIELDS, shape=wire.note,
-    body=CustomerNoteIn, value=_note_content,
+register(router, Resource(
+    path="/notes", scope=ACCOUNT, key="noteId", key_type=PartId, vocabulary=NOTE_FIELDS, shape=wire.note,
+    body=CustomerNoteIn, args=lambda b: (b.content,),
     list=Op("list_notes", "An account's merchant notes", notes.list_notes),
     add=Op("add_note", "Add a merchant note to an account", notes.add_note),
     get=Op("get_note", "One merchant note of an account", notes.get_note),
@@ -126,9 +122,9 @@ register(router, Part(
     delete=Op("delete_note", "Delete a merchant note of an account", notes.delete_note),
 ))
 
-register(router, Part(
-    path="/attributes", key="attributeFQN", key_type=AttributeFqn, vocabulary=ATTRIBUTE_FIELDS,
-    shape=wire.attribute, body=CustomerAttributeIn, value=_attribute_values,
+register(router, Resource(
+    path="/attributes", scope=ACCOUNT, key="attributeFQN", key_type=AttributeFqn, vocabulary=ATTRIBUTE_FIELDS,
+    shape=wire.attribute, body=CustomerAttributeIn, args=lambda b: (_attribute_values(b),),
     list=Op("list_attributes", "An account's attribute values", attributes.list_account_attributes),
     add=Op("add_attribute", "Give an account values of an attribute", attributes.add_account_attribute),
     get=Op("get_attribute", "An account's values of one attribute", attributes.get_account_attribute),
@@ -136,7 +132,7 @@ register(router, Part(
     delete=Op("delete_attribute", "Remove an account's values of one attribute", attributes.delete_account_attribute),
 ))
 
-register(router, Part(
-    path="/segments", key="segmentId", key_type=PartId, vocabulary=SEGMENT_FIELDS, shape=wire.segment,
+register(router, Resource(
+    path="/segments", scope=ACCOUNT, key="segmentId", key_type=PartId, vocabulary=SEGMENT_FIELDS, shape=wire.segment,
     list=Op("list_segments", "The segments an account is in", segments.account_segments),
 ))
