@@ -22,7 +22,7 @@ from ticketbooth.api.bodies import (
     CustomerAccountUpdate,
     CustomerLoginInfo,
 )
-from ticketbooth.api.context import core_of, item_as, plain_route, query, read_array, read_json, resolve
+from ticketbooth.api.context import core_of, item_as, plain_route, query, read_array, read_json, resolve, resolve_and_read
 from ticketbooth.api.lists import PagingParams, by_kibo_name
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import Forbidden, InvalidParameter
@@ -124,8 +124,7 @@ def _new_login(entry: CustomerAccountAndAuthInfo, index: int) -> NewLogin:
 
 @router.post("/add-account-and-login", summary="Add an account and log it in")
 async def add_account_and_login(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="lenient", app_credential=True)
-    body = await read_json(request, CustomerAccountAndAuthInfo)
+    ctx, body = await resolve_and_read(request, CustomerAccountAndAuthInfo, shopper="lenient", app_credential=True)
     if body.account is None:
         raise InvalidParameter("account", "Missing or invalid parameter: account is required")
     issued = await accounts.register(
@@ -158,8 +157,7 @@ async def current(request: Request) -> Response:
 async def create_login(
     request: Request, accountId: AccountId, responseFields: str | None = Query(None),
 ) -> KiboJSON:
-    ctx = await resolve(request, app_credential=True)
-    body = await read_json(request, CustomerLoginInfo)
+    ctx, body = await resolve_and_read(request, CustomerLoginInfo, app_credential=True)
     issued = await accounts.create_login(
         core_of(request), ctx.caller, accountId, body.emailAddress, body.username, body.password,
         external_password=body.externalPassword, is_import=bool(body.isImport),

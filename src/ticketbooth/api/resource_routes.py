@@ -23,7 +23,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ticketbooth.api.context import Context, core_of, read_json, resolve
+from ticketbooth.api.context import Context, ShopperNeed, core_of, resolve, resolve_and_read
 from ticketbooth.api.lists import PagingParams, collection
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.filters import FilterField
@@ -129,12 +129,15 @@ def register(router: APIRouter, r: Resource[B]) -> None:
     key = [inspect.Parameter(r.key, _KW, annotation=r.key_type)]
     groups = [_GROUPS] if r.response_groups else []
 
-    async def caller(request: Request) -> Context:
-        return await resolve(request, shopper="optional" if scope.shopper else "none")
+    need: ShopperNeed = "optional" if scope.shopper else "none"
 
-    async def body_args(request: Request) -> tuple[Any, ...]:
+    async def caller(request: Request) -> Context:
+        return await resolve(request, shopper=need)
+
+    async def caller_and_args(request: Request) -> tuple[Context, tuple[Any, ...]]:
         assert r.body is not None and r.args is not None, f"{r.path}: add and replace need a body"
-        return r.args(await read_json(request, r.body))
+        ctx, body = await resolve_and_read(request, r.body, shopper=need)
+        return ctx, r.args(body)
 
     if (op := r.list) is not None:
         async def list_items(request: Request, v: dict[str, Any], call: Service = op.call) -> Response:
@@ -145,8 +148,7 @@ def register(router: APIRouter, r: Resource[B]) -> None:
 
     if (op := r.add) is not None:
         async def add_item(request: Request, v: dict[str, Any], call: Service = op.call) -> Response:
-            ctx = await caller(request)
-            args = await body_args(request)
+            ctx, args = await caller_and_args(request)
             return respond(r.shape(await call(core_of(request), *scope.args(ctx, v), *args)), v["responseFields"])
         _add(router.post, paths, op, _handler(op.name, [*scope.params, _FIELDS], KiboJSON, add_item))
 
@@ -158,8 +160,7 @@ def register(router: APIRouter, r: Resource[B]) -> None:
 
     if (op := r.update) is not None:
         async def update_item(request: Request, v: dict[str, Any], call: Service = op.call) -> Response:
-            ctx = await caller(request)
-            args = await body_args(request)
+            ctx, args = await caller_and_args(request)
             saved = await call(core_of(request), *scope.args(ctx, v), v[r.key], *args)
             return respond(r.shape(saved), v["responseFields"])
         _add(router.put, item_paths, op, _handler(op.name, [*scope.params, *key, _FIELDS], KiboJSON, update_item))

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import AuthTicketRequest, KiboBody
-from ticketbooth.api.context import core_of, read_json, resolve
+from ticketbooth.api.context import core_of, read_json, resolve, resolve_and_read
 from ticketbooth.api.lists import collection, window
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.models import Session
@@ -62,8 +62,7 @@ async def logout(request: Request, refreshToken: str | None = Query(None)) -> Re
 
 @router.post("/authtickets/impersonatecart", summary="Impersonate a shopper (for their cart)")
 async def impersonate_cart(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, app_credential=True)
-    body = await read_json(request, CartAuthTicketRequest)
+    ctx, body = await resolve_and_read(request, CartAuthTicketRequest, app_credential=True)
     issued = await impersonation.impersonate(core_of(request), ctx.caller, body.accountId, body.userId, body.cartId)
     return respond(wire.ticket(issued), responseFields)
 
