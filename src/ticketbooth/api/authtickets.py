@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ticketbooth.api.bodies import CustomerUserAuthInfo, KiboBody
+from ticketbooth.api.bodies import CustomerUserAuthInfo, OtpAuthInfo, OtpRequestInfo, TwoFactorInfo
 from ticketbooth.api.context import client_address, core_of, parse_id, plain_route, query, read_json, resolve, resolve_and_read
 from ticketbooth.api.wire import KiboJSON, respond, ticket
 from ticketbooth.domain.errors import Unauthorized
@@ -58,24 +58,6 @@ async def create_user_auth_ticket(request: Request) -> Response:
 
 
 # -- codes: the second factor of a login, and the one-time-passcode login ---------------------------
-
-class TwoFactorInfo(KiboBody):
-    userId: str | None = None
-    otpCode: str | None = None
-    accessToken: str | None = None
-    """The pending ticket's access token, for clients that cannot send it as x-vol-user-claims."""
-
-
-class OtpRequestInfo(KiboBody):
-    email: str | None = None
-    emailAddress: str | None = None
-
-
-class OtpAuthInfo(OtpRequestInfo):
-    otpCode: str | None = None
-    fingerprint: str | None = None
-    region: str | None = None
-
 
 async def _two_factor_caller(request: Request) -> tuple[Caller, str | None]:
     """The caller of a 2FA route and the pending ticket's token it sent, if any. The token comes in

@@ -126,6 +126,33 @@ class AuthTicketRequest(KiboBody):
     refreshToken: str | None = None
 
 
+# the second factor and the one-time passcode login (api/authtickets.py); no docstrings on these four:
+# a model's docstring is its schema's description in the OpenAPI document
+class TwoFactorInfo(KiboBody):
+    userId: str | None = None
+    otpCode: str | None = None
+    accessToken: str | None = None
+    """The pending ticket's access token, for clients that cannot send it as x-vol-user-claims."""
+
+
+class OtpRequestInfo(KiboBody):
+    email: str | None = None
+    emailAddress: str | None = None
+
+
+class OtpAuthInfo(OtpRequestInfo):
+    otpCode: str | None = None
+    fingerprint: str | None = None
+    region: str | None = None
+
+
+# impersonate-cart (api/sessions.py)
+class CartAuthTicketRequest(KiboBody):
+    accountId: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    userId: str | None = Field(default=None, max_length=100)
+    cartId: str | None = Field(default=None, max_length=200)
+
+
 class CustomerResetPasswordInfo(KiboBody):
     emailAddress: str | None = None
     userName: str | None = None

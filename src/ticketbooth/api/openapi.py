@@ -32,8 +32,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ticketbooth.api import bodies
-from ticketbooth.api.authtickets import OtpAuthInfo, OtpRequestInfo, TwoFactorInfo
-from ticketbooth.api.sessions import CartAuthTicketRequest
 from ticketbooth.infra import metrics
 
 log = logging.getLogger("ticketbooth.api")
@@ -212,7 +210,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     bodies.AccountPasswordInfo, bodies.AccountPasswordInfoCollection, bodies.OauthAuthRequest, bodies.AppAuthInfo,
     bodies.AuthTicketRequest, bodies.CustomerResetPasswordInfo, bodies.ConfirmationInfo, bodies.CustomerContactIn,
     bodies.CustomerNoteIn, bodies.CustomerAttributeIn, bodies.CommerceRuntimeAttributeIn, bodies.CustomerSegmentIn,
-    TwoFactorInfo, OtpRequestInfo, OtpAuthInfo, CartAuthTicketRequest,
+    bodies.TwoFactorInfo, bodies.OtpRequestInfo, bodies.OtpAuthInfo, bodies.CartAuthTicketRequest,
 )
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import Field
 from starlette.responses import Response
 
 from ticketbooth.api import wire
-from ticketbooth.api.bodies import AuthTicketRequest, KiboBody
+from ticketbooth.api.bodies import AuthTicketRequest, CartAuthTicketRequest
 from ticketbooth.api.context import core_of, read_json, resolve, resolve_and_read
 from ticketbooth.api.lists import collection, window
 from ticketbooth.api.wire import KiboJSON, respond
@@ -27,12 +26,6 @@ from ticketbooth.services import access, impersonation, sessions
 router = APIRouter(prefix="/api/commerce/customer", tags=["Sessions"])
 
 AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-class CartAuthTicketRequest(KiboBody):
-    accountId: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    userId: str | None = Field(default=None, max_length=100)
-    cartId: str | None = Field(default=None, max_length=200)
 
 
 def session(s: Session) -> dict[str, Any]:
