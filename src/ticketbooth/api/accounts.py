@@ -68,21 +68,20 @@ ACCOUNT_FIELDS = by_kibo_name({
     "lastLoginDate": FilterField("last_login_at", _D),
 })
 
-# CustomerAccount name -> Profile field, for updates
+# CustomerAccount name -> Profile field, for new accounts and updates
 _PROFILE_NAMES = {
     "firstName": "first_name", "lastName": "last_name", "companyOrOrganization": "company_or_organization",
     "taxExempt": "tax_exempt", "taxId": "tax_id", "acceptsMarketing": "accepts_marketing",
     "externalId": "external_id", "localeCode": "locale_code", "accountType": "account_type",
 }
 _NOT_NULL = frozenset({"taxExempt", "acceptsMarketing"})
+"""Profile fields that hold true or false: absent or null is false for a new account."""
 
 
 def _details(a: CustomerAccountIn) -> AccountDetails:
-    profile = Profile(
-        first_name=a.firstName, last_name=a.lastName, company_or_organization=a.companyOrOrganization,
-        tax_exempt=bool(a.taxExempt), tax_id=a.taxId, accepts_marketing=bool(a.acceptsMarketing),
-        external_id=a.externalId, locale_code=a.localeCode, account_type=a.accountType,
-    )
+    given: dict[str, Any] = {field: bool(getattr(a, name)) if name in _NOT_NULL else getattr(a, name)
+                             for name, field in _PROFILE_NAMES.items()}
+    profile = Profile(**given)
     return AccountDetails(email=a.emailAddress, username=a.userName, profile=profile, customer_set=a.customerSet,
                           parts=parts_of(a.contacts, a.notes, a.attributes, a.segments))
 
