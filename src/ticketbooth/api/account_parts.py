@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from starlette.responses import Response
 
 from ticketbooth.api import wire
-from ticketbooth.api.bodies import CustomerAttributeIn, CustomerContactIn, CustomerNoteIn, CustomerSegmentIn
-from ticketbooth.api.context import core_of, item_as, read_array, read_json, resolve
+from ticketbooth.api.bodies import ADDRESS_FIELDS, CustomerAttributeIn, CustomerContactIn, CustomerNoteIn, CustomerSegmentIn
+from ticketbooth.api.context import core_of, item_as, read_array, resolve
 from ticketbooth.api.customer_definitions import SEGMENT_FIELDS
-from ticketbooth.api.lists import INTEGER, TEXT, PagingParams, collection, fields
+from ticketbooth.api.lists import INTEGER, TEXT, fields
+from ticketbooth.api.resource_routes import ACCOUNT, AccountId, Op, PartId, Resource, register
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.filters import FilterField
@@ -28,8 +28,6 @@ from ticketbooth.services.parts import AccountParts, SegmentChoice
 
 router = APIRouter(prefix="/api/commerce/customer/accounts/{accountId}", tags=["CustomerAccount parts"])
 
-AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-PartId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 AttributeFqn = Annotated[str, Path(min_length=1, max_length=300)]
 
 CONTACT_FIELDS = fields({
@@ -54,11 +52,7 @@ def contact_details(b: CustomerContactIn) -> ContactDetails:
         email=b.email, first_name=b.firstName, middle_name_or_initial=b.middleNameOrInitial,
         last_name_or_surname=b.lastNameOrSurname, company_or_organization=b.companyOrOrganization,
         fax_number=b.faxNumber, label=b.label,
-        address=None if a is None else Address(
-            address1=a.address1, address2=a.address2, address3=a.address3, address4=a.address4,
-            city_or_town=a.cityOrTown, state_or_province=a.stateOrProvince, postal_or_zip_code=a.postalOrZipCode,
-            country_code=a.countryCode, address_type=a.addressType, is_validated=a.isValidated,
-        ),
+        address=None if a is None else Address(**{attr: getattr(a, kibo) for kibo, attr in ADDRESS_FIELDS}),
         phone_numbers=None if p is None else Phones(home=p.home, mobile=p.mobile, work=p.work),
         types=tuple(ContactType(name=t.name or "", is_primary=bool(t.isPrimary)) for t in b.types or ()),
     )
@@ -96,23 +90,17 @@ def parts_of(contacts_raw: Sequence[Any] | None, notes_raw: Sequence[Any] | None
     )
 
 
-# -- contacts --------------------------------------------------------------------------------------
+# -- the routes --------------------------------------------------------------------------------------
 
-@router.get("/contacts", summary="An account's contacts")
-async def list_contacts(
-    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
-) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    page = await contacts.list_contacts(core_of(request), ctx.caller, ctx.shopper, accountId, paging.query(CONTACT_FIELDS))
-    return respond(collection(page, wire.contact), responseFields)
-
-
-@router.post("/contacts", summary="Add a contact to an account")
-async def add_contact(request: Request, accountId: AccountId, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    body = await read_json(request, CustomerContactIn)
-    contact = await contacts.add_contact(core_of(request), ctx.caller, ctx.shopper, accountId, contact_details(body))
-    return respond(wire.contact(contact), responseFields)
+register(router, Resource(
+    path="/contacts", scope=ACCOUNT, key="contactId", key_type=PartId, vocabulary=CONTACT_FIELDS, shape=wire.contact,
+    body=CustomerContactIn, args=lambda b: (contact_details(b),),
+    list=Op("list_contacts", "An account's contacts", contacts.list_contacts),
+    add=Op("add_contact", "Add a contact to an account", contacts.add_contact),
+    get=Op("get_contact", "One contact of an account", contacts.get_contact),
+    update=Op("update_contact", "Replace a contact of an account", contacts.update_contact),
+    delete=Op("delete_contact", "Delete a contact of an account", contacts.delete_contact),
+))
 
 
 @router.put("/contacts", summary="Add or replace several contacts of an account (all or none)")
@@ -124,125 +112,27 @@ async def save_contacts(request: Request, accountId: AccountId, responseFields: 
     return respond(wire.collection([wire.contact(c) for c in saved], 0, len(saved), len(saved)), responseFields)
 
 
-@router.get("/contacts/{contactId}", summary="One contact of an account")
-async def get_contact(request: Request, accountId: AccountId, contactId: PartId,
-                      responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    contact = await contacts.get_contact(core_of(request), ctx.caller, ctx.shopper, accountId, contactId)
-    return respond(wire.contact(contact), responseFields)
+register(router, Resource(
+    path="/notes", scope=ACCOUNT, key="noteId", key_type=PartId, vocabulary=NOTE_FIELDS, shape=wire.note,
+    body=CustomerNoteIn, args=lambda b: (b.content,),
+    list=Op("list_notes", "An account's merchant notes", notes.list_notes),
+    add=Op("add_note", "Add a merchant note to an account", notes.add_note),
+    get=Op("get_note", "One merchant note of an account", notes.get_note),
+    update=Op("update_note", "Change a merchant note of an account", notes.update_note),
+    delete=Op("delete_note", "Delete a merchant note of an account", notes.delete_note),
+))
 
+register(router, Resource(
+    path="/attributes", scope=ACCOUNT, key="attributeFQN", key_type=AttributeFqn, vocabulary=ATTRIBUTE_FIELDS,
+    shape=wire.attribute, body=CustomerAttributeIn, args=lambda b: (_attribute_values(b),),
+    list=Op("list_attributes", "An account's attribute values", attributes.list_account_attributes),
+    add=Op("add_attribute", "Give an account values of an attribute", attributes.add_account_attribute),
+    get=Op("get_attribute", "An account's values of one attribute", attributes.get_account_attribute),
+    update=Op("set_attribute", "Set an account's values of one attribute", attributes.set_account_attribute),
+    delete=Op("delete_attribute", "Remove an account's values of one attribute", attributes.delete_account_attribute),
+))
 
-@router.put("/contacts/{contactId}", summary="Replace a contact of an account")
-async def update_contact(request: Request, accountId: AccountId, contactId: PartId,
-                         responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    body = await read_json(request, CustomerContactIn)
-    contact = await contacts.update_contact(core_of(request), ctx.caller, ctx.shopper, accountId, contactId,
-                                            contact_details(body))
-    return respond(wire.contact(contact), responseFields)
-
-
-@router.delete("/contacts/{contactId}", status_code=204, summary="Delete a contact of an account")
-async def delete_contact(request: Request, accountId: AccountId, contactId: PartId) -> Response:
-    ctx = await resolve(request, shopper="optional")
-    await contacts.delete_contact(core_of(request), ctx.caller, ctx.shopper, accountId, contactId)
-    return Response(status_code=204)
-
-
-# -- notes ---------------------------------------------------------------------------------------
-
-@router.get("/notes", summary="An account's merchant notes")
-async def list_notes(
-    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
-) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    page = await notes.list_notes(core_of(request), ctx.caller, ctx.shopper, accountId, paging.query(NOTE_FIELDS))
-    return respond(collection(page, wire.note), responseFields)
-
-
-@router.post("/notes", summary="Add a merchant note to an account")
-async def add_note(request: Request, accountId: AccountId, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    body = await read_json(request, CustomerNoteIn)
-    note = await notes.add_note(core_of(request), ctx.caller, ctx.shopper, accountId, body.content)
-    return respond(wire.note(note), responseFields)
-
-
-@router.get("/notes/{noteId}", summary="One merchant note of an account")
-async def get_note(request: Request, accountId: AccountId, noteId: PartId, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    note = await notes.get_note(core_of(request), ctx.caller, ctx.shopper, accountId, noteId)
-    return respond(wire.note(note), responseFields)
-
-
-@router.put("/notes/{noteId}", summary="Change a merchant note of an account")
-async def update_note(request: Request, accountId: AccountId, noteId: PartId,
-                      responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    body = await read_json(request, CustomerNoteIn)
-    note = await notes.update_note(core_of(request), ctx.caller, ctx.shopper, accountId, noteId, body.content)
-    return respond(wire.note(note), responseFields)
-
-
-@router.delete("/notes/{noteId}", status_code=204, summary="Delete a merchant note of an account")
-async def delete_note(request: Request, accountId: AccountId, noteId: PartId) -> Response:
-    ctx = await resolve(request, shopper="optional")
-    await notes.delete_note(core_of(request), ctx.caller, ctx.shopper, accountId, noteId)
-    return Response(status_code=204)
-
-
-# -- attributes ------------------------------------------------------------------------------------
-
-@router.get("/attributes", summary="An account's attribute values")
-async def list_attributes(
-    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
-) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    page = await attributes.list_account_attributes(core_of(request), ctx.caller, ctx.shopper, accountId,
-                                                    paging.query(ATTRIBUTE_FIELDS))
-    return respond(collection(page, wire.attribute), responseFields)
-
-
-@router.post("/attributes", summary="Give an account values of an attribute")
-async def add_attribute(request: Request, accountId: AccountId, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    body = await read_json(request, CustomerAttributeIn)
-    saved = await attributes.add_account_attribute(core_of(request), ctx.caller, ctx.shopper, accountId,
-                                                   _attribute_values(body))
-    return respond(wire.attribute(saved), responseFields)
-
-
-@router.get("/attributes/{attributeFQN}", summary="An account's values of one attribute")
-async def get_attribute(request: Request, accountId: AccountId, attributeFQN: AttributeFqn,
-                        responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    found = await attributes.get_account_attribute(core_of(request), ctx.caller, ctx.shopper, accountId, attributeFQN)
-    return respond(wire.attribute(found), responseFields)
-
-
-@router.put("/attributes/{attributeFQN}", summary="Set an account's values of one attribute")
-async def set_attribute(request: Request, accountId: AccountId, attributeFQN: AttributeFqn,
-                        responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    body = await read_json(request, CustomerAttributeIn)
-    saved = await attributes.set_account_attribute(core_of(request), ctx.caller, ctx.shopper, accountId, attributeFQN,
-                                                   _attribute_values(body))
-    return respond(wire.attribute(saved), responseFields)
-
-
-@router.delete("/attributes/{attributeFQN}", status_code=204, summary="Remove an account's values of one attribute")
-async def delete_attribute(request: Request, accountId: AccountId, attributeFQN: AttributeFqn) -> Response:
-    ctx = await resolve(request, shopper="optional")
-    await attributes.delete_account_attribute(core_of(request), ctx.caller, ctx.shopper, accountId, attributeFQN)
-    return Response(status_code=204)
-
-
-# -- segments ------------------------------------------------------------------------------------
-
-@router.get("/segments", summary="The segments an account is in")
-async def list_segments(
-    request: Request, accountId: AccountId, paging: PagingParams, responseFields: str | None = Query(None),
-) -> KiboJSON:
-    ctx = await resolve(request, shopper="optional")
-    page = await segments.account_segments(core_of(request), ctx.caller, ctx.shopper, accountId, paging.query(SEGMENT_FIELDS))
-    return respond(collection(page, wire.segment), responseFields)
+register(router, Resource(
+    path="/segments", scope=ACCOUNT, key="segmentId", key_type=PartId, vocabulary=SEGMENT_FIELDS, shape=wire.segment,
+    list=Op("list_segments", "The segments an account is in", segments.account_segments),
+))

@@ -22,7 +22,7 @@ from ticketbooth.api.bodies import (
     CustomerAccountUpdate,
     CustomerLoginInfo,
 )
-from ticketbooth.api.context import core_of, item_as, plain_route, query, read_array, read_json, resolve
+from ticketbooth.api.context import core_of, item_as, plain_route, query, read_array, read_json, resolve, resolve_and_read
 from ticketbooth.api.lists import PagingParams, by_kibo_name
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import Forbidden, InvalidParameter
@@ -68,21 +68,20 @@ ACCOUNT_FIELDS = by_kibo_name({
     "lastLoginDate": FilterField("last_login_at", _D),
 })
 
-# CustomerAccount name -> Profile field, for updates
+# CustomerAccount name -> Profile field, for new accounts and updates
 _PROFILE_NAMES = {
     "firstName": "first_name", "lastName": "last_name", "companyOrOrganization": "company_or_organization",
     "taxExempt": "tax_exempt", "taxId": "tax_id", "acceptsMarketing": "accepts_marketing",
     "externalId": "external_id", "localeCode": "locale_code", "accountType": "account_type",
 }
 _NOT_NULL = frozenset({"taxExempt", "acceptsMarketing"})
+"""Profile fields that hold true or false: absent or null is false for a new account."""
 
 
 def _details(a: CustomerAccountIn) -> AccountDetails:
-    profile = Profile(
-        first_name=a.firstName, last_name=a.lastName, company_or_organization=a.companyOrOrganization,
-        tax_exempt=bool(a.taxExempt), tax_id=a.taxId, accepts_marketing=bool(a.acceptsMarketing),
-        external_id=a.externalId, locale_code=a.localeCode, account_type=a.accountType,
-    )
+    given: dict[str, Any] = {field: bool(getattr(a, name)) if name in _NOT_NULL else getattr(a, name)
+                             for name, field in _PROFILE_NAMES.items()}
+    profile = Profile(**given)
     return AccountDetails(email=a.emailAddress, username=a.userName, profile=profile, customer_set=a.customerSet,
                           parts=parts_of(a.contacts, a.notes, a.attributes, a.segments))
 
@@ -124,8 +123,7 @@ def _new_login(entry: CustomerAccountAndAuthInfo, index: int) -> NewLogin:
 
 @router.post("/add-account-and-login", summary="Add an account and log it in")
 async def add_account_and_login(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="lenient", app_credential=True)
-    body = await read_json(request, CustomerAccountAndAuthInfo)
+    ctx, body = await resolve_and_read(request, CustomerAccountAndAuthInfo, shopper="lenient", app_credential=True)
     if body.account is None:
         raise InvalidParameter("account", "Missing or invalid parameter: account is required")
     issued = await accounts.register(
@@ -158,8 +156,7 @@ async def current(request: Request) -> Response:
 async def create_login(
     request: Request, accountId: AccountId, responseFields: str | None = Query(None),
 ) -> KiboJSON:
-    ctx = await resolve(request, app_credential=True)
-    body = await read_json(request, CustomerLoginInfo)
+    ctx, body = await resolve_and_read(request, CustomerLoginInfo, app_credential=True)
     issued = await accounts.create_login(
         core_of(request), ctx.caller, accountId, body.emailAddress, body.username, body.password,
         external_password=body.externalPassword, is_import=bool(body.isImport),

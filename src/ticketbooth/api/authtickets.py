@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ticketbooth.api.bodies import CustomerUserAuthInfo, KiboBody
-from ticketbooth.api.context import client_address, core_of, parse_id, plain_route, query, read_json, resolve
+from ticketbooth.api.bodies import CustomerUserAuthInfo, OtpAuthInfo, OtpRequestInfo, TwoFactorInfo
+from ticketbooth.api.context import client_address, core_of, parse_id, plain_route, query, read_json, resolve, resolve_and_read
 from ticketbooth.api.wire import KiboJSON, respond, ticket
 from ticketbooth.domain.errors import Unauthorized
 from ticketbooth.services import challenges, password_login, tickets
@@ -48,8 +48,7 @@ async def refresh_user_auth_ticket(request: Request) -> Response:
 async def create_user_auth_ticket(request: Request) -> Response:
     """Create a user auth ticket (log in). Plain too: beside the password hash, FastAPI's handling was a
     good part of what a login costs the event loop (bench/README.md)."""
-    ctx = await resolve(request, shopper="lenient", app_credential=True)
-    body = await read_json(request, CustomerUserAuthInfo)
+    ctx, body = await resolve_and_read(request, CustomerUserAuthInfo, shopper="lenient", app_credential=True)
     issued = await password_login.login(
         core_of(request), ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
@@ -59,24 +58,6 @@ async def create_user_auth_ticket(request: Request) -> Response:
 
 
 # -- codes: the second factor of a login, and the one-time-passcode login ---------------------------
-
-class TwoFactorInfo(KiboBody):
-    userId: str | None = None
-    otpCode: str | None = None
-    accessToken: str | None = None
-    """The pending ticket's access token, for clients that cannot send it as x-vol-user-claims."""
-
-
-class OtpRequestInfo(KiboBody):
-    email: str | None = None
-    emailAddress: str | None = None
-
-
-class OtpAuthInfo(OtpRequestInfo):
-    otpCode: str | None = None
-    fingerprint: str | None = None
-    region: str | None = None
-
 
 async def _two_factor_caller(request: Request) -> tuple[Caller, str | None]:
     """The caller of a 2FA route and the pending ticket's token it sent, if any. The token comes in
@@ -120,16 +101,14 @@ async def two_factor_auth(request: Request, responseFields: str | None = Query(N
 
 @router.post("/otp/request", summary="Mail a one-time passcode to log in with", status_code=204)
 async def request_otp(request: Request, responseFields: str | None = Query(None)) -> Response:
-    ctx = await resolve(request, app_credential=True)
-    body = await read_json(request, OtpRequestInfo)
+    ctx, body = await resolve_and_read(request, OtpRequestInfo, app_credential=True)
     await challenges.request_otp(core_of(request), ctx.caller, body.email or body.emailAddress)
     return Response(status_code=204)
 
 
 @router.post("/otp/auth", summary="Log in with a one-time passcode")
 async def otp_auth(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, shopper="lenient", app_credential=True)
-    body = await read_json(request, OtpAuthInfo)
+    ctx, body = await resolve_and_read(request, OtpAuthInfo, shopper="lenient", app_credential=True)
     issued = await challenges.login_with_otp(
         core_of(request), ctx.caller, body.email or body.emailAddress, body.otpCode, body.fingerprint, body.region,
         previous=ctx.shopper)

@@ -3,6 +3,7 @@ case-insensitively (the reader lower-cases them and these models alias each fiel
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -125,6 +126,33 @@ class AuthTicketRequest(KiboBody):
     refreshToken: str | None = None
 
 
+# the second factor and the one-time passcode login (api/authtickets.py); no docstrings on these four:
+# a model's docstring is its schema's description in the OpenAPI document
+class TwoFactorInfo(KiboBody):
+    userId: str | None = None
+    otpCode: str | None = None
+    accessToken: str | None = None
+    """The pending ticket's access token, for clients that cannot send it as x-vol-user-claims."""
+
+
+class OtpRequestInfo(KiboBody):
+    email: str | None = None
+    emailAddress: str | None = None
+
+
+class OtpAuthInfo(OtpRequestInfo):
+    otpCode: str | None = None
+    fingerprint: str | None = None
+    region: str | None = None
+
+
+# impersonate-cart (api/sessions.py)
+class CartAuthTicketRequest(KiboBody):
+    accountId: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    userId: str | None = Field(default=None, max_length=100)
+    cartId: str | None = Field(default=None, max_length=200)
+
+
 class CustomerResetPasswordInfo(KiboBody):
     emailAddress: str | None = None
     userName: str | None = None
@@ -153,6 +181,19 @@ class CommerceRuntimeAddress(KiboBody):
     countryCode: str | None = None
     addressType: str | None = None
     isValidated: bool | None = None
+
+
+def snake_case(kibo_name: str) -> str:
+    """A Kibo field name as the domain spells it: cityOrTown -> city_or_town."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", kibo_name).lower()
+
+
+ADDRESS_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (name, snake_case(name)) for name in CommerceRuntimeAddress.model_fields
+)
+"""Kibo's address fields, each with its `domain.models.Address` attribute: the one spelling of them,
+read by the body above, the answer (api/wire.py), the body into the domain (api/account_parts.py)
+and the schema (api/openapi.py)."""
 
 
 class CommerceRuntimePhone(KiboBody):

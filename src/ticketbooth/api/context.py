@@ -289,6 +289,14 @@ async def read_json(request: Request, model: type[M], *, required: bool = False)
         raise invalid(exc) from None
 
 
+async def resolve_and_read(request: Request, model: type[M], *, shopper: ShopperNeed = "none",
+                           app_credential: bool = False) -> tuple[Context, M]:
+    """The caller (`resolve`), then the body as `model` (`read_json`): in this order, so that a caller
+    who may not call gets 401 or 403, never a 400 about a body it had no right to send."""
+    ctx = await resolve(request, shopper=shopper, app_credential=app_credential)
+    return ctx, await read_json(request, model)
+
+
 def invalid(exc: ValidationError, prefix: str = "") -> InvalidParameter:
     """The first problem pydantic found, as a 400 naming the field (under `prefix`, such as `[2]`)."""
     first = exc.errors()[0]

@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import CommerceRuntimeAttributeIn, CustomerSegmentIn, LocalizedContentIn
-from ticketbooth.api.context import core_of, read_array, read_json, resolve
+from ticketbooth.api.context import core_of, read_array, resolve
 from ticketbooth.api.lists import BOOLEAN, INTEGER, TEXT, PagingParams, by_kibo_name, collection, fields
+from ticketbooth.api.resource_routes import TENANT, AccountId, Op, Resource, register
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.filters import FilterField
@@ -22,7 +23,6 @@ router = APIRouter(prefix="/api/commerce/customer", tags=["Customer definitions"
 
 DEFINITION_PATHS = ("/attributedefinition/attributes", "/accountattributedefinition/attributes")
 SegmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 AttributeFqn = Annotated[str, Path(min_length=1, max_length=300)]
 
 DEFINITION_FIELDS = fields({"id": FilterField("id", INTEGER), "attributeFQN": FilterField("fqn", TEXT)})
@@ -74,43 +74,16 @@ def _spec(b: CommerceRuntimeAttributeIn) -> AttributeSpec:
     )
 
 
-@router.get(DEFINITION_PATHS[0], summary="The tenant's customer attribute definitions")
-@router.get(DEFINITION_PATHS[1], summary="The tenant's customer attribute definitions")
-async def list_definitions(
-    request: Request, paging: PagingParams, responseFields: str | None = Query(None),
-    responseGroups: str | None = Query(None),
-) -> KiboJSON:
-    ctx = await resolve(request)
-    page = await attributes.list_definitions(core_of(request), ctx.caller, paging.query(DEFINITION_FIELDS))
-    return respond(collection(page, wire.attribute_definition), responseFields)
-
-
-@router.post(DEFINITION_PATHS[0], summary="Create a customer attribute definition")
-@router.post(DEFINITION_PATHS[1], summary="Create a customer attribute definition")
-async def create_definition(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
-    body = await read_json(request, CommerceRuntimeAttributeIn)
-    created = await attributes.create_definition(core_of(request), ctx.caller, _spec(body))
-    return respond(wire.attribute_definition(created), responseFields)
-
-
-@router.get(DEFINITION_PATHS[0] + "/{attributeFQN}", summary="A customer attribute definition")
-@router.get(DEFINITION_PATHS[1] + "/{attributeFQN}", summary="A customer attribute definition")
-async def get_definition(request: Request, attributeFQN: AttributeFqn, responseFields: str | None = Query(None),
-                         responseGroups: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
-    found = await attributes.get_definition(core_of(request), ctx.caller, attributeFQN)
-    return respond(wire.attribute_definition(found), responseFields)
-
-
-@router.put(DEFINITION_PATHS[0] + "/{attributeFQN}", summary="Change a customer attribute definition")
-@router.put(DEFINITION_PATHS[1] + "/{attributeFQN}", summary="Change a customer attribute definition")
-async def update_definition(request: Request, attributeFQN: AttributeFqn,
-                            responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
-    body = await read_json(request, CommerceRuntimeAttributeIn)
-    updated = await attributes.update_definition(core_of(request), ctx.caller, attributeFQN, _spec(body))
-    return respond(wire.attribute_definition(updated), responseFields)
+# the second path first: the order its routes always had, which is the OpenAPI document's order
+register(router, Resource(
+    path=DEFINITION_PATHS[::-1], scope=TENANT, key="attributeFQN", key_type=AttributeFqn, vocabulary=DEFINITION_FIELDS,
+    shape=wire.attribute_definition, body=CommerceRuntimeAttributeIn, args=lambda b: (_spec(b),),
+    response_groups=True,
+    list=Op("list_definitions", "The tenant's customer attribute definitions", attributes.list_definitions),
+    add=Op("create_definition", "Create a customer attribute definition", attributes.create_definition),
+    get=Op("get_definition", "A customer attribute definition", attributes.get_definition),
+    update=Op("update_definition", "Change a customer attribute definition", attributes.update_definition),
+))
 
 
 @router.get(DEFINITION_PATHS[0] + "/{attributeFQN}/vocabularyvalues", summary="An attribute's vocabulary values")
@@ -124,43 +97,15 @@ async def vocabulary_values(request: Request, attributeFQN: AttributeFqn, respon
 
 # -- segments ------------------------------------------------------------------------------------
 
-@router.get("/segments", summary="The tenant's segments")
-async def list_segments(
-    request: Request, paging: PagingParams, responseFields: str | None = Query(None),
-) -> KiboJSON:
-    ctx = await resolve(request)
-    page = await segments.list_segments(core_of(request), ctx.caller, paging.query(SEGMENT_FIELDS))
-    return respond(collection(page, wire.segment), responseFields)
-
-
-@router.post("/segments", summary="Create a segment")
-async def create_segment(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
-    body = await read_json(request, CustomerSegmentIn)
-    created = await segments.create_segment(core_of(request), ctx.caller, body.code, body.name, body.description)
-    return respond(wire.segment(created), responseFields)
-
-
-@router.get("/segments/{id}", summary="A segment")
-async def get_segment(request: Request, id: SegmentId, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
-    found = await segments.get_segment(core_of(request), ctx.caller, id)
-    return respond(wire.segment(found), responseFields)
-
-
-@router.put("/segments/{id}", summary="Change a segment's code, name and description")
-async def update_segment(request: Request, id: SegmentId, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
-    body = await read_json(request, CustomerSegmentIn)
-    updated = await segments.update_segment(core_of(request), ctx.caller, id, body.code, body.name, body.description)
-    return respond(wire.segment(updated), responseFields)
-
-
-@router.delete("/segments/{id}", status_code=204, summary="Delete a segment (every account leaves it)")
-async def delete_segment(request: Request, id: SegmentId) -> Response:
-    ctx = await resolve(request)
-    await segments.delete_segment(core_of(request), ctx.caller, id)
-    return Response(status_code=204)
+register(router, Resource(
+    path="/segments", scope=TENANT, key="id", key_type=SegmentId, vocabulary=SEGMENT_FIELDS, shape=wire.segment,
+    body=CustomerSegmentIn, args=lambda b: (b.code, b.name, b.description),
+    list=Op("list_segments", "The tenant's segments", segments.list_segments),
+    add=Op("create_segment", "Create a segment", segments.create_segment),
+    get=Op("get_segment", "A segment", segments.get_segment),
+    update=Op("update_segment", "Change a segment's code, name and description", segments.update_segment),
+    delete=Op("delete_segment", "Delete a segment (every account leaves it)", segments.delete_segment),
+))
 
 
 @router.post("/segments/{id}/accounts", status_code=204, summary="Add accounts (a JSON array of ids) to a segment")

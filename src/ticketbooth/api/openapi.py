@@ -32,8 +32,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ticketbooth.api import bodies
-from ticketbooth.api.authtickets import OtpAuthInfo, OtpRequestInfo, TwoFactorInfo
-from ticketbooth.api.sessions import CartAuthTicketRequest
 from ticketbooth.infra import metrics
 
 log = logging.getLogger("ticketbooth.api")
@@ -109,9 +107,8 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
                              visitsCount=INT32, wishlistCount=INT32),
     "ContactType": shape("A contact's use.", name=STRING, isPrimary=BOOL),
     "CommerceRuntimePhone": shape("A contact's phone numbers.", home=TEXT, mobile=TEXT, work=TEXT),
-    "CommerceRuntimeAddress": shape("A contact's address.", address1=TEXT, address2=TEXT, address3=TEXT,
-                                    address4=TEXT, cityOrTown=TEXT, stateOrProvince=TEXT, postalOrZipCode=TEXT,
-                                    countryCode=TEXT, addressType=TEXT, isValidated=MAYBE_BOOL),
+    "CommerceRuntimeAddress": shape("A contact's address.", **{
+        **dict.fromkeys((kibo for kibo, _ in bodies.ADDRESS_FIELDS), TEXT), "isValidated": MAYBE_BOOL}),
     "CustomerContact": shape(
         "A contact of an account; address and phoneNumbers are objects even when empty.",
         accountId=INT64, types=array(ref("ContactType")), auditInfo=ref("AdminUserAuditInfo"), faxNumber=TEXT,
@@ -213,7 +210,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     bodies.AccountPasswordInfo, bodies.AccountPasswordInfoCollection, bodies.OauthAuthRequest, bodies.AppAuthInfo,
     bodies.AuthTicketRequest, bodies.CustomerResetPasswordInfo, bodies.ConfirmationInfo, bodies.CustomerContactIn,
     bodies.CustomerNoteIn, bodies.CustomerAttributeIn, bodies.CommerceRuntimeAttributeIn, bodies.CustomerSegmentIn,
-    TwoFactorInfo, OtpRequestInfo, OtpAuthInfo, CartAuthTicketRequest,
+    bodies.TwoFactorInfo, bodies.OtpRequestInfo, bodies.OtpAuthInfo, bodies.CartAuthTicketRequest,
 )
 
 

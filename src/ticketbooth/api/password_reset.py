@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ticketbooth.api import wire
 from ticketbooth.api.bodies import ConfirmationInfo, CustomerResetPasswordInfo
-from ticketbooth.api.context import core_of, read_json, resolve
+from ticketbooth.api.context import core_of, resolve_and_read
 from ticketbooth.services import password_reset
 
 router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAccount"])
@@ -18,8 +18,7 @@ router = APIRouter(prefix="/api/commerce/customer/accounts", tags=["CustomerAcco
 
 @router.post("/reset-password", summary="Mail a password-reset code to a shopper")
 async def reset_password(request: Request, responseFields: str | None = Query(None)) -> Response:
-    ctx = await resolve(request)
-    body = await read_json(request, CustomerResetPasswordInfo)
+    ctx, body = await resolve_and_read(request, CustomerResetPasswordInfo)
     await password_reset.request_reset(core_of(request), ctx.caller, body.emailAddress, body.userName,
                                        body.customerSetCode)
     return wire.done()
@@ -27,8 +26,7 @@ async def reset_password(request: Request, responseFields: str | None = Query(No
 
 @router.post("/update-forgotten-password", summary="Set a new password with a password-reset code")
 async def update_forgotten_password(request: Request, responseFields: str | None = Query(None)) -> Response:
-    ctx = await resolve(request)
-    body = await read_json(request, ConfirmationInfo)
+    ctx, body = await resolve_and_read(request, ConfirmationInfo)
     await password_reset.confirm_reset(core_of(request), ctx.caller, body.userName, body.confirmationCode,
                                        body.newPassword)
     return wire.done()

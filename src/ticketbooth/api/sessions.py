@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import Field
 from starlette.responses import Response
 
 from ticketbooth.api import wire
-from ticketbooth.api.bodies import AuthTicketRequest, KiboBody
-from ticketbooth.api.context import core_of, read_json, resolve
+from ticketbooth.api.bodies import AuthTicketRequest, CartAuthTicketRequest
+from ticketbooth.api.context import core_of, read_json, resolve, resolve_and_read
 from ticketbooth.api.lists import collection, window
 from ticketbooth.api.wire import KiboJSON, respond
 from ticketbooth.domain.models import Session
@@ -27,12 +26,6 @@ from ticketbooth.services import access, impersonation, sessions
 router = APIRouter(prefix="/api/commerce/customer", tags=["Sessions"])
 
 AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-class CartAuthTicketRequest(KiboBody):
-    accountId: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    userId: str | None = Field(default=None, max_length=100)
-    cartId: str | None = Field(default=None, max_length=200)
 
 
 def session(s: Session) -> dict[str, Any]:
@@ -62,8 +55,7 @@ async def logout(request: Request, refreshToken: str | None = Query(None)) -> Re
 
 @router.post("/authtickets/impersonatecart", summary="Impersonate a shopper (for their cart)")
 async def impersonate_cart(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request, app_credential=True)
-    body = await read_json(request, CartAuthTicketRequest)
+    ctx, body = await resolve_and_read(request, CartAuthTicketRequest, app_credential=True)
     issued = await impersonation.impersonate(core_of(request), ctx.caller, body.accountId, body.userId, body.cartId)
     return respond(wire.ticket(issued), responseFields)
 

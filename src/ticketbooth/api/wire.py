@@ -9,6 +9,7 @@ import orjson
 from starlette.responses import Response
 
 from ticketbooth.api import response_fields
+from ticketbooth.api.bodies import ADDRESS_FIELDS
 from ticketbooth.domain.models import (
     Account,
     AccountAttribute,
@@ -123,12 +124,7 @@ def contact(c: Contact) -> dict[str, Any]:
         "lastNameOrSurname": d.last_name_or_surname,
         "companyOrOrganization": d.company_or_organization,
         "phoneNumbers": {"home": p.home, "mobile": p.mobile, "work": p.work},
-        "address": {
-            "address1": a.address1, "address2": a.address2, "address3": a.address3, "address4": a.address4,
-            "cityOrTown": a.city_or_town, "stateOrProvince": a.state_or_province,
-            "postalOrZipCode": a.postal_or_zip_code, "countryCode": a.country_code, "addressType": a.address_type,
-            "isValidated": a.is_validated,
-        },
+        "address": {kibo: getattr(a, attr) for kibo, attr in ADDRESS_FIELDS},
     }
 
 
