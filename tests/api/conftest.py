@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, text, update
 
+from tests.api.code_support import Mailbox
 from tests.api.parts_support import Shopper, admin_headers, shopper
 from tests.conftest import (
     ADMIN,
@@ -32,6 +33,7 @@ from tests.conftest import (
     headers,
     seed,
 )
+from tests.smtp import SmtpServer
 from ticketbooth.config import Settings
 from ticketbooth.domain.models import BEHAVIOR_IMPERSONATE
 from ticketbooth.infra.clock import Clock, ManualClock
@@ -129,3 +131,9 @@ async def csr(client: httpx.AsyncClient, core: Core, seeded: Seed) -> dict[str, 
     """Headers of a call-centre application that may impersonate shoppers."""
     await admin_service.save_application(core, TENANT, *CSR, [BEHAVIOR_IMPERSONATE])
     return headers(await app_token(client, CSR))
+
+
+@pytest.fixture
+def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
+    """The mail the service sends, as received by a real SMTP server (tests/smtp.py)."""
+    return Mailbox(core, smtp_server)

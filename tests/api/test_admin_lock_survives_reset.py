@@ -10,30 +10,22 @@ import pytest
 
 from tests.api.code_support import OTP_AUTH, OTP_REQUEST, Mailbox, events
 from tests.api.login_support import NEW_PASSWORD, admin_headers, done, lock_path, state
-from tests.api.support import assert_error, login, ok, register
+from tests.api.support import RESET_PASSWORD, UPDATE_FORGOTTEN_PASSWORD, assert_error, login, ok, register
 from tests.api.test_lockout import account_row, set_tenant
 from tests.conftest import PASSWORD
-from tests.smtp import SmtpServer
 from ticketbooth.services.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
 EMAIL = "shut.by.admin@example.com"
 WRONG = "not the password at all"
-RESET = "/api/commerce/customer/accounts/Reset-Password"
-UPDATE = "/api/commerce/customer/accounts/Update-Forgotten-Password"
-
-
-@pytest.fixture
-def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(core, smtp_server)
 
 
 async def _reset(client: httpx.AsyncClient, hdrs: dict[str, str], mailbox: Mailbox) -> None:
-    r = await client.post(RESET, headers=hdrs, json={"emailAddress": EMAIL})
+    r = await client.post(RESET_PASSWORD, headers=hdrs, json={"emailAddress": EMAIL})
     assert r.status_code == 200, r.text
     code = (await mailbox.one(EMAIL)).code()
-    r = await client.post(UPDATE, headers=hdrs, json={"userName": EMAIL, "confirmationCode": code,
+    r = await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=hdrs, json={"userName": EMAIL, "confirmationCode": code,
                                                       "newPassword": NEW_PASSWORD})
     assert r.status_code == 200, r.text
 

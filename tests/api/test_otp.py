@@ -17,7 +17,6 @@ from tests.api.code_support import OTP_AUTH, OTP_REQUEST, Mailbox, code_of, coun
 from tests.api.login_support import admin_headers, lock_path, state
 from tests.api.support import CURRENT, TICKET_KEYS, assert_error, login, ok, register
 from tests.conftest import PASSWORD, SITE_SAME_SET
-from tests.smtp import SmtpServer
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.services.core import Core
 from ticketbooth.store import tables as t
@@ -25,11 +24,6 @@ from ticketbooth.store import tables as t
 pytestmark = pytest.mark.usefixtures("seeded")
 
 EMAIL = "passwordless@example.com"
-
-
-@pytest.fixture
-def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(core, smtp_server)
 
 
 async def ask(client: httpx.AsyncClient, hdrs: dict[str, str], email: str = EMAIL) -> httpx.Response:

@@ -14,7 +14,6 @@ import pytest
 from tests.api.code_support import OTP_AUTH, OTP_REQUEST, Mailbox
 from tests.api.support import assert_error, ok, register
 from tests.conftest import Seed
-from tests.smtp import SmtpServer
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.services.core import Core
 from ticketbooth.store import tables as t
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.usefixtures("seeded")
 
 EMAIL, USERNAME = "two.names@example.com", "twonames"
 VERIFY_BUDGET, REQUEST_BUDGET = 4, 3
-
-
-@pytest.fixture
-def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(core, smtp_server)
 
 
 @pytest.fixture

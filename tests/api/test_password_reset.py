@@ -16,7 +16,17 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.api.support import CUSTOMER, assert_error, login, ok, refresh, register
+from tests.api.support import (
+    CUSTOMER,
+    INVALID_CODE,
+    RESET_PASSWORD,
+    UPDATE_FORGOTTEN_PASSWORD,
+    assert_error,
+    login,
+    ok,
+    refresh,
+    register,
+)
 from tests.conftest import (
     ADMIN,
     OTHER,
@@ -43,11 +53,8 @@ from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
-RESET = f"{CUSTOMER}/accounts/Reset-Password"
-UPDATE = f"{CUSTOMER}/accounts/Update-Forgotten-Password"
 EMAIL = "forgetful@example.com"
 NEW_PASSWORD = "a brand new passphrase"
-INVALID_CODE = "Missing or invalid parameter: confirmationCode is invalid or has expired"
 
 
 class Mailbox(SmtpMailbox):
@@ -57,16 +64,17 @@ class Mailbox(SmtpMailbox):
 
 @pytest.fixture
 def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
+    """This file's mailbox: `one()` expects a message to EMAIL unless told otherwise."""
     return Mailbox(core, smtp_server)
 
 
 async def ask_reset(client: httpx.AsyncClient, hdrs: dict[str, str], **body: Any) -> httpx.Response:
-    return await client.post(RESET, headers=hdrs, json=body or {"emailAddress": EMAIL})
+    return await client.post(RESET_PASSWORD, headers=hdrs, json=body or {"emailAddress": EMAIL})
 
 
 async def set_password(client: httpx.AsyncClient, hdrs: dict[str, str], code: str, user: str = EMAIL,
                        password: str = NEW_PASSWORD) -> httpx.Response:
-    return await client.post(UPDATE, headers=hdrs, json={"userName": user, "confirmationCode": code,
+    return await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=hdrs, json={"userName": user, "confirmationCode": code,
                                                           "newPassword": password})
 
 
@@ -320,32 +328,32 @@ async def test_tenant_reset_link_and_sender(
 # -- the wire ------------------------------------------------------------------------------------------
 
 async def test_missing_and_malformed_parameters(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
-    assert_error(await client.post(RESET, headers=app_headers, json={}), 400, "MISSING_OR_INVALID_PARAMETER",
+    assert_error(await client.post(RESET_PASSWORD, headers=app_headers, json={}), 400, "MISSING_OR_INVALID_PARAMETER",
                  "emailAddress")
-    assert_error(await client.post(RESET, headers=app_headers, json={"emailAddress": " ", "userName": None}), 400,
+    assert_error(await client.post(RESET_PASSWORD, headers=app_headers, json={"emailAddress": " ", "userName": None}), 400,
                  parameter="emailAddress")
-    assert_error(await client.post(RESET, headers=app_headers, json={"emailAddress": "x" * 400}), 400,
+    assert_error(await client.post(RESET_PASSWORD, headers=app_headers, json={"emailAddress": "x" * 400}), 400,
                  parameter="emailAddress")
-    assert_error(await client.post(RESET, headers=app_headers, json={"emailAddress": 5}), 400, parameter="emailAddress")
-    assert_error(await client.post(RESET, headers=app_headers, content=b"{not json"), 400, parameter="body")
-    assert_error(await client.post(RESET, headers=app_headers, content=b"[1]"), 400, parameter="body")
+    assert_error(await client.post(RESET_PASSWORD, headers=app_headers, json={"emailAddress": 5}), 400, parameter="emailAddress")
+    assert_error(await client.post(RESET_PASSWORD, headers=app_headers, content=b"{not json"), 400, parameter="body")
+    assert_error(await client.post(RESET_PASSWORD, headers=app_headers, content=b"[1]"), 400, parameter="body")
     complete = {"userName": EMAIL, "confirmationCode": new_hex(16), "newPassword": NEW_PASSWORD}
     for name in complete:
-        assert_error(await client.post(UPDATE, headers=app_headers, json={**complete, name: ""}), 400,
+        assert_error(await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=app_headers, json={**complete, name: ""}), 400,
                      "MISSING_OR_INVALID_PARAMETER", name)
-    assert_error(await client.post(UPDATE, headers=app_headers, json={**complete, "newPassword": ["x"]}), 400,
+    assert_error(await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=app_headers, json={**complete, "newPassword": ["x"]}), 400,
                  parameter="newPassword")
 
 
 async def test_an_application_token_is_needed(client: httpx.AsyncClient, app_headers: dict[str, str],
                                               mailbox: Mailbox) -> None:
     await register(client, app_headers, EMAIL)
-    for path in (RESET, UPDATE):
+    for path in (RESET_PASSWORD, UPDATE_FORGOTTEN_PASSWORD):
         assert_error(await client.post(path, json={"emailAddress": EMAIL}), 401, "UNAUTHORIZED")
         assert_error(await client.post(path, headers={**app_headers, "Authorization": "Bearer nope"},
                                        json={"emailAddress": EMAIL}), 401, "UNAUTHORIZED")
     other = headers(await app_token(client, OTHER))  # an application of tenant 300 asking for tenant 100
-    assert_error(await client.post(RESET, headers=other, json={"emailAddress": EMAIL}), 401, "UNAUTHORIZED")
+    assert_error(await client.post(RESET_PASSWORD, headers=other, json={"emailAddress": EMAIL}), 401, "UNAUTHORIZED")
     assert await mailbox.new() == []
 
 
@@ -389,10 +397,10 @@ def test_live_server_mails_the_code_through_smtp(mail_server: LiveServer, smtp_s
     r = httpx.post(f"{base}/api/commerce/customer/accounts/Add-Account-And-Login", headers=hdrs, timeout=30,
                    json={"account": {"emailAddress": EMAIL}, "password": PASSWORD})
     assert r.status_code == 200, r.text
-    r = httpx.post(f"{base}{RESET}", headers=hdrs, json={"emailAddress": EMAIL}, timeout=30)
+    r = httpx.post(f"{base}{RESET_PASSWORD}", headers=hdrs, json={"emailAddress": EMAIL}, timeout=30)
     assert (r.status_code, r.content) == (200, b"")
     [mail] = smtp_server.wait_for(1)  # woken by the request: long before the 30 s poll
-    r = httpx.post(f"{base}{UPDATE}", headers=hdrs, timeout=30,
+    r = httpx.post(f"{base}{UPDATE_FORGOTTEN_PASSWORD}", headers=hdrs, timeout=30,
                    json={"userName": EMAIL, "confirmationCode": mail.code(), "newPassword": NEW_PASSWORD})
     assert (r.status_code, r.content) == (200, b""), r.text
     r = httpx.post(f"{base}{CUSTOMER}/authtickets", headers=hdrs, json={"username": EMAIL, "password": NEW_PASSWORD},
@@ -410,7 +418,7 @@ def test_live_server_without_smtp_writes_eml_files(database_url: str, tmp_path: 
         r = httpx.post(f"{server.base_url}/api/commerce/customer/accounts/Add-Account-And-Login", headers=hdrs,
                        json={"account": {"emailAddress": EMAIL}, "password": PASSWORD}, timeout=30)
         assert r.status_code == 200, r.text
-        assert httpx.post(f"{server.base_url}{RESET}", headers=hdrs, json={"emailAddress": EMAIL},
+        assert httpx.post(f"{server.base_url}{RESET_PASSWORD}", headers=hdrs, json={"emailAddress": EMAIL},
                           timeout=30).status_code == 200
         mail_dir = tmp_path / "var" / "mail"
         files = _wait_for_files(mail_dir)

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.api.login_support import ACCOUNTS, admin_headers, as_shopper, change_path, done
-from tests.api.support import REGISTER, assert_error, login, ok, register
+from tests.api.support import REGISTER, UPDATE_FORGOTTEN_PASSWORD, assert_error, login, ok, register
 from tests.conftest import PASSWORD, TENANT, Seed
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import PURPOSE_RESET
@@ -26,7 +26,6 @@ EMAIL = "zorblax.quintessa@example.com"
 OWN_NAMES = "zorblaxquintessa"
 # Not on the common-password list, long enough, but easy to guess (score 1).
 GUESSABLE = "abcdefgh1234"
-UPDATE = f"{ACCOUNTS}/Update-Forgotten-Password"
 
 
 async def require_strength(core: Core, score: int) -> None:
@@ -122,11 +121,12 @@ async def test_a_reset_refuses_a_weak_password_and_the_code_stays_usable(
     now = core.clock.now()
     await core.store.issue_code(account_id, PURPOSE_RESET, at_rest(code), now, now + timedelta(hours=1))
     await require_strength(core, 3)
-    r = await client.post(UPDATE, headers=app_headers,
+    r = await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=app_headers,
                           json={"userName": EMAIL, "confirmationCode": code, "newPassword": OWN_NAMES})
     assert "too easy to guess" in assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "newPassword")["message"]
     strong = "quiet lanterns over the harbour"
-    r = await client.post(UPDATE, headers=app_headers, json={"userName": EMAIL, "confirmationCode": code, "newPassword": strong})
+    r = await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=app_headers,
+                          json={"userName": EMAIL, "confirmationCode": code, "newPassword": strong})
     assert r.status_code == 200, r.text
     ok(await login(client, app_headers, EMAIL, strong))
 

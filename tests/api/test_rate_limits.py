@@ -14,7 +14,17 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.api.parts_support import admin_headers
-from tests.api.support import ANONYMOUS, LOGIN, REFRESH, REGISTER, assert_error, ok, register
+from tests.api.support import (
+    ANONYMOUS,
+    LOGIN,
+    REFRESH,
+    REGISTER,
+    RESET_PASSWORD,
+    UPDATE_FORGOTTEN_PASSWORD,
+    assert_error,
+    ok,
+    register,
+)
 from tests.conftest import OTHER, OTHER_SITE, OTHER_TENANT, PASSWORD, TENANT, app_token, headers
 from ticketbooth.config import Settings
 from ticketbooth.domain.errors import TooManyRequests
@@ -27,8 +37,6 @@ from ticketbooth.store import tables
 pytestmark = pytest.mark.usefixtures("seeded")
 
 CUSTOMER = "/api/commerce/customer"
-RESET = f"{CUSTOMER}/accounts/Reset-Password"
-UPDATE = f"{CUSTOMER}/accounts/Update-Forgotten-Password"
 SLOW = 0.001  # tokens a minute: none come back while a test runs
 
 
@@ -93,11 +101,11 @@ async def _register(client: httpx.AsyncClient, hdrs: dict[str, str], i: int) -> 
 
 
 async def _reset(client: httpx.AsyncClient, hdrs: dict[str, str], i: int) -> httpx.Response:
-    return await client.post(RESET, headers=hdrs, json={"emailAddress": f"nobody{i}@example.com"})
+    return await client.post(RESET_PASSWORD, headers=hdrs, json={"emailAddress": f"nobody{i}@example.com"})
 
 
 async def _update_forgotten(client: httpx.AsyncClient, hdrs: dict[str, str], i: int) -> httpx.Response:
-    return await client.post(UPDATE, headers=hdrs, json={"userName": f"nobody{i}@example.com",
+    return await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=hdrs, json={"userName": f"nobody{i}@example.com",
                                                          "confirmationCode": f"{i:032x}", "newPassword": "a new passphrase"})
 
 
@@ -229,13 +237,13 @@ async def test_registration_and_reset_are_limited_per_email(core: Core, client: 
         assert (await _reset_as(client, app_headers, user, "198.51.100.5")).status_code == 200
         assert_limited(await _reset_as(client, app_headers, user, "198.51.100.6"), "account")
     # Update-Forgotten-Password draws on the same bucket as the request
-    r = await client.post(UPDATE, headers=app_headers, json={"userName": "taken@example.com",
+    r = await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=app_headers, json={"userName": "taken@example.com",
                                                             "confirmationCode": "0" * 32, "newPassword": "a new passphrase"})
     assert_limited(r, "account")
 
 
 async def _reset_as(client: httpx.AsyncClient, hdrs: dict[str, str], email: str, address: str) -> httpx.Response:
-    return await client.post(RESET, headers=at(hdrs, address), json={"emailAddress": email})
+    return await client.post(RESET_PASSWORD, headers=at(hdrs, address), json={"emailAddress": email})
 
 
 # -- the admin exemption and switching off ------------------------------------------------------------

@@ -8,27 +8,18 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.support import CUSTOMER, assert_error, login, ok, register
+from tests.api.support import INVALID_CODE, RESET_PASSWORD, UPDATE_FORGOTTEN_PASSWORD, assert_error, login, ok, register
 from tests.conftest import PASSWORD, SITE_OTHER_SET, app_token, headers
-from tests.smtp import Mailbox, SmtpServer
-from ticketbooth.services.core import Core
+from tests.smtp import Mailbox
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
-RESET = f"{CUSTOMER}/accounts/Reset-Password"
-UPDATE = f"{CUSTOMER}/accounts/Update-Forgotten-Password"
 EMAIL = "twice@example.com"
 NEW_PASSWORD = "a brand new passphrase"
-INVALID_CODE = "Missing or invalid parameter: confirmationCode is invalid or has expired"
-
-
-@pytest.fixture
-def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(core, smtp_server)
 
 
 async def set_password(client: httpx.AsyncClient, hdrs: dict[str, str], code: str) -> httpx.Response:
-    return await client.post(UPDATE, headers=hdrs, json={"userName": EMAIL, "confirmationCode": code,
+    return await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=hdrs, json={"userName": EMAIL, "confirmationCode": code,
                                                           "newPassword": NEW_PASSWORD})
 
 
@@ -37,7 +28,7 @@ async def test_an_outlet_code_sets_no_password_at_a_site_of_another_customer_set
     outlet = headers(await app_token(client), site=SITE_OTHER_SET)
     await register(client, outlet, EMAIL)
     await register(client, app_headers, EMAIL, password="the default set's own passphrase")
-    r = await client.post(RESET, headers=outlet, json={"emailAddress": EMAIL})
+    r = await client.post(RESET_PASSWORD, headers=outlet, json={"emailAddress": EMAIL})
     assert r.status_code == 200, r.text
     code = (await mailbox.one(EMAIL)).code()
 
@@ -64,7 +55,7 @@ async def test_an_outlet_code_asked_for_by_customer_set_code_is_spent_in_that_se
     outlet account's and is good at the outlet's sites only."""
     outlet = headers(await app_token(client), site=SITE_OTHER_SET)
     await register(client, outlet, EMAIL)
-    r = await client.post(RESET, headers=app_headers, json={"emailAddress": EMAIL, "customerSetCode": "outlet"})
+    r = await client.post(RESET_PASSWORD, headers=app_headers, json={"emailAddress": EMAIL, "customerSetCode": "outlet"})
     assert r.status_code == 200, r.text
     code = (await mailbox.one(EMAIL)).code()
 

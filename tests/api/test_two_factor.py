@@ -35,7 +35,6 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import OTHER, SITE_SAME_SET, app_token, headers
-from tests.smtp import SmtpServer
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.services.core import Core
 from ticketbooth.store import tables as t
@@ -43,11 +42,6 @@ from ticketbooth.store import tables as t
 pytestmark = pytest.mark.usefixtures("seeded")
 
 EMAIL = "careful@example.com"
-
-
-@pytest.fixture
-def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(core, smtp_server)
 
 
 async def account_id(client: httpx.AsyncClient, hdrs: dict[str, str]) -> int:

@@ -17,7 +17,6 @@ import pytest
 from tests.api.code_support import TWO_FACTOR_AUTH, Mailbox, events, set_site
 from tests.api.support import anonymous, assert_error, login, ok, register
 from tests.conftest import ADMIN, app_token, headers
-from tests.smtp import SmtpServer
 from ticketbooth.services.core import Core
 from ticketbooth.store import tables as t
 
@@ -25,11 +24,6 @@ pytestmark = pytest.mark.usefixtures("seeded")
 
 EMAIL = "pending.owner@example.com"
 TRIES = 3  # CodeSettings.otp_max_failed_attempts
-
-
-@pytest.fixture
-def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(core, smtp_server)
 
 
 def wrong(code: str, n: int = 1) -> str:
