@@ -51,14 +51,15 @@ async def login(
     account.last_login_at = now
     account.is_locked, account.lock_expires_at = False, None  # a lock that had run out ended here
     account.failed_login_count, account.first_failed_login_at = 0, None
+    previous_anonymous = previous.user_id if previous and previous.is_anonymous else None
     pending = await challenges.begin_two_factor(
         core, caller, account, fingerprint=fingerprint, region=region, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
-        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None)
+        previous_anonymous=previous_anonymous)
     if pending is not None:  # the site asks a second factor: a code is mailed, the ticket waits for it
         return pending
     await core.store.fill_parts(account)  # only now: a refusal must not cost more for a known account
     return await tickets.open_family(
         core, core.store, caller, user_id=account.user_id, account=account,
-        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=tickets.LoginProof.password(caller),
+        previous_anonymous=previous_anonymous, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+        proof=tickets.LoginProof.password(caller),
     )
