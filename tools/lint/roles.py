@@ -1,9 +1,9 @@
 """Import-linter contracts of our own, for what the built-in contract types cannot say about a layout by
 concept (docs/architecture.md, "The contracts"):
 
-- `roles`: every module has one role, told by where it sits (a `routes` package is a transport, a `store`
-  package or `db/` is storage, a `rules` module or `domain/` is a pure rule...), and each role imports only
-  the roles below it. Concept packages import each other freely; their roles do not cross the wrong way.
+- `roles`: every module has one role, told by where it sits (a `routes` or `graphql` module or package is
+  a transport, a `store` package or `db/` is storage, a `rules` module or `domain/` is a pure rule...), and
+  each role imports only the roles below it. Concept packages import each other freely; their roles do not cross the wrong way.
 - `acyclic_modules`: no cycle among the modules of the whole project (the built-in `acyclic_siblings`
   also forbids cycles between *packages*, which concept packages have by design: `accounts` uses the
   login flow for create-and-login, the login flow reads accounts).
@@ -43,7 +43,7 @@ def role_of(module: str, root: str) -> str:
     parts = module.split(".")[1:]
     if not parts or parts[0] in {"__main__", "cli", "app"} or module == root:
         return PROCESS
-    if parts[0] == "kibo" or "routes" in parts:
+    if parts[0] == "kibo" or "routes" in parts or "graphql" in parts:
         return TRANSPORT
     if parts[0] in {"core", "caller"}:
         return WIRING
