@@ -41,7 +41,7 @@ fuzz: install
 lint: install
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	PYTHONPATH=tools $(BIN)/lint-imports
 
 # wrk is the load generator (Debian's package; installing it needs root, as on the CI machines)
 wrk:

@@ -22,12 +22,12 @@ import pytest
 from tests import hypothesis_profiles  # noqa: F401  (registers and loads the Hypothesis profile)
 from tests.smtp import smtp_server, smtp_tls_server  # noqa: F401  (fixtures: a real SMTP server)
 from ticketbooth.app import create_app
+from ticketbooth.applications import admin
 from ticketbooth.config import Settings
+from ticketbooth.core import Core, open_core
+from ticketbooth.db import tables
 from ticketbooth.domain.models import BEHAVIOR_CONFIGURE_TOKEN_DURATIONS, BEHAVIOR_CUSTOMER_ADMIN
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core, open_core
-from ticketbooth.store import tables
 
 POSTGRES_URL = os.environ.get("TICKETBOOTH_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(

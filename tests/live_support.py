@@ -34,9 +34,9 @@ from tests.conftest import (
     seed_cli,
     start_server,
 )
+from ticketbooth.db import tables as t
+from ticketbooth.db.database import create_engine
 from ticketbooth.infra.tokens import at_rest
-from ticketbooth.store import tables as t
-from ticketbooth.store.database import create_engine
 
 _addresses = itertools.count(1)
 

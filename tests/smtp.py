@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ticketbooth.core import Core
 from ticketbooth.infra.mail import SmtpTransport
-from ticketbooth.services.core import Core
-from ticketbooth.services.mail import MailSender
+from ticketbooth.mail.service import MailSender
 
 SMTP_USER, SMTP_PASSWORD = "mailer", "smtp-password-7f3a"
 CODE = re.compile(r"\b[0-9a-f]{32}\b")

@@ -45,8 +45,8 @@ from tests.live_support import (
     refresh,
     seeded_server,
 )
+from ticketbooth.db import tables as t
 from ticketbooth.infra.tokens import at_rest
-from ticketbooth.store import tables as t
 
 SETTINGS = ["rate_limits.registration.enabled=false", "rate_limits.refresh.enabled=false",
             "rate_limits.login.enabled=false"]

@@ -51,9 +51,9 @@ from tests.conftest import PASSWORD, SITE, STOREFRONT, TENANT, LiveServer, free_
 from tests.smtp import Recorder, SmtpServer
 from ticketbooth.app import create_app
 from ticketbooth.config import Settings
+from ticketbooth.core import Core, open_core
 from ticketbooth.infra.ratelimit import RedisLimiter
 from ticketbooth.infra.reachability import CONNECT_TIMEOUT_SECONDS, database_unreachable
-from ticketbooth.services.core import Core, open_core
 
 PG_BIN = next((p.parent for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)), None)
 REFUSED_SLOWEST = 3.0
@@ -271,7 +271,7 @@ def test_constraints_and_bugs_are_not_unreachable(error: BaseException) -> None:
 
 async def test_database_errors_that_escape_the_store_answer_503_only_when_the_database_is_unreachable(
         core: Core) -> None:
-    """The API's last line (api/errors.py): a pool timeout or a refused connect that got past the
+    """The API's last line (kibo/errors.py): a pool timeout or a refused connect that got past the
     store is a 503 in the envelope with Retry-After; a constraint or a bug stays a logged 500."""
     app = create_app(core=core)
     errors = {"pool": POOL_TIMEOUT, "refused": REFUSED, "integrity": DUPLICATE, "table": NO_TABLE, "file": NO_FILE}

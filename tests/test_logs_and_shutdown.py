@@ -25,9 +25,9 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD, STOREFRONT, LiveServer, free_port, headers, seed_cli, start_server, stop_server
 from tests.smtp import CODE
+from ticketbooth.db import tables as t
+from ticketbooth.db.database import create_engine
 from ticketbooth.infra.logging import JsonFormatter, TextFormatter, correlation_id
-from ticketbooth.store import tables as t
-from ticketbooth.store.database import create_engine
 
 CUSTOMER = "/api/commerce/customer"
 OAUTH = "/api/platform/applications/authtickets/oauth"

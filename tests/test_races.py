@@ -47,7 +47,7 @@ from tests.live_support import (
 )
 from tests.smtp import Delivered, Recorder, SmtpServer
 from tests.smtp import _run as run_smtp
-from ticketbooth.store import tables as t
+from ticketbooth.db import tables as t
 
 PARALLEL = 24
 LOCK_AFTER = 5

@@ -46,7 +46,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.api.parts_support import admin_headers, define, part, shopper
 from tests.api.support import ENVELOPE_KEYS, ok
 from tests.conftest import SITE, TENANT, LiveServer, app_token, headers
-from ticketbooth.api import openapi
+from ticketbooth.kibo import openapi
 
 FIXED_SEED = 20261127
 

@@ -65,7 +65,7 @@ from tests.live_support import (
     query,
     register,
 )
-from ticketbooth.store import tables as t
+from ticketbooth.db import tables as t
 
 REDIS_URL = os.environ.get("TICKETBOOTH_TEST_REDIS_URL", "")
 pytestmark = [

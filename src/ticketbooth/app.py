@@ -11,29 +11,23 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from ticketbooth import __version__
-from ticketbooth.api import (
-    account_parts,
-    accounts,
-    authtickets,
-    customer_definitions,
-    errors,
-    health,
-    logins,
-    openapi,
-    password_reset,
-    platform,
-    sessions,
-    wellknown,
-)
-from ticketbooth.api import audit as audit_log
-from ticketbooth.api.health import RequestMetrics
-from ticketbooth.api.middleware import KiboTolerance
+from ticketbooth.accounts.routes import accounts, customer_definitions
+from ticketbooth.accounts.routes import parts as account_parts
+from ticketbooth.applications import routes as platform
+from ticketbooth.audit import routes as audit_log
+from ticketbooth.audit import service as audit
 from ticketbooth.config import Settings
+from ticketbooth.core import Core, common_passwords, open_core
+from ticketbooth.health import routes as health
+from ticketbooth.health.routes import RequestMetrics
 from ticketbooth.infra import metrics
 from ticketbooth.infra.clock import Clock
-from ticketbooth.services import audit
-from ticketbooth.services.core import Core, common_passwords, open_core
-from ticketbooth.services.mail import MailSender, transport_for
+from ticketbooth.kibo import errors, openapi
+from ticketbooth.kibo.middleware import KiboTolerance
+from ticketbooth.login.routes import logins, password_reset
+from ticketbooth.mail.service import MailSender, transport_for
+from ticketbooth.sessions import routes as sessions
+from ticketbooth.tickets.routes import authtickets, wellknown
 
 log = logging.getLogger("ticketbooth")
 

@@ -18,11 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ticketbooth.applications import admin
+from ticketbooth.applications import service as applications
 from ticketbooth.config import PROMETHEUS_MULTIPROC_ENV, Settings
+from ticketbooth.core import Core, open_core
 from ticketbooth.domain.errors import TicketboothError
 from ticketbooth.infra.logging import log_config
-from ticketbooth.services import admin, applications
-from ticketbooth.services.core import Core, open_core
 
 DEMO_TENANT, DEMO_SITE, DEMO_CLIENT = 100, 200, "demo.app"
 

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     """Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is
     believed. Empty: the client address is always the direct peer."""
 
-    # -- mail (see services/mail.py) --
+    # -- mail (see mail/service.py) --
     smtp_host: str = ""
     """SMTP server that delivers mail. Empty: no SMTP; messages are written as .eml files to `mail_dir`."""
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -12,8 +12,8 @@ from tests.api.support import CUSTOMER
 from tests.conftest import SITE
 from tests.smtp import Delivered
 from tests.smtp import Mailbox as SmtpMailbox
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 
 TICKETS = f"{CUSTOMER}/authtickets"
 TWO_FACTOR_REQUEST = f"{TICKETS}/2fa/request"

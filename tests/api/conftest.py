@@ -34,14 +34,14 @@ from tests.conftest import (
     seed,
 )
 from tests.smtp import SmtpServer
+from ticketbooth.applications import admin as admin_service
+from ticketbooth.applications import service as applications
 from ticketbooth.config import Settings
+from ticketbooth.core import Core, open_core
+from ticketbooth.db import tables
 from ticketbooth.domain.models import BEHAVIOR_IMPERSONATE
 from ticketbooth.infra.clock import Clock, ManualClock
 from ticketbooth.infra.hashing import PasswordHashing, make_hasher
-from ticketbooth.services import admin as admin_service
-from ticketbooth.services import applications
-from ticketbooth.services.core import Core, open_core
-from ticketbooth.store import tables
 
 SQLITE_PREFIX = "sqlite:///"
 CSR = ("csr.app", "csr-secret-0123456789abcdef")

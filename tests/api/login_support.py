@@ -8,8 +8,8 @@ import httpx
 
 from tests.api.support import CUSTOMER, ok
 from tests.conftest import ADMIN, app_token, headers
+from ticketbooth.core import Core
 from ticketbooth.domain.policies import login_key
-from ticketbooth.services.core import Core
 
 ACCOUNTS = f"{CUSTOMER}/accounts"
 BY_EMAIL = f"{ACCOUNTS}/loginstatebyemailaddress"

@@ -9,9 +9,9 @@ import httpx
 
 from tests.api.support import CUSTOMER, ok, register
 from tests.conftest import ADMIN, OTHER_SITE, OTHER_TENANT, SITE, SITE_OTHER_SET, TENANT, app_token, headers
+from ticketbooth.applications import admin
+from ticketbooth.core import Core
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core
 
 ACCOUNTS = f"{CUSTOMER}/accounts"
 DEFINITIONS = f"{CUSTOMER}/attributedefinition/attributes"

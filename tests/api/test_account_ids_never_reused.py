@@ -17,8 +17,8 @@ from sqlalchemy import insert
 from tests.api.parts_support import ACCOUNTS, admin_headers
 from tests.api.support import assert_error, login, ok, register
 from tests.conftest import TENANT
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

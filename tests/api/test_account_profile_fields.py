@@ -1,5 +1,5 @@
 """A new account's profile and an update's are read through one table of Kibo's profile names
-(api/accounts.py): every profile field a client sends when adding an account is kept, and true-or-false
+(accounts/routes/accounts.py): every profile field a client sends when adding an account is kept, and true-or-false
 fields sent as null are false."""
 
 from __future__ import annotations

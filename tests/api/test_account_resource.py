@@ -27,9 +27,9 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import ADMIN, OTHER, OTHER_SITE, OTHER_TENANT, PASSWORD, SITE_OTHER_SET, SITE_SAME_SET, app_token, headers
+from ticketbooth.core import Core
+from ticketbooth.db import tables
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -22,9 +22,9 @@ from tests.api.parts_support import ACCOUNTS, Shopper, admin_headers, shopper
 from tests.api.support import assert_error, ok
 from tests.conftest import TENANT
 from ticketbooth.config import Settings
+from ticketbooth.core import Core
+from ticketbooth.db import tables
 from ticketbooth.infra.ratelimit import RedisLimiter
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables
 
 pytestmark = pytest.mark.usefixtures("seeded", "limiter")
 

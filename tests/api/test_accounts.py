@@ -25,11 +25,11 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import ADMIN, PASSWORD, SITE_OTHER_SET, TENANT, app_token, headers
+from ticketbooth.core import Core
 from ticketbooth.domain.models import NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

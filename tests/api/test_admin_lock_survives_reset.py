@@ -13,7 +13,7 @@ from tests.api.login_support import NEW_PASSWORD, admin_headers, done, lock_path
 from tests.api.support import RESET_PASSWORD, UPDATE_FORGOTTEN_PASSWORD, assert_error, login, ok, register
 from tests.api.test_lockout import account_row, set_tenant
 from tests.conftest import PASSWORD
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

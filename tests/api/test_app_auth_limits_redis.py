@@ -15,9 +15,9 @@ from redis.asyncio import Redis
 from tests.api.support import OAUTH, assert_error, ok
 from tests.conftest import STOREFRONT
 from ticketbooth.config import Settings
+from ticketbooth.core import Core
 from ticketbooth.domain.policies import RateBucket
 from ticketbooth.infra.ratelimit import RedisLimiter
-from ticketbooth.services.core import Core
 
 REDIS_URL = os.environ.get("TICKETBOOTH_TEST_REDIS_URL", "")
 pytestmark = [pytest.mark.usefixtures("seeded"),

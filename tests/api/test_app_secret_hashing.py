@@ -15,10 +15,10 @@ from prometheus_client import REGISTRY
 
 from tests.api.support import APP_TICKETS, LOGIN, OAUTH, ok, register
 from tests.conftest import STOREFRONT, TENANT, app_token
+from ticketbooth.applications import admin
 from ticketbooth.config import Settings
+from ticketbooth.core import Core
 from ticketbooth.infra.hashing import PasswordHashing
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -24,11 +24,11 @@ from tests.api.login_support import (
 from tests.api.support import CUSTOMER, assert_error, kibo_date, login, ok, register
 from tests.conftest import ADMIN, PASSWORD, SITE, STOREFRONT, TENANT
 from tests.smtp import SmtpServer
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.mail import SmtpTransport
-from ticketbooth.services.core import Core
-from ticketbooth.services.mail import MailSender
-from ticketbooth.store import tables as t
+from ticketbooth.mail.service import MailSender
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -22,7 +22,7 @@ from tests.api.support import ENVELOPE_KEYS, OAUTH, assert_error, ok
 from tests.conftest import STOREFRONT, LiveServer, Seed, start_server, stop_server
 from ticketbooth.app import create_app
 from ticketbooth.config import Settings
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
 
 LIMIT = 4096
 CHUNK = 1024

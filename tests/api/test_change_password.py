@@ -21,12 +21,12 @@ from tests.api.login_support import (
 )
 from tests.api.support import CURRENT, anonymous, assert_error, kibo_date, login, ok, refresh, register
 from tests.conftest import ADMIN, PASSWORD, SITE_OTHER_SET, TENANT, app_token, headers
+from ticketbooth.core import Core
 from ticketbooth.domain.models import NewAccount
 from ticketbooth.domain.policies import login_key
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services import logins
-from ticketbooth.services.core import Core
+from ticketbooth.login import state as logins
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

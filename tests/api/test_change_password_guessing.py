@@ -20,8 +20,8 @@ from tests.api.test_lockout import account_row, from_address, set_tenant
 from tests.api.test_rate_limits import assert_limited, bucket
 from tests.conftest import PASSWORD
 from ticketbooth.config import Settings
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

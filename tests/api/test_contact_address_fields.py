@@ -1,4 +1,4 @@
-"""Kibo's address fields are spelled once (api/bodies.py ADDRESS_FIELDS) and read from there by the
+"""Kibo's address fields are spelled once (kibo/bodies.py ADDRESS_FIELDS) and read from there by the
 body, the answer and the schema: every field a client sends in a contact's address comes back, by
 each way a contact is written and read, and the document describes exactly those fields."""
 
@@ -11,8 +11,8 @@ import pytest
 
 from tests.api.parts_support import Shopper, part
 from tests.api.support import ok
-from ticketbooth.api.bodies import ADDRESS_FIELDS
 from ticketbooth.domain.models import Address
+from ticketbooth.kibo.bodies import ADDRESS_FIELDS
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -20,8 +20,8 @@ from tests.api.parts_support import (
     shopper,
 )
 from tests.api.support import CURRENT, REFRESH, assert_error, kibo_date, login, ok
+from ticketbooth.core import Core
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

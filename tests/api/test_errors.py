@@ -22,8 +22,8 @@ from tests.api.support import (
 )
 from tests.conftest import PASSWORD
 from ticketbooth.app import create_app
-from ticketbooth.services import tickets
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
+from ticketbooth.tickets import service as tickets
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -13,8 +13,8 @@ import pytest
 
 from tests.api.support import JSON_TYPE, assert_error, ok
 from tests.conftest import free_port
-from ticketbooth.services.core import Core
-from ticketbooth.store.database import create_engine
+from ticketbooth.core import Core
+from ticketbooth.db.database import create_engine
 
 REDIS_URL = os.environ.get("TICKETBOOTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -26,13 +26,13 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import SITE_OTHER_SET, TENANT, app_token, headers
+from ticketbooth.applications import admin
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, BEHAVIOR_IMPERSONATE
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import at_rest
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core
-from ticketbooth.services.tickets import REFRESH_TOKEN_BYTES
-from ticketbooth.store import tables as t
+from ticketbooth.tickets.service import REFRESH_TOKEN_BYTES
 
 IMPERSONATE = f"{CUSTOMER}/authtickets/impersonatecart"
 EMAIL = "ivy.impersonated@example.com"

@@ -14,9 +14,9 @@ from tests.api.login_support import admin_headers
 from tests.api.parts_support import define
 from tests.api.support import CUSTOMER, ok, register
 from tests.conftest import TENANT, Seed, app_token, headers
+from ticketbooth.applications import admin
+from ticketbooth.core import Core
 from ticketbooth.domain.models import BEHAVIOR_IMPERSONATE
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core
 
 ACCOUNTS = f"{CUSTOMER}/accounts"
 IMPERSONATE = f"{CUSTOMER}/authtickets/impersonatecart"

@@ -22,10 +22,10 @@ from tests.legacy_hash_vectors import (
     django_hash,
     passlib_hash,
 )
+from ticketbooth.caller import Caller
+from ticketbooth.core import Core
 from ticketbooth.domain.errors import AddCustomerFailed, Forbidden, InvalidParameter
-from ticketbooth.services.caller import Caller
-from ticketbooth.services.core import Core
-from ticketbooth.services.passwords import secret_for_new_login
+from ticketbooth.login.passwords import secret_for_new_login
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

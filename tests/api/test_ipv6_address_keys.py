@@ -12,7 +12,7 @@ import pytest
 from tests.api.support import ANONYMOUS, assert_error, login, ok, register
 from tests.api.test_rate_limits import at, bucket, set_limits
 from ticketbooth.config import Settings
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -31,11 +31,11 @@ from tests.api.support import CURRENT, assert_error, kibo_date, login, ok, refre
 from tests.conftest import TENANT, app_token, headers
 from tests.smtp import SmtpServer
 from ticketbooth.config import Settings
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.mail import SmtpTransport
-from ticketbooth.services.core import Core
-from ticketbooth.services.mail import MailSender
-from ticketbooth.store import tables as t
+from ticketbooth.mail.service import MailSender
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

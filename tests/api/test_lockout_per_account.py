@@ -17,7 +17,7 @@ from tests.api.support import CURRENT, assert_error, login, ok, refresh, registe
 from tests.api.test_lockout import account_row, from_address, set_tenant
 from tests.conftest import PASSWORD
 from ticketbooth.config import Settings
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -11,8 +11,8 @@ from tests.api import test_change_password_guessing as guessing
 from tests.api import test_lockout_per_account as per_account
 from tests.api.test_rate_limits_redis import REDIS_URL, redis_core  # noqa: F401  (fixture)
 from ticketbooth.config import Settings
+from ticketbooth.core import Core
 from ticketbooth.infra.ratelimit import RedisLimiter
-from ticketbooth.services.core import Core
 
 pytestmark = [pytest.mark.usefixtures("seeded"),
               pytest.mark.skipif(not REDIS_URL, reason="TICKETBOOTH_TEST_REDIS_URL is not set")]

@@ -21,12 +21,12 @@ from tests.conftest import (
     app_token,
     headers,
 )
+from ticketbooth.core import Core
+from ticketbooth.db import tables
 from ticketbooth.domain.models import NewAccount
 from ticketbooth.domain.policies import login_key
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

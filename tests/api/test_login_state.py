@@ -26,9 +26,9 @@ from tests.api.login_support import (
 )
 from tests.api.support import CURRENT, assert_error, kibo_date, login, ok, refresh, register
 from tests.conftest import ADMIN, PASSWORD, SITE_OTHER_SET, TENANT, app_token, headers
+from ticketbooth.core import Core
+from ticketbooth.db import tables
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -11,9 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.support import CUSTOMER, LOGIN, assert_error, login, register
 from tests.conftest import TENANT
+from ticketbooth.audit import service as audit
 from ticketbooth.config import Settings
-from ticketbooth.services import audit
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
 
 RESET = f"{CUSTOMER}/accounts/Reset-Password"
 

@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.api.code_support import OTP_REQUEST
 from tests.api.support import assert_error, login, register
 from tests.api.test_rate_limits import at
+from ticketbooth.audit import service as audit
 from ticketbooth.config import Settings
-from ticketbooth.services import audit
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

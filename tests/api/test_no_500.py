@@ -22,16 +22,12 @@ import pytest
 from tests.api.parts_support import ACCOUNTS, SEGMENTS, Shopper, admin_headers, define, part, shopper
 from tests.api.support import CUSTOMER, assert_error, ok
 from tests.conftest import PASSWORD, Seed
-from ticketbooth.api import (
-    account_parts,
-    accounts,
-    audit,
-    authtickets,
-    customer_definitions,
-    logins,
-    password_reset,
-    sessions,
-)
+from ticketbooth.accounts.routes import accounts, customer_definitions
+from ticketbooth.accounts.routes import parts as account_parts
+from ticketbooth.audit import routes as audit
+from ticketbooth.login.routes import logins, password_reset
+from ticketbooth.sessions import routes as sessions
+from ticketbooth.tickets.routes import authtickets
 
 SEED = 20261127
 PER_FIELD = {"admin": 2, "storefront": 1, "shopper": 1}

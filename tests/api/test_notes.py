@@ -19,8 +19,8 @@ from tests.api.parts_support import (
     shopper,
 )
 from tests.api.support import assert_error, kibo_date, ok
+from ticketbooth.core import Core
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -19,9 +19,9 @@ from starlette.responses import Response
 
 from tests.api.support import ANONYMOUS, CURRENT, REGISTER, assert_error, ok
 from tests.conftest import PASSWORD, Seed
-from ticketbooth.api import openapi
 from ticketbooth.app import create_app
 from ticketbooth.config import Settings
+from ticketbooth.kibo import openapi
 
 KIBO_SPECS = Path("/work/shared/reference")
 OURS = {
@@ -49,7 +49,7 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 
 def test_every_served_route_is_documented_and_nothing_else(app: FastAPI, document: dict[str, Any]) -> None:
     missing, unserved = openapi.gaps(app)
-    assert missing == [], f"served but not described in api/openapi.py OPERATIONS: {missing}"
+    assert missing == [], f"served but not described in kibo/openapi.py OPERATIONS: {missing}"
     assert unserved == [], f"described in OPERATIONS but not served: {unserved}"
     served = set(openapi.served(app))
     assert openapi.documented(document) == served

@@ -17,9 +17,9 @@ from tests.api.code_support import OTP_AUTH, OTP_REQUEST, Mailbox, code_of, coun
 from tests.api.login_support import admin_headers, lock_path, state
 from tests.api.support import CURRENT, TICKET_KEYS, assert_error, login, ok, register
 from tests.conftest import PASSWORD, SITE_SAME_SET
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

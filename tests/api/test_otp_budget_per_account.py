@@ -14,9 +14,9 @@ import pytest
 from tests.api.code_support import OTP_AUTH, OTP_REQUEST, Mailbox
 from tests.api.support import assert_error, ok, register
 from tests.conftest import Seed
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

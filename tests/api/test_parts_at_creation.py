@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from tests.api.parts_support import ACCOUNTS, SEGMENTS, admin_headers, define
 from tests.api.support import assert_error, ok
 from tests.conftest import ADMIN, SITE, STOREFRONT, TENANT
-from ticketbooth.api.account_parts import parts_of
+from ticketbooth.accounts.parts.service import add_parts
+from ticketbooth.accounts.routes.parts import parts_of
+from ticketbooth.caller import Caller
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.domain.errors import Forbidden, InvalidParameter, TicketboothError
 from ticketbooth.domain.models import NewAccount
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.caller import Caller
-from ticketbooth.services.core import Core
-from ticketbooth.services.parts import add_parts
-from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

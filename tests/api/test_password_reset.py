@@ -44,12 +44,12 @@ from tests.conftest import (
 )
 from tests.smtp import CODE, Delivered, SmtpServer
 from tests.smtp import Mailbox as SmtpMailbox
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.domain.models import NewAccount, Profile
 from ticketbooth.domain.policies import login_key
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

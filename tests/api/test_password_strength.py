@@ -13,13 +13,13 @@ from pydantic import ValidationError
 from tests.api.login_support import ACCOUNTS, admin_headers, as_shopper, change_path, done
 from tests.api.support import REGISTER, UPDATE_FORGOTTEN_PASSWORD, assert_error, login, ok, register
 from tests.conftest import PASSWORD, TENANT, Seed
+from ticketbooth.applications import admin
+from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import PURPOSE_RESET
 from ticketbooth.domain.policies import PasswordPolicy, strength_problem, user_inputs
 from ticketbooth.infra.tokens import at_rest
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core
-from ticketbooth.services.passwords import STRENGTH_MAX_CHARS, password_strength
+from ticketbooth.login.passwords import STRENGTH_MAX_CHARS, password_strength
 
 EMAIL = "zorblax.quintessa@example.com"
 # Strong on its own (score 4), weak (1) for the account whose email and names it is made of.

@@ -20,9 +20,9 @@ from tests.conftest import (
     app_token,
     headers,
 )
+from ticketbooth.applications import admin
+from ticketbooth.core import Core
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -26,13 +26,13 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import OTHER, OTHER_SITE, OTHER_TENANT, PASSWORD, TENANT, app_token, headers
+from ticketbooth.caller import Caller
 from ticketbooth.config import Settings
+from ticketbooth.core import Core
+from ticketbooth.db import tables
 from ticketbooth.domain.errors import TooManyRequests
 from ticketbooth.domain.policies import RATE_LIMIT_DEFAULTS, TenantSettings
-from ticketbooth.services import limits
-from ticketbooth.services.caller import Caller
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables
+from ticketbooth.login import limits
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -19,8 +19,8 @@ from tests.api.support import ANONYMOUS, LOGIN, assert_error, ok, register
 from tests.api.test_rate_limits import at, bucket, set_limits
 from tests.conftest import PASSWORD, SITE, STOREFRONT, TENANT, LiveServer, headers, start_server, stop_server
 from ticketbooth.config import Settings
+from ticketbooth.core import Core
 from ticketbooth.infra.ratelimit import RedisLimiter, open_limiter
-from ticketbooth.services.core import Core
 
 REDIS_URL = os.environ.get("TICKETBOOTH_TEST_REDIS_URL", "")
 pytestmark = [pytest.mark.usefixtures("seeded"),

@@ -25,12 +25,12 @@ from tests.api.support import (
 )
 from tests.conftest import ADMIN, OTHER, PASSWORD, SITE_OTHER_SET, STOREFRONT, TENANT, app_token, headers
 from tests.smtp import SmtpServer
+from ticketbooth.core import Core
 from ticketbooth.domain.models import AuditEntry
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.mail import SmtpTransport
 from ticketbooth.infra.tokens import at_rest
-from ticketbooth.services.core import Core
-from ticketbooth.services.mail import MailSender
+from ticketbooth.mail.service import MailSender
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

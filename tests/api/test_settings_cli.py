@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from tests.api.support import REGISTER, assert_error, ok
 from tests.conftest import OTHER_SITE, SITE, TENANT, Seed
+from ticketbooth.applications import admin
 from ticketbooth.cli import main
+from ticketbooth.core import Core
+from ticketbooth.db import tables
 from ticketbooth.domain.policies import SiteSettings, TenantSettings
-from ticketbooth.services import admin
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables
 
 
 @pytest.fixture(autouse=True)

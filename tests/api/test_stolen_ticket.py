@@ -20,8 +20,8 @@ from tests.api.code_support import Mailbox, events
 from tests.api.login_support import NEW_PASSWORD, admin_headers, change_path
 from tests.api.support import CUSTOMER, RESET_PASSWORD, assert_error, login, ok, register
 from tests.conftest import PASSWORD, Seed
+from ticketbooth.core import Core
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
 
 ACCOUNTS = f"{CUSTOMER}/accounts"
 OWNER, THIEF = "owner@example.com", "thief@example.com"

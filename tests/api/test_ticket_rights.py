@@ -31,8 +31,8 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import ADMIN, PASSWORD, SITE, TENANT, Seed, app_token, headers
+from ticketbooth.core import Core
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
 
 ACCOUNTS = f"{CUSTOMER}/accounts"
 IMPERSONATE = f"{CUSTOMER}/authtickets/impersonatecart"

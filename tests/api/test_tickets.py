@@ -40,9 +40,9 @@ from tests.conftest import (
     app_token,
     headers,
 )
+from ticketbooth.core import Core
+from ticketbooth.db import tables
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

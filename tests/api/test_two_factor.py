@@ -35,9 +35,9 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import OTHER, SITE_SAME_SET, app_token, headers
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

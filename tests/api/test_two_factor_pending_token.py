@@ -17,8 +17,8 @@ import pytest
 from tests.api.code_support import TWO_FACTOR_AUTH, Mailbox, events, set_site
 from tests.api.support import anonymous, assert_error, login, ok, register
 from tests.conftest import ADMIN, app_token, headers
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

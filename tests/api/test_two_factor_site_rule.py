@@ -21,7 +21,7 @@ from tests.api.code_support import OTP_AUTH, OTP_REQUEST, TWO_FACTOR_AUTH, Mailb
 from tests.api.login_support import admin_headers, change_required_path, done
 from tests.api.support import ANONYMOUS, CURRENT, assert_error, decode_jwt, login, ok, refresh, register
 from tests.conftest import SITE, SITE_SAME_SET, headers
-from ticketbooth.services.core import Core
+from ticketbooth.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

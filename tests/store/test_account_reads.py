@@ -1,4 +1,4 @@
-"""The one-statement account read (store/account_reads.py), on SQLite and PostgreSQL: it gives exactly
+"""The one-statement account read (accounts/store/reads.py), on SQLite and PostgreSQL: it gives exactly
 the Account the SQLAlchemy read (the account row, then `load_parts`) gives, with every kind of part,
 inside and outside a transaction, on each way it runs; and it fails like the rest of the store."""
 
@@ -8,6 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from ticketbooth.accounts.store import reads as account_reads
+from ticketbooth.accounts.store.parts import load_parts
+from ticketbooth.core import Core
+from ticketbooth.db.hotpath import hot_path
+from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import (
     Account,
@@ -22,11 +27,6 @@ from ticketbooth.domain.models import (
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.core import Core
-from ticketbooth.store import account_reads
-from ticketbooth.store.hotpath import hot_path
-from ticketbooth.store.parts import load_parts
-from ticketbooth.store.repositories import Store
 
 TENANT = 100
 
@@ -159,7 +159,7 @@ async def test_after_the_engine_is_disposed_the_read_goes_through_the_pool(core:
 async def test_an_unreachable_database_is_service_unavailable(core: Core, database_url: str) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("a SQLite file is always reachable")
-    from ticketbooth.store.database import create_engine
+    from ticketbooth.db.database import create_engine
 
     engine = create_engine("postgresql://postgres@127.0.0.1:1/nowhere")
     try:

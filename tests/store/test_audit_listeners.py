@@ -8,8 +8,8 @@ import dataclasses
 
 from tests.conftest import TENANT, Seed
 from ticketbooth.app import create_app
-from ticketbooth.services import audit
-from ticketbooth.services.core import Core
+from ticketbooth.audit import service as audit
+from ticketbooth.core import Core
 
 
 async def test_a_listener_hears_only_its_own_core(core: Core, seeded: Seed) -> None:

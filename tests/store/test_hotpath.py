@@ -1,4 +1,4 @@
-"""The raw-driver hot path of the ticket statements (store/hotpath.py), on SQLite and PostgreSQL:
+"""The raw-driver hot path of the ticket statements (db/hotpath.py), on SQLite and PostgreSQL:
 it stores and reads exactly what the SQLAlchemy path does, commits before it answers, groups
 concurrent writes without letting one failing write take the others down, and steps aside inside
 transactions."""
@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.store.test_store import count, family_and_ticket, ticket_of
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
+from ticketbooth.db.database import create_engine, migrate
+from ticketbooth.db.hotpath import CHECKPOINT_EVERY, PostgresHotPath, SqliteHotPath, attach, hot_path
+from ticketbooth.db.store import Store
 from ticketbooth.infra.clock import ManualClock
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
-from ticketbooth.store.database import create_engine, migrate
-from ticketbooth.store.hotpath import CHECKPOINT_EVERY, PostgresHotPath, SqliteHotPath, attach, hot_path
-from ticketbooth.store.repositories import Store
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # group commit and WAL are SQLite's
 

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from ticketbooth.core import Core
+from ticketbooth.db.hotpath import hot_path
 from ticketbooth.domain.models import NO_ACCOUNT, NewAccount
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.core import Core
-from ticketbooth.store.hotpath import hot_path
 
 TENANT = 100
 LIMIT = 5
@@ -105,7 +105,7 @@ def _login_entry(account_id: int, when: datetime, n: int = 0) -> dict[str, objec
 
 
 async def test_a_good_login_and_its_audit_entry_are_one_write(core: Core, clock: ManualClock, account_id: int) -> None:
-    """Outside a transaction it is the hot path's one write (store/hotpath.py ChangeAndRecord): the
+    """Outside a transaction it is the hot path's one write (db/hotpath.py ChangeAndRecord): the
     entry lands exactly as the SQLAlchemy path would store it, and only when the login counted."""
     now = clock.now()
     assert hot_path(core.store.engine) is not None

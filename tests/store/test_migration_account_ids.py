@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from ticketbooth.store.database import alembic_config, create_engine
+from ticketbooth.db.database import alembic_config, create_engine
 
 REVISION = "0005e_account_ids_never_reused"
 BEFORE = "0004"

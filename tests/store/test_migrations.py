@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from ticketbooth.store import tables
-from ticketbooth.store.database import alembic_config, async_url, create_engine, migrate
+from ticketbooth.db import tables
+from ticketbooth.db.database import alembic_config, async_url, create_engine, migrate
 
 
 def _diff(conn: Connection) -> list[Any]:

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select, update
 
 from ticketbooth.config import Settings
+from ticketbooth.core import Core, open_core
+from ticketbooth.db import tables as t
 from ticketbooth.domain.models import PURPOSE_RESET, NewAccount
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import at_rest, new_hex
-from ticketbooth.services.core import Core, open_core
-from ticketbooth.store import tables as t
-from ticketbooth.store.outbox import LAST_ERROR_MAX
+from ticketbooth.mail.store import LAST_ERROR_MAX
 
 TENANT = 100
 LEASE = timedelta(minutes=2)

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, event, func, select
 
+from ticketbooth.accounts.store.parts import load_parts
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
+from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import Conflict
 from ticketbooth.domain.filters import FieldType, FilterField, ListQuery, parse_filter, parse_sort
 from ticketbooth.domain.models import AttributeSpec, ContactDetails, ContactType, NewAccount
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
-from ticketbooth.store.parts import load_parts
-from ticketbooth.store.repositories import Store
 
 TENANT = 100
 SEGMENT_FIELDS = {name: FilterField(column, kind) for name, column, kind in (
@@ -181,11 +181,11 @@ async def test_filters_and_sorting_compile_for_both_databases(core: Core, clock:
 
 def test_every_field_the_api_offers_is_a_column_of_its_list() -> None:
     """A filter or sortBy field the api accepts but the store lacks would be a 500."""
-    from ticketbooth.api import account_parts as parts_api
-    from ticketbooth.api import accounts as accounts_api
-    from ticketbooth.api import customer_definitions as definitions_api
-    from ticketbooth.store import accounts as account_store
-    from ticketbooth.store import parts as store
+    from ticketbooth.accounts.routes import accounts as accounts_api
+    from ticketbooth.accounts.routes import customer_definitions as definitions_api
+    from ticketbooth.accounts.routes import parts as parts_api
+    from ticketbooth.accounts.store import accounts as account_store
+    from ticketbooth.accounts.store import parts as store
 
     pairs = [
         (accounts_api.ACCOUNT_FIELDS, account_store._LIST_FIELDS),

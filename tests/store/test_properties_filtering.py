@@ -1,4 +1,4 @@
-"""Filters as SQL (store/filtering.py), on SQLite and PostgreSQL: for generated filter trees whose
+"""Filters as SQL (accounts/store/filtering.py), on SQLite and PostgreSQL: for generated filter trees whose
 values are drawn from hostile text (quotes, backslashes, LIKE wildcards, SQL fragments), the rows
 the database selects are the rows a plain Python evaluation of the documented rules selects. A
 value spliced into the SQL text instead of bound would break the statement or change the rows.
@@ -19,9 +19,9 @@ from sqlalchemy import BigInteger, Boolean, Column, MetaData, Table, Text, inser
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.hypothesis_profiles import examples
+from ticketbooth.accounts.store.filtering import columns, condition
+from ticketbooth.db.database import create_engine
 from ticketbooth.domain.filters import INT_MAX, INT_MIN, Comparison, FieldType, Junction, Node
-from ticketbooth.store.database import create_engine
-from ticketbooth.store.filtering import columns, condition
 
 HOSTILE = ["O'Brien", "50%", "a_b", "back\\slash", "'; drop table rows; --", "x' or '1'='1", "%", "_", "\\", "",
            " padded ", "MiXeD", "mixed", "new\nline", "tab\there", "é is not ascii"]

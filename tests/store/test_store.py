@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from ticketbooth.core import Core
+from ticketbooth.db import tables as t
+from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import Conflict
 from ticketbooth.domain.models import NewAccount, TicketRecord, TokenFamily
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import at_rest, new_hex
-from ticketbooth.services.core import Core
-from ticketbooth.store import tables as t
-from ticketbooth.store.repositories import Store
 
 TENANT = 100
 

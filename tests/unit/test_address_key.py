@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ticketbooth.services.limits import address_key
+from ticketbooth.login.limits import address_key
 
 
 @pytest.mark.parametrize(("address", "key"), [

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ticketbooth.domain.challenges import (
+from ticketbooth.domain.models import KIND_FINGERPRINT, KIND_REGION
+from ticketbooth.domain.policies import SiteSettings
+from ticketbooth.infra.tokens import new_digits
+from ticketbooth.login.rules import (
     CODE_DIGITS,
     LoginGate,
     locked_by_failures,
@@ -12,9 +15,6 @@ from ticketbooth.domain.challenges import (
     normalize_code,
     two_factor_reasons,
 )
-from ticketbooth.domain.models import KIND_FINGERPRINT, KIND_REGION
-from ticketbooth.domain.policies import SiteSettings
-from ticketbooth.infra.tokens import new_digits
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KNOWN = {(KIND_FINGERPRINT, "f1"), (KIND_REGION, "r1")}

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.requests import Request
 
-from ticketbooth.api.context import client_address, trusted_networks
 from ticketbooth.config import Settings
+from ticketbooth.kibo.context import client_address, trusted_networks
 
 
 def _request(peer: str | None, trusted: str, *forwarded: str) -> Request:

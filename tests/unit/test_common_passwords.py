@@ -14,9 +14,9 @@ from types import ModuleType
 import pytest
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from ticketbooth.core import common_passwords
 from ticketbooth.domain.policies import PasswordPolicy
-from ticketbooth.services.core import common_passwords
-from ticketbooth.services.passwords import password_problems
+from ticketbooth.login.passwords import password_problems
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "build_common_passwords.py"
 

@@ -1,4 +1,4 @@
-"""The directory's cache (services/directory.py): one load per key however many requests want it at
+"""The directory's cache (applications/directory.py): one load per key however many requests want it at
 once, reloads ahead of expiry in the background, nothing stale kept after `clear`."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ticketbooth.services.directory import _TtlCache
+from ticketbooth.applications.directory import _TtlCache
 
 
 class Loader:

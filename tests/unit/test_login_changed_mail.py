@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ticketbooth.domain.models import MAIL_LOGIN_CHANGED
-from ticketbooth.services.mailroom import Templates
+from ticketbooth.mail.room import Templates
 
 
 @pytest.mark.parametrize(("locale", "email_word", "name_word", "undo"), [

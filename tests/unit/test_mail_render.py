@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from tests.conftest import free_port
 from tests.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 from ticketbooth.config import Settings
-from ticketbooth.domain.mail import RETRY_MAX_SECONDS, locale_candidates, retry_delay
 from ticketbooth.domain.models import MAIL_PASSWORD_CHANGED, MAIL_PASSWORD_RESET
 from ticketbooth.domain.policies import MailSettings, reset_link
 from ticketbooth.infra.mail import (
@@ -32,8 +31,9 @@ from ticketbooth.infra.mail import (
     build_message,
     message_id,
 )
-from ticketbooth.services.mail import transport_for
-from ticketbooth.services.mailroom import Templates
+from ticketbooth.mail.room import Templates
+from ticketbooth.mail.rules import RETRY_MAX_SECONDS, locale_candidates, retry_delay
+from ticketbooth.mail.service import transport_for
 
 VALUES = {"tenant_name": "Test Shop", "code": "0123456789abcdef0123456789abcdef", "user_name": "nina@example.com",
           "first_name": "Nina", "reset_url": None, "expires_hours": 72}
@@ -112,7 +112,7 @@ def test_override_directory_wins_file_by_file(tmp_path: Path) -> None:
 def test_templates_ship_in_the_package() -> None:
     from importlib import resources
 
-    root = resources.files("ticketbooth").joinpath("templates/mail")
+    root = resources.files("ticketbooth").joinpath("mail/templates")
     for kind in (MAIL_PASSWORD_RESET, MAIL_PASSWORD_CHANGED):
         for name in ("subject.txt", "body.txt", "body.html"):
             assert root.joinpath(kind, name).is_file()

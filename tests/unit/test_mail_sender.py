@@ -20,14 +20,14 @@ from sqlalchemy import select, update
 from tests.conftest import free_port
 from tests.smtp import SmtpServer
 from ticketbooth.config import Settings
+from ticketbooth.core import Core, open_core
+from ticketbooth.db import tables as t
 from ticketbooth.domain.models import MAIL_PASSWORD_CHANGED, MAIL_PASSWORD_RESET, Tenant
 from ticketbooth.domain.policies import MailSettings, TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.mail import FileTransport, SmtpTransport
-from ticketbooth.services import mail
-from ticketbooth.services.core import Core, open_core
-from ticketbooth.services.mail import MailSender
-from ticketbooth.store import tables as t
+from ticketbooth.mail import service as mail
+from ticketbooth.mail.service import MailSender
 
 TENANT = Tenant(id=100, name="Test Shop", settings=TenantSettings(mail=MailSettings(from_address="shop@mail.example")),
                 default_customer_set_id=1, default_site_id=200)

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI, Query, Request
 from starlette.types import Message, Receive, Scope, Send
 
-from ticketbooth.api.middleware import KiboTolerance
+from ticketbooth.kibo.middleware import KiboTolerance
 
 LIMIT = 1024
 ENVELOPE_KEYS = {"message", "errorCode", "applicationName", "additionalErrorData", "items", "exceptionDetail"}

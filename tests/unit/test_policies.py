@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from ticketbooth.core import common_passwords
 from ticketbooth.domain.policies import (
     MAX_ACCESS_TOKEN_MINUTES,
     PasswordPolicy,
@@ -17,8 +18,7 @@ from ticketbooth.domain.policies import (
     problems_with_password,
     ticket_ttls,
 )
-from ticketbooth.services.core import common_passwords
-from ticketbooth.services.passwords import password_problems
+from ticketbooth.login.passwords import password_problems
 
 DEFAULT = PasswordPolicy()
 LEGACY = PasswordPolicy(rule="kibo-legacy")

@@ -1,4 +1,4 @@
-"""Properties of `responseFields` (api/response_fields.py): the selection a rendered selection parses
+"""Properties of `responseFields` (kibo/response_fields.py): the selection a rendered selection parses
 to is that selection, whatever the spacing and case; any other text is a selection or a 400, never
 another error (no depth of nesting reaches Python's recursion limit); applying a selection keeps a
 part of the value, and applying it twice changes nothing more; a comma list selects the union of
@@ -12,7 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.unit.properties_support import answer_or_400
-from ticketbooth.api.response_fields import MAX_DEPTH, MAX_LENGTH, Selection, apply, parse
+from ticketbooth.kibo.response_fields import MAX_DEPTH, MAX_LENGTH, Selection, apply, parse
 
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$-"
 NAME = st.text(NAME_CHARS, min_size=1, max_size=8)

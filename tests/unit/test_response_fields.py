@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ticketbooth.api import response_fields as rf
 from ticketbooth.domain.errors import InvalidParameter
+from ticketbooth.kibo import response_fields as rf
 
 TICKET = {
     "accessToken": "a" * 64,

@@ -15,11 +15,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from ticketbooth.core import Core, rotate_signing_key
 from ticketbooth.domain.models import SigningKey
 from ticketbooth.infra import signing
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.signing import ALGORITHM, KeyRing, generate_key
-from ticketbooth.services.core import Core, rotate_signing_key
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 ISSUER, AUDIENCE = "https://shop.example.test", "ticketbooth"

@@ -9,7 +9,7 @@ from itertools import combinations
 import pytest
 
 from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, SiteSettings, meets_two_factor_rule
-from ticketbooth.services.tickets import CODE_PROOF, TWO_FACTOR_PROOF
+from ticketbooth.tickets.service import CODE_PROOF, TWO_FACTOR_PROOF
 
 RULES = [list(c) for n in range(len(TWO_FACTOR_TRIGGERS) + 1) for c in combinations(TWO_FACTOR_TRIGGERS, n)]
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
-from ticketbooth.api import wire
 from ticketbooth.domain.models import Account, AppToken, IssuedTicket, Profile
+from ticketbooth.kibo import wire
 
 KIBO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 

@@ -1,4 +1,4 @@
-"""Every error a client can cause, named once. `api/errors.py` maps each to an HTTP status and Kibo code."""
+"""Every error a client can cause, named once. `kibo/errors.py` maps each to an HTTP status and Kibo code."""
 
 from __future__ import annotations
 

@@ -537,7 +537,7 @@ REVOKED_BY_DEACTIVATION = "account-deactivated"
 REVOKED_BY_DELETION = "account-deleted"
 """The account was deleted."""
 
-# The kinds of mail: `outbox.kind`, and the folder of each kind's templates (templates/mail/<kind>/).
+# The kinds of mail: `outbox.kind`, and the folder of each kind's templates (mail/templates/<kind>/).
 MAIL_PASSWORD_RESET = "password-reset"
 """The reset code of a forgotten password."""
 MAIL_PASSWORD_CHANGED = "password-changed"

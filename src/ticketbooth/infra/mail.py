@@ -1,7 +1,7 @@
 """Mail plumbing: a rendered message, its sealing at rest (AES-GCM), the RFC 5322 message built from
 it, and the transports that deliver it (SMTP with aiosmtplib, or .eml files in a directory).
 
-Nothing here knows about outbox rows or templates (services/mail.py does); transports only deliver.
+Nothing here knows about outbox rows or templates (mail/service.py does); transports only deliver.
 """
 
 from __future__ import annotations

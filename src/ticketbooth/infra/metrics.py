@@ -7,7 +7,7 @@
   method outside the standard ones);
 - `ticketbooth_password_hash_duration_seconds{operation}`: each Argon2 hash or verify, timed in the
   worker thread that runs it (the time spent waiting for a slot is not in it);
-- `ticketbooth_security_events_total{event}`: audit events (services/audit.py) by type:
+- `ticketbooth_security_events_total{event}`: audit events (audit/service.py) by type:
   `login.succeeded`, `login.failed`, `refresh.replayed`, ..., only those whose count cannot tell
   whether an account exists (`audit.COUNTED_IN_METRICS`: not `otp.sent` nor `account.locked`);
 - `ticketbooth_mail_outbox_backlog`: messages waiting to be sent, counted in the database when

@@ -1,10 +1,10 @@
 """Which failures mean "the database cannot be reached right now" (a 503 with Retry-After), as opposed
 to everything else (a constraint, a bug: its proper 4xx, or a logged 500).
 
-One classifier for the paths to the database: the raw hot path (store/hotpath.py), the one-statement
-account read (store/account_reads.py), and, as the last line, the API's exception handlers
-(api/errors.py) for whatever escapes the store (a pool checkout timing out, a connect refused with a
-PostgreSQL error). SQLAlchemy transactions (store/base.py `_begin`) map their failures with it first.
+One classifier for the paths to the database: the raw hot path (db/hotpath.py), the one-statement
+account read (accounts/store/reads.py), and, as the last line, the API's exception handlers
+(kibo/errors.py) for whatever escapes the store (a pool checkout timing out, a connect refused with a
+PostgreSQL error). SQLAlchemy transactions (db/base.py `_begin`) map their failures with it first.
 It sits in infra, below both the store and the API, because it only reads driver exceptions: the
 API's handlers use it without importing the store.
 

@@ -1,0 +1,1 @@
+"""The REST routes of accounts, their parts and the tenant's customer definitions."""

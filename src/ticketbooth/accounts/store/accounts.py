@@ -1,0 +1,215 @@
+"""Accounts: the account record, its login names, and what a login reads and writes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketbooth.accounts.store.filtering import FieldMap, Folded, ListField, columns, page
+from ticketbooth.accounts.store.parts import load_parts
+from ticketbooth.accounts.store.reads import (
+    ACCOUNT_FIELDS,
+    PROFILE_FIELDS,
+    account_of,
+    attribute_ids_of_type,
+    fetch,
+    read_account,
+)
+from ticketbooth.db import tables as t
+from ticketbooth.db.base import StoreBase
+from ticketbooth.db.hotpath import prepared
+from ticketbooth.domain.errors import Conflict
+from ticketbooth.domain.filters import ListQuery
+from ticketbooth.domain.models import Account, NewAccount
+from ticketbooth.domain.policies import fold_login, login_key
+
+
+class AccountStore(StoreBase):
+    async def insert_account(self, new: NewAccount, now: datetime) -> int:
+        """The new account's id. Conflict when its email or username is a login name of another
+        account of the customer set (emails and usernames share one namespace)."""
+        values = {k: v for k, v in dataclasses.asdict(new).items() if k != "profile"}
+        values.update(dataclasses.asdict(new.profile))
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(insert(t.accounts).values(
+                **values, password_changed_at=now if new.password_hash else None,
+                created_at=now, updated_at=now, updated_by=new.created_by,
+            ).returning(t.accounts.c.id))
+            account_id = int(res.scalar_one())
+            await _claim_login_names(conn, new.customer_set_id, account_id, (new.email_key, new.username_key))
+            return account_id
+
+    async def get_account(self, account_id: int, *, with_parts: bool = True) -> Account | None:
+        """The account with its contacts, notes, attributes and segments (`with_parts`: one statement
+        on the raw driver, see accounts/store/reads.py), or alone."""
+        if with_parts:
+            return await read_account(self.engine, self._conn, account_id)
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
+        return None if row is None else _account(row)
+
+    async def find_login(self, customer_set_id: int, key: str) -> tuple[Account, str | None] | None:
+        """The account that logs in with `key` (a username or an email) in the customer set, with its
+        password hash. No login name holds a NUL character (PostgreSQL text cannot): such a key is
+        nobody's, without asking the database."""
+        if "\x00" in key:
+            return None
+        # every login asks this: one statement on the hot path's driver (accounts/store/reads.py `fetch`)
+        stmt = prepared(_ACCOUNT_BY_LOGIN_NAME, self.engine.dialect)
+        rows = await fetch(self.engine, self._conn, stmt.sql, stmt.params({"customer_set_id": customer_set_id, "key": key}))
+        if not rows:
+            return None
+        (found,) = stmt.mappings(rows[:1])
+        return account_of(found), found["password_hash"]
+
+    async def find_login_by_id(self, account_id: int) -> tuple[Account, str | None] | None:
+        """`find_login` for an account named by its id (Change-Password): the account (without parts)
+        with its password hash, in one statement."""
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(_LOGIN_BY_ID, {"account_id": account_id})).first()
+        return None if row is None else (_account(row), row.password_hash)
+
+    async def fill_parts(self, account: Account) -> Account:
+        """`account` (as `find_login` gives it) with its contacts, notes, attributes and segments (none
+        if the account was deleted meanwhile)."""
+        found = await read_account(self.engine, self._conn, account.id)
+        account.contacts, account.notes, account.attributes, account.segments = (
+            (found.contacts, found.notes, found.attributes, found.segments) if found is not None else ([], [], [], []))
+        return account
+
+    async def attribute_ids_of_type(self, account_id: int, value_type: str) -> set[int]:
+        """The definition ids of the account's attribute values whose definition has `value_type`
+        (one statement on the raw driver, as `get_account`)."""
+        return await attribute_ids_of_type(self.engine, self._conn, account_id, value_type)
+
+    async def list_accounts(self, tenant_id: int, customer_set_id: int, query: ListQuery) -> tuple[list[Account], int]:
+        """One page of the customer set's accounts matching `query` (with their parts), and how many
+        match in all. Filters become bound parameters, never SQL text."""
+        stmt = _account_select().where(t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id)
+        async with self._begin(write=False) as conn:
+            rows, total = await page(conn, stmt, _LIST_FIELDS, query, t.accounts.c.id, searched=_SEARCHED)
+            accounts = [_account(row) for row in rows]
+            if accounts:
+                await load_parts(conn, accounts)
+        return accounts, total
+
+    async def update_account(self, account_id: int, values: Mapping[str, Any], *, login_names: bool,
+                             now: datetime, by: str) -> bool:
+        """Change the fields in `values` (Profile fields, email, email_key, username, username_key,
+        is_active). With `login_names`, the account's login names are claimed again from its (new)
+        email and username in the same transaction: Conflict if one is another account's. False
+        when the account does not exist."""
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable account columns: {sorted(unknown)}")
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
+                **values, updated_at=now, updated_by=by,
+            ).returning(t.accounts.c.customer_set_id, t.accounts.c.email_key, t.accounts.c.username_key))
+            row = res.first()
+            if row is None:
+                return False
+            if login_names:
+                await conn.execute(delete(t.login_names).where(t.login_names.c.account_id == account_id))
+                await _claim_login_names(conn, row.customer_set_id, account_id, (row.email_key, row.username_key))
+            return True
+
+    async def delete_account(self, account_id: int) -> bool:
+        """Delete the account; its login names, parts and codes go with it (foreign keys cascade).
+        False when it did not exist. Revoke its token families first, in the same transaction."""
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(delete(t.accounts).where(t.accounts.c.id == account_id))
+            return bool(res.rowcount == 1)
+
+    async def set_login(self, account_id: int, email: str | None, email_key: str | None, username: str,
+                        username_key: str, password_hash: str, now: datetime, by: str,
+                        *, has_external_password: bool = False) -> bool:
+        """Give a login to an account that has none. False if it already has one; Conflict if the
+        email or username is another account's login name. `has_external_password`: the hash was
+        made by another system (an import)."""
+        async with self._begin(write=True) as conn:
+            res = await conn.execute(update(t.accounts).where(
+                t.accounts.c.id == account_id, t.accounts.c.password_hash.is_(None),
+                t.accounts.c.has_external_password.is_(False),
+            ).values(
+                email=func.coalesce(email, t.accounts.c.email),
+                email_key=func.coalesce(email_key, t.accounts.c.email_key),
+                username=username, username_key=username_key, password_hash=password_hash,
+                has_external_password=has_external_password, password_changed_at=now, updated_at=now, updated_by=by,
+            ).returning(t.accounts.c.customer_set_id, t.accounts.c.email_key))
+            row = res.first()
+            if row is None:
+                return False
+            await conn.execute(delete(t.login_names).where(t.login_names.c.account_id == account_id))
+            await _claim_login_names(conn, row.customer_set_id, account_id, (row.email_key, username_key))
+            return True
+
+    async def replace_password_hash(self, account_id: int, old_hash: str, new_hash: str) -> None:
+        """Upgrade a hash made with older parameters (only if it has not changed meanwhile)."""
+        async with self._begin(write=True) as conn:
+            await conn.execute(update(t.accounts).where(
+                t.accounts.c.id == account_id, t.accounts.c.password_hash == old_hash
+            ).values(password_hash=new_hash))
+
+    async def record_login(self, account_id: int, now: datetime) -> None:
+        async with self._begin(write=True) as conn:
+            await conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(last_login_at=now))
+
+
+async def _claim_login_names(conn: AsyncConnection, customer_set_id: int, account_id: int,
+                             keys: tuple[str | None, ...]) -> None:
+    names = sorted({k for k in keys if k})
+    if not names:
+        return
+    try:
+        await conn.execute(insert(t.login_names), [
+            {"customer_set_id": customer_set_id, "name_key": name, "account_id": account_id} for name in names
+        ])
+    except IntegrityError as exc:
+        raise Conflict("Validation conflict: an account with this email address or username already exists") from exc
+
+
+_PROFILE_FIELDS = PROFILE_FIELDS
+_ACCOUNT_FIELDS = ACCOUNT_FIELDS
+
+
+def _account_select(*extra: Any) -> Any:
+    cols = [t.accounts.c[name] for name in (*_ACCOUNT_FIELDS, *_PROFILE_FIELDS)]
+    return select(
+        *cols, t.accounts.c.password_hash.is_not(None).label("has_password"),
+        t.customer_sets.c.code.label("customer_set_code"), *extra,
+    ).join_from(t.accounts, t.customer_sets, and_(t.accounts.c.customer_set_id == t.customer_sets.c.id))
+
+
+def _account(row: Any) -> Account:
+    return account_of(row._mapping)
+
+
+_UPDATABLE = frozenset({*_PROFILE_FIELDS, "email", "email_key", "username", "username_key", "is_active"})
+_ACCOUNT_BY_ID = _account_select().where(t.accounts.c.id == bindparam("account_id"))
+_LOGIN_BY_ID = _account_select(t.accounts.c.password_hash).where(t.accounts.c.id == bindparam("account_id"))
+_ACCOUNT_BY_LOGIN_NAME = _account_select(t.accounts.c.password_hash).join(
+    t.login_names, t.login_names.c.account_id == t.accounts.c.id
+).where(t.login_names.c.customer_set_id == bindparam("customer_set_id"), t.login_names.c.name_key == bindparam("key"))
+
+
+# -- lists --------------------------------------------------------------------------------------------
+#
+# Emails and usernames compare through their login keys (NFKC, case-folded, the same on both databases),
+# other text through lower() (see store.filtering).
+
+_LIST_FIELDS: FieldMap = {
+    **columns(t.accounts, "id", "user_id", "first_name", "last_name", "company_or_organization", "tax_id",
+              "external_id", "locale_code", "account_type", "is_active", "is_locked", "accepts_marketing", "tax_exempt",
+              "has_external_password", "created_at", "updated_at", "last_login_at", "created_by", "updated_by"),
+    "email": ListField(t.accounts.c.email, Folded(t.accounts.c.email_key, login_key, fold_login)),
+    "username": ListField(t.accounts.c.username, Folded(t.accounts.c.username_key, login_key, fold_login)),
+}
+_SEARCHED = ("email", "username", "first_name", "last_name", "external_id")
+"""A free-text word matches an account when it is part of one of these."""

@@ -1,0 +1,3 @@
+"""The audit trail: recording entries in the same transaction as the change (service.py), reading them over REST,
+keeping them for the retention period.
+"""

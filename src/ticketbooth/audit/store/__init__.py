@@ -1,0 +1,1 @@
+"""The SQL of the audit trail: the entries and their retention."""

@@ -1,0 +1,1 @@
+"""The REST routes of tickets: the authtickets resource and /.well-known."""
