@@ -23,7 +23,14 @@ class Caller:
     or a legacy app ticket). Only then does `app` carry the application's behaviors: a caller known
     from a shopper's credential alone (a ticket JWT as Bearer, a pending 2FA token) names the
     application that issued it, for tenant, site and audit, but holds none of its rights. This is the
-    one place that rule is kept, so every `caller.app.has(...)` obeys it."""
+    one place that rule is kept, so every `caller.app.has(...)` obeys it.
+
+    `forwarded_for` is the shopper's address a storefront server says it calls for (the transport reads
+    it from the request's forwarding headers). It is believed only from a storefront server that proved
+    itself (`storefront_server`): then it becomes `client_address` (for rate limits, the lockout's
+    per-address allowance, sessions and the audit trail) and stays set, so the limits know the
+    address was forwarded. From anyone else it is dropped here: a browser that forges the header
+    holds no application secret, and stays its own address."""
 
     app: Application
     tenant: Tenant
@@ -31,7 +38,18 @@ class Caller:
     client_address: str = ""
     user_agent: str = ""
     app_credential: bool = False
+    forwarded_for: str = ""
 
     def __post_init__(self) -> None:
         if not self.app_credential and self.app.behaviors:
             object.__setattr__(self, "app", dataclasses.replace(self.app, behaviors=frozenset()))
+        if self.forwarded_for and self.storefront_server:
+            object.__setattr__(self, "client_address", self.forwarded_for)
+        elif self.forwarded_for:
+            object.__setattr__(self, "forwarded_for", "")
+
+    @property
+    def storefront_server(self) -> bool:
+        """The call comes from a storefront's server (an application flagged so) that proved itself with
+        its own credential: never from a shopper's ticket of that application."""
+        return self.app_credential and self.app.storefront_server

@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     ac.add_argument("--behavior", action="append", default=[])
     ac.add_argument("--name")
     ac.add_argument("--disabled", action="store_true")
+    ac.add_argument("--storefront-server", action=argparse.BooleanOptionalAction, default=None,
+                    help="the application is a storefront's server calling for all its shoppers: rate limit its "
+                         "calls per shopper address it forwards (X-Forwarded-For), else against a budget of its "
+                         "own (rate_limits.<class>.per_storefront_server), not per its own address; "
+                         "omitted: unchanged (a new application: no)")
 
     customer = sub.add_parser("customer", help="customer accounts").add_subparsers(dest="action", required=True)
     cc = customer.add_parser("create", help="create a customer account with a login")
@@ -222,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             ("tenant", "create"): lambda core: admin.ensure_tenant(
                 core, args.tenant_id, args.site_id, args.name, args.customer_set),
             ("app", "create"): lambda core: admin.save_application(
-                core, args.tenant_id, args.client_id, args.client_secret, args.behavior, args.name, not args.disabled),
+                core, args.tenant_id, args.client_id, args.client_secret, args.behavior, args.name, not args.disabled,
+                args.storefront_server),
             ("customer", "create"): lambda core: admin.ensure_customer(
                 core, args.tenant_id, args.site_id, args.email, args.password, args.first_name, args.last_name),
             ("keys", "rotate"): admin.rotate_keys,

@@ -61,7 +61,10 @@ async def ensure_tenant(core: Core, tenant_id: int, site_id: int, name: str | No
 
 
 async def save_application(core: Core, tenant_id: int, client_id: str, secret: str, behaviors: list[str],
-                           name: str | None = None, enabled: bool = True) -> dict[str, Any]:
+                           name: str | None = None, enabled: bool = True,
+                           storefront_server: bool | None = None) -> dict[str, Any]:
+    """Create or update an application. `storefront_server` None keeps what the application has (a new
+    one: not a storefront server), so saving it again, say with a new secret, does not drop the flag."""
     if await core.store.get_tenant(tenant_id) is None:
         raise InvalidParameter("tenant-id", f"tenant {tenant_id} does not exist; create it first")
     if not client_id or len(client_id) > 200 or any(c.isspace() for c in client_id):
@@ -78,11 +81,13 @@ async def save_application(core: Core, tenant_id: int, client_id: str, secret: s
         secret_hash = existing.secret_hash  # the same secret: an Argon2 hash of an earlier version stays until used
     else:
         secret_hash = applications.hash_secret(core, secret)
+    if storefront_server is None:
+        storefront_server = existing is not None and existing.storefront_server
     app = await core.store.save_application(client_id, tenant_id, name or client_id, secret_hash, behaviors,
-                                            enabled, core.clock.now())
+                                            enabled, core.clock.now(), storefront_server)
     core.directory.forget()
     return {"clientId": app.client_id, "tenantId": app.tenant_id, "behaviors": sorted(app.behaviors),
-            "enabled": app.enabled, "created": existing is None}
+            "enabled": app.enabled, "storefrontServer": app.storefront_server, "created": existing is None}
 
 
 async def ensure_customer(core: Core, tenant_id: int, site_id: int | None, email: str, password: str,

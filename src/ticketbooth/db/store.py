@@ -177,12 +177,13 @@ class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditS
 
     async def save_application(
         self, client_id: str, tenant_id: int, name: str, secret_hash: str, behaviors: Sequence[str],
-        enabled: bool, now: datetime,
+        enabled: bool, now: datetime, storefront_server: bool = False,
     ) -> Application:
         """Create the application, or update it in place when `client_id` exists."""
         async with self._begin(write=True) as conn:
             values = dict(tenant_id=tenant_id, name=name, secret_hash=secret_hash,
-                          behaviors=sorted(set(behaviors)), enabled=enabled, updated_at=now)
+                          behaviors=sorted(set(behaviors)), enabled=enabled, storefront_server=storefront_server,
+                          updated_at=now)
             res = await conn.execute(
                 update(t.applications).where(t.applications.c.client_id == client_id).values(**values))
             if res.rowcount == 0:
@@ -348,6 +349,7 @@ def _application(row: Any) -> Application:
     return Application(
         id=row.id, client_id=row.client_id, tenant_id=row.tenant_id, name=row.name,
         secret_hash=row.secret_hash, behaviors=frozenset(row.behaviors or ()), enabled=bool(row.enabled),
+        storefront_server=bool(row.storefront_server),
     )
 
 

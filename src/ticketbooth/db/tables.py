@@ -114,6 +114,7 @@ applications = Table(
     Column("secret_hash", String(200), nullable=False),
     Column("behaviors", JSON, nullable=False),
     Column("enabled", Boolean, nullable=False),
+    Column("storefront_server", Boolean, nullable=False, default=False, server_default=false()),
     _ts("created_at"),
     _ts("updated_at"),
 )

@@ -55,6 +55,10 @@ class Application:
     secret_hash: str
     behaviors: frozenset[str]
     enabled: bool
+    storefront_server: bool = False
+    """The application is a storefront's server, calling for all its shoppers from few addresses: its
+    proven calls are rate limited per shopper address it forwards, else against a budget of its own
+    (login/limits.py), not per its own address."""
 
     def has(self, behavior: str) -> bool:
         return behavior in self.behaviors

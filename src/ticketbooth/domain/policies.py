@@ -198,7 +198,9 @@ class RateBucket(BaseModel):
 
 class RateLimit(BaseModel):
     """The limits of one class of endpoint. `per_address` is keyed on the client address (applications
-    with customer:admin are exempt), `per_account` on the account or login name the request is about.
+    with customer:admin are exempt), `per_account` on the account or login name the request is about,
+    `per_storefront_server` on the application, for the proven calls of an application flagged as a
+    storefront's server (which are counted per address only when they forward the shopper's address).
     A bucket set to null, or `enabled: false`, switches that limit off: only ever explicitly."""
 
     model_config = ConfigDict(extra="forbid")
@@ -206,25 +208,38 @@ class RateLimit(BaseModel):
     enabled: bool = True
     per_address: RateBucket | None
     per_account: RateBucket | None
+    per_storefront_server: RateBucket | None
 
 
 def _bucket(capacity: int, per_minute: float) -> dict[str, float]:
     return {"capacity": capacity, "per_minute": per_minute}
 
 
+STOREFRONT_SERVER_SCALE = 50
+"""A storefront server's default budget per class: this many times the per-address bucket (anonymous
+tickets: 60,000 at once refilling 1,000 a second, over three times the 300 new visitors a second of a
+busy storefront)."""
+
+
+def _limits(per_address: dict[str, float], per_account: dict[str, float] | None) -> dict[str, object]:
+    scaled = {"capacity": int(per_address["capacity"] * STOREFRONT_SERVER_SCALE),
+              "per_minute": per_address["per_minute"] * STOREFRONT_SERVER_SCALE}
+    return {"per_address": per_address, "per_account": per_account, "per_storefront_server": scaled}
+
+
 # The defaults (README "Rate limits"). Per address they are generous, because a storefront backend
 # that does not forward X-Forwarded-For through a trusted proxy calls from ONE address for all its
 # shoppers; per account they are tight, because no shopper logs in or asks for codes that often.
 RATE_LIMIT_DEFAULTS: dict[str, dict[str, object]] = {
-    "login": {"per_address": _bucket(300, 300), "per_account": _bucket(10, 1)},
-    "refresh": {"per_address": _bucket(1200, 1200), "per_account": _bucket(60, 30)},
-    "anonymous": {"per_address": _bucket(1200, 1200), "per_account": None},
-    "registration": {"per_address": _bucket(120, 60), "per_account": _bucket(10, 1)},
-    "code_request": {"per_address": _bucket(300, 120), "per_account": _bucket(5, 0.2)},
-    "password_reset": {"per_address": _bucket(120, 60), "per_account": _bucket(6, 0.2)},
+    "login": _limits(_bucket(300, 300), _bucket(10, 1)),
+    "refresh": _limits(_bucket(1200, 1200), _bucket(60, 30)),
+    "anonymous": _limits(_bucket(1200, 1200), None),
+    "registration": _limits(_bucket(120, 60), _bucket(10, 1)),
+    "code_request": _limits(_bucket(300, 120), _bucket(5, 0.2)),
+    "password_reset": _limits(_bucket(120, 60), _bucket(6, 0.2)),
     # Codes tried (2FA and one-time passcode). Per account it is a hard cap on guessing: 20 tries and
     # then 20 more a day, so a 6-digit code is found with a chance of about 1 in 25,000 a day at most.
-    "code_verify": {"per_address": _bucket(120, 60), "per_account": _bucket(20, 20 / (24 * 60))},
+    "code_verify": _limits(_bucket(120, 60), _bucket(20, 20 / (24 * 60))),
 }
 
 

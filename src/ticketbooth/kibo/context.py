@@ -27,6 +27,7 @@ from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidAccessToken, InvalidParameter, TicketboothError, Unauthorized
 from ticketbooth.domain.models import Shopper
+from ticketbooth.kibo import forwarding
 from ticketbooth.tickets import service as tickets
 
 _HOST = re.compile(r"^t(\d{1,9})(?:-s(\d{1,9}))?\.", re.IGNORECASE)
@@ -160,8 +161,11 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none", app_creden
     if site is None or site.tenant_id != tenant.id:
         raise InvalidParameter("x-vol-site", f"Missing or invalid parameter: site {site_id} is not a site of tenant "
                                f"{tenant.id}", site_id)
-    caller = Caller(app=app, tenant=tenant, site=site, client_address=client_address(request),
-                    user_agent=request.headers.get("user-agent", "")[:300], app_credential=not by_ticket)
+    address, hops = _client_and_claims(request)
+    forwarded = _forwarded_for(request, hops) if app.storefront_server and not by_ticket else ""
+    caller = Caller(app=app, tenant=tenant, site=site, client_address=address,
+                    user_agent=request.headers.get("user-agent", "")[:300], app_credential=not by_ticket,
+                    forwarded_for=forwarded)
     if shopper == "none":
         return Context(caller, None)
 
@@ -207,21 +211,33 @@ def client_address(request: Request) -> str:
     """The client's address: the direct peer, unless the peer is a trusted proxy; then the
     right-most address of X-Forwarded-For that is not itself a trusted proxy (what the nearest
     trusted proxy saw; anything to its left is the client's own claim)."""
+    return _client_and_claims(request)[0]
+
+
+def _client_and_claims(request: Request) -> tuple[str, list[str]]:
+    """The client's address (`client_address`) and the X-Forwarded-For hops left of it, nearest last:
+    what the client itself sent on (a storefront server: the shopper it calls for)."""
     peer = request.client.host if request.client else ""
+    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for") for hop in header.split(",")]
+    hops = [hop for hop in hops if hop]
     networks = trusted_networks(core_of(request).settings.trusted_proxies)
     if not networks or not _is_trusted(peer, networks):
-        return peer
-    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for") for hop in header.split(",")]
-    for hop in reversed(hops):
-        if not hop:
-            continue
+        return peer, hops
+    for i in range(len(hops) - 1, -1, -1):
         try:
-            hop = str(ipaddress.ip_address(hop))
+            hop = str(ipaddress.ip_address(hops[i]))
         except ValueError:
-            return peer  # a malformed hop: believe nothing the proxies passed on
+            return peer, []  # a malformed hop: believe nothing the proxies passed on
         if not _is_trusted(hop, networks):
-            return hop
-    return peer
+            return hop, hops[:i]
+    return peer, []
+
+
+def _forwarded_for(request: Request, claims: list[str]) -> str:
+    """The shopper's address the caller forwarded (kibo/forwarding.py), "" for none; believed only from
+    a storefront server that proved itself (`Caller`)."""
+    return forwarding.forwarded_address(claims, "x-forwarded-for" in request.headers,
+                                        request.headers.getlist("forwarded"))
 
 
 async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any, method: str) -> Shopper:

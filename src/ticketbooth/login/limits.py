@@ -6,6 +6,13 @@ address and one per account. The account bucket is keyed on what the request nam
 id, a login name or an email -- and an unknown name gets a bucket exactly like a known one, so the
 answer never tells whether an account exists. Applications with the customer:admin behavior (a
 merchant's back office, calling for everyone from one address) skip the per-address bucket only.
+
+A storefront's server (an application flagged `storefront_server`, proving itself with its own
+credential, see `Caller`) calls for all its shoppers from its own address: its calls are counted
+against a bucket of the application's own (`per_storefront_server`, sized for a busy storefront), and
+against the per-address bucket of the shopper's address only when it forwards one; never against its
+own address. Its budget bounds it also when it forwards made-up addresses (a storefront that passes
+on whatever its visitors claim).
 Application authentication comes before any tenant is known: its two buckets (per client address,
 and per client id counting failures) take their numbers from the settings (`app_auth_*`).
 
@@ -87,13 +94,19 @@ async def _take(core: Core, key: str, bucket: RateBucket, message: str) -> None:
 
 
 async def check(core: Core, caller: Caller, limit: Limit, account_key: str | None = None) -> None:
-    """Take one token from the caller's per-address bucket and, when `account_key` is given, from
-    that account's bucket; TooManyRequests (429 with Retry-After) when either is empty."""
+    """Take one token from the caller's per-address bucket (a storefront server's: from its own
+    bucket, and from the forwarded address's if any) and, when `account_key` is given, from that
+    account's bucket; TooManyRequests (429 with Retry-After) when any is empty."""
     rules = caller.tenant.settings.rate_limits.of(limit.value)
     if not rules.enabled:
         return
     what = _WHAT[limit]
-    if rules.per_address is not None and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
+    server = caller.storefront_server
+    if server and rules.per_storefront_server is not None:
+        key = bucket_key(core, caller, limit, "storefront-server", str(caller.app.id))
+        await _take(core, key, rules.per_storefront_server, f"too many {what} from this storefront server")
+    by_address = not server or bool(caller.forwarded_for)  # a server's own address is never counted
+    if by_address and rules.per_address is not None and not caller.app.has(BEHAVIOR_CUSTOMER_ADMIN):
         key = bucket_key(core, caller, limit, "address", address_key(caller.client_address))
         await _take(core, key, rules.per_address, f"too many {what} from this address")
     if account_key is not None:
