@@ -31,7 +31,7 @@ from ticketbooth.config import Settings
 from ticketbooth.core import Core
 from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import ServiceUnavailable
-from ticketbooth.domain.models import Tenant
+from ticketbooth.domain.models import OutboxMessage, Tenant
 from ticketbooth.infra.mail import (
     DeliveryError,
     FileTransport,
@@ -44,7 +44,6 @@ from ticketbooth.infra.mail import (
     tls_context,
 )
 from ticketbooth.mail.rules import retry_delay
-from ticketbooth.mail.store import OutboxMessage
 
 log = logging.getLogger("ticketbooth.mail")
 
