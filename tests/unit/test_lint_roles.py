@@ -24,6 +24,7 @@ from lint.roles import MAY_IMPORT, _cycles, role_of
     ("ticketbooth.caller", "wiring"),
     ("ticketbooth.login.lockout", "service"),
     ("ticketbooth.accounts.parts.contacts", "service"),
+    ("ticketbooth.login.persistence", "service"),
     ("ticketbooth.db.hotpath", "storage"),
     ("ticketbooth.login.store.challenges", "storage"),
     ("ticketbooth.mail.store", "storage"),
@@ -41,6 +42,12 @@ def test_a_transport_may_not_read_storage_and_storage_may_not_call_a_flow() -> N
     assert "service" not in MAY_IMPORT["storage"]
     assert "transport" not in MAY_IMPORT["service"]
     assert MAY_IMPORT["rules"] == frozenset({"rules"})
+
+
+def test_only_the_wiring_may_import_storage_a_service_goes_through_its_persistence_protocol() -> None:
+    assert "storage" not in MAY_IMPORT["service"]
+    assert "storage" in MAY_IMPORT["wiring"]
+    assert {role for role, may in MAY_IMPORT.items() if "storage" in may} == {"process", "wiring", "storage"}
 
 
 def test_cycles_are_found_however_long_and_acyclic_graphs_pass() -> None:

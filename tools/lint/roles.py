@@ -30,13 +30,14 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     PROCESS: frozenset({PROCESS, TRANSPORT, WIRING, SERVICE, STORAGE, RULES, INFRA}),
     TRANSPORT: frozenset({TRANSPORT, WIRING, SERVICE, RULES, INFRA}),
     WIRING: frozenset({WIRING, SERVICE, STORAGE, RULES, INFRA}),
-    SERVICE: frozenset({WIRING, SERVICE, STORAGE, RULES, INFRA}),
+    SERVICE: frozenset({WIRING, SERVICE, RULES, INFRA}),
     STORAGE: frozenset({STORAGE, RULES, INFRA}),
     RULES: frozenset({RULES}),
     INFRA: frozenset({INFRA, RULES}),
 }
-"""Which roles a module of each role may import directly. Services still import storage directly: the
-persistence interfaces per concept are still to come (docs/architecture.md)."""
+"""Which roles a module of each role may import directly. A service reaches storage only through its
+concept's persistence interface (`<concept>/persistence.py`, a Protocol, itself a service module); only the
+wiring (core) imports the SQL store that implements them, and hands it to the services (docs/architecture.md)."""
 
 
 def role_of(module: str, root: str) -> str:

@@ -4,9 +4,9 @@ customer:admin behavior. Every account service asks here, so the rule is written
 from __future__ import annotations
 
 from ticketbooth.audit import service as audit
+from ticketbooth.audit.persistence import AuditTrail
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import Forbidden, NotFound
 from ticketbooth.domain.models import BEHAVIOR_CUSTOMER_ADMIN, Account, Shopper
 
@@ -27,7 +27,7 @@ def actor(caller: Caller, shopper: Shopper | None) -> str:
     return caller.app.client_id
 
 
-async def record_impersonated_change(core: Core, store: Store, caller: Caller, shopper: Shopper | None,
+async def record_impersonated_change(core: Core, store: AuditTrail, caller: Caller, shopper: Shopper | None,
                                      account_id: int, part: str) -> None:
     """An audit trail entry for a change of the account's `part` (contacts, attributes) made under an
     impersonation ticket, naming the acting application and the shopper (`actor`). A shopper's changes

@@ -11,11 +11,11 @@ from typing import Any, Final
 
 from ticketbooth.accounts.access import account_for, actor, is_admin, require_admin
 from ticketbooth.accounts.parts.service import AccountParts, add_parts, check_parts
+from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.accounts.views import shopper_view
 from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import (
     AddCustomerFailed,
     Conflict,
@@ -168,7 +168,7 @@ def _new_account(caller: Caller, checked: _Checked, secret: LoginSecret | None) 
     )
 
 
-async def _insert(core: Core, tx: Store, caller: Caller, checked: _Checked, secret: LoginSecret | None) -> Account:
+async def _insert(core: Core, tx: AccountsPersistence, caller: Caller, checked: _Checked, secret: LoginSecret | None) -> Account:
     """Insert a checked account with its parts inside the transaction `tx`, and read it back whole."""
     account_id = await tx.insert_account(_new_account(caller, checked, secret), core.clock.now())
     await add_parts(core, tx, caller, account_id, checked.parts, caller.app.client_id)
@@ -399,7 +399,7 @@ def _admin_actor(caller: Caller) -> str | None:
     return caller.app.client_id if is_admin(caller) else None
 
 
-async def _audit_update(core: Core, tx: Store, caller: Caller, shopper: Shopper | None, account_id: int,
+async def _audit_update(core: Core, tx: AccountsPersistence, caller: Caller, shopper: Shopper | None, account_id: int,
                         values: Mapping[str, Any]) -> None:
     """The audit entries of an account update: which fields changed (never their values), and a
     separate one when it was disabled."""

@@ -11,11 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ticketbooth.applications import service as applications
-from ticketbooth.applications.store import SettingsOwner
 from ticketbooth.audit import service as audit
 from ticketbooth.core import Core, rotate_signing_key
 from ticketbooth.domain.errors import Conflict, InvalidParameter
-from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile
+from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile, SettingsOwner
 from ticketbooth.domain.policies import SiteSettings, TenantSettings, login_key, user_inputs
 from ticketbooth.domain.text import clean_email, clean_username
 from ticketbooth.infra.tokens import new_hex

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from ticketbooth.db.store import Store
+from ticketbooth.applications.persistence import DirectoryPersistence
 from ticketbooth.domain.models import Application, CustomerSet, Site, Tenant
 
 K = TypeVar("K")
@@ -74,7 +74,7 @@ class _TtlCache(Generic[K, V]):
 
 
 class Directory:
-    def __init__(self, store: Store, ttl_seconds: float) -> None:
+    def __init__(self, store: DirectoryPersistence, ttl_seconds: float) -> None:
         self._store = store
         self._apps: _TtlCache[str, Application | None] = _TtlCache(ttl_seconds)
         self._tenants: _TtlCache[int, Tenant | None] = _TtlCache(ttl_seconds)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Table, select, update
 
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
+from ticketbooth.domain.models import SettingsOwner
 
-SettingsOwner = Literal["tenant", "site"]
 _TABLES: dict[SettingsOwner, Table] = {"tenant": t.tenants, "site": t.sites}
 
 

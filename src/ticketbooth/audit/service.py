@@ -11,9 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from ticketbooth.audit.persistence import AuditTrail
 from ticketbooth.caller import Caller
 from ticketbooth.core import AuditListener, Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.models import AuditEntry
 
 
@@ -68,7 +68,7 @@ def listen(core: Core, listener: AuditListener) -> None:
 async def record(
     core: Core, event: Event, *, caller: Caller | None = None, tenant_id: int | None = None,
     account_id: int | None = None, actor: str | None = None, detail: dict[str, Any] | None = None,
-    store: Store | None = None, user_id: str | None = None,
+    store: AuditTrail | None = None, user_id: str | None = None,
 ) -> None:
     """Store one entry. The tenant, site, client address and application come from `caller` when
     given (else `tenant_id` is required). `actor` names who acted when it is not the account's

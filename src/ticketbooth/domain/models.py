@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from ticketbooth.domain.policies import SiteSettings, TenantSettings
 
@@ -498,6 +498,63 @@ class AuditEntry:
     actor: str | None
     detail: dict[str, Any] | None
     user_id: str | None = None
+
+
+# -- records the stores hand to the flows (their persistence interfaces name them) -------------------
+
+@dataclass(frozen=True, slots=True)
+class StoredLogin:
+    """What a password check needs of an account, read in one statement."""
+
+    account_id: int
+    tenant_id: int
+    customer_set_id: int
+    is_active: bool
+    is_locked: bool
+    password_hash: str | None
+    lock_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    id: str
+    purpose: str
+    account_id: int
+    tenant_id: int
+    site_id: int
+    application_id: int
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    failed_attempts: int
+    sends: int
+    last_sent_at: datetime
+    context: dict[str, Any]
+    user_id_failed_attempts: int = 0
+
+    def is_live(self, now: datetime, max_failed: int) -> bool:
+        """Unused, unexpired, and not yet void from wrong tries."""
+        return self.used_at is None and self.expires_at > now and self.failed_attempts < max_failed
+
+    def open_to_user_id(self, now: datetime, max_failed: int) -> bool:
+        """Live, and fewer than `max_failed` wrong codes came with the userId alone."""
+        return self.is_live(now, max_failed) and self.user_id_failed_attempts < max_failed
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A claimed message. `message` is the sealed (encrypted) rendering; `attempts` counts this one."""
+
+    id: int
+    tenant_id: int
+    kind: str
+    message: bytes
+    attempts: int
+    created_at: datetime
+
+
+SettingsOwner = Literal["tenant", "site"]
+"""Whose stored settings document: a tenant's or a site's."""
 
 
 # -- names stored in the database, shared by the flows and the store ---------------------------------

@@ -57,6 +57,7 @@ from ticketbooth.domain.models import (
     PURPOSE_OTP,
     PURPOSE_TWO_FACTOR,
     Account,
+    Challenge,
     IssuedTicket,
     Shopper,
 )
@@ -72,7 +73,6 @@ from ticketbooth.login.rules import (
     normalize_code,
     two_factor_reasons,
 )
-from ticketbooth.login.store.challenges import Challenge
 from ticketbooth.mail import service as mail
 from ticketbooth.tickets.service import CODE_PROOF, TWO_FACTOR_PROOF, lifetimes_for, open_family
 

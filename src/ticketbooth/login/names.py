@@ -20,12 +20,12 @@ from datetime import timedelta
 from ticketbooth.accounts.access import is_admin
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import Forbidden, InvalidCredentials
 from ticketbooth.domain.models import MAIL_LOGIN_CHANGED, Account, Shopper
 from ticketbooth.domain.policies import login_key
 from ticketbooth.login import lockout
 from ticketbooth.mail import service as mail
+from ticketbooth.mail.persistence import Outbox
 
 EMAIL, USERNAME = "emailAddress", "userName"
 
@@ -79,7 +79,7 @@ def _wrong_password() -> InvalidCredentials:
     return InvalidCredentials("Invalid Credentials: the password is incorrect")
 
 
-async def notify(core: Core, tx: Store, caller: Caller, account: Account, changed: Sequence[str]) -> bool:
+async def notify(core: Core, tx: Outbox, caller: Caller, account: Account, changed: Sequence[str]) -> bool:
     """Queue the notice to the account's old email address, on the update's transaction; False when the
     account had no address. Call `core.mail.wake()` once the transaction commits."""
     if not account.email:

@@ -24,7 +24,6 @@ from ticketbooth.accounts.access import account_for, actor, is_admin, require_ad
 from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import (
     Conflict,
     Forbidden,
@@ -37,6 +36,7 @@ from ticketbooth.domain.models import REVOKED_BY_LOCK, REVOKED_BY_PASSWORD_CHANG
 from ticketbooth.domain.policies import lock_in_force, login_key, remaining_login_attempts
 from ticketbooth.login import lockout
 from ticketbooth.login.passwords import checked_new_password, require_strength
+from ticketbooth.login.persistence import LoginPersistence
 
 MAX_PASSWORD_CHANGES = 100
 
@@ -172,7 +172,7 @@ async def change_password(core: Core, caller: Caller, shopper: Shopper | None, a
     raise Conflict("Validation conflict: the password was changed by another request meanwhile; try again")
 
 
-async def _changed(core: Core, caller: Caller, shopper: Shopper | None, tx: Store, target: int, now: datetime, *,
+async def _changed(core: Core, caller: Caller, shopper: Shopper | None, tx: LoginPersistence, target: int, now: datetime, *,
                    own: bool, admin: bool, unlocked: bool) -> None:
     """What follows a password change, in its transaction `tx`: every session of the account ends but
     the caller's own, and the audit entries."""

@@ -17,9 +17,9 @@ from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
+from ticketbooth.domain.models import OutboxMessage
 from ticketbooth.infra.mail import MESSAGE_ID_INFO, RenderedMail, Sealer
 from ticketbooth.mail.rules import locale_candidates
-from ticketbooth.mail.store import OutboxMessage
 
 SUBJECT_MAX = 200
 WAKE_DELAY_SECONDS = 0.05

@@ -29,9 +29,8 @@ from typing import Any
 
 from ticketbooth.config import Settings
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import ServiceUnavailable
-from ticketbooth.domain.models import Tenant
+from ticketbooth.domain.models import OutboxMessage, Tenant
 from ticketbooth.infra.mail import (
     DeliveryError,
     FileTransport,
@@ -43,8 +42,8 @@ from ticketbooth.infra.mail import (
     message_id,
     tls_context,
 )
+from ticketbooth.mail.persistence import MailPersistence, Outbox
 from ticketbooth.mail.rules import retry_delay
-from ticketbooth.mail.store import OutboxMessage
 
 log = logging.getLogger("ticketbooth.mail")
 
@@ -60,7 +59,7 @@ def render(core: Core, tenant: Tenant, kind: str, to: str, locale: str | None,
                         subject=subject, text=text, html=html)
 
 
-async def enqueue(core: Core, tx: Store, tenant: Tenant, kind: str, to: str, locale: str | None,
+async def enqueue(core: Core, tx: Outbox, tenant: Tenant, kind: str, to: str, locale: str | None,
                   values: Mapping[str, Any]) -> int:
     """Render message `kind` for `to` and queue it, sealed, on the transaction `tx`; its outbox id.
     After the transaction commits, `core.mail.wake()` has it sent at once."""
@@ -97,8 +96,10 @@ class MailSender:
     a time (`run_once`, for tests and tools)."""
 
     def __init__(self, core: Core, transport: Transport, *, worker: str | None = None, batch: int = BATCH,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, store: MailPersistence | None = None) -> None:
         self.core = core
+        self.store: MailPersistence = store or core.store
+        """The outbox: the core's store unless another implementation of `MailPersistence` is given."""
         self.transport = transport
         self.worker = worker or _worker_name()
         self.batch = batch
@@ -111,10 +112,6 @@ class MailSender:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_housekeeping = -float(HOUSEKEEPING_SECONDS)
-
-    @property
-    def store(self) -> Store:
-        return self.core.store
 
     # -- one batch --
 

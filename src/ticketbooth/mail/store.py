@@ -10,28 +10,16 @@ nothing is lost. The body is dropped once a message is delivered; the row stays 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
+from ticketbooth.domain.models import OutboxMessage
 
 _o = t.outbox.c
 LAST_ERROR_MAX = 500
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    """A claimed message. `message` is the sealed (encrypted) rendering; `attempts` counts this one."""
-
-    id: int
-    tenant_id: int
-    kind: str
-    message: bytes
-    attempts: int
-    created_at: datetime
 
 
 def _due(now: datetime, max_attempts: int) -> list[ColumnElement[bool]]:

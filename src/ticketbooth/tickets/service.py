@@ -20,7 +20,6 @@ from ticketbooth.applications.service import TICKET_TOKEN_TYPE, TOKEN_USE_SHOPPE
 from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import (
     InvalidAccessToken,
     InvalidParameter,
@@ -40,6 +39,7 @@ from ticketbooth.domain.models import (
 from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, meets_two_factor_rule, ticket_ttls
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
 from ticketbooth.login import limits
+from ticketbooth.tickets.persistence import TokenFamilies
 
 ACCESS_TOKEN_BYTES = 32
 REFRESH_TOKEN_BYTES = 16
@@ -117,7 +117,7 @@ async def issue_anonymous(core: Core, caller: Caller) -> IssuedTicket:
 
 
 async def open_family(
-    core: Core, store: Store, caller: Caller, *, user_id: str, account: Account | None,
+    core: Core, store: TokenFamilies, caller: Caller, *, user_id: str, account: Account | None,
     previous_anonymous: str | None, access_ttl: timedelta, refresh_ttl: timedelta,
     acting_client_id: str | None = None, extra_claims: dict[str, Any] | None = None,
     proof: LoginProof | None = None,

@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ticketbooth.accounts.access import account_for, actor, is_admin, record_impersonated_change, require_admin
+from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import (
@@ -381,7 +381,7 @@ def _check_may_read(caller: Caller, d: AttributeDefinition) -> None:
                         "attributes")
 
 
-async def definition_for_values(store: Store, caller: Caller, fqn: str | None, name: str = "fullyQualifiedName"
+async def definition_for_values(store: AccountsPersistence, caller: Caller, fqn: str | None, name: str = "fullyQualifiedName"
                                 ) -> AttributeDefinition:
     """The active definition a value is given for: InvalidParameter naming the attribute when there is none."""
     text = clean_text(fqn, name, 300, required=True)
@@ -394,8 +394,8 @@ async def definition_for_values(store: Store, caller: Caller, fqn: str | None, n
     return found
 
 
-async def write_attribute(tx: Store, caller: Caller, account_id: int, given: AttributeValues, by: str, now: datetime,
-                          *, replace_existing: bool, prefix: str = "") -> AccountAttribute:
+async def write_attribute(tx: AccountsPersistence, caller: Caller, account_id: int, given: AttributeValues, by: str,
+                          now: datetime, *, replace_existing: bool, prefix: str = "") -> AccountAttribute:
     """Check and store one attribute's values inside the caller's transaction `tx`. With
     `replace_existing` the values replace any there; without, an attribute already set is a Conflict."""
     definition = await definition_for_values(tx, caller, given.fqn, f"{prefix}fullyQualifiedName")

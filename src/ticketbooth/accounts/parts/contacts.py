@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from ticketbooth.accounts.access import account_for, actor, record_impersonated_change
+from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Address, Contact, ContactDetails, ContactType, Page, Phones, Shopper
@@ -116,7 +116,7 @@ def _without_primary(d: ContactDetails, type_keys: set[str]) -> ContactDetails:
         ContactType(ct.name, False) if ct.name.lower() in type_keys else ct for ct in d.types))
 
 
-async def write_contacts(tx: Store, account_id: int, writes: Sequence[ContactWrite], by: str,
+async def write_contacts(tx: AccountsPersistence, account_id: int, writes: Sequence[ContactWrite], by: str,
                          now: datetime) -> list[Contact]:
     """Store cleaned contacts of an account inside the caller's transaction `tx`, keeping one primary
     contact per type: a write that makes its contact primary for a type clears the flag on the

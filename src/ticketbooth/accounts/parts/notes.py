@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ticketbooth.accounts.access import account_for, actor
+from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Note, Page, Shopper
@@ -24,7 +24,7 @@ def clean_note(content: object, name: str = "content") -> str:
     return text
 
 
-async def write_note(tx: Store, account_id: int, content: str, by: str, now: datetime) -> Note:
+async def write_note(tx: AccountsPersistence, account_id: int, content: str, by: str, now: datetime) -> Note:
     """Add a cleaned note inside the caller's transaction `tx`."""
     if not await tx.lock_account(account_id):
         raise NotFound(f"Item not found: account {account_id} does not exist")

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ticketbooth.accounts.access import account_for, actor, require_admin
+from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import Conflict, InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Page, Segment, Shopper
@@ -42,7 +42,7 @@ def _missing(segment_id: int) -> NotFound:
     return NotFound(f"Item not found: segment {segment_id} does not exist")
 
 
-async def _code_is_free(tx: Store, tenant_id: int, code: str, segment_id: int | None) -> None:
+async def _code_is_free(tx: AccountsPersistence, tenant_id: int, code: str, segment_id: int | None) -> None:
     taken = (await tx.segments_by_code(tenant_id, [code])).get(code.lower())
     if taken is not None and taken.id != segment_id:
         raise Conflict(f"Validation conflict: a segment with the code {taken.code} already exists")
@@ -92,7 +92,7 @@ async def delete_segment(core: Core, caller: Caller, segment_id: int) -> None:
         raise _missing(segment_id)
 
 
-async def join_segments(tx: Store, caller: Caller, segment_ids: Sequence[int], account_ids: Sequence[int],
+async def join_segments(tx: AccountsPersistence, caller: Caller, segment_ids: Sequence[int], account_ids: Sequence[int],
                         now: datetime, *, parameter: str = "accountIds") -> None:
     """Make the accounts members of the segments (all of the caller's tenant and site's customer set),
     inside the caller's transaction `tx`. Members already stay as they are."""

@@ -18,9 +18,9 @@ from ticketbooth.accounts.parts.attributes import AttributeValues, fqn_key, writ
 from ticketbooth.accounts.parts.contacts import MAX_CONTACTS_PER_REQUEST, clean_contact, write_contacts
 from ticketbooth.accounts.parts.notes import clean_note, write_note
 from ticketbooth.accounts.parts.segments import join_segments
+from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.models import ContactDetails
 
@@ -71,7 +71,7 @@ def check_parts(caller: Caller, parts: AccountParts) -> None:
         clean_note(note, f"notes[{i}].content")
 
 
-async def _segment_ids(tx: Store, caller: Caller, choices: Sequence[SegmentChoice]) -> list[int]:
+async def _segment_ids(tx: AccountsPersistence, caller: Caller, choices: Sequence[SegmentChoice]) -> list[int]:
     by_id = await tx.segments_by_id(caller.tenant.id, [c.id for c in choices if c.id is not None])
     by_code = await tx.segments_by_code(caller.tenant.id, [c.code for c in choices if c.id is None and c.code])
     ids: list[int] = []
@@ -88,7 +88,7 @@ async def _segment_ids(tx: Store, caller: Caller, choices: Sequence[SegmentChoic
     return ids
 
 
-async def add_parts(core: Core, tx: Store, caller: Caller, account_id: int, parts: AccountParts, by: str) -> None:
+async def add_parts(core: Core, tx: AccountsPersistence, caller: Caller, account_id: int, parts: AccountParts, by: str) -> None:
     """Check and store `parts` of the account `account_id` inside the caller's transaction `tx`
     (the account was just inserted in it). `by` is the audit actor (`access.actor(caller, shopper)`)."""
     if not parts:

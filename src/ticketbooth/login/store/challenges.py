@@ -13,7 +13,6 @@ is closed for the challenge, while the pending token's tries stay whole.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,38 +22,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
+from ticketbooth.domain.models import Challenge
 from ticketbooth.login.rules import LoginGate
 
 _c = t.login_challenges.c
 _d = t.known_devices.c
 _a = t.accounts.c
 
-
-
-@dataclass(frozen=True, slots=True)
-class Challenge:
-    id: str
-    purpose: str
-    account_id: int
-    tenant_id: int
-    site_id: int
-    application_id: int
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None
-    failed_attempts: int
-    sends: int
-    last_sent_at: datetime
-    context: dict[str, Any]
-    user_id_failed_attempts: int = 0
-
-    def is_live(self, now: datetime, max_failed: int) -> bool:
-        """Unused, unexpired, and not yet void from wrong tries."""
-        return self.used_at is None and self.expires_at > now and self.failed_attempts < max_failed
-
-    def open_to_user_id(self, now: datetime, max_failed: int) -> bool:
-        """Live, and fewer than `max_failed` wrong codes came with the userId alone."""
-        return self.is_live(now, max_failed) and self.user_id_failed_attempts < max_failed
 
 
 def _challenge(row: Any) -> Challenge:

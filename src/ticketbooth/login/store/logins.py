@@ -8,7 +8,6 @@ whether the account exists or not."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,21 +16,9 @@ from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, 
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
 from ticketbooth.db.hotpath import ChangeAndRecord
+from ticketbooth.domain.models import StoredLogin
 
 _a = t.accounts
-
-
-@dataclass(frozen=True, slots=True)
-class StoredLogin:
-    """What a password check needs of an account, read in one statement."""
-
-    account_id: int
-    tenant_id: int
-    customer_set_id: int
-    is_active: bool
-    is_locked: bool
-    password_hash: str | None
-    lock_expires_at: datetime | None = None
 
 
 _STORED_LOGIN = select(
