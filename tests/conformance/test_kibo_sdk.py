@@ -299,7 +299,7 @@ def test_discovery_mode_over_tls(database_url: str, tmp_path: Path) -> None:
         out = kibo.as_(TB_TRACE="1").run("anonymous")
         assert out["ok"] is True and out["mode"] == "discovery", out.get("error")
         ticket = out["result"]
-        assert HEX32.match(ticket["refreshToken"]) and HEX32.match(ticket["userId"])
+        assert HEX32.match(ticket["refreshToken"]) and ticket["userId"] is None
         assert ticket["customerAccount"] is None
         # what the stock SDK did: an app token from the auth host, tenant discovery, then the
         # tenant's domain (ours) over https with the tenant and site headers
@@ -314,7 +314,7 @@ def test_discovery_mode_over_tls(database_url: str, tmp_path: Path) -> None:
         headers = {k.lower(): v for k, v in out["trace"][2]["headers"].items()}
         assert (headers["x-vol-tenant"], headers["x-vol-site"]) == (str(TENANT), str(SITE))
         claims = verified_claims(server.base_url, ticket["jwtAccessToken"], certfile)
-        assert (claims["sub"], claims["tenant"], claims["site"]) == (ticket["userId"], TENANT, SITE)
+        assert (claims["anon"], claims["tenant"], claims["site"]) == (True, TENANT, SITE) and HEX32.match(claims["sub"])
 
         email = "cleo.shopper@example.com"
         registered = kibo.ok("register", email, PASSWORD)
