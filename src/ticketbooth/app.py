@@ -29,6 +29,7 @@ from ticketbooth.api import audit as audit_log
 from ticketbooth.api.health import RequestMetrics
 from ticketbooth.api.middleware import KiboTolerance
 from ticketbooth.config import Settings
+from ticketbooth.graphql import endpoint as graphql
 from ticketbooth.infra import metrics
 from ticketbooth.infra.clock import Clock
 from ticketbooth.services import audit
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
                customer_definitions, audit_log, accounts)
-    routers = [authtickets.hot_router, accounts.hot_router, *(module.router for module in modules)]
+    routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
     for router in routers:
         app.include_router(router)
     openapi.install(app)  # /openapi.json (and /docs): every route above, in Kibo's schema names

@@ -7,11 +7,23 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from ticketbooth.api.bodies import CustomerUserAuthInfo, OtpAuthInfo, OtpRequestInfo, TwoFactorInfo
-from ticketbooth.api.context import client_address, core_of, parse_id, plain_route, query, read_json, resolve, resolve_and_read
+from ticketbooth.api.context import (
+    Context,
+    client_address,
+    core_of,
+    parse_id,
+    plain_route,
+    query,
+    read_json,
+    resolve,
+    resolve_and_read,
+)
 from ticketbooth.api.wire import KiboJSON, respond, ticket
 from ticketbooth.domain.errors import Unauthorized
+from ticketbooth.domain.models import IssuedTicket
 from ticketbooth.services import challenges, password_login, tickets
 from ticketbooth.services.caller import Caller
+from ticketbooth.services.core import Core
 from ticketbooth.services.tickets import RequestedLifetimes
 
 PREFIX = "/api/commerce/customer/authtickets"
@@ -49,12 +61,16 @@ async def create_user_auth_ticket(request: Request) -> Response:
     """Create a user auth ticket (log in). Plain too: beside the password hash, FastAPI's handling was a
     good part of what a login costs the event loop (bench/README.md)."""
     ctx, body = await resolve_and_read(request, CustomerUserAuthInfo, shopper="lenient", app_credential=True)
-    issued = await password_login.login(
-        core_of(request), ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
+    return respond(ticket(await log_in(core_of(request), ctx, body)), query(request, "responseFields"))
+
+
+async def log_in(core: Core, ctx: Context, body: CustomerUserAuthInfo) -> IssuedTicket:
+    """A login from Kibo's CustomerUserAuthInfo (REST's body, GraphQL's `customerUserAuthInfoInput`)."""
+    return await password_login.login(
+        core, ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
         fingerprint=body.fingerprint, region=body.region,
     )
-    return respond(ticket(issued), query(request, "responseFields"))
 
 
 # -- codes: the second factor of a login, and the one-time-passcode login ---------------------------
