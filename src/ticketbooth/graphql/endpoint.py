@@ -18,26 +18,29 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from starlette.applications import Starlette
 from starlette.responses import Response
 
 from graphql import ExecutionResult, execute
-from ticketbooth.api.context import core_of, plain_route, read_body
+from ticketbooth.api.context import plain_route, read_body
 from ticketbooth.api.wire import KiboJSON
 from ticketbooth.graphql.context import RequestContext
 from ticketbooth.graphql.documents import Documents
 from ticketbooth.graphql.errors import format_error
 from ticketbooth.graphql.schema import schema
+from ticketbooth.services.core import Core
 
 PATH = "/graphql"
 router = APIRouter()
 
 
-def documents_of(request: Request) -> Documents:
+def documents_of(app: Starlette) -> Documents:
     """The app's document cache, made on first use with the app's settings."""
-    state = request.app.state
+    state = app.state
     found: Documents | None = getattr(state, "graphql_documents", None)
     if found is None:
-        settings = core_of(request).settings
+        core: Core = state.core
+        settings = core.settings
         found = Documents(schema(), max_depth=settings.graphql_max_depth, max_cost=settings.graphql_max_cost,
                           size=settings.graphql_cache_size)
         state.graphql_documents = found
@@ -68,7 +71,7 @@ async def graphql(request: Request) -> Response:
         return _refused("Bad request: variables must be a JSON object")
     if operation is not None and not isinstance(operation, str):
         return _refused("Bad request: operationName must be a string")
-    checked = documents_of(request).get(text)
+    checked = documents_of(request.app).get(text)
     if checked.document is None:
         return KiboJSON({"errors": [format_error(e) for e in checked.errors]}, status_code=400)
     result = execute(schema(), checked.document, variable_values=variables, operation_name=operation,
