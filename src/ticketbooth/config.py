@@ -121,11 +121,11 @@ class Settings(BaseSettings):
 
     graphql_max_depth: int = Field(default=15, ge=2, le=100)
     """The deepest selection a GraphQL operation may nest (fragments expanded). A storefront's deepest
-    document (an account with its contacts' addresses) is about 5; the standard introspection query 13."""
+    document (an account with its contacts' addresses) is about 5; the standard introspection query 15."""
 
     graphql_max_cost: int = Field(default=1000, ge=10, le=100_000)
     """The most fields a GraphQL operation may select (fragments expanded, each use counted). A storefront's
-    account document selects about 80; the standard introspection query about 200."""
+    account document selects under 100; the standard introspection query 220."""
 
     graphql_cache_size: int = Field(default=512, ge=0, le=100_000)
     """GraphQL documents kept parsed and validated, by their text (least recently used dropped first):
