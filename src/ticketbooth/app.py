@@ -23,6 +23,7 @@ from ticketbooth.health.routes import RequestMetrics
 from ticketbooth.infra import metrics
 from ticketbooth.infra.clock import Clock
 from ticketbooth.kibo import errors, openapi
+from ticketbooth.kibo.graphql import endpoint as graphql
 from ticketbooth.kibo.middleware import KiboTolerance
 from ticketbooth.login.routes import logins, password_reset
 from ticketbooth.mail.service import MailSender, transport_for
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
                customer_definitions, audit_log, accounts)
-    routers = [authtickets.hot_router, accounts.hot_router, *(module.router for module in modules)]
+    routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
     for router in routers:
         app.include_router(router)
     openapi.install(app)  # /openapi.json (and /docs): every route above, in Kibo's schema names

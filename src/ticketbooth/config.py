@@ -119,6 +119,18 @@ class Settings(BaseSettings):
     """Redis (redis://host:6379/0) for rate limits shared by every process. Empty: limits are kept in
     each process, which is right for one process only; set it whenever more than one runs."""
 
+    graphql_max_depth: int = Field(default=15, ge=2, le=100)
+    """The deepest selection a GraphQL operation may nest (fragments expanded). A storefront's deepest
+    document (an account with its contacts' addresses) is about 5; the standard introspection query 15."""
+
+    graphql_max_cost: int = Field(default=1000, ge=10, le=100_000)
+    """The most fields a GraphQL operation may select (fragments expanded, each use counted). A storefront's
+    account document selects under 100; the standard introspection query 220."""
+
+    graphql_cache_size: int = Field(default=512, ge=0, le=100_000)
+    """GraphQL documents kept parsed and validated, by their text (least recently used dropped first):
+    storefronts send the same few documents again and again. 0 keeps none."""
+
     max_body_bytes: int = Field(default=65536, ge=1024, le=64 * 1024 * 1024)
     """The largest request body accepted, in bytes. A larger one is answered 413 REQUEST_TOO_LARGE as
     soon as it is known: at once when its Content-Length says so, else (chunked) when the bytes

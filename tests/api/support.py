@@ -90,6 +90,14 @@ async def anonymous(client: httpx.AsyncClient, hdrs: dict[str, str]) -> dict[str
     return ok(await client.get(ANONYMOUS, headers=hdrs))
 
 
+def anonymous_id(ticket: dict[str, Any]) -> str:
+    """An anonymous visitor's identity: its ticket answers `userId: null` (as Kibo's do), the JWT's `sub`
+    names it (read unverified: the tests that check signatures use `decode_jwt`)."""
+    assert ticket["userId"] is None
+    sub: str = jwt.decode(ticket["jwtAccessToken"], options={"verify_signature": False})["sub"]
+    return sub
+
+
 async def decode_jwt(client: httpx.AsyncClient, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(header, claims) of a ticket JWT, verified with the key the JWKS publishes under its kid. Time
     claims are not checked here (the tests run on a manual clock)."""

@@ -17,6 +17,7 @@ from tests.api.support import (
     REGISTER,
     TICKET_KEYS,
     anonymous,
+    anonymous_id,
     assert_error,
     decode_jwt,
     kibo_date,
@@ -111,8 +112,8 @@ async def test_registration_records_the_previous_anonymous_user(client: httpx.As
     guest = await anonymous(client, app_headers)
     t = await register(client, {**app_headers, "x-vol-user-claims": guest["accessToken"]}, EMAIL)
     _, claims = await decode_jwt(client, t["jwtAccessToken"])
-    assert claims["prev_sub"] == guest["userId"]
-    assert claims["sub"] == t["userId"] != guest["userId"]
+    assert claims["prev_sub"] == anonymous_id(guest)
+    assert claims["sub"] == t["userId"] != anonymous_id(guest)
 
 
 async def test_registration_response_fields(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:

@@ -26,6 +26,7 @@ from tests.api.support import (
     HEX32,
     TICKET_KEYS,
     anonymous,
+    anonymous_id,
     assert_error,
     decode_jwt,
     kibo_date,
@@ -117,7 +118,7 @@ async def test_always_mails_a_code_and_the_pending_ticket_only_finishes_the_logi
     assert body["userId"] == pending["userId"] and HEX32.match(body["refreshToken"])
     assert kibo_date(body["customerAccount"]["last2FaDate"]) == clock.now()
     _, claims = await decode_jwt(client, body["jwtAccessToken"])
-    assert claims["sub"] == pending["userId"] and claims["prev_sub"] == guest["userId"]
+    assert claims["sub"] == pending["userId"] and claims["prev_sub"] == anonymous_id(guest)
     ok(await client.get(CURRENT, headers={**app_headers, "x-vol-user-claims": body["accessToken"]}))
     ok(await refresh(client, app_headers, body["refreshToken"]))
 

@@ -419,8 +419,12 @@ class IssuedTicket:
     jwt: str | None
     """None only for a pending 2FA login (`requires_2fa`)."""
     user_id: str
+    """The shopper's user id; an anonymous visitor's is the JWT's `sub` only (see `is_anonymous`)."""
     account: Account | None
     requires_2fa: bool = False
+    is_anonymous: bool = False
+    """An anonymous visitor's ticket: it answers no `userId` (Kibo's anonymous tickets carry none, and
+    Kibo's storefront takes any `userId` for a signed-in shopper)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,7 +112,8 @@ def _user_claims(request: Request) -> str | None:
     return None if value.lower() in _NO_SHOPPER else value
 
 
-async def resolve(request: Request, *, shopper: ShopperNeed = "none", app_credential: bool = False) -> Context:
+async def resolve(request: Request, *, shopper: ShopperNeed = "none", app_credential: bool = False,
+                  writes: bool | None = None) -> Context:
     """The caller, and the shopper when `shopper` is "required" / "optional" (a bad shopper token
     is an error) or "lenient" (a bad shopper token is ignored, as for the anonymous ticket a
     client sends along when logging in).
@@ -124,8 +125,14 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none", app_creden
 
     A ticket JWT is checked without the database, so it outlives the end of its session until it
     expires; for reads that is accepted, but a request that may change something (any method but
-    GET/HEAD/OPTIONS) made with a registered shopper's JWT checks that its session is still live."""
+    GET/HEAD/OPTIONS) made with a registered shopper's JWT checks that its session is still live.
+    `writes` says whether the request may change something when its method does not tell (GraphQL:
+    every operation is a POST; a mutation writes, a query reads); None: from the method.
+
+    The one resolution of the caller for every transport: REST routes and GraphQL resolvers call it."""
     core = core_of(request)
+    if writes is None:
+        writes = request.method not in _READS
     now = core.clock.now()
     token, bearer = _app_token(request)
     if not token:
@@ -176,10 +183,10 @@ async def resolve(request: Request, *, shopper: ShopperNeed = "none", app_creden
             raise InvalidAccessToken("Invalid Access Token: send x-vol-user-claims with the application's "
                                      "credential, or the ticket JWT alone")
         if user_claims:
-            found = await _shopper_from_token(core, caller, user_claims, now, request.method)
+            found = await _shopper_from_token(core, caller, user_claims, now, writes)
         elif by_ticket:
             found = tickets.shopper_from_claims(caller, claims)
-            if request.method not in _READS:
+            if writes:
                 found = await tickets.check_session(core, found)
     except TicketboothError:
         if shopper != "lenient":
@@ -240,7 +247,7 @@ def _forwarded_for(request: Request, claims: list[str]) -> str:
                                         request.headers.getlist("forwarded"))
 
 
-async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any, method: str) -> Shopper:
+async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any, writes: bool) -> Shopper:
     """The shopper of x-vol-user-claims: an opaque access token (its session is checked in the store),
     or a ticket JWT (checked in the store too when the request may change something)."""
     if token.count(".") == 2:  # a ticket JWT sent where the opaque access token is expected
@@ -248,7 +255,7 @@ async def _shopper_from_token(core: Core, caller: Caller, token: str, now: Any, 
         if claims is None or token_use(token, claims) != TOKEN_USE_SHOPPER:
             raise InvalidAccessToken("Invalid Access Token: the shopper access token is not valid")
         found = tickets.shopper_from_claims(caller, claims)
-        if method not in _READS:
+        if writes:
             found = await tickets.check_session(core, found)
         return found
     return await tickets.shopper_from_access_token(core, caller, token)

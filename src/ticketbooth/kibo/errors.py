@@ -53,21 +53,28 @@ def _application_name(path: str) -> str:
     return "Ticketbooth"
 
 
-def envelope(request: Request, status: int, code: str, message: str,
-             additional: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> KiboJSON:
-    body = {
+def error_body(code: str, message: str, application_name: str,
+               additional: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Kibo's error envelope, every key present."""
+    return {
         "message": message,
         "errorCode": code,
-        "applicationName": _application_name(request.url.path),
+        "applicationName": application_name,
         "additionalErrorData": additional or [],
         "items": [],
         "exceptionDetail": None,
     }
+
+
+def envelope(request: Request, status: int, code: str, message: str,
+             additional: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> KiboJSON:
+    body = error_body(code, message, _application_name(request.url.path), additional)
     return KiboJSON(body, status_code=status, headers=headers)
 
 
-def _domain_error(request: Request, exc: Exception) -> KiboJSON:
-    assert isinstance(exc, e.TicketboothError)
+def kibo_error(exc: e.TicketboothError, application_name: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """A domain error as Kibo's REST answer gives it: (HTTP status, error envelope, headers). The one
+    mapping, for every transport (GraphQL puts the status and envelope in its error's extensions)."""
     status, code = next((v for k, v in STATUS.items() if isinstance(exc, k)), (400, "MISSING_OR_INVALID_PARAMETER"))
     additional: list[dict[str, Any]] = []
     headers: dict[str, str] = {}
@@ -79,7 +86,13 @@ def _domain_error(request: Request, exc: Exception) -> KiboJSON:
         headers["Retry-After"] = "1"
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return envelope(request, status, code, exc.message, additional, headers)
+    return status, error_body(code, exc.message, application_name, additional), headers
+
+
+def _domain_error(request: Request, exc: Exception) -> KiboJSON:
+    assert isinstance(exc, e.TicketboothError)
+    status, body, headers = kibo_error(exc, _application_name(request.url.path))
+    return KiboJSON(body, status_code=status, headers=headers)
 
 
 def _validation_error(request: Request, exc: Exception) -> KiboJSON:

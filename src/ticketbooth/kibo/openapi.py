@@ -332,6 +332,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "AuthTicket", "400 401 413 429 503", body="AuthTicketRequest", auth=PUBLIC),
     ("DELETE", f"{P}/applications/authtickets/{{refreshToken}}"): Operation("204", "400 413 503", auth=PUBLIC),
     ("GET", f"{P}/tenants/{{tenantId}}"): Operation("Tenant", "400 401 413 503"),
+    # Kibo's GraphQL API for shopper identity (ticketbooth/graphql; the schema by introspection)
+    ("POST", "/graphql"): Operation(
+        {"type": "object", "description": "GraphQL's answer: data, and errors whose extensions.response holds the "
+         "HTTP status and Kibo error envelope the REST call would have answered",
+         "properties": {"data": {"type": ["object", "null"]}, "errors": array({"type": "object"})}},
+        "400 413", auth=SHOPPER, summary="Run one GraphQL operation (Kibo's schema: tickets and customer accounts)",
+        tag="GraphQL", body_required=True,
+        body={"type": "object", "required": ["query"], "properties": {
+            "query": STRING, "variables": {"type": ["object", "null"]}, "operationName": {"type": ["string", "null"]}}}),
     # shopper tickets
     ("GET", f"{T}/anonymousshopper"): Operation("CustomerAuthTicket", "400 401 413 429 503", query=RESPONSE_FIELDS,
                                                 summary="Create an anonymous shopper auth ticket",

@@ -224,7 +224,7 @@ def ticket(t: IssuedTicket) -> dict[str, Any]:
     return {
         **_token_pair(t),
         "jwtAccessToken": t.jwt,
-        "userId": t.user_id,
+        "userId": None if t.is_anonymous else t.user_id,
         "customerAccount": account(t.account) if t.account else None,
         "requires2FA": t.requires_2fa,
     }

@@ -20,6 +20,7 @@ from ticketbooth.applications.service import TICKET_TOKEN_TYPE, TOKEN_USE_SHOPPE
 from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
+from ticketbooth.domain.behaviors import encode_behaviors
 from ticketbooth.domain.errors import (
     InvalidAccessToken,
     InvalidParameter,
@@ -166,6 +167,7 @@ async def _hand_out(core: Core, family: TokenFamily, record: TicketRecord, refre
     return IssuedTicket(
         access_token=access_token, access_expires_at=record.access_expires_at, refresh_token=refresh_token,
         refresh_expires_at=record.refresh_expires_at, jwt=jwt, user_id=family.user_id, account=account,
+        is_anonymous=family.is_anonymous,
     )
 
 
@@ -185,7 +187,25 @@ def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
         claims["amr"] = family.amr.split()  # RFC 8176: how the shopper logged in
     if family.account_id is not None:
         claims["two_factor_met"] = (family.two_factor_met or "").split()
+    claims[KIBO_USER_CLAIMS] = _kibo_claims(family, record, claims["exp"])
     return claims
+
+
+KIBO_USER_CLAIMS = "https://www.kibocommerce.com/user_claims"
+"""The claim Kibo's storefronts read after a login (its `bv` must be an array); beside ours, not instead."""
+KIBO_ENV = "ticketbooth"
+"""`env` of Kibo's claim: Kibo names its environment there; no client reads it."""
+
+
+def _kibo_claims(family: TokenFamily, record: TicketRecord, exp: int) -> dict[str, Any]:
+    """Kibo's user claims (KIBO_COMPAT section 8): `rnd` a nonce (the start of the JWT's `jti`), `anon`
+    "1"/"0", `uid` the shopper's user id (the anonymous visitor's too, as `sub`), `bv` the behaviors (none
+    for a B2C shopper), `st` the subject type, `b` the tenant, site and (registered only) account."""
+    scope: dict[str, int] = {"TenantId": family.tenant_id, "SiteId": family.site_id}
+    if family.account_id is not None:
+        scope["AccountId"] = family.account_id
+    return {"rnd": record.jti[:8], "anon": "1" if family.is_anonymous else "0", "uid": family.user_id,
+            "bv": encode_behaviors(()), "env": KIBO_ENV, "exp": exp, "st": "Shopper", "b": scope}
 
 
 # -- refresh -------------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from ticketbooth.accounts import access
 from ticketbooth.accounts import service as accounts
 from ticketbooth.accounts.routes.parts import parts_of
 from ticketbooth.accounts.service import KEEP, AccountChanges, AccountDetails, NewLogin
+from ticketbooth.caller import Caller
+from ticketbooth.core import Core
 from ticketbooth.domain.errors import Forbidden, InvalidParameter
 from ticketbooth.domain.filters import FieldType, FilterField
-from ticketbooth.domain.models import Profile
+from ticketbooth.domain.models import Account, IssuedTicket, Profile
 from ticketbooth.kibo import wire
 from ticketbooth.kibo.bodies import (
     CustomerAccountAndAuthInfo,
@@ -28,8 +30,18 @@ from ticketbooth.kibo.bodies import (
     CustomerAccountUpdate,
     CustomerLoginInfo,
 )
-from ticketbooth.kibo.context import core_of, item_as, plain_route, query, read_array, read_json, resolve, resolve_and_read
-from ticketbooth.kibo.lists import PagingParams, by_kibo_name
+from ticketbooth.kibo.context import (
+    Context,
+    core_of,
+    item_as,
+    plain_route,
+    query,
+    read_array,
+    read_json,
+    resolve,
+    resolve_and_read,
+)
+from ticketbooth.kibo.lists import Paging, PagingParams, by_kibo_name
 from ticketbooth.kibo.wire import KiboJSON, respond
 from ticketbooth.tickets import service as tickets
 from ticketbooth.tickets.service import RequestedLifetimes
@@ -126,14 +138,18 @@ def _new_login(entry: CustomerAccountAndAuthInfo, index: int) -> NewLogin:
 @router.post("/add-account-and-login", summary="Add an account and log it in")
 async def add_account_and_login(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     ctx, body = await resolve_and_read(request, CustomerAccountAndAuthInfo, shopper="lenient", app_credential=True)
+    return respond(wire.ticket(await register(core_of(request), ctx, body)), responseFields)
+
+
+async def register(core: Core, ctx: Context, body: CustomerAccountAndAuthInfo) -> IssuedTicket:
+    """Registration with login from Kibo's CustomerAccountAndAuthInfo (REST and GraphQL)."""
     if body.account is None:
         raise InvalidParameter("account", "Missing or invalid parameter: account is required")
-    issued = await accounts.register(
-        core_of(request), ctx.caller, _details(body.account), body.password,
+    return await accounts.register(
+        core, ctx.caller, _details(body.account), body.password,
         external_password=body.externalPassword, is_import=bool(body.isImport),
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
     )
-    return respond(wire.ticket(issued), responseFields)
 
 
 @router.post("/bulk", summary="Add accounts with logins, all or none")
@@ -159,12 +175,16 @@ async def create_login(
     request: Request, accountId: AccountId, responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx, body = await resolve_and_read(request, CustomerLoginInfo, app_credential=True)
-    issued = await accounts.create_login(
-        core_of(request), ctx.caller, accountId, body.emailAddress, body.username, body.password,
+    return respond(wire.ticket(await create_login_for(core_of(request), ctx.caller, accountId, body)), responseFields)
+
+
+async def create_login_for(core: Core, caller: Caller, account_id: int, body: CustomerLoginInfo) -> IssuedTicket:
+    """A login for an existing account from Kibo's CustomerLoginInfo (REST and GraphQL)."""
+    return await accounts.create_login(
+        core, caller, account_id, body.emailAddress, body.username, body.password,
         external_password=body.externalPassword, is_import=bool(body.isImport),
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes),
     )
-    return respond(wire.ticket(issued), responseFields)
 
 
 # -- the account resource ----------------------------------------------------------------------------
@@ -175,10 +195,15 @@ async def list_accounts(
     responseFields: str | None = Query(None), responseGroups: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request)
-    access.require_admin(ctx.caller, "listing accounts")
+    return respond(await account_page(core_of(request), ctx.caller, paging, q), responseFields)
+
+
+async def account_page(core: Core, caller: Caller, paging: Paging, q: str | None) -> dict[str, Any]:
+    """A page of the accounts list, for an admin application (REST and GraphQL)."""
+    access.require_admin(caller, "listing accounts")
     query = paging.query(ACCOUNT_FIELDS, q)
-    found, total = await accounts.list_accounts(core_of(request), ctx.caller, query)
-    return respond(wire.collection([wire.account(a) for a in found], query.offset, query.limit, total), responseFields)
+    found, total = await accounts.list_accounts(core, caller, query)
+    return wire.collection([wire.account(a) for a in found], query.offset, query.limit, total)
 
 
 @router.post("", summary="Add an account without a login")
@@ -186,8 +211,13 @@ async def add_account(request: Request, responseFields: str | None = Query(None)
     ctx = await resolve(request)
     access.require_admin(ctx.caller, "adding an account")
     body = await read_json(request, CustomerAccountIn)
-    account = await accounts.add_account(core_of(request), ctx.caller, _details(body))
-    return respond(wire.account(account), responseFields)
+    return respond(wire.account(await add_account_from(core_of(request), ctx.caller, body)), responseFields)
+
+
+async def add_account_from(core: Core, caller: Caller, body: CustomerAccountIn) -> Account:
+    """An account without a login from Kibo's CustomerAccount (REST and GraphQL; the caller checked the
+    admin right before reading the body)."""
+    return await accounts.add_account(core, caller, _details(body))
 
 
 @router.get("/{accountId:int}", summary="An account, for its shopper or an admin application")

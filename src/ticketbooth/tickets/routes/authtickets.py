@@ -7,9 +7,21 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from ticketbooth.caller import Caller
+from ticketbooth.core import Core
 from ticketbooth.domain.errors import Unauthorized
+from ticketbooth.domain.models import IssuedTicket
 from ticketbooth.kibo.bodies import CustomerUserAuthInfo, OtpAuthInfo, OtpRequestInfo, TwoFactorInfo
-from ticketbooth.kibo.context import client_address, core_of, parse_id, plain_route, query, read_json, resolve, resolve_and_read
+from ticketbooth.kibo.context import (
+    Context,
+    client_address,
+    core_of,
+    parse_id,
+    plain_route,
+    query,
+    read_json,
+    resolve,
+    resolve_and_read,
+)
 from ticketbooth.kibo.wire import KiboJSON, respond, ticket
 from ticketbooth.login import challenges
 from ticketbooth.login import password as password_login
@@ -51,12 +63,16 @@ async def create_user_auth_ticket(request: Request) -> Response:
     """Create a user auth ticket (log in). Plain too: beside the password hash, FastAPI's handling was a
     good part of what a login costs the event loop (bench/README.md)."""
     ctx, body = await resolve_and_read(request, CustomerUserAuthInfo, shopper="lenient", app_credential=True)
-    issued = await password_login.login(
-        core_of(request), ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
+    return respond(ticket(await log_in(core_of(request), ctx, body)), query(request, "responseFields"))
+
+
+async def log_in(core: Core, ctx: Context, body: CustomerUserAuthInfo) -> IssuedTicket:
+    """A login from Kibo's CustomerUserAuthInfo (REST's body, GraphQL's `customerUserAuthInfoInput`)."""
+    return await password_login.login(
+        core, ctx.caller, body.username or body.emailAddress, body.password, account_id=body.accountId,
         requested=RequestedLifetimes(body.authTicketTtlMinutes, body.refreshTokenTtlMinutes), previous=ctx.shopper,
         fingerprint=body.fingerprint, region=body.region,
     )
-    return respond(ticket(issued), query(request, "responseFields"))
 
 
 # -- codes: the second factor of a login, and the one-time-passcode login ---------------------------

@@ -1,0 +1,65 @@
+"""Parsed and validated GraphQL documents, cached by their text.
+
+Storefronts send the same few documents (the same query text with other variables) again and again;
+parsing and validating one costs several times what executing it does. A bounded least-recently-used map
+keeps them: the key is the text alone, since every validation rule depends on nothing else
+(`rules`). A document that fails is cached with its errors too, so a client repeating a bad document
+costs no more than a good one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    FieldsOnCorrectTypeRule,
+    GraphQLError,
+    GraphQLSchema,
+    parse,
+    specified_rules,
+    validate,
+)
+from ticketbooth.kibo.graphql.validation import KiboFieldsRule, limits_rule
+
+MAX_TOKENS = 5000
+"""The most lexical tokens a document may hold: the parser stops there (graphql-core's own guard)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+
+
+class Documents:
+    def __init__(self, schema: GraphQLSchema, *, max_depth: int, max_cost: int, size: int) -> None:
+        self._schema = schema
+        self._rules: tuple[type[ASTValidationRule], ...] = (
+            *(KiboFieldsRule if rule is FieldsOnCorrectTypeRule else rule for rule in specified_rules),
+            limits_rule(max_depth, max_cost),
+        )
+        self._size = size
+        self._cache: OrderedDict[str, Checked] = OrderedDict()
+
+    def get(self, text: str) -> Checked:
+        found = self._cache.get(text)
+        if found is not None:
+            self._cache.move_to_end(text)
+            return found
+        checked = self._check(text)
+        if self._size:
+            self._cache[text] = checked
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return checked
+
+    def _check(self, text: str) -> Checked:
+        try:
+            document = parse(text, no_location=False, max_tokens=MAX_TOKENS)
+        except GraphQLError as error:
+            return Checked(None, (error,))
+        errors = validate(self._schema, document, self._rules)
+        return Checked(None if errors else document, tuple(errors))

@@ -1,0 +1,49 @@
+"""GraphQL errors the way Kibo's clients read them.
+
+A domain error raised by a resolver becomes `{message, path, locations, extensions: {response: {status,
+body}}}`, where `status` is the HTTP status the REST call would have answered and `body` its Kibo error
+envelope, both from `api.errors.kibo_error`, the one mapping. An unreachable database is a 503 as on REST.
+Anything else is logged and answered as a 500 "Unexpected error" without its text: no stack trace and
+nothing of the exception leaves the process. Errors of the document itself (syntax, validation, variables)
+are graphql-core's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from ticketbooth.domain.errors import TicketboothError
+from ticketbooth.infra.reachability import database_unreachable, unavailable
+from ticketbooth.kibo.errors import DATABASE_ERRORS, error_body, kibo_error
+
+log = logging.getLogger("ticketbooth.graphql")
+
+APPLICATION_NAME = "Customer"
+"""`applicationName` of the envelopes: every operation served is one of Kibo's Customer API."""
+UNEXPECTED = "Unexpected error: the request could not be completed"
+
+
+def response_of(exc: TicketboothError) -> dict[str, Any]:
+    status, body, _ = kibo_error(exc, APPLICATION_NAME)
+    return {"status": status, "body": body}
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error.formatted  # type: ignore[return-value]
+    if isinstance(original, DATABASE_ERRORS) and database_unreachable(original):
+        log.warning("database unreachable on /graphql %s: %s", error.path, type(original).__name__)
+        original = unavailable(original)
+    out: dict[str, Any] = {"message": UNEXPECTED, "locations": [loc._asdict() for loc in error.locations or ()],
+                           "path": error.path}
+    if isinstance(original, TicketboothError):
+        out["message"] = original.message
+        out["extensions"] = {"response": response_of(original)}
+    else:
+        log.error("unexpected error on /graphql %s", error.path, exc_info=original)
+        out["extensions"] = {"response": {"status": 500, "body": error_body("UNEXPECTED_ERROR", UNEXPECTED,
+                                                                            APPLICATION_NAME)}}
+    return out

@@ -1,0 +1,26 @@
+"""The executable schema: our SDL (schema.graphql, written from Kibo's by tools/graphql_schema.py) with
+the resolvers of every resolver module bound to it by Ariadne."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from ariadne import make_executable_schema
+
+from graphql import GraphQLSchema
+from ticketbooth.accounts import graphql as accounts
+from ticketbooth.tickets import graphql as tickets
+
+RESOLVER_MODULES = (tickets, accounts)
+"""Every module that binds resolvers (its `query` and `mutation`); a new one is added here."""
+
+
+def sdl() -> str:
+    return resources.files(__package__).joinpath("schema.graphql").read_text()
+
+
+@cache
+def schema() -> GraphQLSchema:
+    bindables = [b for module in RESOLVER_MODULES for b in (module.query, module.mutation)]
+    return make_executable_schema(sdl(), *bindables)
