@@ -9,9 +9,9 @@ from importlib import resources
 from ariadne import make_executable_schema
 
 from graphql import GraphQLSchema
-from ticketbooth.graphql import accounts, tickets
+from ticketbooth.graphql import accounts, audit, customer_sets, passwords, tickets
 
-RESOLVER_MODULES = (tickets, accounts)
+RESOLVER_MODULES = (tickets, accounts, passwords, audit, customer_sets)
 """Every module that binds resolvers (its `query` and `mutation`); a new one is added here."""
 
 
