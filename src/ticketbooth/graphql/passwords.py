@@ -47,6 +47,9 @@ async def update_customer_account_passwords(
         _: Any, info: Info, accountPasswordInfoCollectionInput: dict[str, Any] | None = None) -> dict[str, Any]:
     ctx = await caller(info, shopper="optional")
     access.require_admin(ctx.caller, "changing passwords in bulk")  # before the input: no hints without the right
+    items = (accountPasswordInfoCollectionInput or {}).get("items") or []
+    if any(item is None for item in items):  # REST answers it as a failed item; Kibo's result needs its accountId
+        raise InvalidParameter("items", "Missing or invalid parameter: items may not hold null")
     body = read_input(AccountPasswordInfoCollection, accountPasswordInfoCollectionInput,
                       "accountPasswordInfoCollectionInput")
     return await password_changes(core(info), ctx.caller, ctx.shopper, body)
