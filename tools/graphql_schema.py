@@ -35,13 +35,27 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 
 SERVED = {
     "Query": ["getAnonymousShopperToken", "getCurrentAccount", "customerAccount", "customerAccounts",
-              "customerAccountLoginState"],
+              "customerAccountLoginState",
+              # accounts, passwords, audit, customer sets (issue 15, second wave)
+              "customerAccountAuditLog", "customerSets", "customerSet"],
     "Mutation": ["createCustomerAuthTicket", "refreshCustomerAuthTickets", "createCustomerAccountAndLogin",
-                 "createCustomerAccount", "createCustomerAccountLogin"],
+                 "createCustomerAccount", "createCustomerAccountLogin",
+                 # accounts, passwords, audit, customer sets (issue 15, second wave)
+                 "createCustomerAccounts", "updateCustomerAccount", "deleteCustomerAccount",
+                 "changeCustomerAccountPassword", "updateCustomerAccountPasswords", "resetCustomerAccountPassword",
+                 "updateForgottenCustomerAccountPassword", "setCustomerAccountLoginLocked",
+                 "setCustomerAccountPasswordChangeRequired"],
 }
 ADDED = {
     # root fields of Kibo's 2024 types (kibo-graphql-types-2024.ts) that its 2022 SDL lacks: name -> SDL
     ("Query", "getAnonymousShopperToken"): "getAnonymousShopperToken: CustomerAuthTicket",
+    ("Mutation", "updateForgottenCustomerAccountPassword"):
+        "updateForgottenCustomerAccountPassword(confirmationInfoInput: ConfirmationInfoInput): Boolean",
+}
+ADDED_TYPES = {
+    # types of Kibo's 2024 types that its 2022 SDL lacks, reached by an ADDED root field: name -> SDL
+    "ConfirmationInfoInput": "input ConfirmationInfoInput {\n  confirmationCode: String\n  newPassword: String\n"
+                             "  userName: String\n}",
 }
 EXTRA_ARGUMENTS = {
     # arguments Kibo's newer storefront sends (KIBO_COMPAT section 8) that neither reference lists
@@ -62,8 +76,9 @@ def _args(field: GraphQLField, extra: str | None) -> str:
 
 
 def _arg(name: str, arg: GraphQLArgument | GraphQLInputField) -> str:
-    if arg.default_value is not None and repr(arg.default_value) != "Undefined":
-        raise SystemExit(f"{name}: default values are not printed yet")
+    """`name: Type`, without Kibo's default value: an input field the client leaves out stays out, so the
+    REST body model that reads it sees only what was sent (Kibo's `isActive: Boolean = false` on
+    CustomerAccountInput would otherwise deactivate every account an update leaves it out of)."""
     return f"{name}: {arg.type}"
 
 
@@ -119,6 +134,8 @@ def sdl(schema: GraphQLSchema) -> str:
             out += ["}", ""]
         else:
             raise SystemExit(f"{t.name}: {type(t).__name__} is not printed yet")
+    for text in ADDED_TYPES.values():
+        out += [text, ""]
     return "\n".join(out)
 
 

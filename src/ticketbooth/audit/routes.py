@@ -17,10 +17,11 @@ from fastapi import APIRouter, Path, Query, Request
 
 from ticketbooth.accounts.access import account_for
 from ticketbooth.audit import service as audit
+from ticketbooth.core import Core
 from ticketbooth.domain.models import AuditEntry
 from ticketbooth.kibo import wire
-from ticketbooth.kibo.context import core_of, resolve
-from ticketbooth.kibo.lists import PagingParams, by_kibo_name
+from ticketbooth.kibo.context import Context, core_of, resolve
+from ticketbooth.kibo.lists import Paging, PagingParams, by_kibo_name
 from ticketbooth.kibo.wire import KiboJSON, respond
 
 router = APIRouter(prefix="/api/commerce/customer/accounts/{accountId}/auditlog", tags=["CustomerAuditLog"])
@@ -122,9 +123,13 @@ def entry_json(entry: AuditEntry, user_id: str) -> dict[str, Any]:
 async def get_entries(request: Request, accountId: AccountId, paging: PagingParams,
                       responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    core = core_of(request)
-    account = await account_for(core, ctx.caller, ctx.shopper, accountId, with_parts=False)
+    return respond(await audit_page(core_of(request), ctx, accountId, paging), responseFields)
+
+
+async def audit_page(core: Core, ctx: Context, account_id: int, paging: Paging) -> dict[str, Any]:
+    """A page of the account's trail as Kibo's CustomerAuditEntryCollection, for its shopper or an admin
+    application (REST and GraphQL)."""
+    account = await account_for(core, ctx.caller, ctx.shopper, account_id, with_parts=False)
     query = paging.query(NO_FIELDS)
     items, total = await audit.entries(core, ctx.caller.tenant.id, account.id, query.offset, query.limit)
-    return respond(wire.collection([entry_json(e, account.user_id) for e in items], query.offset, query.limit, total),
-                   responseFields)
+    return wire.collection([entry_json(e, account.user_id) for e in items], query.offset, query.limit, total)

@@ -156,9 +156,14 @@ async def register(core: Core, ctx: Context, body: CustomerAccountAndAuthInfo) -
 async def add_accounts(request: Request, responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request)
     access.require_admin(ctx.caller, "adding accounts in bulk")
-    entries = [_new_login(entry, i) for i, entry in enumerate(await _read_entries(request))]
-    added = await accounts.add_accounts(core_of(request), ctx.caller, entries)
-    return respond(wire.collection([wire.account(a) for a in added], 0, len(added), len(added)), responseFields)
+    return respond(await add_accounts_from(core_of(request), ctx.caller, await _read_entries(request)), responseFields)
+
+
+async def add_accounts_from(core: Core, caller: Caller, entries: list[CustomerAccountAndAuthInfo]) -> dict[str, Any]:
+    """Accounts with logins, all or none, from Kibo's CustomerAccountAndAuthInfo entries, as a
+    CustomerAccountCollection (REST and GraphQL; the caller checked the admin right before reading them)."""
+    added = await accounts.add_accounts(core, caller, [_new_login(entry, i) for i, entry in enumerate(entries)])
+    return wire.collection([wire.account(a) for a in added], 0, len(added), len(added))
 
 
 @plain_route(hot_router, "/api/commerce/customer/accounts/current", "GET")
@@ -235,12 +240,21 @@ async def update_account(
     request: Request, accountId: AccountId, responseFields: str | None = Query(None),
 ) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    if not access.may_act_on(ctx.caller, ctx.shopper, accountId):
+    require_may_change(ctx, accountId)
+    body = await read_json(request, CustomerAccountUpdate, required=True)
+    return respond(wire.account(await update_account_from(core_of(request), ctx, accountId, body)), responseFields)
+
+
+def require_may_change(ctx: Context, account_id: int) -> None:
+    """The right to change the account, checked before its body is read (REST and GraphQL)."""
+    if not access.may_act_on(ctx.caller, ctx.shopper, account_id):
         raise Forbidden("Forbidden: only the account's own shopper or an application with the customer:admin "
                         "behavior may change it")
-    body = await read_json(request, CustomerAccountUpdate, required=True)
-    account = await accounts.update_account(core_of(request), ctx.caller, ctx.shopper, accountId, _changes(body))
-    return respond(wire.account(account), responseFields)
+
+
+async def update_account_from(core: Core, ctx: Context, account_id: int, body: CustomerAccountUpdate) -> Account:
+    """The account changed as Kibo's CustomerAccount body asks (REST and GraphQL; after `require_may_change`)."""
+    return await accounts.update_account(core, ctx.caller, ctx.shopper, account_id, _changes(body))
 
 
 @router.delete("/{accountId:int}", status_code=204, summary="Delete an account, its logins and its parts")

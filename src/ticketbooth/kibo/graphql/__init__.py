@@ -18,6 +18,7 @@ Modules:
 - errors.py          a domain error as `extensions.response {status, body}`: the REST status and envelope.
 - schema.py          binds the resolver modules (RESOLVER_MODULES) to the SDL with Ariadne.
 - <concept>/graphql.py  the resolvers, one module per concept, listed in schema.RESOLVER_MODULES.
+- paging.py          Kibo's paging arguments as REST's query parameters.
 
 Adding an operation (the pattern every resolver follows):
 1. Add its root field name to SERVED in tools/graphql_schema.py and run `python tools/graphql_schema.py`

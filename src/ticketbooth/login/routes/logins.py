@@ -173,8 +173,16 @@ async def change_passwords(request: Request, responseFields: str | None = Query(
     ctx = await resolve(request, shopper="optional")
     require_admin(ctx.caller, "changing passwords in bulk")  # before the body: no hints without the right
     body = await read_json(request, AccountPasswordInfoCollection, required=True)
+    return respond(await password_changes(core_of(request), ctx.caller, ctx.shopper, body), responseFields)
+
+
+async def password_changes(core: Core, caller: Caller, shopper: Shopper | None,
+                           body: AccountPasswordInfoCollection) -> dict[str, Any]:
+    """Kibo's AccountPasswordInfoCollection applied, as a ChangePasswordResultCollection (REST and GraphQL;
+    the caller checked the admin right before reading the body). Each item is checked alone: a malformed
+    one fails with its message, the others go on."""
     if body.items is None:
         raise InvalidParameter("items", "Missing or invalid parameter: items is required")
     items = [_password_change(raw) for raw in body.items]
-    results = await logins.change_passwords(core_of(request), ctx.caller, ctx.shopper, items)
-    return respond({"totalCount": len(results), "items": [_result(r) for r in results]}, responseFields)
+    results = await logins.change_passwords(core, caller, shopper, items)
+    return {"totalCount": len(results), "items": [_result(r) for r in results]}
