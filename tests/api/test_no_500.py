@@ -90,7 +90,8 @@ LIST_QUERY = ("pageSize", "startIndex", "sortBy", "filter", "responseFields", "r
 class Route:
     method: str
     path: str
-    """With {accountId}, {contactId}, {noteId}, {attributeFQN}, {id}, {code}, {sessionId} for path parameters."""
+    """With {accountId}, {contactId}, {noteId}, {cardId}, {attributeFQN}, {id}, {code}, {sessionId} for path
+    parameters."""
     body: BodyKind = "none"
     query: tuple[str, ...] = ("responseFields",)
 
@@ -116,6 +117,11 @@ def _routes() -> list[Route]:
         Route("POST", f"{a}/change-passwords", "object"),
         Route("POST", f"{a}/reset-password", "object"),
         Route("POST", f"{a}/update-forgotten-password", "object"),
+        Route("GET", f"{parts}/cards"),
+        Route("POST", f"{parts}/cards", "object"),
+        Route("GET", f"{parts}/cards/{{cardId}}"),
+        Route("PUT", f"{parts}/cards/{{cardId}}", "object"),
+        Route("DELETE", f"{parts}/cards/{{cardId}}", query=()),
         Route("GET", f"{parts}/contacts", query=LIST_QUERY),
         Route("POST", f"{parts}/contacts", "object"),
         Route("PUT", f"{parts}/contacts", "array"),
@@ -202,6 +208,10 @@ async def _world(client: httpx.AsyncClient, app_hdrs: dict[str, str]) -> World:
     acct = nina.account_id
     contact = ok(await client.post(part(acct, "contacts"), headers=admin, json={"email": "c@example.com"}))
     note = ok(await client.post(part(acct, "notes"), headers=admin, json={"content": "a note"}))
+    card_body = {"id": "0f5e4d3c2b1a49788796a5b4c3d2e1f0", "nameOnCard": "N F", "cardType": "VISA", "expireMonth": 1,
+                 "expireYear": 2030, "cardNumberPart": "************1111", "contactId": contact["id"],
+                 "isDefaultPayMethod": True}
+    card = ok(await client.post(part(acct, "cards"), headers=admin, json=card_body))
     await define(client, admin, "color")
     await define(client, admin, "size", dataType="Number", inputType="List",
                  vocabularyValues=[{"value": "1"}, {"value": "2.5"}], isMultiValued=True)
@@ -213,7 +223,7 @@ async def _world(client: httpx.AsyncClient, app_hdrs: dict[str, str]) -> World:
     segment = ok(await client.post(SEGMENTS, headers=admin, json={"code": "fuzz", "name": "Fuzz"}))
     r = await client.post(f"{SEGMENTS}/{segment['id']}/accounts", headers=admin, json=[acct])
     assert r.status_code == 204, r.text
-    ids = {"accountId": str(acct), "contactId": str(contact["id"]), "noteId": str(note["id"]),
+    ids = {"accountId": str(acct), "contactId": str(contact["id"]), "noteId": str(note["id"]), "cardId": card["id"],
            "attributeFQN": "tenant~color", "id": str(segment["id"]), "code": "default",
            "sessionId": "0" * 32}
     email = "nina.fuzz@example.com"
@@ -259,6 +269,8 @@ async def _world(client: httpx.AsyncClient, app_hdrs: dict[str, str]) -> World:
         ("POST", f"{parts}/contacts"): contact_body,
         ("PUT", f"{parts}/contacts"): [contact_body, {**contact_body, "id": contact["id"]}],
         ("PUT", f"{parts}/contacts/{{contactId}}"): contact_body,
+        ("POST", f"{parts}/cards"): {**card_body, "id": None},
+        ("PUT", f"{parts}/cards/{{cardId}}"): card_body,
         ("POST", f"{parts}/notes"): {"content": "hello"},
         ("PUT", f"{parts}/notes/{{noteId}}"): {"content": "changed"},
         ("POST", f"{parts}/attributes"): {"fullyQualifiedName": "tenant~score", "attributeDefinitionId": 1,

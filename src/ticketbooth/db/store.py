@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ticketbooth.accounts.store.accounts import AccountStore
+from ticketbooth.accounts.store.cards import CardStore
 from ticketbooth.accounts.store.parts import PartsStore
 from ticketbooth.applications.store import SettingsStore
 from ticketbooth.audit.store.entries import AuditStore
@@ -62,7 +63,7 @@ _EXTEND_FAMILY = update(t.token_families).where(
     t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
-class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
+class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
             SettingsStore, HealthStore, RetentionStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
