@@ -1,5 +1,5 @@
-"""An account's contacts, notes, attribute values and segments:
-/api/commerce/customer/accounts/{accountId}/contacts|notes|attributes|segments.
+"""An account's contacts, notes, saved cards, attribute values and segments:
+/api/commerce/customer/accounts/{accountId}/contacts|notes|cards|attributes|segments.
 
 `parts_of(...)` turns the parts of a CustomerAccount body (Add-Account-And-Login, add account) into
 `services.parts.AccountParts` for `services.parts.add_parts`.
@@ -13,22 +13,32 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from ticketbooth.api import wire
-from ticketbooth.api.bodies import ADDRESS_FIELDS, CustomerAttributeIn, CustomerContactIn, CustomerNoteIn, CustomerSegmentIn
+from ticketbooth.api.bodies import (
+    ADDRESS_FIELDS,
+    CardIn,
+    CustomerAttributeIn,
+    CustomerContactIn,
+    CustomerNoteIn,
+    CustomerSegmentIn,
+)
 from ticketbooth.api.context import core_of, item_as, read_array, resolve
 from ticketbooth.api.customer_definitions import SEGMENT_FIELDS
 from ticketbooth.api.lists import INTEGER, TEXT, fields
 from ticketbooth.api.resource_routes import ACCOUNT, AccountId, Op, PartId, Resource, register
 from ticketbooth.api.wire import KiboJSON, respond
+from ticketbooth.domain.cards import CardInput
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.filters import FilterField
 from ticketbooth.domain.models import Address, ContactDetails, ContactType, Phones
-from ticketbooth.services import attributes, contacts, notes, segments
+from ticketbooth.services import attributes, cards, contacts, notes, segments
 from ticketbooth.services.attributes import AttributeValues
 from ticketbooth.services.parts import AccountParts, SegmentChoice
 
 router = APIRouter(prefix="/api/commerce/customer/accounts/{accountId}", tags=["CustomerAccount parts"])
 
 AttributeFqn = Annotated[str, Path(min_length=1, max_length=300)]
+CardId = Annotated[str, Path(min_length=1, max_length=300)]
+"""Checked by the service (a card number in it is refused; an id of another shape names no card)."""
 
 CONTACT_FIELDS = fields({
     "id": FilterField("id", INTEGER), "email": FilterField("email", TEXT),
@@ -56,6 +66,13 @@ def contact_details(b: CustomerContactIn) -> ContactDetails:
         phone_numbers=None if p is None else Phones(home=p.home, mobile=p.mobile, work=p.work),
         types=tuple(ContactType(name=t.name or "", is_primary=bool(t.isPrimary)) for t in b.types or ()),
     )
+
+
+def card_input(b: CardIn) -> CardInput:
+    """The card as sent; every other field of the body too, to be searched for card numbers."""
+    return CardInput(id=b.id, name_on_card=b.nameOnCard, card_type=b.cardType, expire_month=b.expireMonth,
+                     expire_year=b.expireYear, card_number_part=b.cardNumberPart, contact_id=b.contactId,
+                     is_default_pay_method=b.isDefaultPayMethod, others=dict(b.model_extra or {}))
 
 
 def _attribute_values(b: CustomerAttributeIn) -> AttributeValues:
@@ -120,6 +137,16 @@ register(router, Resource(
     get=Op("get_note", "One merchant note of an account", notes.get_note),
     update=Op("update_note", "Change a merchant note of an account", notes.update_note),
     delete=Op("delete_note", "Delete a merchant note of an account", notes.delete_note),
+))
+
+register(router, Resource(
+    path="/cards", scope=ACCOUNT, key="cardId", key_type=CardId, shape=wire.card, paged=False,
+    body=CardIn, args=lambda b: (card_input(b),),
+    list=Op("list_cards", "An account's saved cards", cards.list_cards),
+    add=Op("add_card", "Save a card on an account", cards.add_card),
+    get=Op("get_card", "One saved card of an account", cards.get_card),
+    update=Op("update_card", "Change a saved card of an account", cards.update_card),
+    delete=Op("delete_card", "Delete a saved card of an account", cards.delete_card),
 ))
 
 register(router, Resource(

@@ -51,6 +51,9 @@ _SENTENCES: dict[str, str] = {
     audit.Event.ACCOUNT_UPDATED: "Account updated",
     audit.Event.ACCOUNT_DISABLED: "Account disabled",
     audit.Event.ACCOUNT_DELETED: "Account deleted",
+    audit.Event.CARD_ADDED: "Card saved",
+    audit.Event.CARD_UPDATED: "Saved card changed",
+    audit.Event.CARD_DELETED: "Saved card deleted",
 }
 _REASONS = {
     "bad-password": "wrong password", "locked": "the account is locked", "unknown": "unknown user",
@@ -79,6 +82,9 @@ def description(entry: AuditEntry) -> str:
         sentence = "Password change requirement cleared"
     elif entry.event == audit.Event.ACCOUNT_UPDATED and detail.get("fields"):
         sentence += f": {', '.join(str(f) for f in detail['fields'])}"
+    elif entry.event in (audit.Event.CARD_ADDED, audit.Event.CARD_UPDATED, audit.Event.CARD_DELETED) and \
+            detail.get("cardId"):
+        sentence += f": {detail['cardId']}"
     return sentence + "."
 
 

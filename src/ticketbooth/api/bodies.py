@@ -224,6 +224,23 @@ class CustomerContactIn(KiboBody):
     types: list[ContactTypeIn] | None = None
 
 
+class CardIn(KiboBody):
+    """Card (a saved payment card). Every value is taken as sent and checked by the service
+    (domain/cards.py), other fields included: a full card number anywhere in the body is refused, so the
+    fields are not typed here (a type error must not come before that refusal)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: Any = None
+    nameOnCard: Any = None
+    cardType: Any = None
+    expireMonth: Any = None
+    expireYear: Any = None
+    cardNumberPart: Any = None
+    contactId: Any = None
+    isDefaultPayMethod: Any = None
+
+
 class CustomerNoteIn(KiboBody):
     content: str | None = Field(default=None, max_length=20_000)
 

@@ -33,6 +33,7 @@ STATUS: dict[type[e.TicketboothError], tuple[int, str]] = {
     e.InvalidRefreshToken: (401, "INVALID_REFRESH_TOKEN"),
     e.Forbidden: (403, "FORBIDDEN"),
     e.NotFound: (404, "ITEM_NOT_FOUND"),
+    e.CardNumberRefused: (400, "MISSING_OR_INVALID_PARAMETER"),
     e.InvalidParameter: (400, "MISSING_OR_INVALID_PARAMETER"),
     e.RequestTooLarge: (413, "REQUEST_TOO_LARGE"),
     e.AddCustomerFailed: (400, "ADD_CUSTOMER_FAILED"),

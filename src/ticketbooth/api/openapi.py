@@ -114,6 +114,9 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
         accountId=INT64, types=array(ref("ContactType")), auditInfo=ref("AdminUserAuditInfo"), faxNumber=TEXT,
         label=TEXT, id=INT64, email=TEXT, firstName=TEXT, middleNameOrInitial=TEXT, lastNameOrSurname=TEXT,
         companyOrOrganization=TEXT, phoneNumbers=ref("CommerceRuntimePhone"), address=ref("CommerceRuntimeAddress")),
+    "Card": shape("A saved payment card: never its number or security code. id is the payment service's card id.",
+                  id=STRING, nameOnCard=TEXT, cardType=TEXT, expireMonth=MAYBE_INT32, expireYear=MAYBE_INT32,
+                  cardNumberPart=TEXT, contactId=INT64, isDefaultPayMethod=BOOL),
     "CustomerNote": shape("A merchant note on an account.", id=INT64, content=STRING,
                           auditInfo=ref("AdminUserAuditInfo")),
     "CustomerAttribute": shape("An account's values of one attribute.", auditInfo=ref("AdminUserAuditInfo"),
@@ -200,6 +203,8 @@ for _name, _item in [("CustomerAccount", "Accounts"), ("CustomerContact", "Conta
                      ("CustomerSet", "Customer sets"), ("CustomerAuditEntry", "Audit entries, newest first"),
                      ("CustomerSession", "Live sessions")]:
     RESPONSE_SCHEMAS[f"{_name}Collection"] = collection(_name, f"{_item}, a page of them.")
+RESPONSE_SCHEMAS["CardCollection"] = shape("An account's saved cards, all of them (not paged).", totalCount=INT32,
+                                           items=array(ref("Card")))
 RESPONSE_SCHEMAS["CustomerSegmentCollection"] = collection("CustomerCustomerSegment", "Segments, a page of them.")
 
 # -- what the service reads -----------------------------------------------------------------------------
@@ -209,7 +214,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     bodies.CustomerAccountAndAuthInfo, bodies.CustomerLoginInfo, bodies.CustomerPasswordInfo,
     bodies.AccountPasswordInfo, bodies.AccountPasswordInfoCollection, bodies.OauthAuthRequest, bodies.AppAuthInfo,
     bodies.AuthTicketRequest, bodies.CustomerResetPasswordInfo, bodies.ConfirmationInfo, bodies.CustomerContactIn,
-    bodies.CustomerNoteIn, bodies.CustomerAttributeIn, bodies.CommerceRuntimeAttributeIn, bodies.CustomerSegmentIn,
+    bodies.CustomerNoteIn, bodies.CardIn, bodies.CustomerAttributeIn, bodies.CommerceRuntimeAttributeIn, bodies.CustomerSegmentIn,
     bodies.TwoFactorInfo, bodies.OtpRequestInfo, bodies.OtpAuthInfo, bodies.CartAuthTicketRequest,
 )
 
@@ -408,6 +413,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", f"{A}/{{accountId}}/notes/{{noteId}}"): Operation("CustomerNote", auth=SHOPPER),
     ("PUT", f"{A}/{{accountId}}/notes/{{noteId}}"): Operation("CustomerNote", body="CustomerNoteInput", auth=SHOPPER),
     ("DELETE", f"{A}/{{accountId}}/notes/{{noteId}}"): Operation("204", auth=SHOPPER),
+    ("GET", f"{A}/{{accountId}}/cards"): Operation("CardCollection", auth=SHOPPER),
+    ("POST", f"{A}/{{accountId}}/cards"): Operation("Card", body="CardInput", auth=SHOPPER),
+    ("GET", f"{A}/{{accountId}}/cards/{{cardId}}"): Operation("Card", auth=SHOPPER),
+    ("PUT", f"{A}/{{accountId}}/cards/{{cardId}}"): Operation("Card", body="CardInput", auth=SHOPPER),
+    ("DELETE", f"{A}/{{accountId}}/cards/{{cardId}}"): Operation("204", auth=SHOPPER),
     ("GET", f"{A}/{{accountId}}/attributes"): Operation("CustomerAttributeCollection", auth=SHOPPER),
     ("POST", f"{A}/{{accountId}}/attributes"): Operation("CustomerAttribute", body="CustomerAttributeInput",
                                                          auth=SHOPPER),

@@ -93,6 +93,10 @@ class Resource(Generic[B]):
     """The arguments the add and replace service functions take from the body (after the key)."""
     response_groups: bool = False
     """Whether the reads (list and get) accept Kibo's responseGroups (and ignore it)."""
+    paged: bool = True
+    """Whether the list is paged (startIndex, pageSize, sortBy, filter; the answer {startIndex, pageSize,
+    pageCount, totalCount, items}); else the list service takes no query and the answer is the whole list
+    as {totalCount, items} (Kibo's CardCollection)."""
     list: Op | None = None
     add: Op | None = None
     get: Op | None = None
@@ -139,7 +143,13 @@ def register(router: APIRouter, r: Resource[B]) -> None:
         ctx, body = await resolve_and_read(request, r.body, shopper=need)
         return ctx, r.args(body)
 
-    if (op := r.list) is not None:
+    if (op := r.list) is not None and not r.paged:
+        async def list_all(request: Request, v: dict[str, Any], call: Service = op.call) -> Response:
+            ctx = await caller(request)
+            items = [r.shape(item) for item in await call(core_of(request), *scope.args(ctx, v))]
+            return respond({"totalCount": len(items), "items": items}, v["responseFields"])
+        _add(router.get, paths, op, _handler(op.name, [*scope.params, _FIELDS, *groups], KiboJSON, list_all))
+    elif (op := r.list) is not None:
         async def list_items(request: Request, v: dict[str, Any], call: Service = op.call) -> Response:
             ctx = await caller(request)
             page = await call(core_of(request), *scope.args(ctx, v), v["paging"].query(r.vocabulary))

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ticketbooth.api import response_fields
 from ticketbooth.api.bodies import ADDRESS_FIELDS
+from ticketbooth.domain.cards import Card
 from ticketbooth.domain.models import (
     Account,
     AccountAttribute,
@@ -125,6 +126,21 @@ def contact(c: Contact) -> dict[str, Any]:
         "companyOrOrganization": d.company_or_organization,
         "phoneNumbers": {"home": p.home, "mobile": p.mobile, "work": p.work},
         "address": {kibo: getattr(a, attr) for kibo, attr in ADDRESS_FIELDS},
+    }
+
+
+def card(c: Card) -> dict[str, Any]:
+    """Card: Kibo's fields and no others (it has no auditInfo)."""
+    d = c.details
+    return {
+        "id": c.id,
+        "nameOnCard": d.name_on_card,
+        "cardType": d.card_type,
+        "expireMonth": d.expire_month,
+        "expireYear": d.expire_year,
+        "cardNumberPart": d.card_number_part,
+        "contactId": d.contact_id,
+        "isDefaultPayMethod": d.is_default_pay_method,
     }
 
 

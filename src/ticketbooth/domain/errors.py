@@ -48,6 +48,11 @@ class InvalidParameter(TicketboothError):
         self.value = value
 
 
+class CardNumberRefused(InvalidParameter):
+    """A card field holds what looks like a full payment card number: never stored, logged or repeated
+    back (the message names the field only)."""
+
+
 class RequestTooLarge(TicketboothError):
     """The request body is larger than the configured limit (`max_body_bytes`)."""
 

@@ -41,6 +41,9 @@ class Event(StrEnum):
     ACCOUNT_DISABLED = "account.disabled"
     ACCOUNT_DELETED = "account.deleted"
     SETTINGS_CHANGED = "settings.changed"
+    CARD_ADDED = "card.added"
+    CARD_UPDATED = "card.updated"
+    CARD_DELETED = "card.deleted"
 
 
 COUNTED_IN_METRICS = frozenset({

@@ -34,6 +34,7 @@ from ticketbooth.store import tables as t
 from ticketbooth.store.accounts import AccountStore
 from ticketbooth.store.audit import AuditStore
 from ticketbooth.store.base import StoreBase
+from ticketbooth.store.cards import CardStore
 from ticketbooth.store.challenges import ChallengeStore
 from ticketbooth.store.codes import CodeStore
 from ticketbooth.store.health import HealthStore
@@ -62,7 +63,7 @@ _EXTEND_FAMILY = update(t.token_families).where(
     t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
-class Store(AccountStore, PartsStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
+class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
             SettingsStore, HealthStore, RetentionStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 

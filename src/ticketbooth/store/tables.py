@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -323,6 +324,37 @@ segment_accounts = Table(
     Column("segment_id", Integer, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
     Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
     _ts("created_at"),
+)
+
+# Saved payment cards (migration 0006): what Kibo's Card holds, never a card number or security code.
+# `card_id` is the card's id on the wire (the payment service's card id, or one made up), unique in the
+# tenant, so that no account can attach a card another account holds. `id` only orders an account's
+# cards; AUTOINCREMENT on SQLite, so it is never handed out twice. No foreign key to contacts: deleting
+# the billing contact leaves the card as it was (Kibo's storefront deletes the contact, then the card).
+# One default card per account: the service switches it under the account's row lock, and the partial
+# unique index refuses a second one whatever happens.
+cards = Table(
+    "cards",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("card_id", String(100), nullable=False),
+    Column("name_on_card", String(200), nullable=True),
+    Column("card_type", String(50), nullable=True),
+    Column("expire_month", Integer, nullable=True),
+    Column("expire_year", Integer, nullable=True),
+    Column("card_number_part", String(30), nullable=True),
+    Column("contact_id", BigInteger, nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    UniqueConstraint("tenant_id", "card_id"),
+    Index("ix_cards_one_default", "account_id", unique=True, sqlite_where=text("is_default"),
+          postgresql_where=text("is_default")),
+    sqlite_autoincrement=True,
 )
 
 # Single-use codes sent to a shopper (password reset now; 2FA and one-time passcodes later). Only
