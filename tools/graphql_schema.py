@@ -35,9 +35,19 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 
 SERVED = {
     "Query": ["getAnonymousShopperToken", "getCurrentAccount", "customerAccount", "customerAccounts",
-              "customerAccountLoginState"],
+              "customerAccountLoginState",
+              # an account's parts (graphql/parts.py)
+              "customerAccountContacts", "customerAccountContact", "customerAccountCards", "customerAccountCard",
+              "customerAccountAttributes", "customerAccountAttribute", "customerAccountNotes",
+              "customerAccountNote", "customerAccountSegments"],
     "Mutation": ["createCustomerAuthTicket", "refreshCustomerAuthTickets", "createCustomerAccountAndLogin",
-                 "createCustomerAccount", "createCustomerAccountLogin"],
+                 "createCustomerAccount", "createCustomerAccountLogin",
+                 # an account's parts (graphql/parts.py)
+                 "createCustomerAccountContact", "updateCustomerAccountContact", "deleteCustomerAccountContact",
+                 "updateCustomerAccountContacts", "createCustomerAccountCard", "updateCustomerAccountCard",
+                 "deleteCustomerAccountCard", "createCustomerAccountAttribute", "updateCustomerAccountAttribute",
+                 "deleteCustomerAccountAttribute", "createCustomerAccountNote", "updateCustomerAccountNote",
+                 "deleteCustomerAccountNote"],
 }
 ADDED = {
     # root fields of Kibo's 2024 types (kibo-graphql-types-2024.ts) that its 2022 SDL lacks: name -> SDL

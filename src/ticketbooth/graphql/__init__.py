@@ -16,7 +16,8 @@ Modules:
                      object checked by the REST body model of the same Kibo shape (api/bodies.py).
 - errors.py          a domain error as `extensions.response {status, body}`: the REST status and envelope.
 - schema.py          binds the resolver modules (RESOLVER_MODULES) to the SDL with Ariadne.
-- tickets.py, accounts.py  the resolvers, one module per concept.
+- tickets.py, accounts.py, parts.py  the resolvers, one module per concept (parts.py binds an account's
+                     parts from their REST `Resource` registrations).
 
 Adding an operation (the pattern every resolver follows):
 1. Add its root field name to SERVED in tools/graphql_schema.py and run `python tools/graphql_schema.py`

@@ -9,9 +9,9 @@ from importlib import resources
 from ariadne import make_executable_schema
 
 from graphql import GraphQLSchema
-from ticketbooth.graphql import accounts, tickets
+from ticketbooth.graphql import accounts, parts, tickets
 
-RESOLVER_MODULES = (tickets, accounts)
+RESOLVER_MODULES = (tickets, accounts, parts)
 """Every module that binds resolvers (its `query` and `mutation`); a new one is added here."""
 
 
