@@ -37,14 +37,24 @@ SERVED = {
     "Query": ["getAnonymousShopperToken", "getCurrentAccount", "customerAccount", "customerAccounts",
               "customerAccountLoginState",
               # accounts, passwords, audit, customer sets (issue 15, second wave)
-              "customerAccountAuditLog", "customerSets", "customerSet"],
+              "customerAccountAuditLog", "customerSets", "customerSet",
+              # an account's parts (accounts/graphql/parts.py)
+              "customerAccountContacts", "customerAccountContact", "customerAccountCards", "customerAccountCard",
+              "customerAccountAttributes", "customerAccountAttribute", "customerAccountNotes",
+              "customerAccountNote", "customerAccountSegments"],
     "Mutation": ["createCustomerAuthTicket", "refreshCustomerAuthTickets", "createCustomerAccountAndLogin",
                  "createCustomerAccount", "createCustomerAccountLogin",
                  # accounts, passwords, audit, customer sets (issue 15, second wave)
                  "createCustomerAccounts", "updateCustomerAccount", "deleteCustomerAccount",
                  "changeCustomerAccountPassword", "updateCustomerAccountPasswords", "resetCustomerAccountPassword",
                  "updateForgottenCustomerAccountPassword", "setCustomerAccountLoginLocked",
-                 "setCustomerAccountPasswordChangeRequired"],
+                 "setCustomerAccountPasswordChangeRequired",
+                 # an account's parts (accounts/graphql/parts.py)
+                 "createCustomerAccountContact", "updateCustomerAccountContact", "deleteCustomerAccountContact",
+                 "updateCustomerAccountContacts", "createCustomerAccountCard", "updateCustomerAccountCard",
+                 "deleteCustomerAccountCard", "createCustomerAccountAttribute", "updateCustomerAccountAttribute",
+                 "deleteCustomerAccountAttribute", "createCustomerAccountNote", "updateCustomerAccountNote",
+                 "deleteCustomerAccountNote"],
 }
 ADDED = {
     # root fields of Kibo's 2024 types (kibo-graphql-types-2024.ts) that its 2022 SDL lacks: name -> SDL

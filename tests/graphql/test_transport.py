@@ -52,7 +52,7 @@ async def test_malformed_documents_and_unknown_fields_get_graphqls_errors(client
     assert answer.get("data") is None and "Int cannot represent" in _error(answer)
 
 
-@pytest.mark.parametrize("operation", ["cart", "orders", "products", "customerAccountCards"])
+@pytest.mark.parametrize("operation", ["cart", "orders", "products", "customerAccountTransactions"])
 async def test_kibo_operations_not_served_here_are_named(client: httpx.AsyncClient, app_headers: dict[str, str],
                                                         operation: str) -> None:
     answer = await gql(client, storefront(app_headers), f"{{ {operation} {{ __typename }} }}", status=400)

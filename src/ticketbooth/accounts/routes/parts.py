@@ -1,8 +1,9 @@
 """An account's contacts, notes, saved cards, attribute values and segments:
 /api/commerce/customer/accounts/{accountId}/contacts|notes|cards|attributes|segments.
 
-`parts_of(...)` turns the parts of a CustomerAccount body (Add-Account-And-Login, add account) into
-`services.parts.AccountParts` for `services.parts.add_parts`.
+The resources are named (CONTACTS, NOTES, CARDS, ATTRIBUTES, SEGMENTS): the GraphQL resolvers of the
+same parts (accounts/graphql/parts.py) are bound from them. `parts_of(...)` turns the parts of a CustomerAccount
+body (Add-Account-And-Login, add account) into `services.parts.AccountParts` for `services.parts.add_parts`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ticketbooth.accounts.parts import attributes, cards, contacts, notes, segme
 from ticketbooth.accounts.parts.attributes import AttributeValues
 from ticketbooth.accounts.parts.service import AccountParts, SegmentChoice
 from ticketbooth.accounts.routes.customer_definitions import SEGMENT_FIELDS
+from ticketbooth.core import Core
 from ticketbooth.domain.cards import CardInput
 from ticketbooth.domain.errors import InvalidParameter
 from ticketbooth.domain.filters import FilterField
@@ -29,7 +31,7 @@ from ticketbooth.kibo.bodies import (
     CustomerNoteIn,
     CustomerSegmentIn,
 )
-from ticketbooth.kibo.context import core_of, item_as, read_array, resolve
+from ticketbooth.kibo.context import Context, core_of, item_as, read_array, resolve
 from ticketbooth.kibo.lists import INTEGER, TEXT, fields
 from ticketbooth.kibo.resource_routes import ACCOUNT, AccountId, Op, PartId, Resource, register
 from ticketbooth.kibo.wire import KiboJSON, respond
@@ -109,7 +111,7 @@ def parts_of(contacts_raw: Sequence[Any] | None, notes_raw: Sequence[Any] | None
 
 # -- the routes --------------------------------------------------------------------------------------
 
-register(router, Resource(
+CONTACTS: Resource[CustomerContactIn] = Resource(
     path="/contacts", scope=ACCOUNT, key="contactId", key_type=PartId, vocabulary=CONTACT_FIELDS, shape=wire.contact,
     body=CustomerContactIn, args=lambda b: (contact_details(b),),
     list=Op("list_contacts", "An account's contacts", contacts.list_contacts),
@@ -117,19 +119,26 @@ register(router, Resource(
     get=Op("get_contact", "One contact of an account", contacts.get_contact),
     update=Op("update_contact", "Replace a contact of an account", contacts.update_contact),
     delete=Op("delete_contact", "Delete a contact of an account", contacts.delete_contact),
-))
+)
+register(router, CONTACTS)
 
 
 @router.put("/contacts", summary="Add or replace several contacts of an account (all or none)")
 async def save_contacts(request: Request, accountId: AccountId, responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
     items = [item_as(CustomerContactIn, item, f"[{i}]") for i, item in enumerate(await read_array(request, "contacts"))]
-    saved = await contacts.save_contacts(core_of(request), ctx.caller, ctx.shopper, accountId,
+    return respond(await save_contacts_from(core_of(request), ctx, accountId, items), responseFields)
+
+
+async def save_contacts_from(core: Core, ctx: Context, account_id: int, items: Sequence[CustomerContactIn]) -> dict[str, Any]:
+    """Add (no id) or replace (an id) each contact, all or none: Kibo's CustomerContactCollection of them
+    (the REST PUT of the collection and GraphQL's updateCustomerAccountContacts)."""
+    saved = await contacts.save_contacts(core, ctx.caller, ctx.shopper, account_id,
                                          [(b.id or None, contact_details(b)) for b in items])
-    return respond(wire.collection([wire.contact(c) for c in saved], 0, len(saved), len(saved)), responseFields)
+    return wire.collection([wire.contact(c) for c in saved], 0, len(saved), len(saved))
 
 
-register(router, Resource(
+NOTES: Resource[CustomerNoteIn] = Resource(
     path="/notes", scope=ACCOUNT, key="noteId", key_type=PartId, vocabulary=NOTE_FIELDS, shape=wire.note,
     body=CustomerNoteIn, args=lambda b: (b.content,),
     list=Op("list_notes", "An account's merchant notes", notes.list_notes),
@@ -137,9 +146,10 @@ register(router, Resource(
     get=Op("get_note", "One merchant note of an account", notes.get_note),
     update=Op("update_note", "Change a merchant note of an account", notes.update_note),
     delete=Op("delete_note", "Delete a merchant note of an account", notes.delete_note),
-))
+)
+register(router, NOTES)
 
-register(router, Resource(
+CARDS: Resource[CardIn] = Resource(
     path="/cards", scope=ACCOUNT, key="cardId", key_type=CardId, shape=wire.card, paged=False,
     body=CardIn, args=lambda b: (card_input(b),),
     list=Op("list_cards", "An account's saved cards", cards.list_cards),
@@ -147,9 +157,10 @@ register(router, Resource(
     get=Op("get_card", "One saved card of an account", cards.get_card),
     update=Op("update_card", "Change a saved card of an account", cards.update_card),
     delete=Op("delete_card", "Delete a saved card of an account", cards.delete_card),
-))
+)
+register(router, CARDS)
 
-register(router, Resource(
+ATTRIBUTES: Resource[CustomerAttributeIn] = Resource(
     path="/attributes", scope=ACCOUNT, key="attributeFQN", key_type=AttributeFqn, vocabulary=ATTRIBUTE_FIELDS,
     shape=wire.attribute, body=CustomerAttributeIn, args=lambda b: (_attribute_values(b),),
     list=Op("list_attributes", "An account's attribute values", attributes.list_account_attributes),
@@ -157,9 +168,11 @@ register(router, Resource(
     get=Op("get_attribute", "An account's values of one attribute", attributes.get_account_attribute),
     update=Op("set_attribute", "Set an account's values of one attribute", attributes.set_account_attribute),
     delete=Op("delete_attribute", "Remove an account's values of one attribute", attributes.delete_account_attribute),
-))
+)
+register(router, ATTRIBUTES)
 
-register(router, Resource(
+SEGMENTS: Resource[Any] = Resource(
     path="/segments", scope=ACCOUNT, key="segmentId", key_type=PartId, vocabulary=SEGMENT_FIELDS, shape=wire.segment,
     list=Op("list_segments", "The segments an account is in", segments.account_segments),
-))
+)
+register(router, SEGMENTS)

@@ -1,7 +1,7 @@
 """The GraphQL transport: `POST /graphql`, Kibo's GraphQL API for shopper identity (issue 15).
 
 A transport beside the REST routes: the machinery here, with Kibo's wire; the resolvers in each concept's
-`graphql.py` (tickets/graphql.py, accounts/graphql.py, ...). Neither touches storage; every rule stays in the
+`graphql.py` or `graphql/` (tickets/graphql.py, accounts/graphql/, ...). Neither touches storage; every rule stays in the
 services, every answer is shaped by kibo/wire.py, every domain error is mapped by kibo/errors.py.
 
 Modules:
@@ -19,6 +19,8 @@ Modules:
 - schema.py          binds the resolver modules (RESOLVER_MODULES) to the SDL with Ariadne.
 - <concept>/graphql.py  the resolvers, one module per concept, listed in schema.RESOLVER_MODULES.
 - paging.py          Kibo's paging arguments as REST's query parameters.
+                     (accounts/graphql/parts.py binds an account's parts from their REST `Resource`
+                     registrations).
 
 Adding an operation (the pattern every resolver follows):
 1. Add its root field name to SERVED in tools/graphql_schema.py and run `python tools/graphql_schema.py`

@@ -4,7 +4,8 @@ Storefronts send the same few documents (the same query text with other variable
 parsing and validating one costs several times what executing it does. A bounded least-recently-used map
 keeps them: the key is the text alone, since every validation rule depends on nothing else
 (`rules`). A document that fails is cached with its errors too, so a client repeating a bad document
-costs no more than a good one.
+costs no more than a good one. A text holding what looks like a full card number (a literal in the
+document) is checked but never kept (domain/card_numbers.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from ticketbooth.domain.card_numbers import has_card_number
 from ticketbooth.kibo.graphql.validation import KiboFieldsRule, limits_rule
 
 MAX_TOKENS = 5000
@@ -50,7 +52,7 @@ class Documents:
             self._cache.move_to_end(text)
             return found
         checked = self._check(text)
-        if self._size:
+        if self._size and not has_card_number(text):  # a card number is never kept, not even in memory
             self._cache[text] = checked
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)

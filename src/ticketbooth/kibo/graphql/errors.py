@@ -5,7 +5,8 @@ body}}}`, where `status` is the HTTP status the REST call would have answered an
 envelope, both from `api.errors.kibo_error`, the one mapping. An unreachable database is a 503 as on REST.
 Anything else is logged and answered as a 500 "Unexpected error" without its text: no stack trace and
 nothing of the exception leaves the process. Errors of the document itself (syntax, validation, variables)
-are graphql-core's own.
+are graphql-core's own, except one whose message would repeat what looks like a full card number (a card
+number sent where GraphQL wants an Int, say): that is the REST 400 of a card number, naming the variable.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from graphql import GraphQLError
-from ticketbooth.domain.errors import TicketboothError
+from graphql import GraphQLError, VariableDefinitionNode
+from ticketbooth.domain.card_numbers import has_card_number
+from ticketbooth.domain.cards import REFUSED
+from ticketbooth.domain.errors import CardNumberRefused, TicketboothError
 from ticketbooth.infra.reachability import database_unreachable, unavailable
 from ticketbooth.kibo.errors import DATABASE_ERRORS, error_body, kibo_error
 
@@ -33,7 +36,9 @@ def response_of(exc: TicketboothError) -> dict[str, Any]:
 def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
-        return error.formatted  # type: ignore[return-value]
+        if not has_card_number(error.message):
+            return error.formatted  # type: ignore[return-value]
+        original = _card_number_refused(error)
     if isinstance(original, DATABASE_ERRORS) and database_unreachable(original):
         log.warning("database unreachable on /graphql %s: %s", error.path, type(original).__name__)
         original = unavailable(original)
@@ -47,3 +52,11 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["extensions"] = {"response": {"status": 500, "body": error_body("UNEXPECTED_ERROR", UNEXPECTED,
                                                                             APPLICATION_NAME)}}
     return out
+
+
+def _card_number_refused(error: GraphQLError) -> CardNumberRefused:
+    """The card-number 400 for a document or variables error that would repeat a card number (graphql-core
+    quotes the value it refuses): it names the variable the value came in, never the value."""
+    node = error.nodes[0] if error.nodes else None
+    name = f"${node.variable.name.value}" if isinstance(node, VariableDefinitionNode) else "query"
+    return CardNumberRefused(name, REFUSED.format(name=name))

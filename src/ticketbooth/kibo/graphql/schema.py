@@ -9,13 +9,13 @@ from importlib import resources
 from ariadne import make_executable_schema
 
 from graphql import GraphQLSchema
-from ticketbooth.accounts import graphql as accounts
+from ticketbooth.accounts.graphql import accounts, parts
 from ticketbooth.applications import graphql as customer_sets
 from ticketbooth.audit import graphql as audit
 from ticketbooth.login import graphql as passwords
 from ticketbooth.tickets import graphql as tickets
 
-RESOLVER_MODULES = (tickets, accounts, passwords, audit, customer_sets)
+RESOLVER_MODULES = (tickets, accounts, parts, passwords, audit, customer_sets)
 """Every module that binds resolvers (its `query` and `mutation`); a new one is added here."""
 
 
