@@ -46,7 +46,8 @@ CLIENT_ID, SECRET = "bench.app", "bench-secret-0123456789abcdef"
 LIMITED_CLIENT = "bench.limited"
 PASSWORD = "benchmark passphrase 42"
 RATE_LIMIT_CLASSES = ("login", "refresh", "anonymous", "registration", "code_request", "password_reset")
-SCENARIOS = "healthz,anonymous,refresh,current,login,mix,limited,overload,saturated"
+SCENARIOS = ("healthz,anonymous,gql_anonymous,refresh,current,gql_current,login,gql_login,mix,limited,overload,"
+             "saturated")
 
 # (scenario, ratio to, minimum ratio, p99 limit ms) from issue 5
 TARGETS: dict[str, tuple[str, float, float | None]] = {
@@ -55,6 +56,26 @@ TARGETS: dict[str, tuple[str, float, float | None]] = {
     "current": ("healthz", 0.40, None),
     "login": ("hash", 0.85, None),
 }
+# GraphQL scenarios (issue 15): (REST twin, minimum ratio of its req/s in the same run)
+GRAPHQL_TWINS: dict[str, tuple[str, float | None]] = {
+    "gql_anonymous": ("anonymous", 0.6),
+    "gql_current": ("current", 0.6),
+    "gql_login": ("login", None),
+}
+# The documents as Kibo's storefront sends them (tests/graphql/support.py has the same shapes), each sent
+# with the storefront's headers: the app's Bearer token, x-vol-user-claims (`undefined` when app-only, else
+# the ticket's accessToken), no tenant or site headers.
+TICKET_FIELDS = "accessToken accessTokenExpiration refreshToken refreshTokenExpiration userId jwtAccessToken"
+GQL_ANONYMOUS = f"query getAnonymousShopperToken {{ getAnonymousShopperToken {{ {TICKET_FIELDS} }} }}"
+GQL_LOGIN = (f"mutation login($loginInput: CustomerUserAuthInfoInput!) {{ account: createCustomerAuthTicket("
+             f"customerUserAuthInfoInput: $loginInput) {{ {TICKET_FIELDS} customerAccount {{ id firstName lastName "
+             f"emailAddress userName }} }} }}")
+GQL_CURRENT = ("query getUser { customerAccount: getCurrentAccount { id userId emailAddress userName firstName "
+               "lastName isAnonymous isActive isLocked customerSet acceptsMarketing hasExternalPassword "
+               "customerSinceDate accountType contacts { id email types { name isPrimary } address { address1 "
+               "cityOrTown countryCode } phoneNumbers { home mobile work } } attributes { fullyQualifiedName values } "
+               "segments { id code } notes { id content } commerceSummary { orderCount totalOrderAmount { amount } } "
+               "auditInfo { createDate updateDate } } }")
 
 
 # -- the hash ceiling ------------------------------------------------------------------------------
@@ -133,9 +154,10 @@ def server_rss_mib(root: int) -> float:
 # -- wrk -----------------------------------------------------------------------------------------
 
 def write_data(path: Path, values: dict[str, Any], refresh: Sequence[str] = (), jwts: Sequence[str] = (),
-               users: Sequence[str] = ()) -> Path:
+               users: Sequence[str] = (), claims: Sequence[str] = ()) -> Path:
     lines = [f"{k} {v}" for k, v in values.items()]
     lines += [f"refresh {t}" for t in refresh] + [f"jwt {t}" for t in jwts] + [f"user {u}" for u in users]
+    lines += [f"claims {t}" for t in claims]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -162,7 +184,8 @@ def wrk_result(proc: subprocess.Popen[str]) -> dict[str, float]:
     seconds = r["duration_us"] / 1e6
     return {
         "requests": r["requests"], "rps": r["requests"] / seconds, "p50_ms": r["p50_us"] / 1000,
-        "p99_ms": r["p99_us"] / 1000, "errors": r["status_errors"] + r["socket_errors"] + r["timeouts"],
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": r["status_errors"] + r["socket_errors"] + r["timeouts"] + r["graphql_errors"],
         "starved": r["starved"],
     }
 
@@ -283,8 +306,9 @@ def run(args: argparse.Namespace) -> tuple[str, list[tuple[str, dict[str, float]
         "| scenario | req/s | p50 ms | p99 ms | errors | CPU ms/req | ratio | target |",
         "|---|---:|---:|---:|---:|---:|---|---|",
     ]
+    by_name = dict(rows)
     for scenario, r in rows:
-        ratio, verdict = _ratio(scenario, r, base, hash_per_s)
+        ratio, verdict = _ratio(scenario, r, base, hash_per_s, by_name)
         errors = f"{r['errors']:.0f}" + (f" ({r['starved']:.0f} starved)" if r.get("starved") else "")
         lines.append(f"| {_label(scenario)} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {errors} | "
                      f"{r['cpu_ms']:.2f} | {ratio} | {verdict} |")
@@ -298,7 +322,17 @@ def _label(scenario: str) -> str:
             "saturated-anonymous": "saturated: anonymous meanwhile"}.get(scenario, scenario)
 
 
-def _ratio(scenario: str, r: dict[str, float], base: dict[str, float] | None, hash_per_s: float) -> tuple[str, str]:
+def _ratio(scenario: str, r: dict[str, float], base: dict[str, float] | None, hash_per_s: float,
+           rows: dict[str, dict[str, float]]) -> tuple[str, str]:
+    if scenario in GRAPHQL_TWINS:
+        twin, least = GRAPHQL_TWINS[scenario]
+        if twin not in rows:
+            return "", f"(run {twin} too for its ratio)"
+        twin_ratio = r["rps"] / rows[twin]["rps"]
+        text = f"{twin_ratio:.2f} x {twin} (REST)"
+        if least is None:
+            return text, ""
+        return text, f"{'met' if twin_ratio >= least else 'missed'} (>= {least:.2f})"
     target = TARGETS.get(scenario)
     if scenario in ("login", "overload-login", "saturated-login"):
         ratio = r["rps"] / hash_per_s
@@ -325,15 +359,22 @@ async def _scenarios(args: argparse.Namespace, port: int, pid: int, workdir: Pat
     client = Client(port)
     token = await client.app_token(CLIENT_ID)
     h = client.headers(token)
-    values = {"app_token": token, "tenant": TENANT, "site": SITE, "password": PASSWORD}
+    values = {"app_token": token, "tenant": TENANT, "site": SITE, "password": PASSWORD,
+              "gql_anonymous": json.dumps({"query": GQL_ANONYMOUS, "variables": {}}),
+              "gql_current": json.dumps({"query": GQL_CURRENT, "variables": {}}),
+              "gql_login_query": json.dumps(GQL_LOGIN)}
     users = [f"bench{i}@example.com" for i in range(64)]
     await client.register(h, users)
     rows: list[tuple[str, dict[str, float]]] = []
     c = args.connections
     for scenario in scenarios:
         data = workdir / f"{scenario}.txt"
-        if scenario in ("healthz", "anonymous", "login"):
+        if scenario in ("healthz", "anonymous", "login", "gql_anonymous", "gql_login"):
             write_data(data, values, users=users)
+        elif scenario == "gql_current":
+            # the storefront's way: the ticket's opaque accessToken in x-vol-user-claims beside the app token
+            tickets = await client.logins(h, users[:16])
+            write_data(data, values, claims=[t["accessToken"] for t in tickets])
         elif scenario == "refresh":
             # live chains, twice as many as connections: half anonymous, half from logins
             tickets = await client.anonymous(h, c) + await client.logins(h, users[:c])

@@ -1,8 +1,13 @@
 -- Ticketbooth load scenarios for wrk (bench/run.py writes the data file and starts wrk):
 --   wrk -t T -c C -d S -s bench/wrk/ticketbooth.lua http://127.0.0.1:PORT -- SCENARIO DATAFILE T
--- SCENARIO: healthz | anonymous | refresh | current | login | mix
+-- SCENARIO: healthz | anonymous | refresh | current | login | mix | gql_anonymous | gql_current | gql_login
 -- DATAFILE: one "key value" per line: app_token, tenant, site, password, and any number of
---   refresh (a refresh token), jwt (a ticket JWT), user (a login name).
+--   refresh (a refresh token), jwt (a ticket JWT), user (a login name), claims (a ticket's accessToken);
+--   for GraphQL: gql_anonymous and gql_current (the JSON bodies), gql_login_query (the document, as a
+--   JSON string).
+-- gql_*: POST /graphql as Kibo's storefront sends it (Bearer app token, x-vol-user-claims `undefined` or
+--   the ticket's accessToken, no tenant or site headers). A GraphQL error answers 200: every answer with
+--   "errors" is counted as an error (graphql_errors).
 --
 -- Refresh chains: every refresh token is held by at most one request at a time. Each thread keeps
 -- a queue of the tokens it owns; a refresh request takes one from the queue, and its response puts
@@ -26,6 +31,9 @@ local login_bodies = {}
 local pool, head, tail = {}, 1, 0
 local next_jwt, next_user = 0, 0
 starved = 0   -- refresh requests that found no live chain (read by done())
+graphql_errors = 0   -- 200 answers of /graphql that carry errors (read by done())
+local gql_headers, gql_claims_headers, gql_login_bodies = nil, {}, {}
+local gql_bodies = {}
 
 local function push(token)
   if tail - head < 10000 then
@@ -46,7 +54,7 @@ function init(args)
   scenario = args[1]
   local nthreads = tonumber(args[3]) or 1
   local me = id or 0
-  local values, refresh_seen, users, jwts = {}, 0, {}, {}
+  local values, refresh_seen, users, jwts, claims = {}, 0, {}, {}, {}
   for line in io.lines(args[2]) do
     local key, value = line:match("^(%S+) (.*)$")
     if key == "refresh" then
@@ -56,6 +64,8 @@ function init(args)
       table.insert(jwts, value)
     elseif key == "user" then
       table.insert(users, value)
+    elseif key == "claims" then
+      table.insert(claims, value)
     elseif key then
       values[key] = value
     end
@@ -70,9 +80,20 @@ function init(args)
   for _, user in ipairs(users) do
     table.insert(login_bodies, '{"username":"' .. user .. '","password":"' .. (values.password or "") .. '"}')
   end
+  gql_headers = {["Authorization"] = app_headers["Authorization"], ["x-vol-user-claims"] = "undefined",
+                 ["Content-Type"] = "application/json"}
+  for _, token in ipairs(claims) do
+    table.insert(gql_claims_headers, {["Authorization"] = app_headers["Authorization"],
+                                      ["x-vol-user-claims"] = token, ["Content-Type"] = "application/json"})
+  end
+  gql_bodies.anonymous, gql_bodies.current = values.gql_anonymous, values.gql_current
+  for _, user in ipairs(users) do
+    table.insert(gql_login_bodies, '{"query":' .. (values.gql_login_query or '""') ..
+                 ',"variables":{"loginInput":{"username":"' .. user .. '","password":"' .. (values.password or "") .. '"}}}')
+  end
   next_jwt, next_user = me, me
   math.randomseed(os.time() * 100 + me)
-  if scenario ~= "refresh" and scenario ~= "mix" then
+  if scenario ~= "refresh" and scenario ~= "mix" and not scenario:match("^gql_") then
     response = nil  -- wrk then skips parsing bodies
   end
 end
@@ -129,14 +150,34 @@ local function mix()
   return login()
 end
 
+local function gql_anonymous()
+  fixed.gql_anonymous = fixed.gql_anonymous or wrk.format("POST", "/graphql", gql_headers, gql_bodies.anonymous)
+  return fixed.gql_anonymous
+end
+
+local function gql_current()
+  next_jwt = next_jwt + 1
+  return wrk.format("POST", "/graphql", gql_claims_headers[next_jwt % #gql_claims_headers + 1], gql_bodies.current)
+end
+
+local function gql_login()
+  next_user = next_user + 1
+  return wrk.format("POST", "/graphql", gql_headers, gql_login_bodies[next_user % #gql_login_bodies + 1])
+end
+
 local scenarios = {healthz = healthz, anonymous = anonymous, refresh = refresh, current = current,
-                   login = login, mix = mix}
+                   login = login, mix = mix, gql_anonymous = gql_anonymous, gql_current = gql_current,
+                   gql_login = gql_login}
 
 function request()
   return scenarios[scenario]()
 end
 
 function response(status, headers, body)
+  if scenario:match("^gql_") then
+    if status == 200 and body and body:find('"errors"', 1, true) then graphql_errors = graphql_errors + 1 end
+    return
+  end
   if status == 200 and body then
     local token = body:match('"refreshToken":"(%x+)"')
     if token then push(token) end
@@ -144,14 +185,15 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local starved_total = 0
+  local starved_total, graphql_total = 0, 0
   for _, thread in ipairs(threads) do
     starved_total = starved_total + (thread:get("starved") or 0)
+    graphql_total = graphql_total + (thread:get("graphql_errors") or 0)
   end
   local e = summary.errors
   io.write(string.format(
     'BENCH {"requests":%d,"duration_us":%d,"status_errors":%d,"socket_errors":%d,"timeouts":%d,' ..
-    '"p50_us":%d,"p99_us":%d,"max_us":%d,"starved":%d}\n',
+    '"p50_us":%d,"p99_us":%d,"max_us":%d,"starved":%d,"graphql_errors":%d}\n',
     summary.requests, summary.duration, e.status, e.connect + e.read + e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max, starved_total))
+    latency:percentile(50), latency:percentile(99), latency.max, starved_total, graphql_total))
 end
