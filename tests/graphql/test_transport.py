@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from graphql import get_introspection_query
-from tests.graphql.support import ANONYMOUS, GRAPHQL, data, gql, storefront
+from tests.graphql.support import ANONYMOUS, GRAPHQL, REGISTER, data, gql, storefront
 from ticketbooth.kibo.graphql.endpoint import documents_of
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -93,3 +93,21 @@ async def test_documents_are_parsed_once_per_text(client: httpx.AsyncClient, app
     assert first["refreshToken"] != second["refreshToken"]  # executed each time, validated once
     documents = documents_of(client._transport.app)
     assert documents.get(ANONYMOUS) is documents.get(ANONYMOUS)
+
+
+async def test_a_variable_of_the_wrong_shape_is_refused_without_repeating_its_value(
+        client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    """graphql-core quotes the value it refuses ("got invalid value {...}"): a password sent in an input of
+    the wrong shape must not come back in the error (nothing secret in errors)."""
+    secret = "a perfectly fine passphrase"
+    wrong_shapes = [
+        [{"account": {"emailAddress": "x@example.com"}, "password": secret}],  # a list for an object
+        {"account": {"emailAddress": "x@example.com"}, "password": {"text": secret}},  # an object for a String
+        {"account": {"emailAddress": "x@example.com"}, "password": secret, "unknownField": secret},
+    ]
+    for value in wrong_shapes:
+        answer = await gql(client, app_headers, REGISTER, {"customerAccountAndAuthInfoInput": value})
+        assert answer.get("data") is None
+        assert secret not in str(answer)
+        for error in answer["errors"]:
+            assert error["message"].startswith("Variable '$customerAccountAndAuthInfoInput' has invalid value")
