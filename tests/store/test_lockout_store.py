@@ -14,7 +14,6 @@ from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.services.core import Core
-from ticketbooth.store.hotpath import hot_path
 
 TENANT = 100
 LIMIT = 5
@@ -108,7 +107,7 @@ async def test_a_good_login_and_its_audit_entry_are_one_write(core: Core, clock:
     """Outside a transaction it is the hot path's one write (store/hotpath.py ChangeAndRecord): the
     entry lands exactly as the SQLAlchemy path would store it, and only when the login counted."""
     now = clock.now()
-    assert hot_path(core.store.engine) is not None
+    assert core.store._hot is not None
     await core.store.record_failed_login(account_id, now, LIMIT, None)
     assert await core.store.record_successful_login(account_id, now, audit_entry=_login_entry(account_id, now))
     account = await core.store.get_account(account_id, with_parts=False)
