@@ -87,10 +87,29 @@ class SqliteRotation:
         return run
 
     async def on(self, conn: AsyncConnection, rotation: Rotation) -> bool:
-        """Run it on the DB-API connection under `conn`, in `conn`'s transaction."""
+        """Run it on the DB-API connection under `conn`, in `conn`'s transaction, in a savepoint of
+        its own: a rotation that fails changes nothing even when that transaction goes on (as
+        PostgreSQL's one statement)."""
         op = self.op(rotation)
+
+        def alone(sync: Any) -> bool:
+            dbapi = sync.connection
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute("SAVEPOINT rotation")
+                try:
+                    won = op(dbapi)
+                except BaseException:
+                    cursor.execute("ROLLBACK TO rotation")
+                    raise
+                finally:
+                    cursor.execute("RELEASE rotation")
+                return won
+            finally:
+                cursor.close()
+
         try:
-            return bool(await conn.run_sync(lambda sync: op(sync.connection)))
+            return bool(await conn.run_sync(alone))
         except sqlite3.IntegrityError as exc:
             raise IntegrityError("rotation", None, exc) from exc
 
