@@ -73,7 +73,7 @@ async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_f
     engine = create_engine(settings.database_url, settings.db_pool_size)
     if migrate_first:
         await migrate(engine)
-    store = Store(engine)
+    store = Store(engine, pool_size=settings.db_pool_size)
     if settings.secret_key:
         refresh_secret = settings.secret_key.encode("utf-8")
     else:

@@ -11,7 +11,6 @@ import pytest
 from ticketbooth.accounts.store import reads as account_reads
 from ticketbooth.accounts.store.parts import load_parts
 from ticketbooth.core import Core
-from ticketbooth.db.hotpath import hot_path
 from ticketbooth.db.store import Store
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import (
@@ -134,7 +133,7 @@ async def test_every_way_it_runs_gives_the_same_account(core: Core, rich: int) -
     pooled = await account_reads._fetch_rows(core.store.engine, read.sql, (rich,))
     expected = await reference(core.store, rich)
     assert len(pooled) == 1 and read.account(pooled[0]) == expected
-    hot = hot_path(core.store.engine)  # SQLite's reader on the event loop, PostgreSQL's asyncpg pool
+    hot = core.store._hot  # SQLite's reader on the event loop, PostgreSQL's asyncpg pool
     assert hot is not None
     direct = await hot.rows(read.sql, (rich,))
     assert len(direct) == 1 and read.account(direct[0]) == expected
@@ -149,10 +148,10 @@ async def test_fill_parts_gives_a_logged_in_account_its_parts(core: Core, rich: 
 
 
 async def test_after_the_engine_is_disposed_the_read_goes_through_the_pool(core: Core, rich: int) -> None:
-    assert hot_path(core.store.engine) is not None
+    assert core.store._hot is not None
     await core.store.get_account(rich)
     await core.store.engine.dispose()  # closes the hot path's connections
-    assert hot_path(core.store.engine) is None
+    assert core.store._hot is None
     assert await core.store.get_account(rich) == await reference(core.store, rich)
 
 

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from ticketbooth.core import Core
-from ticketbooth.db.hotpath import hot_path
 from ticketbooth.domain.models import NO_ACCOUNT, NewAccount
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.infra.clock import ManualClock
@@ -108,7 +107,7 @@ async def test_a_good_login_and_its_audit_entry_are_one_write(core: Core, clock:
     """Outside a transaction it is the hot path's one write (db/hotpath.py ChangeAndRecord): the
     entry lands exactly as the SQLAlchemy path would store it, and only when the login counted."""
     now = clock.now()
-    assert hot_path(core.store.engine) is not None
+    assert core.store._hot is not None
     await core.store.record_failed_login(account_id, now, LIMIT, None)
     assert await core.store.record_successful_login(account_id, now, audit_entry=_login_entry(account_id, now))
     account = await core.store.get_account(account_id, with_parts=False)

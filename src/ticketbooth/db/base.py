@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketbooth.db.hotpath import HotPath, hot_path, write_lock
+from ticketbooth.db.hotpath import HotPath, open_hot_path
 from ticketbooth.domain.errors import ServiceUnavailable
-from ticketbooth.infra.reachability import database_unreachable, unavailable
+from ticketbooth.infra.reachability import CONNECT_TIMEOUT_SECONDS, database_unreachable, unavailable
+from ticketbooth.tickets.store.rotation import StorageRotation, rotation_for
 
 
 class StoreBase:
-    def __init__(self, engine: AsyncEngine, _conn: AsyncConnection | None = None,
-                 _write_lock: asyncio.Lock | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, *, pool_size: int | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+        """The store of `engine`, owning what goes with it: the SQLite write lock, the rotation of its
+        database (tickets/store/rotation.py) and the raw-driver hot path (db/hotpath.py; its asyncpg pool
+        holds up to `pool_size` connections, by default as many as the engine's pool)."""
         self.engine = engine
-        self._conn = _conn
+        self._conn: AsyncConnection | None = None
         self._is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; queueing writers of this process here avoids them
         # spinning on the database lock. Writers in other processes still wait via busy_timeout.
-        # One lock per engine, shared with the hot path's SQLite writes (db/hotpath.py).
-        self._write_lock = _write_lock or write_lock(engine)
+        # One lock per store, shared with its hot path's SQLite writes and its transactions.
+        self._write_lock = asyncio.Lock()
+        self._rotation: StorageRotation = rotation_for(engine.dialect)
+        size = pool_size if pool_size is not None else int(getattr(engine.pool, "size", lambda: 10)())
+        self._hot_path = open_hot_path(engine, self._write_lock, self._rotation, size, connect_timeout)
 
     @property
     def _hot(self) -> HotPath | None:
         """The raw-driver path for the ticket hot paths, or None inside a transaction (whose
-        statements must share its connection) and where the engine has none."""
-        return None if self._conn is not None else hot_path(self.engine)
+        statements must share its connection), where the store has none, and once its engine is
+        disposed (the SQLAlchemy path then opens new connections)."""
+        hot = self._hot_path
+        return None if self._conn is not None or hot is None or hot.closed else hot
 
     @property
     def dialect(self) -> str:
@@ -46,7 +56,9 @@ class StoreBase:
             yield self
             return
         async with self._begin(write=True) as conn:
-            yield type(self)(self.engine, conn, self._write_lock)
+            inside = copy.copy(self)  # the same engine, lock, rotation and hot path (stepped aside)
+            inside._conn = conn
+            yield inside
 
     @asynccontextmanager
     async def _begin(self, write: bool) -> AsyncIterator[AsyncConnection]:

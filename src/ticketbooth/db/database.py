@@ -9,7 +9,6 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ticketbooth.db.hotpath import attach
 from ticketbooth.infra.reachability import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -32,7 +31,7 @@ def async_url(plain: str) -> URL:
 
 def create_engine(plain_url: str, pool_size: int = 10, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
                   pool_timeout: float = POOL_TIMEOUT_SECONDS) -> AsyncEngine:
-    """The engine, with the raw-driver hot path of the ticket statements attached (db/hotpath.py).
+    """The engine (the store that owns it adds the raw-driver hot path: db/base.py).
 
     PostgreSQL fails fast when it cannot be reached (infra/reachability.py): opening a connection
     may take `connect_timeout` seconds, waiting for a pooled one `pool_timeout`; then the request is
@@ -48,7 +47,6 @@ def create_engine(plain_url: str, pool_size: int = 10, *, connect_timeout: float
             hide_parameters=True,
             connect_args={"server_settings": {"application_name": "ticketbooth"}, "timeout": connect_timeout},
         )
-    attach(engine, pool_size, connect_timeout)
     return engine
 
 

@@ -19,36 +19,37 @@ greenlet, BEGIN, each statement, COMMIT); here they cost one:
   hash) also run on the loop, on a read-only connection: in WAL mode a reader never waits for a
   writer. Should a read ever get SQLITE_BUSY (WAL recovery), it falls back to the SQLAlchemy path.
 - PostgreSQL: a small asyncpg pool with the driver's prepared-statement cache; a new family with its
-  first ticket, and a rotation (mark used + successor + family expiry), are each ONE statement with
-  data-modifying CTEs, so one round trip and atomic without BEGIN/COMMIT hops. New families are
-  grouped like SQLite's writes: the ones that arrive while a group is written go in the next group,
-  one `INSERT ... SELECT FROM unnest(arrays)` statement for all (one commit and one WAL flush
-  instead of one each); should it fail on a unique key, each is written alone so only the clashing
-  one fails.
+  first ticket, and any number of rotations, are each ONE statement with data-modifying CTEs, so one
+  round trip and atomic without BEGIN/COMMIT hops. Writes are grouped like SQLite's: the ones that
+  arrive while a group is written go in the next group, one statement for all (`INSERT ... SELECT
+  FROM unnest(arrays)`; one commit and one WAL flush instead of one each); should it fail on a unique
+  key, each is written alone so only the clashing one fails.
 
-Values go through the columns' own SQLAlchemy type processors, so rows are stored and read exactly
-as the SQLAlchemy path stores and reads them. An in-memory SQLite database has no hot path (another
-connection would see another database); the store then uses SQLAlchemy for everything.
+A rotation is the database's one rotation (tickets/store/rotation.py), which the store also runs on a
+SQLAlchemy connection where it has no hot path. Values go through the columns' own SQLAlchemy type
+processors (tickets/store/rows.py), so rows are stored and read exactly as the SQLAlchemy path stores
+and reads them. An in-memory SQLite database has no hot path (another connection would see another
+database); the store then uses SQLAlchemy for everything.
+
+Each hot path belongs to the store that owns its engine (`open_hot_path`, called by db/base.py),
+with that store's SQLite write lock and rotation: nothing here is kept per process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Column, Table, Update, bindparam, event, insert, literal_column, select
+from sqlalchemy import Table, Update, bindparam, event, insert, literal_column, select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-from ticketbooth.db import tables as t
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import TicketRecord, TokenFamily
 from ticketbooth.infra.reachability import (
@@ -57,16 +58,14 @@ from ticketbooth.infra.reachability import (
     database_unreachable,
     unavailable,
 )
+from ticketbooth.tickets.store.rotation import Encoded, PostgresRotation, Rotation, SqliteRotation, StorageRotation
+from ticketbooth.tickets.store.rows import FAMILY_COLUMNS, TICKET_COLUMNS, Codec, names, pg_typed, select_sql
 
 T = TypeVar("T")
 
 
 async def _nothing_to_reset(connection: Any) -> None:
     """The asyncpg pool's reset for the hot path's connections (see `_acquire_pool`)."""
-
-FAMILY_COLUMNS: list[Column[Any]] = [c for c in t.token_families.c if c.name != "revoke_reason"]
-"""The family columns a TokenFamily has (revoke_reason is read on its own)."""
-TICKET_COLUMNS: list[Column[Any]] = list(t.tickets.c)
 
 _UNAVAILABLE = UNAVAILABLE_MESSAGE
 
@@ -85,8 +84,14 @@ class HotPath(Protocol):
 
     async def ticket_where(self, column: str, token_hash: str) -> tuple[TicketRecord, TokenFamily] | None: ...
 
-    async def rotate(self, old_refresh_hash: str, successor: TicketRecord, now: datetime,
-                     family_expires_at: datetime | None) -> bool: ...
+    @property
+    def closed(self) -> bool:
+        """Closed with its engine (`engine.dispose()`): the store then runs everything on SQLAlchemy."""
+        ...
+
+    async def rotate(self, rotation: Rotation) -> bool:
+        """The database's one rotation (tickets/store/rotation.py), on the raw driver: True when it won."""
+        ...
 
     async def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """The rows of a read-only `sql` in the driver's paramstyle, values as the driver gives them."""
@@ -172,69 +177,18 @@ class ReadFallback(Exception):
     """The hot read could not run now (SQLite busy): use the SQLAlchemy path."""
 
 
-class _Codec:
-    """Turns domain records into driver values and rows back into records, with the columns' own
-    SQLAlchemy type processors for `dialect` (compiled once)."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        def binds(cols: Sequence[Column[Any]]) -> list[tuple[str, Callable[[Any], Any] | None]]:
-            return [(c.name, c.type.bind_processor(dialect)) for c in cols]
-
-        def results(cols: Sequence[Column[Any]]) -> list[Callable[[Any], Any] | None]:
-            return [c.type.result_processor(dialect, None) for c in cols]
-
-        self.family_binds, self.ticket_binds = binds(FAMILY_COLUMNS), binds(TICKET_COLUMNS)
-        self.time_bind = t.tickets.c.used_at.type.bind_processor(dialect)
-        self._results = results(TICKET_COLUMNS) + results(FAMILY_COLUMNS)
-        self._ticket_names = [c.name for c in TICKET_COLUMNS]
-        self._family_names = [c.name for c in FAMILY_COLUMNS]
-
-    @staticmethod
-    def _values(obj: Any, binds: list[tuple[str, Callable[[Any], Any] | None]]) -> list[Any]:
-        out = []
-        for name, proc in binds:
-            value = getattr(obj, name)
-            out.append(proc(value) if proc is not None else value)
-        return out
-
-    def family(self, family: TokenFamily) -> list[Any]:
-        return self._values(family, self.family_binds)
-
-    def ticket(self, ticket: TicketRecord) -> list[Any]:
-        return self._values(ticket, self.ticket_binds)
-
-    def time(self, value: datetime | None) -> Any:
-        return self.time_bind(value) if self.time_bind is not None else value
-
-    def row(self, row: Sequence[Any]) -> tuple[TicketRecord, TokenFamily]:
-        values = [proc(v) if proc is not None else v for proc, v in zip(self._results, row, strict=True)]
-        n = len(self._ticket_names)
-        ticket = TicketRecord(**dict(zip(self._ticket_names, values[:n], strict=True)))
-        family = TokenFamily(**dict(zip(self._family_names, values[n:], strict=True)))
-        return ticket, family
-
-
-def _select_sql(column: str, placeholder: str) -> str:
-    names = ", ".join([f"k.{c.name}" for c in TICKET_COLUMNS] + [f"f.{c.name}" for c in FAMILY_COLUMNS])
-    joined = "tickets AS k JOIN token_families AS f ON k.family_id = f.id"
-    return f"SELECT {names} FROM {joined} WHERE k.{column} = {placeholder}"  # noqa: S608
-
-
-def _names(cols: Sequence[Column[Any]]) -> str:
-    return ", ".join(c.name for c in cols)
-
-
 # -- SQLite ---------------------------------------------------------------------------------------
 
 class SqliteHotPath:
     """Group commits on the event loop (or, when the database is locked, on a writer thread) and an
     event-loop reader, on one SQLite database file."""
 
-    def __init__(self, path: str, dialect: Dialect, write_lock: Callable[[], asyncio.Lock]) -> None:
+    def __init__(self, path: str, dialect: Dialect, write_lock: asyncio.Lock, rotation: SqliteRotation) -> None:
         self._path = path
         self._dialect = dialect
-        self._codec = _Codec(dialect)
+        self._codec = Codec(dialect)
         self._write_lock = write_lock
+        self._rotation = rotation
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
@@ -252,11 +206,13 @@ class SqliteHotPath:
         self._drainer: asyncio.Task[None] | None = None
         self._closed = False
         fam_marks, ticket_marks = ", ".join("?" for _ in FAMILY_COLUMNS), ", ".join("?" for _ in TICKET_COLUMNS)
-        self._insert_family = f"INSERT INTO token_families ({_names(FAMILY_COLUMNS)}) VALUES ({fam_marks})"  # noqa: S608
-        self._insert_ticket = f"INSERT INTO tickets ({_names(TICKET_COLUMNS)}) VALUES ({ticket_marks})"  # noqa: S608
-        self._mark_used = "UPDATE tickets SET used_at = ? WHERE refresh_hash = ? AND used_at IS NULL"
-        self._extend = "UPDATE token_families SET expires_at = ? WHERE id = ?"
-        self._selects = {col: _select_sql(col, "?") for col in ("access_hash", "refresh_hash")}
+        self._insert_family = f"INSERT INTO token_families ({names(FAMILY_COLUMNS)}) VALUES ({fam_marks})"  # noqa: S608
+        self._insert_ticket = f"INSERT INTO tickets ({names(TICKET_COLUMNS)}) VALUES ({ticket_marks})"  # noqa: S608
+        self._selects = {col: select_sql(col, "?") for col in ("access_hash", "refresh_hash")}
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def _connect(self, *, read_only: bool, busy_timeout: int = 15000) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, cached_statements=64)
@@ -303,20 +259,9 @@ class SqliteHotPath:
 
         await self._write(op)
 
-    async def rotate(self, old_refresh_hash: str, successor: TicketRecord, now: datetime,
-                     family_expires_at: datetime | None) -> bool:
-        ticket, when = self._codec.ticket(successor), self._codec.time(now)
-        expires = self._codec.time(family_expires_at) if family_expires_at is not None else None
-
-        def op(conn: sqlite3.Connection) -> bool:
-            if conn.execute(self._mark_used, (when, old_refresh_hash)).rowcount != 1:
-                return False
-            conn.execute(self._insert_ticket, ticket)
-            if expires is not None:
-                conn.execute(self._extend, (expires, successor.family_id))
-            return True
-
-        return bool(await self._write(op))
+    async def rotate(self, rotation: Rotation) -> bool:
+        """SQLite's one rotation (tickets/store/rotation.py) as one write of the group commit."""
+        return bool(await self._write(self._rotation.op(rotation)))
 
     async def change_and_record(self, write: ChangeAndRecord, change: dict[str, Any],
                                 record: dict[str, Any]) -> bool:
@@ -358,7 +303,7 @@ class SqliteHotPath:
     def _loop_must_not_write(self) -> bool:
         """Whether a write on the loop would have to wait: a SQLAlchemy transaction of this process
         holds the write lock, or the writer thread is committing (or waiting for a lock)."""
-        return self._write_lock().locked() or (self._drainer is not None and not self._drainer.done())
+        return self._write_lock.locked() or (self._drainer is not None and not self._drainer.done())
 
     def _alone(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Commit `op` by itself, now, on the loop; _Busy when the database is locked."""
@@ -439,7 +384,7 @@ class SqliteHotPath:
                 _settle(done, ServiceUnavailable(_UNAVAILABLE))
             return
         try:
-            async with self._write_lock():
+            async with self._write_lock:
                 results = await loop.run_in_executor(self._thread, self._commit_on_thread, [op for op, _ in group])
         except BaseException as exc:
             error = _unavailable(exc)
@@ -610,12 +555,13 @@ class PostgresHotPath:
     """A small asyncpg pool; each hot operation is one statement, so one round trip, and the
     writes of concurrent requests are written in groups, one statement per group."""
 
-    def __init__(self, dsn: str, dialect: Dialect, pool_size: int,
+    def __init__(self, dsn: str, dialect: Dialect, rotation: PostgresRotation, pool_size: int,
                  connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
         self._dsn = dsn
         self._connect_timeout = connect_timeout
         self._dialect = dialect
-        self._codec = _Codec(dialect)
+        self._codec = Codec(dialect)
+        self._rotation = rotation
         self._pool_size = pool_size
         self._pool: Any = None
         self._opening: asyncio.Lock | None = None
@@ -625,55 +571,24 @@ class PostgresHotPath:
         nf = len(FAMILY_COLUMNS)
         fam_marks = ", ".join(f"${i + 1}" for i in range(nf))
         ticket_marks = ", ".join(f"${nf + i + 1}" for i, _ in enumerate(TICKET_COLUMNS))
-        new_family = f"INSERT INTO token_families ({_names(FAMILY_COLUMNS)}) VALUES ({fam_marks})"  # noqa: S608
-        new_ticket = f"INSERT INTO tickets ({_names(TICKET_COLUMNS)}) VALUES ({ticket_marks})"  # noqa: S608
+        new_family = f"INSERT INTO token_families ({names(FAMILY_COLUMNS)}) VALUES ({fam_marks})"  # noqa: S608
+        new_ticket = f"INSERT INTO tickets ({names(TICKET_COLUMNS)}) VALUES ({ticket_marks})"  # noqa: S608
         self._insert_family = f"WITH f AS ({new_family}) {new_ticket}"
 
-        def typed(cols: Sequence[Column[Any]], first: int, array: bool) -> list[str]:
-            return [f"${first + i}::{c.type.compile(dialect=dialect)}{'[]' if array else ''}"
-                    for i, c in enumerate(cols)]
-
         # many new families: one array per column
-        families = f"INSERT INTO token_families ({_names(FAMILY_COLUMNS)}) " \
-                   f"SELECT * FROM unnest({', '.join(typed(FAMILY_COLUMNS, 1, True))})"  # noqa: S608
-        tickets = f"INSERT INTO tickets ({_names(TICKET_COLUMNS)}) " \
-                  f"SELECT * FROM unnest({', '.join(typed(TICKET_COLUMNS, nf + 1, True))})"  # noqa: S608
+        families = f"INSERT INTO token_families ({names(FAMILY_COLUMNS)}) " \
+                   f"SELECT * FROM unnest({', '.join(pg_typed(FAMILY_COLUMNS, 1, True, dialect))})"  # noqa: S608
+        tickets = f"INSERT INTO tickets ({names(TICKET_COLUMNS)}) " \
+                  f"SELECT * FROM unnest({', '.join(pg_typed(TICKET_COLUMNS, nf + 1, True, dialect))})"  # noqa: S608
         self._insert_families = f"WITH f AS ({families}) {tickets}"
 
-        # one rotation: $1 now, $2 old refresh hash, $3 family expiry (NULL: keep), $4.. the successor
-        # (typed: a SELECT list gives PostgreSQL no column to infer a parameter's type from)
-        family_param = 4 + [c.name for c in TICKET_COLUMNS].index("family_id")
-        used = "UPDATE tickets SET used_at = $1 WHERE refresh_hash = $2 AND used_at IS NULL RETURNING family_id"
-        added = f"INSERT INTO tickets ({_names(TICKET_COLUMNS)}) " \
-                f"SELECT {', '.join(typed(TICKET_COLUMNS, 4, False))} FROM used"  # noqa: S608
-        which = f"$3::timestamptz IS NOT NULL AND id = ${family_param} AND EXISTS (SELECT 1 FROM used)"  # noqa: S608
-        extended = f"UPDATE token_families SET expires_at = $3::timestamptz WHERE {which}"  # noqa: S608
-        self._rotate = f"WITH used AS ({used}), added AS ({added}), extended AS ({extended}) " \
-                       "SELECT count(*) FROM used"  # noqa: S608
-
-        # many rotations: arrays of (position, now, old hash, family expiry, successor columns). Of
-        # several rotations of one ticket in a group the first wins, as if they had run in turn.
-        time_type = t.tickets.c.used_at.type.compile(dialect=dialect)
-        hash_type = t.tickets.c.refresh_hash.type.compile(dialect=dialect)
-        succ = [f"s_{c.name}" for c in TICKET_COLUMNS]
-        arrays = ", ".join([f"$1::integer[], $2::{time_type}[], $3::{hash_type}[], $4::{time_type}[]",
-                            *typed(TICKET_COLUMNS, 5, True)])
-        steps = [
-            f"input AS (SELECT * FROM unnest({arrays}) AS i(pos, now, old, expires, {', '.join(succ)}))",  # noqa: S608
-            "winners AS (SELECT DISTINCT ON (old) pos, now, old FROM input ORDER BY old, pos)",
-            "used AS (UPDATE tickets AS k SET used_at = w.now FROM winners AS w WHERE k.refresh_hash = w.old "
-            "AND k.used_at IS NULL RETURNING w.pos, k.family_id)",
-            f"added AS (INSERT INTO tickets ({_names(TICKET_COLUMNS)}) "  # noqa: S608
-            f"SELECT {', '.join('i.' + n for n in succ)} FROM input AS i JOIN used AS u ON u.pos = i.pos)",
-            "longest AS (SELECT u.family_id, max(i.expires) AS expires FROM input AS i JOIN used AS u "
-            "ON u.pos = i.pos WHERE i.expires IS NOT NULL GROUP BY u.family_id)",
-            "extended AS (UPDATE token_families AS f SET expires_at = longest.expires FROM longest "
-            "WHERE f.id = longest.family_id)",
-        ]
-        self._rotations = f"WITH {', '.join(steps)} SELECT pos FROM used"  # noqa: S608
-        self._selects = {col: _select_sql(col, "$1") for col in ("access_hash", "refresh_hash")}
+        self._selects = {col: select_sql(col, "$1") for col in ("access_hash", "refresh_hash")}
         self._new_families = _Groups(self._many_families, self._one_family)
         self._rotations_group = _Groups(self._many_rotations, self._one_rotation)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def groups_committed(self) -> int:
@@ -742,22 +657,17 @@ class PostgresHotPath:
 
     # -- rotations -----------------------------------------------------------------------------
 
-    async def rotate(self, old_refresh_hash: str, successor: TicketRecord, now: datetime,
-                     family_expires_at: datetime | None) -> bool:
-        item = (self._codec.time(now), old_refresh_hash, self._codec.time(family_expires_at),
-                self._codec.ticket(successor))
-        return bool(await self._rotations_group.write(item))
+    async def rotate(self, rotation: Rotation) -> bool:
+        """PostgreSQL's one rotation (tickets/store/rotation.py): the rotations asked meanwhile go together,
+        one statement for the group."""
+        return bool(await self._rotations_group.write(self._rotation.encode(rotation)))
 
-    async def _one_rotation(self, item: tuple[Any, str, Any, list[Any]]) -> bool:
-        now, old, expires, successor = item
-        return bool(await self._run("fetchval", self._rotate, now, old, expires, *successor) == 1)
+    async def _one_rotation(self, item: Encoded) -> bool:
+        (won,) = await self._many_rotations([item])
+        return won
 
-    async def _many_rotations(self, items: list[tuple[Any, str, Any, list[Any]]]) -> list[bool]:
-        successors = [list(column) for column in zip(*(s for *_, s in items), strict=True)]
-        rows = await self._run("fetch", self._rotations, list(range(len(items))), [i[0] for i in items],
-                               [i[1] for i in items], [i[2] for i in items], *successors)
-        won = {row[0] for row in rows}
-        return [pos in won for pos in range(len(items))]
+    async def _many_rotations(self, items: list[Encoded]) -> list[bool]:
+        return await self._rotation.run(lambda sql, *args: self._run("fetch", sql, *args), items)
 
     async def change_and_record(self, write: ChangeAndRecord, change: dict[str, Any],
                                 record: dict[str, Any]) -> bool:
@@ -799,42 +709,27 @@ def _settle(done: asyncio.Future[Any], error: BaseException | None, result: Any 
         done.set_exception(error)
 
 
-# -- one per engine -------------------------------------------------------------------------------
+# -- the store's own ---------------------------------------------------------------------------
 
-_HOT: weakref.WeakKeyDictionary[Engine, HotPath | None] = weakref.WeakKeyDictionary()
-_LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def attach(engine: AsyncEngine, pool_size: int, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
-    """Give `engine` its hot path (connections are opened on first use, closed by `engine.dispose()`)."""
-    sync = engine.sync_engine
+def open_hot_path(engine: AsyncEngine, write_lock: asyncio.Lock, rotation: StorageRotation, pool_size: int,
+                  connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> HotPath | None:
+    """The hot path of the store that owns `engine` (db/base.py), or None where there can be none
+    (an in-memory SQLite database: another connection would see another database). Its connections are
+    opened on first use and closed by `engine.dispose()`. `write_lock` is the store's in-process SQLite
+    write lock, `rotation` the store's rotation of its database."""
     url = engine.url
     hot: SqliteHotPath | PostgresHotPath | None = None
-    if url.get_backend_name() == "sqlite":
+    if url.get_backend_name() == "sqlite" and isinstance(rotation, SqliteRotation):
         database = url.database or ""
         if database and database != ":memory:" and not database.startswith("file:") and not url.query:
-            hot = SqliteHotPath(database, engine.dialect, lambda: write_lock(engine))
-    elif url.get_backend_name() == "postgresql":
+            hot = SqliteHotPath(database, engine.dialect, write_lock, rotation)
+    elif url.get_backend_name() == "postgresql" and isinstance(rotation, PostgresRotation):
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        hot = PostgresHotPath(dsn, engine.dialect, pool_size, connect_timeout)
-    _HOT[sync] = hot
+        hot = PostgresHotPath(dsn, engine.dialect, rotation, pool_size, connect_timeout)
     if hot is not None:
         closing = hot
 
-        @event.listens_for(sync, "engine_disposed")
+        @event.listens_for(engine.sync_engine, "engine_disposed")
         def _dispose(_engine: Engine) -> None:
             closing.close()
-            _HOT[sync] = None
-
-
-def hot_path(engine: AsyncEngine) -> HotPath | None:
-    """The engine's hot path, None when it has none (in-memory SQLite, closed, or not from `create_engine`)."""
-    return _HOT.get(engine.sync_engine)
-
-
-def write_lock(engine: AsyncEngine) -> asyncio.Lock:
-    """The in-process SQLite write lock of `engine`: every writer of the process queues on it."""
-    lock = _LOCKS.get(engine.sync_engine)
-    if lock is None:
-        lock = _LOCKS[engine.sync_engine] = asyncio.Lock()
-    return lock
+    return hot

@@ -7,7 +7,8 @@ flow such as registration (account + token family + ticket) commits whole or not
 Everything here is SQLAlchemy Core, but for the hot paths (new token family, rotation, token
 check): called on the Store itself, these run on the raw driver (db/hotpath.py: SQLite group
 commit, asyncpg single statements); inside a transaction they run on its connection like the rest.
-The services do not notice which.
+A rotation is always the database's one rotation (tickets/store/rotation.py), on either path. The services
+do not notice which.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ticketbooth.login.store.logins import LoginStore
 from ticketbooth.login.store.reset_codes import CodeStore
 from ticketbooth.mail.store import OutboxStore
 from ticketbooth.sessions.store import SessionStore
+from ticketbooth.tickets.store.rotation import Rotation
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
 _TICKET_COLUMNS = [c for c in t.tickets.c]
@@ -56,11 +58,6 @@ _TICKET_AND_FAMILY = select(*_TICKET_COLUMNS, *_FAMILY_COLUMNS).join_from(
     t.tickets, t.token_families, t.tickets.c.family_id == t.token_families.c.id)
 _TICKET_BY_ACCESS = _TICKET_AND_FAMILY.where(t.tickets.c.access_hash == bindparam("token_hash"))
 _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindparam("token_hash"))
-_MARK_USED = update(t.tickets).where(
-    t.tickets.c.refresh_hash == bindparam("token_hash"), t.tickets.c.used_at.is_(None)
-).values(used_at=bindparam("now"))
-_EXTEND_FAMILY = update(t.token_families).where(
-    t.token_families.c.id == bindparam("family_id")).values(expires_at=bindparam("expires"))
 
 
 class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
@@ -299,19 +296,16 @@ class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeSt
 
     async def rotate(self, old_refresh_hash: str, successor: TicketRecord, now: datetime,
                      family_expires_at: datetime | None) -> bool:
-        """Mark the ticket used and add its successor, exactly once: True for the one caller that
-        did it, False for every other (the ticket was already used)."""
+        """Mark the ticket used and add its successor (and set the family's expiry when given), exactly
+        once: True for the one caller that did it, False for every other (the ticket was already used).
+        The database's one rotation (tickets/store/rotation.py): on the hot path, else on this store's
+        connection."""
+        rotation = Rotation(old_refresh_hash, successor, now, family_expires_at)
         hot = self._hot
         if hot is not None:
-            return await hot.rotate(old_refresh_hash, successor, now, family_expires_at)
+            return await hot.rotate(rotation)
         async with self._begin(write=True) as conn:
-            res = await conn.execute(_MARK_USED, {"token_hash": old_refresh_hash, "now": now})
-            if res.rowcount != 1:
-                return False
-            await conn.execute(_INSERT_TICKET, _ticket_values(successor))
-            if family_expires_at is not None:
-                await conn.execute(_EXTEND_FAMILY, {"family_id": successor.family_id, "expires": family_expires_at})
-            return True
+            return await self._rotation.on(conn, rotation)
 
     async def revoke_family(self, family_id: str, now: datetime, reason: str) -> bool:
         async with self._begin(write=True) as conn:

@@ -30,7 +30,6 @@ from ticketbooth.domain.errors import (
 from ticketbooth.domain.models import (
     BEHAVIOR_CONFIGURE_TOKEN_DURATIONS,
     REVOKED_BY_ACCOUNT_UNAVAILABLE,
-    REVOKED_BY_REPLAY,
     Account,
     IssuedTicket,
     Shopper,
@@ -41,6 +40,14 @@ from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, meets_two_factor_ru
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
 from ticketbooth.login import limits
 from ticketbooth.tickets.persistence import TokenFamilies
+from ticketbooth.tickets.rules import (
+    REPLAY_REVOKE_REASON,
+    Replay,
+    family_expiry_after_rotation,
+    refresh_expired,
+    replay_answer,
+    successor_refresh_expiry,
+)
 
 ACCESS_TOKEN_BYTES = 32
 REFRESH_TOKEN_BYTES = 16
@@ -215,9 +222,9 @@ def _refused(reason: str = "the refresh token is not valid") -> InvalidRefreshTo
 
 
 async def refresh(core: Core, caller: Caller, refresh_token: str | None, account_id: int | None = None) -> IssuedTicket:
-    """Rotate a refresh token. The first use yields a successor. A replay of a used token within the
-    grace window, while its successor is unused, yields that same successor (parallel tabs, lost
-    responses); any other replay revokes the whole family."""
+    """Rotate a refresh token, by the rule of tickets/rules.py: the first use yields a successor; a
+    replay of a used token within the grace window, while its successor is unused, yields that same
+    successor (parallel tabs, lost responses); any other replay revokes the whole family."""
     if not refresh_token:
         raise InvalidParameter("refreshToken", "Missing or invalid parameter: refreshToken is required")
     refresh_token = refresh_token.strip().lower()
@@ -237,27 +244,26 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
         raise _refused("the login of this session does not meet this site's two-factor rule; log in here")
     if family.acting_client_id is not None:
         raise _refused()  # an impersonation's refresh token is never handed out; refuse it all the same
-    if record.refresh_expires_at <= now or family.expires_at <= now:
+    if refresh_expired(record, family, now):
         raise _refused("the refresh token has expired")
     account = await _live_account(core, family, now)
 
     successor_refresh = derive(core.refresh_secret, "refresh", refresh_token, REFRESH_TOKEN_BYTES)
     successor_access = derive(core.refresh_secret, "access", refresh_token, ACCESS_TOKEN_BYTES)
-    if record.used_at is None:
-        refresh_expires = now + timedelta(seconds=family.refresh_ttl_seconds) if family.is_anonymous else family.expires_at
+    first_used_at = record.used_at
+    if first_used_at is None:
+        refresh_expires = successor_refresh_expiry(family, now)
         successor = _record(family, successor_refresh, successor_access, record.generation + 1, now, refresh_expires)
-        if await core.store.rotate(record.refresh_hash, successor, now, refresh_expires if family.is_anonymous else None):
+        if await core.store.rotate(record.refresh_hash, successor, now, family_expiry_after_rotation(family, now)):
             return await _hand_out(core, family, successor, successor_refresh, successor_access, account)
-        used_at = now  # another request rotated it a moment ago: treat this one as a replay
-    else:
-        used_at = record.used_at
+        first_used_at = now  # another request rotated it a moment ago: this one is a replay
 
     again = await core.store.ticket_by_refresh(at_rest(successor_refresh))
-    in_grace = now - used_at <= timedelta(seconds=core.settings.refresh_grace_seconds)
-    if again is not None and in_grace and again[0].used_at is None and again[1].revoked_at is None:
+    grace = timedelta(seconds=core.settings.refresh_grace_seconds)
+    if again is not None and replay_answer(first_used_at, now, grace, again) is Replay.SAME_SUCCESSOR:
         return await _hand_out(core, again[1], again[0], successor_refresh, successor_access, account)
     async with core.store.transaction() as tx:
-        if await tx.revoke_family(family.id, now, REVOKED_BY_REPLAY):
+        if await tx.revoke_family(family.id, now, REPLAY_REVOKE_REASON):
             await audit.record(core, audit.Event.REFRESH_REPLAYED, caller=caller, account_id=family.account_id,
                                detail={"sessionId": family.id, "generation": record.generation}, store=tx)
     raise _refused("the refresh token has already been used")

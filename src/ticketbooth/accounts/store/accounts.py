@@ -49,7 +49,7 @@ class AccountStore(StoreBase):
         """The account with its contacts, notes, attributes and segments (`with_parts`: one statement
         on the raw driver, see accounts/store/reads.py), or alone."""
         if with_parts:
-            return await read_account(self.engine, self._conn, account_id)
+            return await read_account(self.engine, self._conn, self._hot, account_id)
         async with self._begin(write=False) as conn:
             row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
         return None if row is None else _account(row)
@@ -62,7 +62,8 @@ class AccountStore(StoreBase):
             return None
         # every login asks this: one statement on the hot path's driver (accounts/store/reads.py `fetch`)
         stmt = prepared(_ACCOUNT_BY_LOGIN_NAME, self.engine.dialect)
-        rows = await fetch(self.engine, self._conn, stmt.sql, stmt.params({"customer_set_id": customer_set_id, "key": key}))
+        rows = await fetch(self.engine, self._conn, self._hot, stmt.sql,
+                           stmt.params({"customer_set_id": customer_set_id, "key": key}))
         if not rows:
             return None
         (found,) = stmt.mappings(rows[:1])
@@ -78,7 +79,7 @@ class AccountStore(StoreBase):
     async def fill_parts(self, account: Account) -> Account:
         """`account` (as `find_login` gives it) with its contacts, notes, attributes and segments (none
         if the account was deleted meanwhile)."""
-        found = await read_account(self.engine, self._conn, account.id)
+        found = await read_account(self.engine, self._conn, self._hot, account.id)
         account.contacts, account.notes, account.attributes, account.segments = (
             (found.contacts, found.notes, found.attributes, found.segments) if found is not None else ([], [], [], []))
         return account
@@ -86,7 +87,7 @@ class AccountStore(StoreBase):
     async def attribute_ids_of_type(self, account_id: int, value_type: str) -> set[int]:
         """The definition ids of the account's attribute values whose definition has `value_type`
         (one statement on the raw driver, as `get_account`)."""
-        return await attribute_ids_of_type(self.engine, self._conn, account_id, value_type)
+        return await attribute_ids_of_type(self.engine, self._conn, self._hot, account_id, value_type)
 
     async def list_accounts(self, tenant_id: int, customer_set_id: int, query: ListQuery) -> tuple[list[Account], int]:
         """One page of the customer set's accounts matching `query` (with their parts), and how many

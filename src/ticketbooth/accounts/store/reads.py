@@ -38,7 +38,7 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 
 from ticketbooth.accounts.store.parts import _account_attribute_of, _contact_of, _note_of, _segment_ref_of
 from ticketbooth.db import tables as t
-from ticketbooth.db.hotpath import ReadFallback, hot_path
+from ticketbooth.db.hotpath import HotPath, ReadFallback
 from ticketbooth.db.tables import UtcDateTime
 from ticketbooth.domain.models import Account, Profile
 from ticketbooth.infra.reachability import database_unreachable, unavailable
@@ -199,10 +199,11 @@ def account_read(dialect: str) -> AccountRead:
 
 # -- running it ----------------------------------------------------------------------------------------
 
-async def read_account(engine: AsyncEngine, conn: AsyncConnection | None, account_id: int) -> Account | None:
+async def read_account(engine: AsyncEngine, conn: AsyncConnection | None, hot: HotPath | None,
+                       account_id: int) -> Account | None:
     """The account `account_id` with its parts (see `fetch`)."""
     read = account_read(engine.dialect.name)
-    rows = await fetch(engine, conn, read.sql, (account_id,))
+    rows = await fetch(engine, conn, hot, read.sql, (account_id,))
     return read.account(rows[0]) if rows else None
 
 
@@ -214,22 +215,21 @@ _SHOPPER_ENTERED = {
 }
 
 
-async def attribute_ids_of_type(engine: AsyncEngine, conn: AsyncConnection | None, account_id: int,
-                                value_type: str) -> set[int]:
+async def attribute_ids_of_type(engine: AsyncEngine, conn: AsyncConnection | None, hot: HotPath | None,
+                                account_id: int, value_type: str) -> set[int]:
     """The definition ids of the account's attribute values whose definition has `value_type`."""
-    rows = await fetch(engine, conn, _SHOPPER_ENTERED[engine.dialect.name], (account_id, value_type))
+    rows = await fetch(engine, conn, hot, _SHOPPER_ENTERED[engine.dialect.name], (account_id, value_type))
     return {int(row[0]) for row in rows}
 
 
-async def fetch(engine: AsyncEngine, conn: AsyncConnection | None, sql: str,
+async def fetch(engine: AsyncEngine, conn: AsyncConnection | None, hot: HotPath | None, sql: str,
                 params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """The rows of `sql` (in the driver's paramstyle, values as the driver gives them): on `conn` (a
-    transaction's connection) when given, else on the engine's hot path (db/hotpath.py: SQLite's
+    transaction's connection) when given, else on the store's hot path `hot` (db/hotpath.py: SQLite's
     read-only connection on the event loop, PostgreSQL's asyncpg pool), else on the driver of a
     pooled connection."""
     if conn is not None:
         return [tuple(row) for row in await conn.exec_driver_sql(sql, params)]
-    hot = hot_path(engine)
     if hot is not None:
         try:
             return await hot.rows(sql, params)
