@@ -14,15 +14,53 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import select
 import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from tests.conformance.conftest import DRIVER_ENV, HEX32, parse_date
-from tests.conftest import ADMIN, PASSWORD, SITE, STOREFRONT, TENANT, LiveServer
-from tests.graphql.support import ANONYMOUS, CURRENT, LOGIN, REFRESH, REGISTER
+from tests.conftest import (
+    ADMIN,
+    BACKENDS,
+    PASSWORD,
+    SITE,
+    STOREFRONT,
+    TENANT,
+    LiveServer,
+    _empty_postgres,
+    seed_cli,
+    start_server,
+    stop_server,
+)
+from tests.graphql.support import (
+    ANONYMOUS,
+    CARDS,
+    CHANGE_PASSWORD,
+    CONTACTS,
+    CREATE_CARD,
+    CREATE_CONTACT,
+    CURRENT,
+    DELETE_CARD,
+    DELETE_CONTACT,
+    FORGOTTEN_PASSWORD,
+    LOGIN,
+    REFRESH,
+    REGISTER,
+    RESET_PASSWORD,
+    UPDATE_ACCOUNT,
+    UPDATE_CARD,
+    UPDATE_CONTACT,
+)
+from tests.smtp import Delivered, Recorder, SmtpServer, free_port
+from tests.smtp import _run as run_smtp
 
 pytestmark = pytest.mark.conformance
 
@@ -43,6 +81,54 @@ def _graphql_client() -> None:
     if not CLIENT.exists():
         pytest.fail("@kibocommerce/graphql-client is not installed: run `make test` (or `cd tests/conformance && npm ci`)")
     assert json.loads(CLIENT.read_text())["version"] == "1.0.3-beta.10"
+
+
+@dataclass
+class Stack:
+    server: LiveServer
+    smtp: SmtpServer
+    log: Path
+    """The server's log (what it wrote to stdout and stderr)."""
+
+    def mail_to(self, address: str, count: int = 1, seconds: float = 20.0) -> list[Delivered]:
+        """The first `count` messages to `address`, waiting for the server's background sender to send them."""
+        deadline = time.monotonic() + seconds
+        while len(self.smtp.to(address)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        messages = self.smtp.to(address)
+        assert len(messages) >= count, f"{len(messages)} of {count} messages to {address} arrived"
+        return messages[:count]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One seeded `ticketbooth serve` per backend for the module (each test uses shoppers of its own), mailing
+    through an SMTP server of the module's own."""
+    workdir = tmp_path_factory.mktemp(f"storefront-{request.param}")
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{workdir / 'ticketbooth.db'}"
+    else:
+        database_url = request.getfixturevalue("postgres_database")
+        _empty_postgres(database_url)
+    seed_cli({**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, workdir)
+    recorder, port = Recorder(), free_port()
+    for smtp in run_smtp(Controller(recorder, hostname="127.0.0.1", port=port), SmtpServer("127.0.0.1", port, recorder)):
+        server = start_server(database_url, workdir, extra_env={
+            "TICKETBOOTH_SMTP_HOST": smtp.host, "TICKETBOOTH_SMTP_PORT": str(smtp.port),
+            "TICKETBOOTH_SMTP_STARTTLS": "false", "TICKETBOOTH_MAIL_DIR": str(workdir / "mail"),
+            "TICKETBOOTH_MAIL_POLL_SECONDS": "0.5"})
+        try:
+            yield Stack(server, smtp, workdir / f"server-{server.base_url.rsplit(':', 1)[1]}.log")
+        finally:
+            stop_server(server)
+
+
+def checked(answers: list[dict[str, Any]], user_claims: str | None) -> list[dict[str, Any]]:
+    """The storefront fetcher's answers, with the transport checked: HTTP 200 and the headers it sends."""
+    for answer in answers:
+        assert answer["status"] == 200, answer
+        assert answer["sent"]["headers"] == {"x-vol-user-claims": user_claims or "undefined", "bearer": True}
+    return answers
 
 
 class Storefront:
@@ -68,16 +154,81 @@ class Storefront:
         the storefront decodes. Checks the transport: HTTP 200 and the headers the storefront sends."""
         answers: list[dict[str, Any]] = self.run("gql", document, json.dumps(variables or {}), user_claims or "",
                                                  str(at_once))
-        for answer in answers:
-            assert answer["status"] == 200, answer
-            assert answer["sent"]["headers"] == {"x-vol-user-claims": user_claims or "undefined", "bearer": True}
-        return answers
+        return checked(answers, user_claims)
 
     def one(self, document: str, variables: dict[str, Any] | None = None, user_claims: str | None = None) -> Any:
         """The data of one operation answered without errors."""
         (answer,) = self.gql(document, variables, user_claims)
         assert "errors" not in answer["body"], answer["body"]
         return answer["body"]["data"]
+
+    def session(self) -> Session:
+        """One node process for many GraphQL calls (the driver's `session` scenario)."""
+        return Session(self)
+
+
+class Session:
+    """kibo_storefront.mjs `session`: one node process, one app token, a GraphQL call for each line written to it
+    and its answer read back before the next, so a flow can use what the last call answered. The same `gql` and
+    `one` as Storefront's; `close` checks that the driver ended well."""
+
+    TIMEOUT = 120.0
+
+    def __init__(self, storefront: Storefront) -> None:
+        env = {k: v for k, v in os.environ.items() if not DRIVER_ENV.match(k)} | storefront.env
+        self.stderr: IO[str] = tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(["node", str(DRIVER), "session"], env=env, cwd=HERE, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
+        self.calls = 0
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            self.process.kill()
+            self.process.wait()
+            self.stderr.close()
+
+    def _line(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], self.TIMEOUT)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.process.kill()
+            self.process.wait()
+            self.stderr.seek(0)
+            raise AssertionError(f"kibo_storefront.mjs session gave no answer (exit {self.process.returncode}): "
+                                 f"{self.stderr.read()}")
+        out: dict[str, Any] = json.loads(line)
+        return out
+
+    def gql(self, document: str, variables: dict[str, Any] | None = None, user_claims: str | None = None,
+            at_once: int = 1) -> list[dict[str, Any]]:
+        assert self.process.stdin is not None
+        call = {"document": document, "variables": variables or {}, "userClaims": user_claims, "n": at_once}
+        self.process.stdin.write(json.dumps(call) + "\n")
+        self.process.stdin.flush()
+        self.calls += 1
+        out = self._line()
+        assert out["ok"] is True, out
+        answers: list[dict[str, Any]] = out["result"]
+        return checked(answers, user_claims)
+
+    def one(self, document: str, variables: dict[str, Any] | None = None, user_claims: str | None = None) -> Any:
+        (answer,) = self.gql(document, variables, user_claims)
+        assert "errors" not in answer["body"], answer["body"]
+        return answer["body"]["data"]
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        last = self._line()
+        code = self.process.wait(timeout=self.TIMEOUT)
+        self.stderr.close()
+        assert code == 0 and last == {"scenario": "session", "ok": True, "result": {"calls": self.calls}}, last
 
 
 def minutes_from_now(value: str) -> float:
@@ -120,7 +271,8 @@ def registration(email: str, password: str) -> dict[str, Any]:
         "password": password, "externalPassword": "", "isImport": False}}
 
 
-def test_a_storefront_signs_a_shopper_in_with_kibos_client(live_server: LiveServer) -> None:
+def test_a_storefront_signs_a_shopper_in_with_kibos_client(stack: Stack) -> None:
+    live_server = stack.server
     shop = Storefront(live_server.base_url)
 
     # a new visitor: the anonymous ticket through the client's ShopperAuthClient (REST), and over GraphQL
@@ -204,3 +356,125 @@ def test_a_storefront_signs_a_shopper_in_with_kibos_client(live_server: LiveServ
     kibo_error(answer, "customerAccounts", 403, "FORBIDDEN")
     (answer,) = shop.gql(ACCOUNTS, {"filter": f"userId eq '{ticket['userId']}'"}, tickets[0]["accessToken"])
     kibo_error(answer, "customerAccounts", 403, "FORBIDDEN")
+
+
+# -- My Account: the storefront's profile, address book, saved cards and password pages ---------------------
+
+NEW_PASSWORD = "a second fine passphrase"
+NEWEST_PASSWORD = "a third passphrase, from the mail"
+
+
+@dataclass
+class Shopper:
+    """A registered shopper as the storefront's cookie holds it, logged in just now."""
+
+    email: str
+    account_id: int
+    user_id: str
+    access_token: str
+
+
+def signed_in(session: Session, email: str, password: str = PASSWORD) -> Shopper:
+    """Register `email` and log in, as the storefront does (the login is what makes the cookie's ticket)."""
+    session.one(REGISTER, registration(email, password))
+    ticket = session.one(LOGIN, {"loginInput": {"username": email, "password": password}})["account"]
+    return Shopper(email, ticket["customerAccount"]["id"], ticket["userId"], ticket["accessToken"])
+
+
+def logs_in(session: Session, email: str, password: str) -> dict[str, Any]:
+    """The storefront's login answer for this email and password (the data, or the error it reads)."""
+    (answer,) = session.gql(LOGIN, {"loginInput": {"username": email, "password": password}})
+    body: dict[str, Any] = answer["body"]
+    return body
+
+
+def address(**fields: Any) -> dict[str, Any]:
+    """Kibo's address fields, as the storefront's address form fills them."""
+    return {"address1": "1 Market Street", "address2": "Suite 400", "address3": None, "address4": None,
+            "cityOrTown": "San Francisco", "stateOrProvince": "CA", "postalOrZipCode": "94105", "countryCode": "US",
+            "addressType": "Residential", "isValidated": False, **fields}
+
+
+def contact(account_id: int, kind: str, **fields: Any) -> dict[str, Any]:
+    """The storefront's customerContactInput: a Shipping or Billing address with the shopper's name and phones."""
+    return {"accountId": account_id, "types": [{"name": kind, "isPrimary": True}], "email": "stella@example.com",
+            "firstName": "Stella", "middleNameOrInitial": "Q", "lastNameOrSurname": "Front",
+            "phoneNumbers": {"home": "4155550100", "mobile": "4155550101", "work": None}, "address": address(),
+            **fields}
+
+
+def test_my_account_profile_and_address_book(stack: Stack) -> None:
+    shop = Storefront(stack.server.base_url)
+    with shop.session() as session:
+        me = signed_in(session, "my.profile@example.com")
+        other = signed_in(session, "other.profile@example.com")
+
+        # the profile page: name and email, as the storefront sends them (its id, no password, no userName)
+        renamed = "my.new.profile@example.com"
+        changed = session.one(UPDATE_ACCOUNT, {"accountId": me.account_id, "customerAccountInput": {
+            "id": me.account_id, "firstName": "Estelle", "lastName": "Fronte", "emailAddress": renamed}},
+            me.access_token)["updateCustomerAccount"]
+        assert changed == {"firstName": "Estelle", "lastName": "Fronte", "emailAddress": renamed}
+        current = session.one(CURRENT, user_claims=me.access_token)["customerAccount"]
+        assert (current["id"], current["firstName"], current["lastName"], current["emailAddress"]) == (
+            me.account_id, "Estelle", "Fronte", renamed)
+        login = logs_in(session, renamed, PASSWORD)
+        assert "errors" not in login and login["data"]["account"]["customerAccount"]["id"] == me.account_id
+        # ... and the old address is told of the change
+        [notice] = stack.mail_to(me.email)
+        assert f"email address of the account {me.email} was just changed" in notice.text
+
+        # another shopper's account, or the storefront application alone: the status and message it reads
+        for claims in (other.access_token, None):
+            (answer,) = session.gql(UPDATE_ACCOUNT, {"accountId": me.account_id, "customerAccountInput": {
+                "id": me.account_id, "firstName": "Mallory"}}, claims)
+            assert kibo_error(answer, "updateCustomerAccount", 403, "FORBIDDEN").startswith("Forbidden: ")
+        assert session.one(CURRENT, user_claims=me.access_token)["customerAccount"]["firstName"] == "Estelle"
+
+        # the address book: empty, two addresses added, one changed, one deleted
+        page = {"accountId": me.account_id, "startIndex": 0, "pageSize": 5}
+        empty = session.one(CONTACTS, page, me.access_token)["customerAccountContacts"]
+        assert (empty["totalCount"], empty["items"]) == (0, [])
+        shipping = session.one(CREATE_CONTACT, {"accountId": me.account_id,
+                                                "customerContactInput": contact(me.account_id, "Shipping")},
+                               me.access_token)["createCustomerAccountContact"]
+        assert isinstance(shipping["id"], int)
+        assert shipping == {**contact(me.account_id, "Shipping"), "id": shipping["id"]}
+        billing_input = contact(me.account_id, "Billing", address=address(address1="2 Mission Street", address2=None,
+                                                                           addressType="Commercial"))
+        billing = session.one(CREATE_CONTACT, {"accountId": me.account_id, "customerContactInput": billing_input},
+                              me.access_token)["createCustomerAccountContact"]
+        assert billing == {**billing_input, "id": billing["id"]} and billing["id"] != shipping["id"]
+        listed = session.one(CONTACTS, page, me.access_token)["customerAccountContacts"]
+        assert listed["totalCount"] == 2 and {c["id"] for c in listed["items"]} == {shipping["id"], billing["id"]}
+        assert {c["id"]: c for c in listed["items"]} == {shipping["id"]: shipping, billing["id"]: billing}
+
+        moved_input = {**contact(me.account_id, "Shipping", address=address(address1="3 Howard Street",
+                                                                             postalOrZipCode="94103")),
+                       "id": shipping["id"]}
+        moved = session.one(UPDATE_CONTACT, {"accountId": me.account_id, "contactId": shipping["id"],
+                                             "userId": me.user_id, "customerContactInput": moved_input},
+                            me.access_token)["updateCustomerAccountContact"]
+        assert moved == moved_input
+
+        # the other shopper reads, adds, changes and deletes nothing of this address book
+        foreign = [(CONTACTS, "customerAccountContacts", page),
+                   (CREATE_CONTACT, "createCustomerAccountContact",
+                    {"accountId": me.account_id, "customerContactInput": contact(me.account_id, "Shipping")}),
+                   (UPDATE_CONTACT, "updateCustomerAccountContact",
+                    {"accountId": me.account_id, "contactId": shipping["id"], "userId": other.user_id,
+                     "customerContactInput": {**moved_input, "firstName": "Mallory"}}),
+                   (DELETE_CONTACT, "deleteCustomerAccountContact",
+                    {"accountId": me.account_id, "contactId": billing["id"]})]
+        for document, field, variables in foreign:
+            (answer,) = session.gql(document, variables, other.access_token)
+            kibo_error(answer, field, 403, "FORBIDDEN")
+
+        assert session.one(DELETE_CONTACT, {"accountId": me.account_id, "contactId": billing["id"]},
+                           me.access_token) == {"deleteCustomerAccountContact": True}
+        left = session.one(CONTACTS, page, me.access_token)["customerAccountContacts"]
+        assert (left["totalCount"], left["items"]) == (1, [moved])
+        # deleting it again: the 404 the storefront reads
+        (answer,) = session.gql(DELETE_CONTACT, {"accountId": me.account_id, "contactId": billing["id"]},
+                                me.access_token)
+        kibo_error(answer, "deleteCustomerAccountContact", 404, "ITEM_NOT_FOUND")
