@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Conformance driver for Kibo's GraphQL storefronts: runs ONE scenario against a live Ticketbooth the way
-// Kibo's Next.js storefront talks to Kibo, and prints ONE JSON object on stdout.
+// Kibo's Next.js storefront talks to Kibo, and prints ONE JSON object on stdout (`session` first prints one
+// line for each call it read on stdin).
 //
 // The storefront uses @kibocommerce/graphql-client (1.0.3-beta.10, pinned in package.json) for REST only:
 // its APIAuthClient for the app token (with a memory cache of the ticket) and its ShopperAuthClient for the
@@ -19,6 +20,12 @@
 //   gql DOCUMENT VARIABLES_JSON [USER_CLAIMS] [N]
 //                                      N (default 1) POST /graphql at once, as the storefront's fetcher; USER_CLAIMS
 //                                      absent or empty: the storefront's `options.userClaims` is undefined
+//   session                            several `gql` calls in one run, for a flow whose next call needs the answer
+//                                      to the last: reads one JSON object a line on stdin, {document, variables,
+//                                      userClaims, n} (userClaims absent, null or empty: undefined; n default 1),
+//                                      and writes one JSON line for each, {"ok": true, "result": [answers as gql's]}
+//                                      or {"ok": false, "error"}, until stdin ends; then the usual last line
+//                                      {"scenario", "ok", "result": {"calls": COUNT}}. One app token for all.
 //   apollo DOCUMENT VARIABLES_JSON TICKET_JSON
 //                                      one query through the client's own CreateApolloClient (its Apollo links: app
 //                                      token, x-vol-user-claims from the ticket its clientAuthHooks read, which its
@@ -34,6 +41,7 @@
 // Output: {"scenario", "ok": true, "result"} or {"scenario", "ok": false, "error": {kind, message}}.
 // Exit 0 for both; 2 for bad usage.
 import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
 
 const require = createRequire(import.meta.url);
 const client = require('@kibocommerce/graphql-client');
@@ -113,6 +121,36 @@ async function storefrontGraphql(env, apiAuth, query, variables, userClaims) {
   };
 }
 
+// One line of the session's stdin: a storefront GraphQL call, made `n` times at once.
+async function sessionCall(env, apiAuth, line) {
+  const call = jsonObject(line, 'a session line');
+  if (typeof call.document !== 'string' || !call.document) throw new UsageError('a session line needs a document');
+  const variables = call.variables === undefined || call.variables === null ? {} : call.variables;
+  if (typeof variables !== 'object' || Array.isArray(variables)) throw new UsageError('variables must be an object');
+  const userClaims = call.userClaims ? String(call.userClaims) : undefined;
+  const n = count(call.n === undefined || call.n === null ? '' : String(call.n));
+  return Promise.all(Array.from({ length: n }, () => storefrontGraphql(env, apiAuth, call.document, variables, userClaims)));
+}
+
+function writeLine(value) {
+  return new Promise((resolve) => process.stdout.write(JSON.stringify(value) + '\n', resolve));
+}
+
+async function session(env, apiAuth) {
+  await apiAuth.getAccessToken(); // one app token for the whole session, as the storefront's cached one
+  let calls = 0;
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    if (!line.trim()) continue;
+    calls += 1;
+    try {
+      await writeLine({ ok: true, result: await sessionCall(env, apiAuth, line) });
+    } catch (error) {
+      await writeLine({ ok: false, error: { kind: error?.name || typeof error, message: error?.message ?? String(error) } });
+    }
+  }
+  return { calls };
+}
+
 async function run(scenario, args) {
   const env = readEnv();
   const { apiAuth, shopperAuth } = clients(env);
@@ -133,6 +171,8 @@ async function run(scenario, args) {
       const n = count(args[3]);
       return Promise.all(Array.from({ length: n }, () => storefrontGraphql(env, apiAuth, args[0], variables, userClaims)));
     }
+    case 'session':
+      return session(env, apiAuth);
     case 'apollo': {
       if (args.length < 3) throw new UsageError('usage: apollo DOCUMENT VARIABLES_JSON TICKET_JSON');
       let ticket = jsonObject(args[2], 'TICKET_JSON');

@@ -33,6 +33,72 @@ REGISTER = f"""mutation registerUser($customerAccountAndAuthInfoInput: CustomerA
 }}"""
 CURRENT = f"query getUser {{ customerAccount: getCurrentAccount {{ {ACCOUNT} }} }}"
 
+# My Account, as the storefront sends it: its fragments, its operation names and aliases, a variable for every
+# argument it declares (nullable where it leaves them out)
+CONTACT_FIELDS = """fragment userContactFields on CustomerContact {
+  accountId types { name isPrimary } id email firstName middleNameOrInitial lastNameOrSurname
+  phoneNumbers { home mobile work }
+  address { address1 address2 address3 address4 cityOrTown stateOrProvince postalOrZipCode countryCode addressType
+            isValidated }
+}"""
+CARD_FIELDS = """fragment customerAccountCardItems on Card {
+  id nameOnCard cardType expireMonth expireYear cardNumberPart contactId isDefaultPayMethod
+}"""
+UPDATE_ACCOUNT = """mutation updateCustomerData($accountId: Int!, $customerAccountInput: CustomerAccountInput) {
+  updateCustomerAccount(accountId: $accountId, customerAccountInput: $customerAccountInput) {
+    firstName lastName emailAddress
+  }
+}"""
+CONTACTS = f"""query getUserAddresses($accountId: Int!, $startIndex: Int, $pageSize: Int) {{
+  customerAccountContacts(accountId: $accountId, startIndex: $startIndex, pageSize: $pageSize) {{
+    pageCount totalCount startIndex pageSize items {{ ...userContactFields }}
+  }}
+}}
+{CONTACT_FIELDS}"""
+CREATE_CONTACT = f"""{CONTACT_FIELDS}
+mutation createCustomerAccountContact($accountId: Int!, $customerContactInput: CustomerContactInput!) {{
+  createCustomerAccountContact(accountId: $accountId, customerContactInput: $customerContactInput) {{
+    ...userContactFields
+  }}
+}}"""
+UPDATE_CONTACT = f"""{CONTACT_FIELDS}
+mutation updateCustomerAccountContact($accountId: Int!, $contactId: Int!, $userId: String,
+                                      $customerContactInput: CustomerContactInput!) {{
+  updateCustomerAccountContact(accountId: $accountId, contactId: $contactId, userId: $userId,
+                               customerContactInput: $customerContactInput) {{ ...userContactFields }}
+}}"""
+DELETE_CONTACT = """mutation deleteCustomerAccountContact($accountId: Int!, $contactId: Int!) {
+  deleteCustomerAccountContact(accountId: $accountId, contactId: $contactId)
+}"""
+CARDS = f"""query customerAccountCards($accountId: Int!) {{
+  customerAccountCards(accountId: $accountId) {{ items {{ ...customerAccountCardItems }} }}
+}}
+{CARD_FIELDS}"""
+CREATE_CARD = f"""mutation createCustomerAccountCard($accountId: Int!, $cardInput: CardInput) {{
+  createCustomerAccountCard(accountId: $accountId, cardInput: $cardInput) {{ ...customerAccountCardItems }}
+}}
+{CARD_FIELDS}"""
+UPDATE_CARD = f"""mutation updateCustomerAccountCard($accountId: Int!, $cardId: String!, $cardInput: CardInput) {{
+  updateCustomerAccountCard(accountId: $accountId, cardId: $cardId, cardInput: $cardInput) {{
+    ...customerAccountCardItems
+  }}
+}}
+{CARD_FIELDS}"""
+DELETE_CARD = """mutation deleteCustomerAccountCard($accountId: Int!, $cardId: String!) {
+  deleteCustomerAccountCard(accountId: $accountId, cardId: $cardId)
+}"""
+CHANGE_PASSWORD = """mutation changeCustomerAccountPassword($accountId: Int!, $unlockAccount: Boolean, $userId: String,
+                                     $passwordInfoInput: PasswordInfoInput) {
+  changeCustomerAccountPassword(accountId: $accountId, unlockAccount: $unlockAccount, userId: $userId,
+                                passwordInfoInput: $passwordInfoInput)
+}"""
+RESET_PASSWORD = """mutation resetAccountPassword($resetPasswordInfoInput: ResetPasswordInfoInput) {
+  resetPassword: resetCustomerAccountPassword(resetPasswordInfoInput: $resetPasswordInfoInput)
+}"""
+FORGOTTEN_PASSWORD = """mutation updateForgottenAccountPassword($confirmationInfoInput: ConfirmationInfoInput) {
+  updatePassword: updateForgottenCustomerAccountPassword(confirmationInfoInput: $confirmationInfoInput)
+}"""
+
 
 async def gql(client: httpx.AsyncClient, hdrs: dict[str, str], query: str, variables: dict[str, Any] | None = None,
               *, status: int = 200, **extra: Any) -> dict[str, Any]:
