@@ -1,10 +1,14 @@
 -- Ticketbooth load scenarios for wrk (bench/run.py writes the data file and starts wrk):
 --   wrk -t T -c C -d S -s bench/wrk/ticketbooth.lua http://127.0.0.1:PORT -- SCENARIO DATAFILE T
--- SCENARIO: healthz | anonymous | refresh | current | login | mix | gql_anonymous | gql_current | gql_login
+-- SCENARIO: healthz | anonymous | refresh | current | current_claims | login | mix | gql_anonymous | gql_current |
+--   gql_login
 -- DATAFILE: one "key value" per line: app_token, tenant, site, password, and any number of
 --   refresh (a refresh token), jwt (a ticket JWT), user (a login name), claims (a ticket's accessToken);
 --   for GraphQL: gql_anonymous and gql_current (the JSON bodies), gql_login_query (the document, as a
 --   JSON string).
+-- current: the ticket JWT alone as Bearer. current_claims: what Kibo's REST SDKs send for the same request
+--   with an application: x-vol-app-claims (the app token), x-vol-user-claims (the ticket's opaque
+--   accessToken), x-vol-tenant, x-vol-site; the same two credentials as gql_current, so its REST twin.
 -- gql_*: POST /graphql as Kibo's storefront sends it (Bearer app token, x-vol-user-claims `undefined` or
 --   the ticket's accessToken, no tenant or site headers). A GraphQL error answers 200: every answer with
 --   "errors" is counted as an error (graphql_errors).
@@ -33,6 +37,7 @@ local next_jwt, next_user = 0, 0
 starved = 0   -- refresh requests that found no live chain (read by done())
 graphql_errors = 0   -- 200 answers of /graphql that carry errors (read by done())
 local gql_headers, gql_claims_headers, gql_login_bodies = nil, {}, {}
+local rest_claims_headers = {}
 local gql_bodies = {}
 
 local function push(token)
@@ -85,6 +90,8 @@ function init(args)
   for _, token in ipairs(claims) do
     table.insert(gql_claims_headers, {["Authorization"] = app_headers["Authorization"],
                                       ["x-vol-user-claims"] = token, ["Content-Type"] = "application/json"})
+    table.insert(rest_claims_headers, {["x-vol-app-claims"] = values.app_token or "", ["x-vol-user-claims"] = token,
+                                       ["x-vol-tenant"] = values.tenant, ["x-vol-site"] = values.site})
   end
   gql_bodies.anonymous, gql_bodies.current = values.gql_anonymous, values.gql_current
   for _, user in ipairs(users) do
@@ -136,6 +143,12 @@ local function current()
   return wrk.format("GET", "/api/commerce/customer/accounts/current", jwt_headers[next_jwt % #jwt_headers + 1])
 end
 
+local function current_claims()
+  next_jwt = next_jwt + 1
+  return wrk.format("GET", "/api/commerce/customer/accounts/current",
+                    rest_claims_headers[next_jwt % #rest_claims_headers + 1])
+end
+
 local function login()
   next_user = next_user + 1
   return wrk.format("POST", "/api/commerce/customer/authtickets", login_headers,
@@ -166,7 +179,7 @@ local function gql_login()
 end
 
 local scenarios = {healthz = healthz, anonymous = anonymous, refresh = refresh, current = current,
-                   login = login, mix = mix, gql_anonymous = gql_anonymous, gql_current = gql_current,
+                   current_claims = current_claims, login = login, mix = mix, gql_anonymous = gql_anonymous, gql_current = gql_current,
                    gql_login = gql_login}
 
 function request()

@@ -10,6 +10,8 @@ Modules:
 - kibo_root_fields.txt  every root field name of Kibo's schema (same tool): a query naming one we do not
                      serve gets "Operation not served" (validation.py) instead of "Cannot query field".
 - endpoint.py        the HTTP route: body, batching refused, the document cache, execute, the answer.
+- execution.py       graphql-core's executor with a shorter path for the plain data our resolvers return
+                     (leaf and object fields of dicts; the sub-selections of a cached document kept).
 - documents.py       parsed + validated documents cached by text (LRU); validation.py: the added validation rules
                      (Kibo's unserved operations, depth and size limits).
 - context.py         `caller(info, shopper=..., app_credential=...)`: kibo.context.resolve for a resolver (a

@@ -4,26 +4,33 @@ Storefronts send the same few documents (the same query text with other variable
 parsing and validating one costs several times what executing it does. A bounded least-recently-used map
 keeps them: the key is the text alone, since every validation rule depends on nothing else
 (`rules`). A document that fails is cached with its errors too, so a client repeating a bad document
-costs no more than a good one. A text holding what looks like a full card number (a literal in the
-document) is checked but never kept (domain/card_numbers.py).
+costs no more than a good one. A document without directives also keeps the sub-selections its
+execution collects (`execution.PlainDataExecutor`), which then depend on its text alone. A text holding
+what looks like a full card number (a literal in the document) is checked but never kept
+(domain/card_numbers.py).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
+    BREAK,
     ASTValidationRule,
     DocumentNode,
     FieldsOnCorrectTypeRule,
     GraphQLError,
     GraphQLSchema,
+    Visitor,
     parse,
     specified_rules,
     validate,
+    visit,
 )
 from ticketbooth.domain.card_numbers import has_card_number
+from ticketbooth.kibo.graphql.execution import SubfieldsCache
 from ticketbooth.kibo.graphql.validation import KiboFieldsRule, limits_rule
 
 MAX_TOKENS = 5000
@@ -34,6 +41,9 @@ MAX_TOKENS = 5000
 class Checked:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
+    subfields: SubfieldsCache | None = None
+    """The sub-selections collected while executing it, when they depend on the text alone (no directive);
+    filled by `execution.PlainDataExecutor`."""
 
 
 class Documents:
@@ -64,4 +74,22 @@ class Documents:
         except GraphQLError as error:
             return Checked(None, (error,))
         errors = validate(self._schema, document, self._rules)
-        return Checked(None if errors else document, tuple(errors))
+        if errors:
+            return Checked(None, tuple(errors))
+        return Checked(document, (), None if _has_directive(document) else {})
+
+
+class _DirectiveFinder(Visitor):
+    found = False
+
+    def enter_directive(self, *_args: Any) -> Any:
+        self.found = True
+        return BREAK
+
+
+def _has_directive(document: DocumentNode) -> bool:
+    """Whether any directive appears in the document (`@skip`/`@include` make the collected fields depend
+    on the variables)."""
+    finder = _DirectiveFinder()
+    visit(document, finder)
+    return finder.found

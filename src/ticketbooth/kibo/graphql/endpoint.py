@@ -27,6 +27,7 @@ from ticketbooth.kibo.context import plain_route, read_body
 from ticketbooth.kibo.graphql.context import RequestContext
 from ticketbooth.kibo.graphql.documents import Documents
 from ticketbooth.kibo.graphql.errors import format_error
+from ticketbooth.kibo.graphql.execution import PlainDataExecutor, is_plain_or_awaitable
 from ticketbooth.kibo.graphql.schema import schema
 from ticketbooth.kibo.wire import KiboJSON
 
@@ -75,7 +76,8 @@ async def graphql(request: Request) -> Response:
     if checked.document is None:
         return KiboJSON({"errors": [format_error(e) for e in checked.errors]}, status_code=400)
     result = execute(schema(), checked.document, variable_values=variables, operation_name=operation,
-                     context_value=RequestContext(request))
+                     context_value=RequestContext(request), executor_class=PlainDataExecutor,
+                     is_awaitable=is_plain_or_awaitable, subfields=checked.subfields)
     if isawaitable(result):
         result = await result
     return KiboJSON(_answer(result))
