@@ -104,12 +104,16 @@ CATEGORY_MESSAGE = re.compile(r"^[A-Z][A-Za-z0-9 -]+: \S")
 
 
 def kibo_envelope(ctx: CheckContext, response: schemathesis.Response, case: Case) -> bool | None:
-    """An error answer is Kibo's envelope: JSON, every key, a "Category: detail" message."""
+    """An error answer is Kibo's envelope: JSON, every key, a "Category: detail" message. (A 400 of /graphql,
+    a request that is not one operation or a document that does not validate, is GraphQL's own `{errors}`.)"""
     if response.status_code < 400:
         return None
     assert response.headers.get("content-type", [""])[0].startswith("application/json"), (
         f"error {response.status_code} is not JSON: {response.headers.get('content-type')}")
     body = response.json()
+    if case.path == "/graphql" and response.status_code == 400:
+        assert set(body) == {"errors"} and body["errors"] and all(e["message"] for e in body["errors"]), body
+        return None
     assert isinstance(body, dict) and set(body) == ENVELOPE_KEYS, f"error body is not the Kibo envelope: {body!r}"
     assert CATEGORY_MESSAGE.match(body["message"]), f"message is not 'Category: detail': {body['message']!r}"
     return None

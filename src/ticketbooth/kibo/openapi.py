@@ -134,9 +134,10 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
         userName=TEXT),
     "CustomerAuthTicket": shape(
         "A shopper ticket. With requires2FA true (a login waiting for its second factor) the refresh token is "
-        "null and the access token is good only for /2fa/request and /2fa/auth.",
+        "null and the access token is good only for /2fa/request and /2fa/auth. An anonymous ticket has no userId "
+        "(null), as Kibo's.",
         accessToken=STRING, accessTokenExpiration=DATE, refreshToken=TEXT, refreshTokenExpiration=DATE,
-        jwtAccessToken=TEXT, userId=STRING, customerAccount=maybe("CustomerAccount"), requires2FA=BOOL),
+        jwtAccessToken=TEXT, userId=TEXT, customerAccount=maybe("CustomerAccount"), requires2FA=BOOL),
     "LoginState": shape("The state of an account's login.", isPasswordChangeRequired=BOOL, lastPasswordChangeOn=DATE,
                         isLocked=BOOL, lastLockedOn=DATE, failedLoginAttemptCount=INT32,
                         remainingLoginAttempts=INT32, firstFailedLoginAttemptOn=DATE, lastLoginOn=DATE,
@@ -308,7 +309,16 @@ class Operation:
     summary: str | None = None
     tag: str | None = None
     form: bool = False
+    error_schemas: dict[int, Schema] = field(default_factory=dict)
+    """Error statuses answered in another shape than Kibo's envelope (GraphQL's own `{errors}`)."""
 
+
+GRAPHQL_ERRORS: Schema = {
+    "type": "object", "required": ["errors"],
+    "description": "A request that is not one GraphQL operation, or a document that does not parse or validate: "
+    "GraphQL's own errors, no data",
+    "properties": {"errors": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["message"], "properties": {"message": STRING}}}}}
 
 RESPONSE_FIELDS = {"responseFields": {"type": "string", "description": "A comma list of the fields to send, with "
                                       "nested parentheses: accessToken,customerAccount(id,emailAddress). "
@@ -343,7 +353,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
          "HTTP status and Kibo error envelope the REST call would have answered",
          "properties": {"data": {"type": ["object", "null"]}, "errors": array({"type": "object"})}},
         "400 413", auth=SHOPPER, summary="Run one GraphQL operation (Kibo's schema: tickets and customer accounts)",
-        tag="GraphQL", body_required=True,
+        tag="GraphQL", body_required=True, error_schemas={400: GRAPHQL_ERRORS},
         body={"type": "object", "required": ["query"], "properties": {
             "query": STRING, "variables": {"type": ["object", "null"]}, "operationName": {"type": ["string", "null"]}}}),
     # shopper tickets
@@ -511,7 +521,7 @@ def _responses(op: Operation) -> dict[str, Any]:
         out = {"200": {"description": "OK", **headers, "content": {JSON: {"schema": _schema_of(op.ok)}}}}
     for status in sorted(int(s) for s in op.errors.split()):
         response: dict[str, Any] = {"description": _DESCRIPTIONS[status], "headers": dict(CORRELATION),
-                                    "content": {JSON: {"schema": ref("ApiError")}}}
+                                    "content": {JSON: {"schema": op.error_schemas.get(status, ref("ApiError"))}}}
         if status in (429, 503):
             response["headers"]["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait"}
         if status == 401:
