@@ -229,3 +229,27 @@ async def test_0004_recomputes_login_keys_and_keeps_a_clashing_name(database_url
     assert names == sorted([(login_key(accented), 1), (login_key(clash_second), 2), (old_key(clash_first), 3),
                             ("plain@example.com", 4)])
     assert "account 3 keeps its old email_key: the recomputed key belongs to account 2" in caplog.text
+
+
+async def test_0007_seeds_kibos_built_in_roles_and_numbers_a_merchants_roles_from_1001(database_url: str) -> None:
+    """The built-in roles keep Kibo's ids 1-3 on both databases; the first role a merchant adds gets 1001, so a
+    merchant's role can never be taken for a built-in one."""
+    from datetime import UTC, datetime
+
+    from ticketbooth.b2b.rules import BUILT_IN_ROLES, FIRST_MERCHANT_ROLE
+
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            seeded = (await conn.execute(text(
+                "SELECT id, name, is_system, tenant_id FROM b2b_roles ORDER BY id"))).all()
+            now = datetime.now(UTC)
+            new_id = (await conn.execute(
+                tables.b2b_roles.insert().values(tenant_id=1, name="Buyer", is_system=False, created_at=now,
+                                                 updated_at=now).returning(tables.b2b_roles.c.id))).scalar_one()
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+    assert [(r[0], r[1], bool(r[2]), r[3]) for r in seeded] == [(role.id, role.name, True, None) for role in BUILT_IN_ROLES]
+    assert new_id == FIRST_MERCHANT_ROLE

@@ -225,6 +225,9 @@ token_families = Table(
     Column("acting_client_id", String(200), nullable=True),
     Column("amr", String(32), nullable=True),
     Column("two_factor_met", String(64), nullable=True),
+    # a B2B user's session (migration 0007_b2b): `account_id` is the B2B account the ticket is for and
+    # this is the user's own `accounts` row (their login); NULL for every other session
+    Column("user_account_id", BigInteger, nullable=True),
 )
 
 tickets = Table(
@@ -452,4 +455,135 @@ audit_entries = Table(
     Column("detail", JSON, nullable=True),
     Index(None, "account_id", "at"),
     Index(None, "at"),
+)
+
+
+# -- B2B accounts (migration 0007_b2b) ----------------------------------------------------------------
+
+# A B2B account is a customer account (`accounts` row, account_type "B2B") that never logs in itself: no
+# password, no login names. What only a B2B account has sits here. `root_account_id` is the top of its
+# hierarchy (itself for a top account) and `depth` its distance from it (0 at the top); both are kept by
+# the flows that change a parent, under the root's row lock.
+b2b_accounts = Table(
+    "b2b_accounts",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("parent_account_id", BigInteger, ForeignKey("accounts.id"), nullable=True, index=True),
+    Column("root_account_id", BigInteger, nullable=False, index=True),
+    Column("depth", Integer, nullable=False, default=0),
+    # Kibo's approval statuses: PendingApproval, Approved, Denied
+    Column("approval_status", String(20), nullable=False),
+    Column("price_list", String(100), nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+# A user of a B2B account. The user is a login identity: an `accounts` row of account_type "B2BUser"
+# (its email, username, password, lockout and 2FA state are the usual ones), never listed among customer
+# accounts. One user may belong to several B2B accounts; `priority` orders them (the account a login
+# without `accountId` chooses: the lowest priority number first, then the oldest membership).
+b2b_users = Table(
+    "b2b_users",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("priority", Integer, nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("is_removed", Boolean, nullable=False, default=False),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    Index(None, "user_account_id"),
+)
+
+# Roles. Rows 1-3 are Kibo's built-in roles (Admin, Purchaser, Non-Purchaser; tenant_id NULL, seeded by
+# the migration; their behaviors are defined in code, b2b/rules.py). A merchant's roles have ids from
+# 1001 on, belong to one tenant, and are either tenant-wide (no rows in b2b_role_accounts) or given to
+# the accounts listed there. AUTOINCREMENT on SQLite: a deleted role's id is never handed out again.
+b2b_roles = Table(
+    "b2b_roles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, nullable=True, index=True),
+    Column("name", String(100), nullable=False),
+    Column("is_system", Boolean, nullable=False, default=False),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    sqlite_autoincrement=True,
+)
+
+# The behaviors of a merchant's role (built-in roles' behaviors are in code).
+b2b_role_behaviors = Table(
+    "b2b_role_behaviors",
+    metadata,
+    Column("role_id", Integer, ForeignKey("b2b_roles.id", ondelete="CASCADE"), primary_key=True),
+    Column("behavior_id", Integer, primary_key=True),
+)
+
+# The accounts a merchant's role is given to; `apply_to_future_children`: child accounts created under
+# this account later get the role too.
+b2b_role_accounts = Table(
+    "b2b_role_accounts",
+    metadata,
+    Column("role_id", Integer, ForeignKey("b2b_roles.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("apply_to_future_children", Boolean, nullable=False, default=False),
+    Index(None, "account_id"),
+)
+
+# A user's roles in one B2B account. A user's behaviors there are the union of their roles'.
+b2b_user_roles = Table(
+    "b2b_user_roles",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", Integer, ForeignKey("b2b_roles.id", ondelete="CASCADE"), primary_key=True),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    Index(None, "user_account_id"),
+    Index(None, "role_id"),
+)
+
+# Sales reps: the merchant's admin users (an id of the merchant's own user directory, as Kibo's
+# `adminUserId`) assigned to B2B accounts.
+b2b_sales_reps = Table(
+    "b2b_sales_reps",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("admin_user_id", String(200), primary_key=True),
+    _ts("created_at"),
+    Index(None, "admin_user_id"),
+)
+
+
+# -- events (migration 0007_events) ---------------------------------------------------------------------
+
+# The event log (issue 17): one row per change or security event, written in the same transaction as the
+# change. Ids only, never a secret or personal data: `entity_id` names the entity (an account id, a user
+# id...), `extended_properties` holds more ids. `dispatched_at` is set once the event's deliveries to the
+# matching subscriptions are created (webhooks/). AUTOINCREMENT on SQLite: `id` orders the log.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=True),
+    Column("topic", String(100), nullable=False),
+    Column("entity_id", String(100), nullable=False),
+    Column("correlation_id", String(100), nullable=True),
+    Column("is_test", Boolean, nullable=False, default=False),
+    Column("extended_properties", JSON, nullable=True),
+    _ts("created_at"),
+    _ts("dispatched_at", nullable=True),
+    Index(None, "tenant_id", "id"),
+    Index(None, "tenant_id", "topic", "id"),
+    Index("ix_events_undispatched", "id", sqlite_where=text("dispatched_at IS NULL"),
+          postgresql_where=text("dispatched_at IS NULL")),
+    sqlite_autoincrement=True,
 )

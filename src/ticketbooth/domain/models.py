@@ -391,6 +391,9 @@ class TokenFamily:
     """The site 2FA triggers (`SiteSettings.two_factor`) the login satisfied, separated by spaces: the
     family's tickets act only at sites whose triggers are all among them. None: an anonymous visit, or a
     family from before they were recorded (it meets no trigger)."""
+    user_account_id: int | None = None
+    """A B2B user's session: the user's own row (their login); `account_id` is then the B2B account the
+    tickets are for. None for every other session."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,129 @@
+"""B2B rules without I/O: Kibo's behavior catalog, the built-in roles, approval statuses and actions,
+and the hierarchy's limits (KIBO_COMPAT section 9)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+ACCOUNT_TYPE_B2B: Final = "B2B"
+"""The account_type of a B2B account (an `accounts` row that never logs in itself)."""
+ACCOUNT_TYPE_B2B_USER: Final = "B2BUser"
+"""The account_type of a B2B user's own row: their login. Never listed or served as a customer account."""
+
+
+@dataclass(frozen=True, slots=True)
+class Behavior:
+    id: int
+    name: str
+    category_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviorCategory:
+    id: int
+    name: str
+
+
+MANAGE_ACCOUNT_INFORMATION: Final = 1000
+MANAGE_USERS: Final = 1001
+MANAGE_CONTACTS: Final = 1002
+MANAGE_SAVED_PAYMENTS: Final = 1003
+MANAGE_ACCOUNT_ATTRIBUTES: Final = 1004
+USE_PURCHASE_ORDER: Final = 1005
+VIEW_PURCHASE_ORDER_TRANSACTIONS: Final = 1006
+VIEW_PURCHASE_ORDER_CREDIT_LIMIT: Final = 1007
+PLACE_ORDERS: Final = 1008
+INITIATE_RETURNS: Final = 1009
+VIEW_CHILD_ACCOUNTS: Final = 1010
+VIEW_CHILD_ACCOUNT_QUOTES: Final = 1011
+VIEW_CHILD_ACCOUNT_ORDERS: Final = 1012
+VIEW_CHILD_ACCOUNT_RETURNS: Final = 1013
+FULL_ACCESS: Final = 1014
+
+CATEGORY_ACCOUNT: Final = 1
+CATEGORY_PURCHASING: Final = 2
+CATEGORY_CHILD_ACCOUNTS: Final = 3
+
+BEHAVIOR_CATEGORIES: Final = (
+    BehaviorCategory(CATEGORY_ACCOUNT, "Account"),
+    BehaviorCategory(CATEGORY_PURCHASING, "Purchasing"),
+    BehaviorCategory(CATEGORY_CHILD_ACCOUNTS, "Child Accounts"),
+)
+
+BEHAVIORS: Final = (
+    Behavior(MANAGE_ACCOUNT_INFORMATION, "Manage Account Information", CATEGORY_ACCOUNT),
+    Behavior(MANAGE_USERS, "Manage Users", CATEGORY_ACCOUNT),
+    Behavior(MANAGE_CONTACTS, "Manage Contacts", CATEGORY_ACCOUNT),
+    Behavior(MANAGE_SAVED_PAYMENTS, "Manage Saved Payments", CATEGORY_ACCOUNT),
+    Behavior(MANAGE_ACCOUNT_ATTRIBUTES, "Manage Account Attributes", CATEGORY_ACCOUNT),
+    Behavior(USE_PURCHASE_ORDER, "Use Purchase Order", CATEGORY_PURCHASING),
+    Behavior(VIEW_PURCHASE_ORDER_TRANSACTIONS, "View Purchase Order Transaction History", CATEGORY_PURCHASING),
+    Behavior(VIEW_PURCHASE_ORDER_CREDIT_LIMIT, "View Purchase Order Credit Limit", CATEGORY_PURCHASING),
+    Behavior(PLACE_ORDERS, "Place Orders", CATEGORY_PURCHASING),
+    Behavior(INITIATE_RETURNS, "Initiate Returns", CATEGORY_PURCHASING),
+    Behavior(VIEW_CHILD_ACCOUNTS, "View Lists of Child Accounts", CATEGORY_CHILD_ACCOUNTS),
+    Behavior(VIEW_CHILD_ACCOUNT_QUOTES, "View Quotes of Child Accounts", CATEGORY_CHILD_ACCOUNTS),
+    Behavior(VIEW_CHILD_ACCOUNT_ORDERS, "View Orders of Child Accounts", CATEGORY_CHILD_ACCOUNTS),
+    Behavior(VIEW_CHILD_ACCOUNT_RETURNS, "View Returns of Child Accounts", CATEGORY_CHILD_ACCOUNTS),
+    Behavior(FULL_ACCESS, "Full Access to Account", CATEGORY_ACCOUNT),
+)
+BEHAVIOR_IDS: Final = frozenset(b.id for b in BEHAVIORS)
+
+ADMIN_ROLE: Final = 1
+PURCHASER_ROLE: Final = 2
+NON_PURCHASER_ROLE: Final = 3
+FIRST_MERCHANT_ROLE: Final = 1001
+"""A merchant's roles are numbered from here on (migration 0007_b2b)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltInRole:
+    id: int
+    name: str
+    behaviors: frozenset[int]
+
+
+BUILT_IN_ROLES: Final = (
+    # everything, including full access to the account
+    BuiltInRole(ADMIN_ROLE, "Admin", BEHAVIOR_IDS),
+    # buys and keeps what buying needs; sees nothing of other users or child accounts
+    BuiltInRole(PURCHASER_ROLE, "Purchaser", frozenset({
+        MANAGE_CONTACTS, MANAGE_SAVED_PAYMENTS, USE_PURCHASE_ORDER, VIEW_PURCHASE_ORDER_TRANSACTIONS,
+        VIEW_PURCHASE_ORDER_CREDIT_LIMIT, PLACE_ORDERS, INITIATE_RETURNS})),
+    # may look at the account's purchase-order standing, never buy
+    BuiltInRole(NON_PURCHASER_ROLE, "Non-Purchaser", frozenset({
+        VIEW_PURCHASE_ORDER_TRANSACTIONS, VIEW_PURCHASE_ORDER_CREDIT_LIMIT})),
+)
+BUILT_IN_ROLE_BY_ID: Final = {role.id: role for role in BUILT_IN_ROLES}
+
+
+def is_built_in_role(role_id: int) -> bool:
+    return role_id in BUILT_IN_ROLE_BY_ID
+
+
+def behaviors_of_roles(built_in_ids: Iterable[int], merchant_role_behaviors: Iterable[int]) -> frozenset[int]:
+    """A user's behaviors in an account: the union of their roles' there (built-in ones from code, a merchant's
+    from its stored behaviors)."""
+    found: set[int] = set(merchant_role_behaviors)
+    for role_id in built_in_ids:
+        role = BUILT_IN_ROLE_BY_ID.get(role_id)
+        if role is not None:
+            found |= role.behaviors
+    return frozenset(found)
+
+
+def unknown_behaviors(ids: Iterable[int]) -> list[int]:
+    """The ids among `ids` that are not Kibo B2B behaviors (a role may hold only those)."""
+    return sorted({i for i in ids if i not in BEHAVIOR_IDS})
+
+
+# Kibo's approval statuses and the status actions (PUT /b2baccounts/{id}/status/{actionName})
+PENDING_APPROVAL: Final = "PendingApproval"
+APPROVED: Final = "Approved"
+DENIED: Final = "Denied"
+APPROVAL_STATUSES: Final = frozenset({PENDING_APPROVAL, APPROVED, DENIED})
+
+MAX_DEPTH: Final = 10
+"""The deepest a hierarchy goes: a top account is at depth 0, so at most 11 levels."""
