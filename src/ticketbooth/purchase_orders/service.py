@@ -22,7 +22,6 @@ from ticketbooth.purchase_orders.access import Need, access, require_need
 from ticketbooth.purchase_orders.persistence import PurchaseOrdersPersistence
 from ticketbooth.purchase_orders.rules import (
     CENTS,
-    DESCRIPTIONS,
     PurchaseOrderAccount,
     PurchaseOrderTransaction,
     Settings,
@@ -144,10 +143,6 @@ async def list_accounts(core: Core, caller: Caller, account_type: str | None,
     """The purchase-order accounts of the caller's site's customer set, for an admin application."""
     require_admin(caller, "listing purchase order accounts")
     return await _store(core).page_po_accounts(caller.tenant.id, caller.site.customer_set_id, account_type, query())
-
-
-def description(kind: TransactionType) -> str:
-    return DESCRIPTIONS[kind]
 
 
 def require_may_manage(caller: Caller) -> None:
