@@ -27,6 +27,7 @@ from ticketbooth.kibo.graphql import endpoint as graphql
 from ticketbooth.kibo.middleware import KiboTolerance
 from ticketbooth.login.routes import logins, password_reset
 from ticketbooth.mail.service import MailSender, transport_for
+from ticketbooth.purchase_orders import routes as purchase_orders
 from ticketbooth.sessions import routes as sessions
 from ticketbooth.tickets.routes import authtickets, wellknown
 
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, accounts)
+               customer_definitions, audit_log, purchase_orders, accounts)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
     for router in routers:
         app.include_router(router)

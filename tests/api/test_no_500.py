@@ -26,6 +26,7 @@ from ticketbooth.accounts.routes import accounts, customer_definitions
 from ticketbooth.accounts.routes import parts as account_parts
 from ticketbooth.audit import routes as audit
 from ticketbooth.login.routes import logins, password_reset
+from ticketbooth.purchase_orders import routes as purchase_orders
 from ticketbooth.sessions import routes as sessions
 from ticketbooth.tickets.routes import authtickets
 
@@ -80,6 +81,7 @@ ODD_QUERY: dict[str, list[str]] = {
     "userName": ["", "x" * 5000, "\u202e"],
     "customerSetCode": ["", "nope", "x" * 5000, "\u0000", "OUTLET"],
     "unlockAccount": ["maybe", "", "TRUE", "2"],
+    "accountType": ["", "B2B", "b2c", "x" * 5000, "\u0000", "\ud800"],
 }
 """Query parameter -> odd values; each route sends the ones it reads."""
 
@@ -157,6 +159,13 @@ def _routes() -> list[Route]:
         Route("GET", parts, query=("responseFields", "responseGroups")),
         Route("PUT", parts, "object"),
         Route("GET", f"{parts}/sessions", query=("pageSize", "startIndex", "responseFields")),
+        Route("GET", f"{parts}/purchaseorderaccount"),
+        Route("POST", f"{parts}/purchaseorderaccount", "object"),
+        Route("PUT", f"{parts}/purchaseorderaccount", "object"),
+        Route("GET", f"{parts}/purchaseordertransaction", query=LIST_QUERY),
+        Route("POST", f"{parts}/purchaseordertransaction", "object"),
+        Route("GET", f"{a}/purchaseorderaccounts", query=(*LIST_QUERY, "accountType")),
+        Route("POST", f"{a}/purchaseorderaccounts", query=(*LIST_QUERY, "accountType")),
         Route("GET", f"{parts}/auditlog/entries", query=(*LIST_QUERY,)),
         # deletes last: they remove what the routes above act on
         Route("DELETE", f"{CUSTOMER}/authtickets", "object", ("refreshToken",)),
@@ -182,7 +191,7 @@ def test_every_customer_route_is_fuzzed() -> None:
     declared = {
         (method, route.path.replace(":int", "").lower())
         for module in (authtickets, sessions, audit, logins, password_reset, account_parts, customer_definitions,
-                       accounts)
+                       purchase_orders, accounts)
         for route in module.router.routes for method in getattr(route, "methods", ())
     }
     fuzzed = {(r.method, r.path.lower()) for r in ROUTES}
@@ -212,6 +221,9 @@ async def _world(client: httpx.AsyncClient, app_hdrs: dict[str, str]) -> World:
                  "expireYear": 2030, "cardNumberPart": "************1111", "contactId": contact["id"],
                  "isDefaultPayMethod": True}
     card = ok(await client.post(part(acct, "cards"), headers=admin, json=card_body))
+    po_body = {"isEnabled": True, "creditLimit": 100.5, "overdraftAllowance": 5, "overdraftAllowanceType": "Percent",
+               "customerPurchaseOrderPaymentTerms": [{"siteId": 200, "code": "NET30", "description": "d"}]}
+    ok(await client.post(part(acct, "purchaseorderaccount"), headers=admin, json=po_body))
     await define(client, admin, "color")
     await define(client, admin, "size", dataType="Number", inputType="List",
                  vocabularyValues=[{"value": "1"}, {"value": "2.5"}], isMultiValued=True)
@@ -272,6 +284,11 @@ async def _world(client: httpx.AsyncClient, app_hdrs: dict[str, str]) -> World:
         ("POST", f"{parts}/cards"): {**card_body, "id": None},
         ("PUT", f"{parts}/cards/{{cardId}}"): card_body,
         ("POST", f"{parts}/notes"): {"content": "hello"},
+        ("POST", f"{parts}/purchaseorderaccount"): po_body,
+        ("PUT", f"{parts}/purchaseorderaccount"): po_body,
+        ("POST", f"{parts}/purchaseordertransaction"): {
+            "transactionTypeId": 2, "transactionAmount": 1.25, "orderId": "o", "purchaseOrderNumber": "p",
+            "externalId": "x", "additionalTransactionDetail": "d", "author": "a"},
         ("PUT", f"{parts}/notes/{{noteId}}"): {"content": "changed"},
         ("POST", f"{parts}/attributes"): {"fullyQualifiedName": "tenant~score", "attributeDefinitionId": 1,
                                           "values": [3]},

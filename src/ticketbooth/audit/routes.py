@@ -55,6 +55,9 @@ _SENTENCES: dict[str, str] = {
     audit.Event.CARD_ADDED: "Card saved",
     audit.Event.CARD_UPDATED: "Saved card changed",
     audit.Event.CARD_DELETED: "Saved card deleted",
+    audit.Event.PO_ACCOUNT_CREATED: "Purchase order account created",
+    audit.Event.PO_ACCOUNT_UPDATED: "Purchase order account changed",
+    audit.Event.PO_TRANSACTION_ADDED: "Purchase order transaction added",
 }
 _REASONS = {
     "bad-password": "wrong password", "locked": "the account is locked", "unknown": "unknown user",
@@ -86,6 +89,11 @@ def description(entry: AuditEntry) -> str:
     elif entry.event in (audit.Event.CARD_ADDED, audit.Event.CARD_UPDATED, audit.Event.CARD_DELETED) and \
             detail.get("cardId"):
         sentence += f": {detail['cardId']}"
+    elif entry.event in (audit.Event.PO_ACCOUNT_CREATED, audit.Event.PO_ACCOUNT_UPDATED) and "creditLimit" in detail:
+        sentence += f": credit limit {detail['creditLimit']}"
+    elif entry.event == audit.Event.PO_TRANSACTION_ADDED and "transactionAmount" in detail:
+        sentence += (f": type {detail.get('transactionTypeId')}, amount {detail['transactionAmount']}, available "
+                     f"balance {detail.get('availableBalance')}")
     return sentence + "."
 
 

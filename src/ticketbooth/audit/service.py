@@ -44,6 +44,9 @@ class Event(StrEnum):
     CARD_ADDED = "card.added"
     CARD_UPDATED = "card.updated"
     CARD_DELETED = "card.deleted"
+    PO_ACCOUNT_CREATED = "po-account.created"
+    PO_ACCOUNT_UPDATED = "po-account.updated"
+    PO_TRANSACTION_ADDED = "po-transaction.added"
 
 
 COUNTED_IN_METRICS = frozenset({

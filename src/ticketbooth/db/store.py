@@ -45,6 +45,7 @@ from ticketbooth.login.store.challenges import ChallengeStore
 from ticketbooth.login.store.logins import LoginStore
 from ticketbooth.login.store.reset_codes import CodeStore
 from ticketbooth.mail.store import OutboxStore
+from ticketbooth.purchase_orders.store import PurchaseOrderStore
 from ticketbooth.sessions.store import SessionStore
 from ticketbooth.tickets.store.rotation import Rotation
 
@@ -60,7 +61,8 @@ _TICKET_BY_ACCESS = _TICKET_AND_FAMILY.where(t.tickets.c.access_hash == bindpara
 _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindparam("token_hash"))
 
 
-class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
+class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
+            SessionStore, ChallengeStore,
             SettingsStore, HealthStore, RetentionStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 

@@ -587,3 +587,55 @@ events = Table(
           postgresql_where=text("dispatched_at IS NULL")),
     sqlite_autoincrement=True,
 )
+
+
+# Purchase-order accounts (purchase_orders/): one per account at most. Money in integer minor units
+# (cents), never floats. `overdraft_amount` is how far below zero `available_balance` may go, kept
+# with the settings it follows from (credit limit, allowance and its type), so that a debit's one
+# conditional UPDATE compares two columns of the row it changes.
+po_accounts = Table(
+    "po_accounts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("is_enabled", Boolean, nullable=False),
+    Column("credit_limit", BigInteger, nullable=False),
+    Column("available_balance", BigInteger, nullable=False),
+    Column("overdraft_allowance", BigInteger, nullable=True),
+    Column("overdraft_allowance_type", String(10), nullable=True),
+    Column("overdraft_amount", BigInteger, nullable=False),
+    Column("payment_terms", JSON, nullable=True),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    sqlite_autoincrement=True,
+)
+
+# Every change of a purchase-order account's balance or credit limit, with the balance after it.
+po_transactions = Table(
+    "po_transactions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("po_account_id", BigInteger, ForeignKey("po_accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=True),
+    Column("transaction_type", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("credit_limit", BigInteger, nullable=False),
+    Column("available_balance", BigInteger, nullable=False),
+    Column("order_id", String(100), nullable=True),
+    Column("purchase_order_number", String(100), nullable=True),
+    Column("external_id", String(100), nullable=True),
+    Column("additional_detail", String(1000), nullable=True),
+    Column("author", String(200), nullable=True),
+    _ts("transaction_date"),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=True),
+    Index(None, "po_account_id", "id"),
+    sqlite_autoincrement=True,
+)

@@ -311,3 +311,48 @@ class CustomerSegmentIn(KiboBody):
     code: str | None = None
     name: str | None = None
     description: str | None = None
+
+
+def _number(description: str) -> Any:
+    """A money field, taken as sent and checked by the service (purchase_orders/rules.py): documented as
+    a number with at most two decimals."""
+    return Field(default=None, description=description,
+                 json_schema_extra={"type": ["number", "null"], "multipleOf": 0.01})
+
+
+class CustomerPurchaseOrderPaymentTermIn(KiboBody):
+    siteId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    code: str | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class CustomerPurchaseOrderAccountIn(KiboBody):
+    """CustomerPurchaseOrderAccount as a merchant sends it to create or replace one. The available balance
+    is not set by a client (it follows the credit limit and the transactions): availableBalance,
+    totalAvailableBalance, id and accountId in the body are ignored."""
+
+    isEnabled: bool | None = None
+    creditLimit: Any = _number("The credit limit, at least 0 (absent: 0)")
+    overdraftAllowance: Any = _number("How far below zero the available balance may go: an amount, or a percent of "
+                                      "the credit limit (at most 100)")
+    overdraftAllowanceType: Any = Field(default=None, json_schema_extra={
+        "type": ["string", "null"], "enum": ["Percent", "Amount", None]})
+    customerPurchaseOrderPaymentTerms: list[CustomerPurchaseOrderPaymentTermIn] | None = Field(default=None,
+                                                                                              max_length=50)
+
+
+class PurchaseOrderTransactionIn(KiboBody):
+    """PurchaseOrderTransaction as a client posts it. customerPurchaseOrderAccountId, siteId, tenantId,
+    transactionDate, creditLimit, availableBalance and transactionDescription are the service's: ignored."""
+
+    transactionTypeId: Any = Field(default=None, json_schema_extra={
+        "type": "integer", "enum": [2, 3, 4, 5, 6],
+        "description": "2 Order Submitted (a debit), 3 Payment Collected (no change), 4 Payment Voided and "
+                       "5 Payment Refund (credits), 6 Manual Adjustment (signed)"})
+    transactionAmount: Any = _number("More than 0; a manual adjustment's is signed (not 0)")
+    orderId: Any = Field(default=None, json_schema_extra={"type": ["string", "null"], "maxLength": 100})
+    purchaseOrderNumber: Any = Field(default=None, json_schema_extra={"type": ["string", "null"], "maxLength": 100})
+    externalId: Any = Field(default=None, json_schema_extra={"type": ["string", "null"], "maxLength": 100})
+    additionalTransactionDetail: Any = Field(default=None, json_schema_extra={"type": ["string", "null"],
+                                                                             "maxLength": 1000})
+    author: Any = Field(default=None, json_schema_extra={"type": ["string", "null"], "maxLength": 200})

@@ -29,7 +29,7 @@ CANONICAL_QUERY_NAMES = {
     name.lower(): name
     for name in ("refreshToken", "accountId", "responseFields", "responseGroups", "userId", "startIndex",
                  "pageSize", "sortBy", "filter", "q", "qLimit", "fields", "isAnonymous", "emailAddress", "userName",
-                 "customerSetCode", "unlockAccount")
+                 "customerSetCode", "unlockAccount", "accountType")
 }
 
 

@@ -52,6 +52,7 @@ INT32: Schema = {"type": "integer", "format": "int32"}
 MAYBE_INT32: Schema = {"type": ["integer", "null"], "format": "int32"}
 INT64: Schema = {"type": "integer", "format": "int64"}
 MAYBE_NUMBER: Schema = {"type": ["number", "null"]}
+NUMBER: Schema = {"type": "number"}
 
 
 def ref(name: str) -> Schema:
@@ -117,6 +118,27 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
     "Card": shape("A saved payment card: never its number or security code. id is the payment service's card id.",
                   id=STRING, nameOnCard=TEXT, cardType=TEXT, expireMonth=MAYBE_INT32, expireYear=MAYBE_INT32,
                   cardNumberPart=TEXT, contactId=INT64, isDefaultPayMethod=BOOL),
+    "CustomerPurchaseOrderPaymentTerm": shape("A payment term the account may choose.", siteId=MAYBE_INT32,
+                                              code=TEXT, description=TEXT, auditInfo=ref("AdminUserAuditInfo")),
+    "CustomerPurchaseOrderAccount": shape(
+        "An account's purchase order account. Amounts have at most two decimals. availableBalance is the credit "
+        "limit less what is owed (negative when the limit was lowered below it, or in overdraft); "
+        "totalAvailableBalance adds the overdraft allowance (an amount, or a percent of the credit limit).",
+        id=INT64, accountId=INT64, isEnabled=BOOL, creditLimit=NUMBER, availableBalance=NUMBER,
+        totalAvailableBalance=NUMBER, overdraftAllowance=MAYBE_NUMBER,
+        overdraftAllowanceType={"type": ["string", "null"], "enum": ["Percent", "Amount", None]},
+        customerPurchaseOrderPaymentTerms=array(ref("CustomerPurchaseOrderPaymentTerm")),
+        auditInfo=ref("AdminUserAuditInfo")),
+    "PurchaseOrderTransaction": shape(
+        "A change of a purchase order account's balance or credit limit, with the credit limit and available "
+        "balance after it. transactionTypeId: 1 Line of Credit Change (transactionAmount: the change of the limit, "
+        "signed), 2 Order Submitted (a debit), 3 Payment Collected (no change), 4 Payment Voided, 5 Payment Refund "
+        "(credits), 6 Manual Adjustment (signed). id is ours.",
+        id=INT64, customerPurchaseOrderAccountId=INT64, externalId=TEXT, siteId=MAYBE_INT32, tenantId=INT32,
+        transactionDate=DATE, orderId=TEXT, purchaseOrderNumber=TEXT, transactionAmount=NUMBER, creditLimit=NUMBER,
+        additionalTransactionDetail=TEXT, availableBalance=NUMBER,
+        transactionTypeId={"type": "integer", "enum": [1, 2, 3, 4, 5, 6]}, transactionDescription=STRING,
+        author=TEXT, auditInfo=ref("AdminUserAuditInfo")),
     "CustomerNote": shape("A merchant note on an account.", id=INT64, content=STRING,
                           auditInfo=ref("AdminUserAuditInfo")),
     "CustomerAttribute": shape("An account's values of one attribute.", auditInfo=ref("AdminUserAuditInfo"),
@@ -202,7 +224,9 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
 for _name, _item in [("CustomerAccount", "Accounts"), ("CustomerContact", "Contacts"), ("CustomerNote", "Notes"),
                      ("CustomerAttribute", "Attribute values"), ("CommerceRuntimeAttribute", "Attribute definitions"),
                      ("CustomerSet", "Customer sets"), ("CustomerAuditEntry", "Audit entries, newest first"),
-                     ("CustomerSession", "Live sessions")]:
+                     ("CustomerSession", "Live sessions"),
+                     ("CustomerPurchaseOrderAccount", "Purchase order accounts"),
+                     ("PurchaseOrderTransaction", "Purchase order transactions, newest first unless sortBy says")]:
     RESPONSE_SCHEMAS[f"{_name}Collection"] = collection(_name, f"{_item}, a page of them.")
 RESPONSE_SCHEMAS["CardCollection"] = shape("An account's saved cards, all of them (not paged).", totalCount=INT32,
                                            items=array(ref("Card")))
@@ -217,6 +241,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     bodies.AuthTicketRequest, bodies.CustomerResetPasswordInfo, bodies.ConfirmationInfo, bodies.CustomerContactIn,
     bodies.CustomerNoteIn, bodies.CardIn, bodies.CustomerAttributeIn, bodies.CommerceRuntimeAttributeIn, bodies.CustomerSegmentIn,
     bodies.TwoFactorInfo, bodies.OtpRequestInfo, bodies.OtpAuthInfo, bodies.CartAuthTicketRequest,
+    bodies.CustomerPurchaseOrderAccountIn, bodies.PurchaseOrderTransactionIn,
 )
 
 
@@ -436,6 +461,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                                                          body="CustomerAttributeInput", auth=SHOPPER),
     ("DELETE", f"{A}/{{accountId}}/attributes/{{attributeFQN}}"): Operation("204", auth=SHOPPER),
     ("GET", f"{A}/{{accountId}}/segments"): Operation("CustomerSegmentCollection", auth=SHOPPER),
+    # purchase order accounts (purchase_orders/)
+    ("GET", f"{A}/{{accountId}}/purchaseorderaccount"): Operation("CustomerPurchaseOrderAccount", auth=SHOPPER),
+    ("POST", f"{A}/{{accountId}}/purchaseorderaccount"): Operation("CustomerPurchaseOrderAccount",
+                                                                   body="CustomerPurchaseOrderAccountInput"),
+    ("PUT", f"{A}/{{accountId}}/purchaseorderaccount"): Operation("CustomerPurchaseOrderAccount",
+                                                                  body="CustomerPurchaseOrderAccountInput",
+                                                                  body_required=True),
+    ("GET", f"{A}/{{accountId}}/purchaseordertransaction"): Operation("PurchaseOrderTransactionCollection",
+                                                                      auth=SHOPPER),
+    ("POST", f"{A}/{{accountId}}/purchaseordertransaction"): Operation("PurchaseOrderTransaction",
+                                                                       body="PurchaseOrderTransactionInput",
+                                                                       body_required=True),
+    **{(method, f"{A}/purchaseorderaccounts"): Operation("CustomerPurchaseOrderAccountCollection",
+                                                          query={"accountType": {"type": "string", "description": (
+                                                              "Only accounts of this type (B2C also takes accounts "
+                                                              "with none); absent: every account")}})
+       for method in ("GET", "POST")},
     # tenant-level definitions
     **{key: op for base in DEFS for key, op in {
         ("GET", base): Operation("CommerceRuntimeAttributeCollection"),
