@@ -41,7 +41,9 @@ SERVED = {
               # an account's parts (accounts/graphql/parts.py)
               "customerAccountContacts", "customerAccountContact", "customerAccountCards", "customerAccountCard",
               "customerAccountAttributes", "customerAccountAttribute", "customerAccountNotes",
-              "customerAccountNote", "customerAccountSegments"],
+              "customerAccountNote", "customerAccountSegments",
+              # purchase-order accounts (purchase_orders/graphql.py)
+              "customerPurchaseOrderAccount", "customerPurchaseOrderAccountTransaction"],
     "Mutation": ["createCustomerAuthTicket", "refreshCustomerAuthTickets", "createCustomerAccountAndLogin",
                  "createCustomerAccount", "createCustomerAccountLogin",
                  # accounts, passwords, audit, customer sets (issue 15, second wave)
@@ -54,7 +56,10 @@ SERVED = {
                  "updateCustomerAccountContacts", "createCustomerAccountCard", "updateCustomerAccountCard",
                  "deleteCustomerAccountCard", "createCustomerAccountAttribute", "updateCustomerAccountAttribute",
                  "deleteCustomerAccountAttribute", "createCustomerAccountNote", "updateCustomerAccountNote",
-                 "deleteCustomerAccountNote"],
+                 "deleteCustomerAccountNote",
+                 # purchase-order accounts (purchase_orders/graphql.py)
+                 "createCustomerAccountPurchaseOrderAccount", "updateCustomerPurchaseOrderAccount",
+                 "createCustomerAccountPurchaseOrderAccountTransaction", "createPurchaseOrderAccount"],
 }
 ADDED = {
     # root fields of Kibo's 2024 types (kibo-graphql-types-2024.ts) that its 2022 SDL lacks: name -> SDL

@@ -21,7 +21,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from ticketbooth.caller import Caller
+from ticketbooth.core import Core
 from ticketbooth.domain.filters import FieldType, FilterField, ListQuery, SortKey, parse_filter, parse_sort
+from ticketbooth.domain.models import Shopper
 from ticketbooth.kibo import wire
 from ticketbooth.kibo.bodies import CustomerPurchaseOrderAccountIn, PurchaseOrderTransactionIn
 from ticketbooth.kibo.context import core_of, read_json, resolve
@@ -124,15 +127,26 @@ def _query(paging: Paging, filter_fields: dict[str, FilterField], sort_fields: d
 
 # -- the customer set's purchase-order accounts (before /{accountId:int}: a fixed path) ----------------
 
+async def accounts_page(core: Core, caller: Caller, paging: Paging, account_type: str | None) -> dict[str, Any]:
+    """The customer set's purchase-order accounts as Kibo's collection (REST and GraphQL)."""
+    if account_type is not None:
+        account_type = account_type.strip()[:MAX_ACCOUNT_TYPE] or None
+    page = await service.list_accounts(core, caller, account_type, _query(paging, ACCOUNT_FILTER, ACCOUNT_SORT))
+    return wire.collection([po_account(a) for a in page.items], page.start_index, page.page_size, page.total)
+
+
+async def transactions_page(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
+                            paging: Paging) -> dict[str, Any]:
+    """An account's purchase-order transactions as Kibo's collection (REST and GraphQL)."""
+    page = await service.list_transactions(core, caller, shopper, account_id,
+                                           _query(paging, TRANSACTION_FILTER, TRANSACTION_SORT, NEWEST_FIRST))
+    return wire.collection([po_transaction(x) for x in page.items], page.start_index, page.page_size, page.total)
+
+
 async def _accounts(request: Request, paging: Paging, account_type: str | None,
                     response_fields: str | None) -> KiboJSON:
     ctx = await resolve(request)
-    if account_type is not None:
-        account_type = account_type.strip()[:MAX_ACCOUNT_TYPE] or None
-    page = await service.list_accounts(core_of(request), ctx.caller, account_type,
-                                       _query(paging, ACCOUNT_FILTER, ACCOUNT_SORT))
-    return respond(wire.collection([po_account(a) for a in page.items], page.start_index, page.page_size, page.total),
-                   response_fields)
+    return respond(await accounts_page(core_of(request), ctx.caller, paging, account_type), response_fields)
 
 
 @router.post("/purchaseorderaccounts", summary="The purchase order accounts of the site's customer set")
@@ -182,10 +196,8 @@ async def update_po_account(request: Request, accountId: AccountId,
 async def list_po_transactions(request: Request, accountId: AccountId, paging: PagingParams,
                                responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
-    page = await service.list_transactions(core_of(request), ctx.caller, ctx.shopper, accountId,
-                                           _query(paging, TRANSACTION_FILTER, TRANSACTION_SORT, NEWEST_FIRST))
-    return respond(wire.collection([po_transaction(x) for x in page.items], page.start_index, page.page_size,
-                                   page.total), responseFields)
+    return respond(await transactions_page(core_of(request), ctx.caller, ctx.shopper, accountId, paging),
+                   responseFields)
 
 
 @router.post("/{accountId:int}/purchaseordertransaction", summary="Add a purchase order transaction")

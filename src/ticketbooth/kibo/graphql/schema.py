@@ -13,9 +13,10 @@ from ticketbooth.accounts.graphql import accounts, parts
 from ticketbooth.applications import graphql as customer_sets
 from ticketbooth.audit import graphql as audit
 from ticketbooth.login import graphql as passwords
+from ticketbooth.purchase_orders import graphql as purchase_orders
 from ticketbooth.tickets import graphql as tickets
 
-RESOLVER_MODULES = (tickets, accounts, parts, passwords, audit, customer_sets)
+RESOLVER_MODULES = (tickets, accounts, parts, passwords, audit, customer_sets, purchase_orders)
 """Every module that binds resolvers (its `query` and `mutation`); a new one is added here."""
 
 
