@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     each further failure, up to six hours, each drawn between half and all of it."""
     mail_keep_days: int = Field(default=7, ge=1, le=3650)
     """How long sent and given-up messages stay in the outbox table (sent ones without their body)."""
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long events stay in the event log (events/) once dispatched to their subscriptions; an event not
+    yet dispatched is never deleted. The mail sender's hourly housekeeping deletes them."""
     mail_template_dir: str = ""
     """Directory of mail templates that override the bundled ones (same layout: <kind>/[<locale>/]file)."""
 

@@ -29,6 +29,8 @@ OURS = {
     "ApiError", "CustomerSession", "CustomerSessionCollection", "Tenant", "TenantSite", "JsonWebKeySet",
     "OpenIdConfiguration", "Liveness", "Readiness", "TwoFactorInfo", "OtpRequestInfo", "OtpAuthInfo",
     "CustomerAccountUpdate",
+    # Kibo's event contracts (Event Pull API: mozu-java's contracts/event), in neither of the two specs
+    "Event", "EventCollection", "EventExtendedProperty",
 }
 
 

@@ -10,6 +10,9 @@
 - `ticketbooth_security_events_total{event}`: audit events (audit/service.py) by type:
   `login.succeeded`, `login.failed`, `refresh.replayed`, ..., only those whose count cannot tell
   whether an account exists (`audit.COUNTED_IN_METRICS`: not `otp.sent` nor `account.locked`);
+- `ticketbooth_events_written_total{topic}`: events committed to the event log (events/), by topic, only
+  the topics whose count cannot tell whether an account exists (`TopicInfo.counted`: not
+  `customeraccount.locked` nor `customeraccount.loginfailed`);
 - `ticketbooth_mail_outbox_backlog`: messages waiting to be sent, counted in the database when
   /metrics is scraped (one number for the whole deployment, whichever process answers). It goes up
   only for mail to real accounts: one reason /metrics is for the operator alone (TICKETBOOTH_METRICS_TOKEN).
@@ -25,7 +28,7 @@ them in memory and also reports its own `process_*` metrics (CPU, memory, open f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import ParamSpec, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
@@ -56,6 +59,10 @@ HASH_SECONDS = Histogram(
 )
 SECURITY_EVENTS = Counter(
     "ticketbooth_security_events_total", "Security events recorded in the audit trail, by type.", ["event"],
+)
+
+EVENTS_WRITTEN = Counter(
+    "ticketbooth_events_written_total", "Events committed to the event log, by topic.", ["topic"],
 )
 
 # Label children cost a dictionary lookup and a lock in prometheus-client: keep ours at hand.
@@ -98,6 +105,18 @@ def known_security_events(names: Iterable[str]) -> None:
 def security_event(event: str) -> None:
     """Counts one security event (the app's audit listener passes on those that may be counted)."""
     SECURITY_EVENTS.labels(str(event)).inc()
+
+
+def known_topics(names: Iterable[str]) -> None:
+    """Show every counted topic at 0 from the start."""
+    for name in names:
+        EVENTS_WRITTEN.labels(name)
+
+
+def events_written(counts: Mapping[str, int]) -> None:
+    """Count committed events by topic (the event store calls it once their transaction commits)."""
+    for topic, n in counts.items():
+        EVENTS_WRITTEN.labels(topic).inc(n)
 
 
 class _Values(Collector):
