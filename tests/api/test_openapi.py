@@ -31,6 +31,8 @@ OURS = {
     "CustomerAccountUpdate",
     # Kibo's event contracts (Event Pull API: mozu-java's contracts/event), in neither of the two specs
     "Event", "EventCollection", "EventExtendedProperty",
+    # in Kibo's REST SDK (clients/Customer/models), not in its published spec
+    "Behavior", "BehaviorCollection", "BehaviorCategory", "BehaviorCategoryCollection",
 }
 
 

@@ -14,6 +14,7 @@ from ticketbooth.accounts.parts.service import AccountParts, add_parts, check_pa
 from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.accounts.views import shopper_view
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B_USER
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import (
@@ -46,6 +47,7 @@ from ticketbooth.tickets.service import RequestedLifetimes, lifetimes_for, open_
 
 """The stored, case-folded form of a login name (NFKC and case folding may lengthen it)."""
 MAX_BULK = 100
+_RESERVED_TYPES = frozenset({ACCOUNT_TYPE_B2B_USER.lower()})
 
 # Profile field -> (its name in requests, the longest value kept)
 _PROFILE_LIMITS: Mapping[str, tuple[str, int]] = {
@@ -120,6 +122,23 @@ def _check_profile_values(values: Mapping[str, Any]) -> None:
 
 def _check_profile(profile: Profile) -> None:
     _check_profile_values(dataclasses.asdict(profile))
+    _check_account_type(profile.account_type)
+
+
+def _check_account_type(value: object) -> None:
+    """A B2B user's login is the B2B account API's to make: a customer account (or its shopper) cannot give
+    itself that account type through the customer accounts API (it would hide itself from it). "B2B" stays a
+    customer account's type as in Kibo: a B2B account is one with its B2B part (b2b_accounts), made by the
+    B2B account API."""
+    if isinstance(value, str) and value.strip().lower() in _RESERVED_TYPES:
+        raise InvalidParameter("accountType", f"Missing or invalid parameter: accountType {value.strip()} is given by "
+                               "the B2B account API only")
+
+
+def check_profile_values(values: Mapping[str, Any]) -> None:
+    """400 naming the field when a profile value (by Profile field name) is too long or holds control
+    characters (the B2B flows check their accounts' and users' profiles with it)."""
+    _check_profile_values(values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +366,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     _check_profile_values(changes.profile)
+    _check_account_type(changes.profile.get("account_type"))
     values.update(changes.profile)
     renamed = login_names.renamed(account, values.get("email", account.email), values.get("username", account.username))
     if renamed:

@@ -26,6 +26,8 @@ from ticketbooth.accounts.store.parts import PartsStore
 from ticketbooth.applications.store import SettingsStore
 from ticketbooth.audit.store.entries import AuditStore
 from ticketbooth.audit.store.retention import RetentionStore
+from ticketbooth.b2b.store.accounts import B2BAccountStore
+from ticketbooth.b2b.store.users import B2BUserStore
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
 from ticketbooth.db.hotpath import ReadFallback
@@ -63,7 +65,8 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
-            SessionStore, ChallengeStore, SettingsStore, HealthStore, RetentionStore, EventStore, StoreBase):
+            SessionStore, ChallengeStore, SettingsStore, HealthStore, RetentionStore, EventStore, B2BAccountStore,
+            B2BUserStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------
@@ -331,8 +334,11 @@ class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore,
     async def revoke_account_families(self, account_id: int, now: datetime, reason: str,
                                       *, keep_family_id: str | None = None) -> int:
         """Revoke every live token family of the account (but `keep_family_id`, the session that asked
-        for it); the number revoked. Refresh tokens and opaque access tokens stop working at once."""
-        where = [t.token_families.c.account_id == account_id, t.token_families.c.revoked_at.is_(None)]
+        for it); the number revoked. Refresh tokens and opaque access tokens stop working at once. The
+        account's own families and, for a B2B user's row, the families of its tickets for B2B accounts
+        (`user_account_id`); for a B2B account, its users' sessions for it."""
+        f = t.token_families.c
+        where = [or_(f.account_id == account_id, f.user_account_id == account_id), f.revoked_at.is_(None)]
         if keep_family_id is not None:
             where.append(t.token_families.c.id != keep_family_id)
         async with self._begin(write=True) as conn:
