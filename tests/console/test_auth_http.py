@@ -59,7 +59,7 @@ async def test_enrolment_signs_in_and_the_home_page_names_the_staff_member(conso
     member = await console_staff("viewer")
     r = await member.console.get("/console")
     assert r.status_code == 200
-    assert member.email in r.text and "viewer" in r.text
+    assert member.email in r.text and "viewer" in r.text and f"(tenant {TENANT})" in r.text
     [entry] = await staff_events(core, "staff.enrolled")
     assert entry.actor == f"staff:{member.email}" and entry.account_id is None and entry.tenant_id == TENANT
     assert member.secret not in str(entry.detail) and member.password not in str(entry.detail)
