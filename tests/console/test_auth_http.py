@@ -26,7 +26,7 @@ from tests.console.support import (
 )
 from ticketbooth.app import create_app
 from ticketbooth.applications import admin
-from ticketbooth.console.context import CheckedForm, RecentlyAuthenticatedStaff
+from ticketbooth.console.context import CheckedForm, RecentlyAuthenticatedStaff, SignedInStaff
 from ticketbooth.console.pages import console_router, redirect
 from ticketbooth.console.security import CSP
 from ticketbooth.core import Core
@@ -550,3 +550,57 @@ async def test_staff_signed_in_hold_only_their_own_session(console_staff: StaffF
     await console_staff("viewer")
     sessions = await staff_service.sessions_of(core, await staff_service.find(core, a.email))
     assert len(sessions) == 1 and sessions[0].stage == STAGE_SIGNED_IN
+
+
+# -- the audit trail ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+async def unlocking_client(core: Core) -> Any:
+    """The app with a console page that unlocks an account the way console-customers' pages do: the
+    API's own flow, called with `ctx.caller_for(Action.UNLOCK)`."""
+    from ticketbooth.login import state as login_state
+    from ticketbooth.staff.rules import Action
+
+    app = create_app(core=core)
+    router = console_router()
+
+    @router.post("/test-unlock/{account_id}")
+    async def unlock(request: Request, account_id: int, ctx: SignedInStaff, form: CheckedForm) -> Response:
+        await login_state.set_login_locked(ctx.core, ctx.caller_for(Action.UNLOCK), None, account_id, False)
+        return redirect(request, "/console")
+
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+async def test_a_staff_action_appears_in_the_accounts_trail_under_the_staff_members_name(
+        core: Core, seeded: Seed, unlocking_client: httpx.AsyncClient) -> None:
+    customer = await admin.ensure_customer(core, TENANT, None, "shopper@example.test", "a perfectly fine passphrase")
+    account_id = int(customer["accountId"])
+    viewer = await enrol_staff(core, unlocking_client, "viewer")
+    r = await viewer.console.submit("/console", f"/console/test-unlock/{account_id}", {})
+    assert r.status_code == 403
+    support = await enrol_staff(core, unlocking_client, "support")
+    r = await support.console.submit("/console", f"/console/test-unlock/{account_id}", {})
+    assert r.status_code == 303
+    entries, _ = await core.store.audit_entries(TENANT, account_id, 0, 50)
+    unlocked = [e for e in entries if e.event == "account.unlocked"]
+    assert len(unlocked) == 1  # the viewer's attempt changed nothing
+    assert unlocked[0].actor == f"staff:{support.email}" and unlocked[0].client_id == f"staff:{support.email}"
+
+
+async def test_the_staff_trail_lists_sign_ins_and_failures(console_staff: StaffFactory, client: httpx.AsyncClient,
+                                                           core: Core) -> None:
+    member = await console_staff("viewer")
+    await fresh_client(client).submit("/console/sign-in", "/console/sign-in",
+                                      {"email": member.email, "password": "not the password"})
+    await fresh_client(client).submit("/console/sign-in", "/console/sign-in",
+                                      {"email": "nobody@staff.example.test", "password": "not the password"})
+    staff = await staff_service.find(core, member.email)
+    mine, total = await staff_service.trail(core, TENANT, staff=staff)
+    assert [e.event for e in mine] == ["staff.sign-in-failed", "staff.enrolled"] and total == 2
+    everyone, _ = await staff_service.trail(core, TENANT)
+    unknown = [e for e in everyone if e.event == "staff.sign-in-failed" and e.actor is None]
+    assert len(unknown) == 1 and unknown[0].detail == {"reason": "unknown", "step": "password"}
+    assert "nobody" not in str([e.detail for e in everyone])  # what was typed for an unknown email is not kept
