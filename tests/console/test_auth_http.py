@@ -635,3 +635,22 @@ async def test_odd_form_values_never_cause_a_server_error(console_staff: StaffFa
             assert "<script>alert" not in r.text
         if (await member.console.get("/console")).status_code != 200:  # a failed re-authentication may lock
             break
+
+
+async def test_one_code_sent_twice_at_once_signs_in_once(console_staff: StaffFactory, client: httpx.AsyncClient,
+                                                          clock: ManualClock) -> None:
+    """A TOTP code (or a recovery code) raced in two sign-ins: exactly one wins (one conditional UPDATE)."""
+    import asyncio
+
+    member = await console_staff("support")
+    next_step(clock)
+    for code in (code_at(member.secret, clock.now()), member.recovery_codes[0]):
+        browsers = [fresh_client(client) for _ in range(2)]
+        tokens = []
+        for b in browsers:
+            r = await b.submit("/console/sign-in", "/console/sign-in", {"email": member.email, "password": member.password})
+            assert r.status_code == 303
+            tokens.append(await b.csrf("/console/sign-in/code"))
+        answers = await asyncio.gather(*(b.post("/console/sign-in/code", {"code": code, "csrf": t})
+                                         for b, t in zip(browsers, tokens, strict=True)))
+        assert sorted(a.status_code for a in answers) == [303, 401]
