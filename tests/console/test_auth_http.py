@@ -654,3 +654,21 @@ async def test_one_code_sent_twice_at_once_signs_in_once(console_staff: StaffFac
         answers = await asyncio.gather(*(b.post("/console/sign-in/code", {"code": code, "csrf": t})
                                          for b, t in zip(browsers, tokens, strict=True)))
         assert sorted(a.status_code for a in answers) == [303, 401]
+
+
+async def test_after_a_lock_ends_the_half_sign_in_the_sign_in_form_still_works(
+        console_staff: StaffFactory, client: httpx.AsyncClient, core: Core, clock: ManualClock) -> None:
+    """A wrong code that locks the staff member answers with the sign-in form and clears the cookie: that
+    form's CSRF token must be the one the next request (without the cookie) expects."""
+    await admin.settings_of(core, "tenant", TENANT, ["lockout.max_failed_logins=1", "lockout.lock_minutes=1"])
+    member = await console_staff("viewer")
+    console = fresh_client(client)
+    r = await console.submit("/console/sign-in", "/console/sign-in", {"email": member.email, "password": member.password})
+    assert r.status_code == 303
+    r = await console.submit("/console/sign-in/code", "/console/sign-in/code", {"code": "000000"})
+    assert r.status_code == 401 and 'action="/console/sign-in"' in r.text
+    clock.advance(timedelta(minutes=1, seconds=1))
+    next_step(clock)
+    r = await console.post("/console/sign-in", {"csrf": csrf_of(r.text), "email": member.email,
+                                                "password": member.password})
+    assert r.status_code == 303 and r.headers["location"] == "/console/sign-in/code"
