@@ -47,6 +47,7 @@ from ticketbooth.login.store.reset_codes import CodeStore
 from ticketbooth.mail.store import OutboxStore
 from ticketbooth.sessions.store import SessionStore
 from ticketbooth.tickets.store.rotation import Rotation
+from ticketbooth.webhooks.store import WebhookStore
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
 _TICKET_COLUMNS = [c for c in t.tickets.c]
@@ -61,7 +62,7 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
-            SettingsStore, HealthStore, RetentionStore, StoreBase):
+            SettingsStore, HealthStore, RetentionStore, WebhookStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

@@ -613,7 +613,8 @@ webhook_subscriptions = Table(
 
 # One delivery of one event to one subscription: the body is fixed when the delivery is created (the same
 # bytes and eventId on every attempt). Claimed with a lease (`claimed_by`, `claimed_until`); `status` is
-# pending, delivered or failed (given up, kept for inspection and redelivery). No personal data, no secret:
+# pending, delivered or failed (given up, kept for inspection and redelivery). Retries stop
+# `webhook_retry_for_seconds` after `retry_since` (its creation, or its last redelivery). No personal data, no secret:
 # `last_error` says what went wrong in our words, never the receiver's answer.
 webhook_deliveries = Table(
     "webhook_deliveries",
@@ -628,6 +629,7 @@ webhook_deliveries = Table(
     Column("status", String(10), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     _ts("created_at"),
+    _ts("retry_since"),
     _ts("next_attempt_at"),
     Column("claimed_by", String(64), nullable=True),
     _ts("claimed_until", nullable=True),

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column('status', sa.String(10), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
         _ts('created_at'),
+        _ts('retry_since'),
         _ts('next_attempt_at'),
         sa.Column('claimed_by', sa.String(64), nullable=True),
         _ts('claimed_until', nullable=True),
