@@ -311,3 +311,19 @@ class CustomerSegmentIn(KiboBody):
     code: str | None = None
     name: str | None = None
     description: str | None = None
+
+
+# event subscriptions (webhooks/routes.py): Kibo's ApplicationSubscription and AppDevEvent
+class AppDevEventIn(KiboBody):
+    eventId: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    eventName: str | None = Field(default=None, max_length=200)
+    eventCategory: str | None = Field(default=None, max_length=200)
+    apiVersionNumber: str | None = Field(default=None, max_length=50)
+
+
+class ApplicationSubscriptionIn(KiboBody):
+    applicationSubscriptionId: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    applicationEndPoint: str | None = None
+    events: list[AppDevEventIn] | None = Field(default=None, max_length=100)
+    packageId: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    noCallback: bool | None = None
