@@ -72,6 +72,13 @@ async def test_create_get_list_update_delete(client: httpx.AsyncClient, admin_he
     assert created["applicationEndPoint"] == "https://93.184.215.14/hook"
     assert [e["eventName"] for e in created["events"]] == ["customeraccount.created", "customeraccount.updated"]
     assert created["events"][0]["eventCategory"] == "customeraccount"
+    number = created["events"][1]["eventId"]
+    assert isinstance(number, int) and 0 < number < 2**31
+    r = await client.post(f"{SUBSCRIPTIONS}/events", headers=admin_headers, json={
+        "applicationEndPoint": "https://93.184.215.14/n", "events": [{"eventId": number}]})  # Kibo's other way
+    assert [e["eventName"] for e in ok(r)["events"]] == ["customeraccount.updated"]
+    deleted = await client.delete(f"{SUBSCRIPTIONS}/events/{ok(r)['applicationSubscriptionId']}", headers=admin_headers)
+    assert deleted.status_code == 200
     assert created["packageId"] == 7 and created["noCallback"] is False
 
     got = ok(await client.get(f"{SUBSCRIPTIONS}/{sid}", headers=admin_headers))
@@ -80,8 +87,9 @@ async def test_create_get_list_update_delete(client: httpx.AsyncClient, admin_he
     assert [s["applicationSubscriptionId"] for s in listed["items"]] == [sid]
 
     changed = ok(await client.put(f"{SUBSCRIPTIONS}/events", headers=admin_headers, json={
-        "applicationSubscriptionId": sid, "events": [{"eventName": "Login.Succeeded"}], "noCallback": True}))
-    assert [e["eventName"] for e in changed["events"]] == ["login.succeeded"]
+        "applicationSubscriptionId": sid, "events": [{"eventName": "CustomerAccount.LoginSucceeded"}],
+        "noCallback": True}))
+    assert [e["eventName"] for e in changed["events"]] == ["customeraccount.loginsucceeded"]
     assert changed["noCallback"] is True and changed["applicationEndPoint"] == "https://93.184.215.14/hook"
 
     r = await client.delete(f"{SUBSCRIPTIONS}/events/{sid}", headers=admin_headers)
@@ -148,6 +156,7 @@ async def test_a_name_resolving_to_loopback_is_refused(database_url: str, seeded
 
 
 @pytest.mark.parametrize("events", [[], None, [{"eventName": ""}], [{"eventName": "no dots"}],
+                                    [{"eventName": "customeraccount.exploded"}], [{"eventId": 0}],
                                     [{"eventName": "x" * 300}], [{"eventId": 5}], "text", [1]])
 async def test_topic_rules(client: httpx.AsyncClient, admin_headers: dict[str, str], events: Any) -> None:
     body: dict[str, Any] = {"applicationEndPoint": "https://93.184.215.14/hook"}
@@ -203,8 +212,8 @@ async def test_delivery_is_kibos_notification_signed_both_ways(client: httpx.Asy
 async def test_retries_with_the_same_event_id_then_delivered(client: httpx.AsyncClient,
                                                              admin_headers: dict[str, str], core: Core) -> None:
     with receiver(statuses=[500, 503]) as rx:
-        await subscribe(client, admin_headers, rx.url, "login.succeeded")
-        event_id = await add_event(core, "login.succeeded", "42")
+        await subscribe(client, admin_headers, rx.url, "customeraccount.loginsucceeded")
+        event_id = await add_event(core, "customeraccount.loginsucceeded", "42")
         deliverer = Deliverer(core)
         try:
             await run_until(deliverer, lambda: len(rx.received) >= 3)

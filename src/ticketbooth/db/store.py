@@ -40,6 +40,7 @@ from ticketbooth.domain.models import (
     TokenFamily,
 )
 from ticketbooth.domain.policies import SiteSettings, TenantSettings
+from ticketbooth.events.store import EventStore
 from ticketbooth.health.store import HealthStore
 from ticketbooth.login.store.challenges import ChallengeStore
 from ticketbooth.login.store.logins import LoginStore
@@ -62,7 +63,7 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
-            SettingsStore, HealthStore, RetentionStore, WebhookStore, StoreBase):
+            SettingsStore, HealthStore, RetentionStore, EventStore, WebhookStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

@@ -10,6 +10,9 @@
 - `ticketbooth_security_events_total{event}`: audit events (audit/service.py) by type:
   `login.succeeded`, `login.failed`, `refresh.replayed`, ..., only those whose count cannot tell
   whether an account exists (`audit.COUNTED_IN_METRICS`: not `otp.sent` nor `account.locked`);
+- `ticketbooth_events_written_total{topic}`: events committed to the event log (events/), by topic, only
+  the topics whose count cannot tell whether an account exists (`TopicInfo.counted`: not
+  `customeraccount.locked` nor `customeraccount.loginfailed`);
 - `ticketbooth_webhook_deliveries_total{outcome}` (delivered, retried, failed: given up),
   `ticketbooth_webhook_attempt_duration_seconds` and `ticketbooth_webhook_delivery_latency_seconds` (from
   an event's dispatch to its delivery), and `ticketbooth_webhook_backlog` (measured at scrape, like the
@@ -29,7 +32,7 @@ them in memory and also reports its own `process_*` metrics (CPU, memory, open f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import ParamSpec, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
@@ -62,6 +65,9 @@ SECURITY_EVENTS = Counter(
     "ticketbooth_security_events_total", "Security events recorded in the audit trail, by type.", ["event"],
 )
 
+EVENTS_WRITTEN = Counter(
+    "ticketbooth_events_written_total", "Events committed to the event log, by topic.", ["topic"],
+)
 WEBHOOK_DELIVERIES = Counter(
     "ticketbooth_webhook_deliveries_total",
     "Webhook delivery attempts by outcome: delivered, retried (failed, tried again later), failed (given up).",
@@ -121,6 +127,16 @@ def security_event(event: str) -> None:
     SECURITY_EVENTS.labels(str(event)).inc()
 
 
+def known_topics(names: Iterable[str]) -> None:
+    """Show every counted topic at 0 from the start."""
+    for name in names:
+        EVENTS_WRITTEN.labels(name)
+
+
+def events_written(counts: Mapping[str, int]) -> None:
+    """Count committed events by topic (the event store calls it once their transaction commits)."""
+    for topic, n in counts.items():
+        EVENTS_WRITTEN.labels(topic).inc(n)
 def webhook_attempt(seconds: float) -> None:
     WEBHOOK_ATTEMPT_SECONDS.observe(seconds)
 

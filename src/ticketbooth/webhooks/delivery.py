@@ -38,6 +38,7 @@ import httpx
 from ticketbooth.config import Settings
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidParameter, ServiceUnavailable
+from ticketbooth.events.rules import TOPICS
 from ticketbooth.infra import metrics
 from ticketbooth.infra.mail import SealError
 from ticketbooth.webhooks import rules
@@ -63,9 +64,9 @@ def endpoint_policy(settings: Settings) -> EndpointPolicy:
     return _policy(settings.webhook_http_hosts, settings.webhook_allowed_networks)
 
 
-def known_topics() -> Sequence[str] | None:
-    """The topics a subscription may name: the event log's list (events/), None until it is known."""
-    return None
+def known_topics() -> Sequence[str]:
+    """The topics a subscription may name: the event log's (events/rules.py)."""
+    return tuple(TOPICS)
 
 
 class AttemptError(Exception):

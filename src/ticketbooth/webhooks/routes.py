@@ -22,7 +22,7 @@ from ticketbooth.kibo.context import core_of, resolve, resolve_and_read
 from ticketbooth.kibo.wire import KiboJSON, respond
 from ticketbooth.webhooks import service as webhooks
 from ticketbooth.webhooks.delivery import known_topics
-from ticketbooth.webhooks.rules import Delivery, Subscription
+from ticketbooth.webhooks.rules import Delivery, Subscription, topic_by_number, topic_number
 
 router = APIRouter(prefix="/api/platform/appdev/appsubscriptions", tags=["AppEvent"])
 
@@ -31,8 +31,7 @@ Id64 = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _event(topic: str) -> dict[str, Any]:
-    known = known_topics()
-    return {"eventId": (known.index(topic) + 1) if known and topic in known else 0, "eventName": topic,
+    return {"eventId": topic_number(topic), "eventName": topic,
             "eventCategory": topic.split(".", 1)[0], "apiVersionNumber": None}
 
 
@@ -55,14 +54,8 @@ def delivery(d: Delivery) -> dict[str, Any]:
 def _topics(events: list[AppDevEventIn] | None) -> list[str | None] | None:
     if events is None:
         return None
-    known = known_topics()
-    out: list[str | None] = []
-    for e in events:
-        if e.eventName is None and e.eventId is not None and known and 1 <= e.eventId <= len(known):
-            out.append(known[e.eventId - 1])
-        else:
-            out.append(e.eventName)
-    return out
+    return [e.eventName if e.eventName is not None or e.eventId is None
+            else topic_by_number(e.eventId, known_topics()) for e in events]
 
 
 @router.post("/events", summary="Create an application event subscription")

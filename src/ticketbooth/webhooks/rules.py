@@ -25,6 +25,7 @@ import json
 import random
 import re
 import secrets
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,6 +113,16 @@ def notification(event_id: str, topic: str, entity_id: str, created_at: datetime
 
 
 # -- topics --------------------------------------------------------------------------------------------
+
+def topic_number(topic: str) -> int:
+    """AppDevEvent's `eventId` for a topic: a number that stays the topic's whatever topics are added (CRC-32
+    of its name, in int32)."""
+    return zlib.crc32(topic.encode("ascii", "replace")) & 0x7FFFFFFF
+
+
+def topic_by_number(number: int, known: Iterable[str]) -> str | None:
+    return next((t for t in known if topic_number(t) == number), None)
+
 
 def topics_of(names: Iterable[str | None], known: Sequence[str] | None = None) -> list[str]:
     """The topics a subscription asks for, lower case, each once, in the order given. A name must look like
