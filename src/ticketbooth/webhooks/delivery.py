@@ -51,7 +51,7 @@ log = logging.getLogger("ticketbooth.webhooks")
 DISPATCH_BATCH = 500
 CLAIM_BATCH = 50
 HOUSEKEEPING_SECONDS = 3600
-LEASE_MARGIN_SECONDS = 30.0
+LEASE_MARGIN_SECONDS = 5.0
 RESOLVE_LIMIT = 16
 
 
@@ -134,7 +134,8 @@ class Deliverer:
         self.worker = (worker or _worker_name())[:64]
         s = core.settings
         self.timeout = s.webhook_timeout_seconds
-        self.lease = timedelta(seconds=s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
+        # an attempt ends within the timeout; the lease leaves as long again, and a little, for its bookkeeping
+        self.lease = timedelta(seconds=2 * s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
         self.per_endpoint = s.webhook_endpoint_concurrency
         self.max_in_flight = s.webhook_max_in_flight
         self._rng = rng or random.Random()
