@@ -18,6 +18,8 @@ from ticketbooth.audit import routes as audit_log
 from ticketbooth.audit import service as audit
 from ticketbooth.config import Settings
 from ticketbooth.core import Core, common_passwords, open_core
+from ticketbooth.events import routes as event_log
+from ticketbooth.events.rules import TOPICS
 from ticketbooth.health import routes as health
 from ticketbooth.health.routes import RequestMetrics
 from ticketbooth.infra import metrics
@@ -74,7 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, webhooks, accounts)
+               customer_definitions, audit_log, event_log, webhooks, accounts)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
     for router in routers:
         app.include_router(router)
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(RequestMetrics, access_log=settings.access_log)
     app.add_middleware(KiboTolerance, max_body_bytes=settings.max_body_bytes, static_segments=static_segments(routers))
     metrics.known_security_events(sorted(audit.COUNTED_IN_METRICS))
+    metrics.known_topics(sorted(name for name, info in TOPICS.items() if info.counted))
     return app
 
 

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     each further failure, up to six hours, each drawn between half and all of it."""
     mail_keep_days: int = Field(default=7, ge=1, le=3650)
     """How long sent and given-up messages stay in the outbox table (sent ones without their body)."""
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long events stay in the event log (events/) once dispatched to their subscriptions; an event not
+    yet dispatched is never deleted. The mail sender's hourly housekeeping deletes them. Webhook deliveries
+    (webhooks/) delivered or given up are kept as long (for inspection and redelivery), then deleted by the
+    deliverer's hourly housekeeping; pending ones never are."""
     mail_template_dir: str = ""
     """Directory of mail templates that override the bundled ones (same layout: <kind>/[<locale>/]file)."""
 
@@ -190,8 +195,6 @@ class Settings(BaseSettings):
     """Comma-separated addresses or networks (CIDR) that deliveries may go to although they are not public
     (loopback, private, link-local...); empty: only public addresses. Checked when subscribing and again
     at every delivery, against the address the endpoint's name resolves to then."""
-    webhook_keep_days: int = Field(default=7, ge=1, le=3650)
-    """How long delivered and given-up deliveries are kept (for inspection and redelivery)."""
 
     @field_validator("trusted_proxies", "webhook_allowed_networks")
     @classmethod

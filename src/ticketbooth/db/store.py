@@ -133,15 +133,19 @@ class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeSt
 
     async def ensure_customer_set(self, tenant_id: int, code: str, now: datetime) -> int:
         """The id of the tenant's customer set `code`, created (not default) if missing."""
+        return (await self.claim_customer_set(tenant_id, code, now))[0]
+
+    async def claim_customer_set(self, tenant_id: int, code: str, now: datetime) -> tuple[int, bool]:
+        """The id of the tenant's customer set `code`, created (not default) if missing, and whether it was."""
         async with self._begin(write=True) as conn:
             where = (t.customer_sets.c.tenant_id == tenant_id, t.customer_sets.c.code == code)
             found = (await conn.execute(select(t.customer_sets.c.id).where(*where))).scalar()
             if found is not None:
-                return int(found)
+                return int(found), False
             res = await conn.execute(insert(t.customer_sets).values(
                 tenant_id=tenant_id, code=code, name=code, is_default=False, created_at=now
             ).returning(t.customer_sets.c.id))
-            return int(res.scalar_one())
+            return int(res.scalar_one()), True
 
     async def customer_set_id_by_code(self, tenant_id: int, code: str) -> int | None:
         """The id of the tenant's customer set `code`, compared case-insensitively (None if none)."""

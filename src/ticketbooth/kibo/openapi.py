@@ -181,6 +181,14 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
         "A live session (a refresh-token family) of an account: never a token.", id=STRING, createdOn=DATE,
         lastUsedOn=DATE, expiresOn=DATE, clientAddress=TEXT, userAgent=TEXT, applicationId=TEXT, siteId=INT32,
         isImpersonation=BOOL),
+    "EventExtendedProperty": shape("An id the event carries (never personal data).", key=STRING,
+                                   value={"type": ["string", "integer"]}),
+    "Event": shape(
+        "One event of the log: ids only, the receiver calls back for details. id orders the log; eventId is the "
+        "push notification's; timestamp is ours (= auditInfo.createDate).",
+        id=STRING, eventId=STRING, topic=STRING, entityId=STRING, correlationId=TEXT, isTest=BOOL, tenantId=INT32,
+        siteId=MAYBE_INT32, catalogId={"type": "null"}, masterCatalogId={"type": "null"}, timestamp=DATE,
+        auditInfo=ref("AdminUserAuditInfo"), extendedProperties=array(ref("EventExtendedProperty"))),
     "AuthTicket": shape("An application ticket (legacy application authentication).", accessToken=STRING,
                         accessTokenExpiration=DATE, refreshToken=STRING, refreshTokenExpiration=DATE),
     "OAuthAccessTokenResponse": shape("An application token (OAuth 2 client credentials).", access_token=STRING,
@@ -216,8 +224,8 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
 for _name, _item in [("CustomerAccount", "Accounts"), ("CustomerContact", "Contacts"), ("CustomerNote", "Notes"),
                      ("CustomerAttribute", "Attribute values"), ("CommerceRuntimeAttribute", "Attribute definitions"),
                      ("CustomerSet", "Customer sets"), ("CustomerAuditEntry", "Audit entries, newest first"),
-                     ("CustomerSession", "Live sessions"), ("ApplicationSubscription", "Event subscriptions"),
-                     ("WebhookDelivery", "Deliveries, newest first")]:
+                     ("CustomerSession", "Live sessions"), ("Event", "Events of the log, in log order"),
+                     ("ApplicationSubscription", "Event subscriptions"), ("WebhookDelivery", "Deliveries, newest first")]:
     RESPONSE_SCHEMAS[f"{_name}Collection"] = collection(_name, f"{_item}, a page of them.")
 RESPONSE_SCHEMAS["CardCollection"] = shape("An account's saved cards, all of them (not paged).", totalCount=INT32,
                                            items=array(ref("Card")))
@@ -426,6 +434,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", f"{A}/{{accountId}}/sessions"): Operation("204", auth=SHOPPER),
     ("DELETE", f"{A}/{{accountId}}/sessions/{{sessionId}}"): Operation("204", auth=SHOPPER),
     ("GET", f"{A}/{{accountId}}/auditlog/entries"): Operation("CustomerAuditEntryCollection", auth=SHOPPER),
+    # the event log (events/routes.py): Kibo's Event Pull API
+    ("GET", "/api/event/pull"): Operation("EventCollection"),
+    ("GET", "/api/event/pull/{eventId}"): Operation("Event"),
     # an account's parts
     ("GET", f"{A}/{{accountId}}/contacts"): Operation("CustomerContactCollection", auth=SHOPPER),
     ("POST", f"{A}/{{accountId}}/contacts"): Operation("CustomerContact", body="CustomerContactInput", auth=SHOPPER),

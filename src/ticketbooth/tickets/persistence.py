@@ -11,12 +11,15 @@ from typing import Protocol, Self
 
 from ticketbooth.audit.persistence import AuditTrail
 from ticketbooth.domain.models import Account, TicketRecord, TokenFamily
+from ticketbooth.events.persistence import EventLog
 
 
-class TokenFamilies(Protocol):
-    """Opening a token family with its first ticket: what `open_family` needs of a store or transaction."""
+class TokenFamilies(EventLog, Protocol):
+    """Opening a token family with its first ticket, and a login's event with it: what `open_family` needs
+    of a store or transaction."""
 
     async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None: ...
+    def transaction(self) -> AbstractAsyncContextManager[Self]: ...
 
 
 class TicketsPersistence(TokenFamilies, AuditTrail, Protocol):

@@ -272,7 +272,7 @@ class Deliverer:
 
     async def housekeeping(self) -> None:
         now = self.core.clock.now()
-        await self.store.purge_deliveries(now - timedelta(days=self.core.settings.webhook_keep_days))
+        await self.store.purge_deliveries(now - timedelta(days=self.core.settings.event_retention_days))
 
     # -- in the background --
 

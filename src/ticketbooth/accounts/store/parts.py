@@ -523,6 +523,15 @@ class PartsStore(StoreBase):
                 {"segment_id": segment_id, "account_id": a, "created_at": now} for a in sorted(set(account_ids))])
             return max(int(res.rowcount), 0)
 
+    async def segment_members(self, segment_id: int, account_ids: Collection[int]) -> set[int]:
+        """Which of `account_ids` are members of the segment."""
+        if not account_ids:
+            return set()
+        sa = t.segment_accounts.c
+        async with self._begin(write=False) as conn:
+            return {int(r[0]) for r in await conn.execute(select(sa.account_id).where(
+                sa.segment_id == segment_id, sa.account_id.in_(sorted(set(account_ids)))))}
+
     async def remove_segment_account(self, segment_id: int, account_id: int) -> bool:
         return await self._delete(t.segment_accounts, t.segment_accounts.c.segment_id == segment_id,
                                   t.segment_accounts.c.account_id == account_id)
