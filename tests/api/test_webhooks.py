@@ -312,6 +312,31 @@ async def test_a_hanging_endpoint_delays_no_other(database_url: str, client: htt
     assert all(r.claimed_by is None for r in rows)  # stopping gave the hung claims back
 
 
+async def test_paused_and_deleted_subscriptions_get_nothing(client: httpx.AsyncClient,
+                                                             admin_headers: dict[str, str], core: Core) -> None:
+    with receiver(status=503) as rx, receiver() as paused_rx:
+        sid = (await subscribe(client, admin_headers, rx.url, "customeraccount.created"))["applicationSubscriptionId"]
+        await subscribe(client, admin_headers, paused_rx.url, "customeraccount.created", noCallback=True)
+        await add_event(core, "customeraccount.created", "1")
+        deliverer = Deliverer(core)
+        try:
+            await run_until(deliverer, lambda: len(rx.received) >= 1)
+            assert [(r.subscription_id, r.status) for r in await delivery_rows(core)] == [(sid, "pending")]
+            r = await client.delete(f"{SUBSCRIPTIONS}/events/{sid}", headers=admin_headers)
+            assert r.status_code == 200
+            assert await delivery_rows(core) == []  # its pending delivery went with it
+            seen = len(rx.received)
+            await add_event(core, "customeraccount.created", "2")
+            for _ in range(10):
+                await deliverer.run_once()
+                await deliverer.drain()
+                await asyncio.sleep(0.05)
+        finally:
+            await deliverer.stop()
+        assert len(rx.received) == seen and paused_rx.received == []
+    assert await delivery_rows(core) == []
+
+
 async def test_redirects_not_followed(client: httpx.AsyncClient, admin_headers: dict[str, str], core: Core) -> None:
     with receiver() as target, receiver(status=302) as rx:
         rx.location = target.url
