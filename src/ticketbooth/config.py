@@ -188,6 +188,8 @@ class Settings(BaseSettings):
     at most this many of the process's delivery slots and never delays the others."""
     webhook_max_in_flight: int = Field(default=64, ge=1, le=10_000)
     """Deliveries one process sends at once, over all endpoints."""
+    webhook_cafile: str = ""
+    """PEM bundle of the CAs that may sign webhook endpoints' certificates (default: the system's)."""
     webhook_http_hosts: str = ""
     """Comma-separated host names (or addresses) whose endpoints may use plain http; every other endpoint
     must be https."""

@@ -22,7 +22,7 @@ from standardwebhooks import Webhook
 
 from tests.api.support import assert_error, ok
 from tests.conftest import ADMIN, OTHER, OTHER_TENANT, STOREFRONT, TENANT, app_token, headers
-from tests.webhook_receiver import receiver
+from tests.webhook_receiver import localhost_certificate, receiver
 from tests.webhook_support import SUBSCRIPTIONS, add_event, delivery_rows, run_until, subscribe, webhook_settings
 from ticketbooth.app import create_app
 from ticketbooth.applications import admin
@@ -335,6 +335,38 @@ async def test_paused_and_deleted_subscriptions_get_nothing(client: httpx.AsyncC
             await deliverer.stop()
         assert len(rx.received) == seen and paused_rx.received == []
     assert await delivery_rows(core) == []
+
+
+async def test_https_to_the_checked_address_with_the_name_verified(database_url: str, tmp_path: Any,
+                                                                    client: httpx.AsyncClient,
+                                                                    admin_headers: dict[str, str], core: Core) -> None:
+    """An https endpoint by name: the connection goes to the address checked, and the certificate is verified
+    for the name (SNI), against the CAs of TICKETBOOTH_WEBHOOK_CAFILE; without them, nothing is sent."""
+    cert, key = localhost_certificate(tmp_path)
+    trusting = await open_core(webhook_settings(database_url, webhook_cafile=str(cert)), SystemClock())
+    try:
+        with receiver(tls=(cert, key)) as rx:
+            assert rx.url.startswith("https://localhost:")
+            await subscribe(client, admin_headers, rx.url, "customeraccount.created")
+            untrusting = Deliverer(core)  # the system's CAs: the self-signed certificate is refused
+            await add_event(core, "customeraccount.created", "1")
+            try:
+                await run_until(untrusting, lambda: False, within=0.5)
+            except AssertionError:
+                pass
+            finally:
+                await untrusting.stop()
+            assert rx.received == []
+            assert (await delivery_rows(core))[0].last_error == "the request failed: ConnectError"
+            deliverer = Deliverer(trusting)
+            try:
+                await run_until(deliverer, lambda: len(rx.received) >= 1)
+            finally:
+                await deliverer.stop()
+            assert rx.received[0].headers["host"] == f"localhost:{rx.port}"
+    finally:
+        await trusting.close()
+    assert (await delivery_rows(core))[0].status == "delivered"
 
 
 async def test_redirects_not_followed(client: httpx.AsyncClient, admin_headers: dict[str, str], core: Core) -> None:

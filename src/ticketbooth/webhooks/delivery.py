@@ -40,7 +40,7 @@ from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidParameter, ServiceUnavailable
 from ticketbooth.events.rules import TOPICS
 from ticketbooth.infra import metrics
-from ticketbooth.infra.mail import SealError
+from ticketbooth.infra.mail import SealError, tls_context
 from ticketbooth.webhooks import rules
 from ticketbooth.webhooks.persistence import WebhooksPersistence
 from ticketbooth.webhooks.rules import Endpoint, EndpointPolicy, Job
@@ -141,6 +141,7 @@ class Deliverer:
         self._rng = rng or random.Random()
         self._client = httpx.AsyncClient(
             follow_redirects=False, trust_env=False, timeout=httpx.Timeout(self.timeout),
+            verify=tls_context(s.webhook_cafile),
             limits=httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=0),
         )
         self._in_flight: dict[int, asyncio.Task[None]] = {}
