@@ -207,8 +207,12 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
     "AppDevEvent": shape("A topic a subscription asks for: eventName is the topic (customeraccount.created).",
                          eventId=INT32, eventName=STRING, eventCategory=TEXT, apiVersionNumber=TEXT),
     "ApplicationSubscription": shape(
-        "An application's event subscription: its endpoint and topics (events). noCallback true pauses it. "
-        "sharedSecret, the signing secret, is in the creation's answer only.",
+        "An application's event subscription: its endpoint and topics (events). noCallback true pauses it.",
+        applicationSubscriptionId=INT32, applicationEndPoint=STRING, events=array(ref("AppDevEvent")),
+        packageId=INT32, noCallback=BOOL),
+    "ApplicationSubscriptionCreated": shape(
+        "A new event subscription, with its signing secret (sharedSecret), answered this once: the receiver "
+        "verifies deliveries with it (mozu-node-sdk's isRequestValid sharedSecret, or Standard Webhooks).",
         applicationSubscriptionId=INT32, applicationEndPoint=STRING, events=array(ref("AppDevEvent")),
         packageId=INT32, noCallback=BOOL, sharedSecret=STRING),
     "WebhookDelivery": shape(
@@ -484,7 +488,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", f"{C}/customersets"): Operation("CustomerSetCollection"),
     ("GET", f"{C}/customersets/{{code}}"): Operation("CustomerSet"),
     # event subscriptions (Kibo's AppEvent) and their deliveries (ours)
-    ("POST", f"{S}/events"): Operation("ApplicationSubscription", body="ApplicationSubscriptionInput"),
+    ("POST", f"{S}/events"): Operation("ApplicationSubscriptionCreated", body="ApplicationSubscriptionInput"),
     ("PUT", f"{S}/events"): Operation("ApplicationSubscription", body="ApplicationSubscriptionInput"),
     ("GET", f"{S}/events"): Operation("ApplicationSubscriptionCollection"),
     ("DELETE", f"{S}/events/{{applicationSubscriptionId}}"): Operation("200-empty"),
