@@ -14,10 +14,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from tests.api.code_support import Mailbox
 from tests.api.login_support import CHANGE_PASSWORDS, NEW_PASSWORD, as_shopper, lock_path
 from tests.api.parts_support import SEGMENTS, Shopper, define, part
 from tests.api.support import (
     CURRENT,
+    RESET_PASSWORD,
+    UPDATE_FORGOTTEN_PASSWORD,
     anonymous,
     anonymous_id,
     assert_error,
@@ -27,6 +30,7 @@ from tests.api.support import (
     register,
 )
 from tests.conftest import PASSWORD
+from tests.smtp import SmtpServer
 from ticketbooth.core import Core
 from ticketbooth.db import tables as t
 from ticketbooth.events import store as event_store
@@ -218,3 +222,40 @@ async def test_a_change_failing_after_its_event_leaves_neither(
         assert (await conn.execute(select(func.count()).select_from(t.accounts).where(
             t.accounts.c.email == EMAIL))).scalar_one() == 0
         assert (await conn.execute(select(func.count()).select_from(t.segments))).scalar_one() == 0
+
+
+async def test_cards(client: httpx.AsyncClient, nina: Shopper, core: Core) -> None:
+    contact = ok(await client.post(part(nina.account_id, "contacts"), headers=nina.headers,
+                                   json={"firstName": "Nina", "address": {"countryCode": "DE"}}))["id"]
+    body = {"nameOnCard": "Nina Neu", "cardType": "VISA", "expireMonth": 4, "expireYear": 2030,
+            "cardNumberPart": "************1111", "contactId": contact, "isDefaultPayMethod": False}
+    before = await _last(core)
+    card = ok(await client.post(part(nina.account_id, "cards"), headers=nina.headers, json=body))
+    ok(await client.put(part(nina.account_id, "cards", card["id"]), headers=nina.headers, json={**body, "expireYear": 2031}))
+    assert (await client.delete(part(nina.account_id, "cards", card["id"]), headers=nina.headers)).status_code in (200, 204)
+    assert await _since(core, before) == [(f"customercard.{action}", str(nina.account_id), {"cardId": card["id"]})
+                                          for action in ("created", "updated", "deleted")]
+
+
+async def test_password_reset_and_no_secret_in_any_event(
+        client: httpx.AsyncClient, app_headers: dict[str, str], core: Core, smtp_server: SmtpServer) -> None:
+    """The reset writes `customeraccount.passwordreset` alone (asking for a code writes nothing: its answer is
+    the same for an unknown name); and no event of the whole run holds the code, a token, the email
+    address, the name or a password."""
+    mailbox = Mailbox(core, smtp_server)
+    reg = await register(client, app_headers, EMAIL, firstName="Fenja", lastName="Forgetful")
+    before = await _last(core)
+    r = await client.post(RESET_PASSWORD, headers=app_headers, json={"emailAddress": EMAIL})
+    assert r.status_code == 200
+    assert await _since(core, before) == []
+    code = (await mailbox.one(EMAIL)).code()
+    r = await client.post(UPDATE_FORGOTTEN_PASSWORD, headers=app_headers, json={
+        "userName": EMAIL, "confirmationCode": code, "newPassword": NEW_PASSWORD})
+    assert r.status_code == 200, r.text
+    assert await _since(core, before) == [("customeraccount.passwordreset", str(reg["customerAccount"]["id"]), {})]
+    t2 = ok(await login(client, app_headers, EMAIL, NEW_PASSWORD))
+    async with core.store.engine.connect() as conn:
+        everything = repr([dict(r._mapping) for r in await conn.execute(select(t.events))]).lower()
+    for secret in (code, reg["accessToken"], reg["refreshToken"], reg["jwtAccessToken"], t2["accessToken"],
+                   t2["refreshToken"], EMAIL, "fenja", "forgetful", PASSWORD, NEW_PASSWORD):
+        assert secret.lower() not in everything

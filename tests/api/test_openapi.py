@@ -30,6 +30,8 @@ OURS = {
     "OpenIdConfiguration", "Liveness", "Readiness", "TwoFactorInfo", "OtpRequestInfo", "OtpAuthInfo",
     "CustomerAccountUpdate", "ApplicationSubscriptionCollection", "ApplicationSubscriptionCreated", "WebhookDelivery",
     "WebhookDeliveryCollection",
+    # Kibo's event contracts (Event Pull API: mozu-java's contracts/event), in neither of the two specs
+    "Event", "EventCollection", "EventExtendedProperty",
 }
 
 

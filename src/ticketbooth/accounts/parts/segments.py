@@ -100,15 +100,15 @@ async def delete_segment(core: Core, caller: Caller, segment_id: int) -> None:
 
 
 async def join_segments(tx: AccountsPersistence, caller: Caller, segment_ids: Sequence[int], account_ids: Sequence[int],
-                        now: datetime, *, parameter: str = "accountIds") -> None:
+                        now: datetime, *, parameter: str = "accountIds") -> dict[int, set[int]]:
     """Make the accounts members of the segments (all of the caller's tenant and site's customer set),
-    inside the caller's transaction `tx`. Members already stay as they are."""
+    inside the caller's transaction `tx`. Members already stay as they are. The accounts each segment
+    gained."""
     unknown = set(account_ids) - await tx.accounts_in_set(caller.tenant.id, caller.site.customer_set_id, account_ids)
     if unknown:
         first = min(unknown)
         raise InvalidParameter(parameter, f"Missing or invalid parameter: account {first} does not exist", first)
-    for segment_id in segment_ids:
-        await tx.add_segment_accounts(segment_id, account_ids, now)
+    return {segment_id: await tx.join_segment(segment_id, account_ids, now) for segment_id in segment_ids}
 
 
 async def add_accounts(core: Core, caller: Caller, segment_id: int, account_ids: Sequence[int]) -> None:
@@ -121,9 +121,8 @@ async def add_accounts(core: Core, caller: Caller, segment_id: int, account_ids:
     async with core.store.transaction() as tx:
         if await tx.get_segment(caller.tenant.id, segment_id) is None:
             raise _missing(segment_id)
-        already = await tx.segment_members(segment_id, account_ids)
-        await join_segments(tx, caller, [segment_id], account_ids, core.clock.now())
-        for account_id in sorted(set(account_ids) - already):
+        added = await join_segments(tx, caller, [segment_id], account_ids, core.clock.now())
+        for account_id in sorted(added[segment_id]):
             await events.publish(core, tx, topics.SEGMENT_ACCOUNT_ADDED, entity_id=account_id, caller=caller,
                                  extended={"segmentId": segment_id})
 
