@@ -227,7 +227,7 @@ async def test_retries_with_the_same_event_id_then_delivered(client: httpx.Async
 
 async def test_given_up_then_redelivered(database_url: str, client: httpx.AsyncClient,
                                          admin_headers: dict[str, str], core: Core) -> None:
-    quick = await open_core(webhook_settings(database_url, webhook_retry_for_seconds=0.3), SystemClock())
+    quick = await open_core(webhook_settings(database_url, webhook_retry_for_seconds=2.0), SystemClock())
     try:
         with receiver(status=500) as rx:
             sub = await subscribe(client, admin_headers, rx.url, "customeraccount.updated")
