@@ -270,13 +270,21 @@ class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeSt
 
     # -- token families and tickets ---------------------------------------------------------------
 
-    async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None:
+    async def insert_family(self, family: TokenFamily, first: TicketRecord,
+                            event: dict[str, Any] | None = None) -> None:
+        """The family and its first ticket, and `event` (a row of the event log: a login's) with them, as
+        one write: on the hot path outside a transaction (a login holds no transaction), else in it."""
         hot = self._hot
         if hot is not None:
-            return await hot.insert_family(family, first)
-        async with self._begin(write=True) as conn:
-            await conn.execute(_INSERT_FAMILY, _family_values(family))
-            await conn.execute(_INSERT_TICKET, _ticket_values(first))
+            await hot.insert_family(family, first, event)
+        else:
+            async with self._begin(write=True) as conn:
+                await conn.execute(_INSERT_FAMILY, _family_values(family))
+                await conn.execute(_INSERT_TICKET, _ticket_values(first))
+                if event is not None:
+                    await conn.execute(insert(t.events), event)
+        if event is not None:
+            self._count_events([event])
 
     async def ticket_by_access(self, access_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
         return await self._ticket_where(_TICKET_BY_ACCESS, "access_hash", access_hash)

@@ -153,13 +153,11 @@ async def open_family(
     )
     refresh_token, access_token = new_hex(REFRESH_TOKEN_BYTES), new_hex(ACCESS_TOKEN_BYTES)
     record = _record(family, refresh_token, access_token, 0, now, family.expires_at)
-    if account is None or acting_client_id is not None:  # an anonymous visit, an impersonation: no login
-        await store.insert_family(family, record)
-    else:  # a login: its event with its session, in one transaction (the caller's, when it has one)
-        async with store.transaction() as tx:
-            await tx.insert_family(family, record)
-            await events.publish(core, tx, topics.LOGIN_SUCCEEDED, entity_id=account.id, caller=caller, extended={
-                "userId": user_id, "sessionId": family.id, "previousAnonymousUserId": previous_anonymous})
+    login = None  # an anonymous visit or an impersonation is no login: no event
+    if account is not None and acting_client_id is None:  # a login: its event, written with its session
+        login = events.row(core, topics.LOGIN_SUCCEEDED, entity_id=account.id, caller=caller, extended={
+            "userId": user_id, "sessionId": family.id, "previousAnonymousUserId": previous_anonymous})
+    await store.insert_family(family, record, login)
     return await _hand_out(core, family, record, refresh_token, access_token, account, extra_claims)
 
 
