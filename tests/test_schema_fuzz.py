@@ -104,13 +104,18 @@ async def target(live_server: LiveServer) -> Target:
             "password": "a perfectly fine passphrase"}))
         ticket = ok(await client.post("/api/commerce/customer/authtickets", headers=storefront, json={
             "username": "fuzz.boss@example.com", "password": "a perfectly fine passphrase"}))
+        # paused (noCallback): no delivery is ever attempted, so the fuzz sends nothing out of this machine
+        subscription = ok(await client.post("/api/platform/appdev/appsubscriptions/events", headers=admin, json={
+            "applicationEndPoint": "https://93.184.215.14/fuzz", "events": [{"eventName": "customeraccount.updated"}],
+            "noCallback": True}))
     return Target(
         server=live_server,
         callers={"admin": admin, "storefront": storefront, "shopper": owner.headers,
                  "b2b_user": {**storefront, "x-vol-user-claims": ticket["accessToken"]}},
         ids={"accountId": owner.account_id, "contactId": contact["id"], "noteId": note["id"],
              "attributeFQN": definition["attributeFQN"], "id": segment["id"], "code": sets["items"][0]["code"],
-             "tenantId": TENANT},
+             "tenantId": TENANT, "subscriptionId": subscription["applicationSubscriptionId"],
+             "applicationSubscriptionId": subscription["applicationSubscriptionId"]},
         b2b_ids={"accountId": company["id"], "userId": boss["userId"], "roleId": 1},
     )
 

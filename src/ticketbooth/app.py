@@ -38,6 +38,8 @@ from ticketbooth.mail.service import MailSender, transport_for
 from ticketbooth.purchase_orders import routes as purchase_orders
 from ticketbooth.sessions import routes as sessions
 from ticketbooth.tickets.routes import authtickets, wellknown
+from ticketbooth.webhooks import routes as webhooks
+from ticketbooth.webhooks.delivery import Deliverer
 
 log = logging.getLogger("ticketbooth")
 
@@ -60,9 +62,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         gc.freeze()
         sender = MailSender(app.state.core, transport_for(app.state.core.settings))
         sender.start()
+        deliverer = Deliverer(app.state.core)
+        deliverer.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             await sender.stop()
             if own:
                 await app.state.core.close()
@@ -78,7 +83,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, purchase_orders, event_log, b2b_users, b2b_accounts, accounts)
+               customer_definitions, audit_log, purchase_orders, event_log, webhooks, b2b_users, b2b_accounts,
+               accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
     console = (console_auth,)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),

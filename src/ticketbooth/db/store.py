@@ -52,6 +52,7 @@ from ticketbooth.purchase_orders.store import PurchaseOrderStore
 from ticketbooth.sessions.store import SessionStore
 from ticketbooth.staff.store import StaffStore
 from ticketbooth.tickets.store.rotation import Rotation
+from ticketbooth.webhooks.store import WebhookStore
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
 _TICKET_COLUMNS = [c for c in t.tickets.c]
@@ -67,7 +68,7 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
             SessionStore, ChallengeStore, SettingsStore, HealthStore, RetentionStore, EventStore, B2BAccountStore,
-            B2BUserStore, StaffStore, StoreBase):
+            B2BUserStore, StaffStore, WebhookStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------
