@@ -259,3 +259,31 @@ async def test_password_reset_and_no_secret_in_any_event(
     for secret in (code, reg["accessToken"], reg["refreshToken"], reg["jwtAccessToken"], t2["accessToken"],
                    t2["refreshToken"], EMAIL, "fenja", "forgetful", PASSWORD, NEW_PASSWORD):
         assert secret.lower() not in everything
+
+
+async def test_b2b_accounts_users_and_roles(client: httpx.AsyncClient, admin: dict[str, str], core: Core) -> None:
+    """A B2B account's events are about the account (entityId) and name the user and role by id only."""
+    from tests.api.b2b_support import B2B, PURCHASER_ROLE, add_account, add_user, user_path
+
+    parent = await add_account(client, admin, "Parent Corp")
+    before = await _last(core)
+    child = await add_account(client, admin, "Child Branch", parentAccountId=parent["id"])
+    account = str(child["id"])
+    boss = ok(await add_user(client, admin, child["id"], "ada.admin@example.com"))  # the account's Admin
+    ok(await client.put(f"{B2B}/{child['id']}", headers=admin, json={"priceList": "gold"}))
+    user = ok(await add_user(client, admin, child["id"], "bea.buyer@example.com", roles=(PURCHASER_ROLE,)))
+    uid = user["userId"]
+    for done in (await client.post(user_path(child["id"], uid, "roles", 1), headers=admin),
+                 await client.delete(user_path(child["id"], uid, "roles", 1), headers=admin),
+                 await client.put(user_path(child["id"], uid, "remove"), headers=admin)):
+        assert done.status_code in (200, 204), done.text
+    written = [e for e in await _since(core, before) if e[0].startswith("b2baccount.")]
+    assert written == [
+        ("b2baccount.created", account, {"parentAccountId": parent["id"]}),
+        ("b2baccount.useradded", account, {"userId": boss["userId"]}),
+        ("b2baccount.updated", account, {}),
+        ("b2baccount.useradded", account, {"userId": uid}),
+        ("b2baccount.userroleadded", account, {"userId": uid, "roleId": 1}),
+        ("b2baccount.userroleremoved", account, {"userId": uid, "roleId": 1}),
+        ("b2baccount.userremoved", account, {"userId": uid}),
+    ]

@@ -21,4 +21,4 @@ def test_every_topic_is_documented_and_nothing_else() -> None:
 
 def test_names_are_resource_dot_action() -> None:
     for name in TOPICS:
-        assert re.fullmatch(r"[a-z]+\.[a-z]+", name), name
+        assert re.fullmatch(r"[a-z][a-z0-9]*\.[a-z]+", name), name  # b2baccount.created

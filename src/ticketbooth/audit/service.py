@@ -102,6 +102,13 @@ PUBLISHED: dict[Event, tuple[str, tuple[str, ...]]] = {
     Event.CARD_ADDED: (topics.CARD_CREATED, ("cardId",)),
     Event.CARD_UPDATED: (topics.CARD_UPDATED, ("cardId",)),
     Event.CARD_DELETED: (topics.CARD_DELETED, ("cardId",)),
+    Event.B2B_ACCOUNT_CREATED: (topics.B2B_ACCOUNT_CREATED, ("parentAccountId",)),
+    Event.B2B_ACCOUNT_UPDATED: (topics.B2B_ACCOUNT_UPDATED, ()),
+    Event.B2B_USER_ADDED: (topics.B2B_USER_ADDED, ("userId",)),
+    Event.B2B_USER_UPDATED: (topics.B2B_USER_UPDATED, ("userId",)),
+    Event.B2B_USER_REMOVED: (topics.B2B_USER_REMOVED, ("userId",)),
+    Event.B2B_USER_ROLE_ADDED: (topics.B2B_USER_ROLE_ADDED, ("userId", "roleId")),
+    Event.B2B_USER_ROLE_REMOVED: (topics.B2B_USER_ROLE_REMOVED, ("userId", "roleId")),
 }
 """The audit events that publish an event of the log, about their account (`entityId`), and the keys of
 their `detail` (ids) that go into its extendedProperties. The others publish theirs where they happen

@@ -99,6 +99,18 @@ SESSION_ENDED = _topic("customersession.ended", (
     " session of the account ended."))
 IMPERSONATION_STARTED = _topic("customersession.impersonationstarted", (
     "An application started acting as the shopper (impersonation); extended: applicationId (the acting application)."))
+# -- B2B accounts (b2b/; entityId: the B2B account id) ---------------------------------------------------------
+B2B_ACCOUNT_CREATED = _topic("b2baccount.created", (
+    "A B2B account was created (by a merchant, or requested from a storefront); extended: parentAccountId."))
+B2B_ACCOUNT_UPDATED = _topic("b2baccount.updated", "A B2B account's details were changed.")
+B2B_USER_ADDED = _topic("b2baccount.useradded", "A user was added to a B2B account; extended: userId.")
+B2B_USER_UPDATED = _topic("b2baccount.userupdated", "A user of a B2B account was changed; extended: userId.")
+B2B_USER_REMOVED = _topic("b2baccount.userremoved", (
+    "A user was removed from a B2B account (their sessions for it ended); extended: userId."))
+B2B_USER_ROLE_ADDED = _topic("b2baccount.userroleadded", (
+    "A user of a B2B account was given a role there; extended: userId, roleId."))
+B2B_USER_ROLE_REMOVED = _topic("b2baccount.userroleremoved", (
+    "A role was taken from a user of a B2B account; extended: userId, roleId."))
 
 
 _ID_KEY = re.compile(r"[a-z][A-Za-z]*(Id|FQN)")
