@@ -29,6 +29,9 @@ OURS = {
     "ApiError", "CustomerSession", "CustomerSessionCollection", "Tenant", "TenantSite", "JsonWebKeySet",
     "OpenIdConfiguration", "Liveness", "Readiness", "TwoFactorInfo", "OtpRequestInfo", "OtpAuthInfo",
     "CustomerAccountUpdate",
+    # in Kibo's REST SDK (clients/Customer/models), not in its published spec
+    "Behavior", "BehaviorCollection", "BehaviorCategory", "BehaviorCategoryCollection",
+    "B2BRole", "B2BRoleInput", "B2BRoleCollection",
 }
 
 

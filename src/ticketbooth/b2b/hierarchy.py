@@ -8,7 +8,8 @@ the other refused. The moved account's whole subtree takes the new parent's top 
 in the same transaction; a move that would take any account below MAX_DEPTH is refused. Moving leaves roles as
 they are (apply-to-future-children only acts when an account is created).
 
-Who may: a merchant application (customer:admin) moves accounts and reads any tree of its customer set.
+Who may: a merchant application (customer:admin) moves accounts and reads any tree of its customer set; a B2B
+user who may view child accounts (1010) reads the part of the tree below the account of their ticket.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from dataclasses import dataclass
 
 from ticketbooth.accounts.access import actor, require_admin
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b import access as b2b_access
 from ticketbooth.b2b.persistence import B2BPersistence
-from ticketbooth.b2b.rules import HierarchyNode, may_move, subtree_height
+from ticketbooth.b2b.rules import VIEW_CHILD_ACCOUNTS, HierarchyNode, may_move, subtree_height
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidParameter, NotFound
+from ticketbooth.domain.models import Shopper
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +54,21 @@ async def node_of(store: B2BPersistence, caller: Caller, account_id: int) -> Hie
     return node
 
 
-async def hierarchy(core: Core, caller: Caller, account_id: int) -> Tree:
-    """The tree the account belongs to, from its top account down (Kibo's getB2BAccountHierarchy answers with
-    the whole hierarchy around the account)."""
-    require_admin(caller, "reading a B2B account hierarchy")
+async def hierarchy(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> Tree:
+    """The hierarchy around the account: for the merchant its whole tree, from its top account down (Kibo's
+    getB2BAccountHierarchy); for a B2B user who may view child accounts (1010), the part below the account of
+    their ticket (its parent and siblings are other companies' business)."""
+    access = await b2b_access.require(core, caller, shopper, account_id, VIEW_CHILD_ACCOUNTS,
+                                      "reading a B2B account hierarchy")
     node = await node_of(core.store, caller, account_id)
     nodes = await core.store.tree_of(node.root_account_id)
-    return Tree(node.root_account_id, nodes)
+    if access.admin or access.ticket_account_id is None:
+        return Tree(node.root_account_id, nodes)
+    top = next((n for n in nodes if n.account_id == access.ticket_account_id), None)
+    if top is None:  # the ticket's account left this tree meanwhile
+        raise _missing(account_id)
+    below = {n.account_id for n in await core.store.subtree(top)}
+    return Tree(top.account_id, [n for n in nodes if n.account_id in below])
 
 
 async def change_parent(core: Core, caller: Caller, account_id: int, parent_account_id: int) -> HierarchyNode:

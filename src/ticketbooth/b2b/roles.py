@@ -12,7 +12,8 @@ Taking a role from an account (or deleting it, or replacing its accounts) takes 
 there; their tickets show the change at their next refresh, which recomputes behaviors. Apply-to-future-
 children on an account's grant gives the role to every account created below it later (any depth):
 `inherit_roles`, called by the creation of a child account. Only merchant applications (customer:admin)
-create, change, give and delete roles.
+create, change, give and delete roles; a B2B user who manages users (1001) lists the roles usable in the
+account of their ticket (or, with 1010, of an account below it).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from dataclasses import dataclass
 
 from ticketbooth.accounts.access import actor, require_admin
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b import access as b2b_access
 from ticketbooth.b2b.persistence import B2BPersistence
 from ticketbooth.b2b.rules import (
+    MANAGE_USERS,
     MAX_ROLE_ACCOUNTS,
     MAX_ROLE_NAME,
     HierarchyNode,
@@ -115,7 +118,7 @@ def require_merchant(caller: Caller, doing: str) -> None:
 async def account_roles(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> list[Role]:
     """The roles usable in the B2B account, for a merchant application or a user of the account who manages its
     users (1001)."""
-    require_admin(caller, "listing the roles of a B2B account")
+    await b2b_access.require(core, caller, shopper, account_id, MANAGE_USERS, "listing the roles of a B2B account")
     await _b2b_account(core.store, caller, account_id, same_set=True)
     return await roles_usable_in(core.store, caller.tenant.id, account_id)
 

@@ -18,17 +18,15 @@ Only merchant applications (customer:admin) change a status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ticketbooth.accounts.access import actor, require_admin
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b.accounts import end_account_sessions
 from ticketbooth.b2b.persistence import B2BPersistence
 from ticketbooth.b2b.rules import (
     ACTION_APPROVE,
     ACTION_DENY,
     APPROVED,
     B2BStatus,
-    HierarchyNode,
     Recipient,
     next_status,
     status_action,
@@ -36,7 +34,7 @@ from ticketbooth.b2b.rules import (
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidParameter, NotFound
-from ticketbooth.domain.models import MAIL_B2B_ACCOUNT_APPROVED, MAIL_B2B_ACCOUNT_DENIED, REVOKED_BY_DEACTIVATION, Account
+from ticketbooth.domain.models import MAIL_B2B_ACCOUNT_APPROVED, MAIL_B2B_ACCOUNT_DENIED, REVOKED_BY_DEACTIVATION
 from ticketbooth.mail import service as mail
 
 
@@ -69,7 +67,7 @@ async def change_status(core: Core, caller: Caller, account_id: int, action_name
             await tx.set_b2b_status(account_id, after.approval_status, after.is_active, now, by)
             ended = 0
             if not after.is_active or after.approval_status != APPROVED:
-                ended = await tx.revoke_b2b_account_families(account_id, now, REVOKED_BY_DEACTIVATION)
+                ended = await end_account_sessions(tx, account_id, now, REVOKED_BY_DEACTIVATION)
             await audit.record(core, audit.Event.B2B_STATUS_CHANGED, caller=caller, account_id=account_id, actor=by,
                                store=tx, detail={"action": action, "approvalStatus": after.approval_status,
                                                  "isActive": after.is_active, "sessionsEnded": ended})
@@ -87,21 +85,3 @@ async def change_status(core: Core, caller: Caller, account_id: int, action_name
     assert status is not None
     return status
 
-
-@dataclass(frozen=True, slots=True)
-class AccountView:
-    """A B2B account as the merchant's operations answer it (until the account flows' own view serves them)."""
-
-    account: Account
-    node: HierarchyNode
-    status: B2BStatus
-    sales_reps: list[str]
-
-
-async def account_view(core: Core, caller: Caller, account_id: int) -> AccountView:
-    account = await core.store.get_account(account_id)
-    node = await core.store.hierarchy_node(caller.tenant.id, caller.site.customer_set_id, account_id)
-    status = await core.store.b2b_status(account_id)
-    if account is None or node is None or status is None:
-        raise NotFound(f"Item not found: B2B account {account_id} does not exist")
-    return AccountView(account, node, status, await core.store.sales_reps_of(account_id))

@@ -74,7 +74,7 @@ async def upgrade_accounts(core: Core, caller: Caller, given: Sequence[object]) 
             if not upgraded:
                 result.skipped.append(account_id)
                 continue
-            ended = await tx.revoke_b2b_account_families(account_id, now, REVOKED_BY_ADMIN)
+            ended = await tx.revoke_account_families(account_id, now, REVOKED_BY_ADMIN)
             await audit.record(core, audit.Event.B2B_UPGRADED, caller=caller, account_id=account_id, actor=by, store=tx,
                                detail={"userAccountId": user_account_id, "hadLogin": c.has_login,
                                        "sessionsEnded": ended})

@@ -9,7 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from ticketbooth.accounts.routes.parts import CONTACT_FIELDS
+from ticketbooth.b2b import accounts as b2b_accounts
 from ticketbooth.b2b import contacts, sales_reps, status, upgrade
+from ticketbooth.b2b.routes import openapi_more as _documented  # noqa: F401  (describes these routes)
+from ticketbooth.b2b.routes import wire as b2b_wire
 from ticketbooth.b2b.rules import ExtendedContact
 from ticketbooth.core import Core
 from ticketbooth.domain.filters import FilterField
@@ -30,12 +33,8 @@ B2B_CONTACT_FIELDS = {**CONTACT_FIELDS, **by_kibo_name({
 
 
 async def b2b_account(core: Core, ctx: Context, account_id: int) -> dict[str, Any]:
-    """Kibo's B2BAccount of the account (what the merchant's operations answer)."""
-    view = await status.account_view(core, ctx.caller, account_id)
-    return {**wire.account(view.account), "approvalStatus": view.status.approval_status,
-            "isActive": view.status.is_active, "parentAccountId": view.node.parent_account_id,
-            "rootAccountId": view.node.root_account_id, "priceList": None, "priority": None,
-            "salesReps": [{"accountId": account_id, "adminUserId": u} for u in view.sales_reps], "users": []}
+    """Kibo's B2BAccount of the account, as the caller may see it (what the operations here answer)."""
+    return b2b_wire.b2b_account(await b2b_accounts.get_account(core, ctx.caller, ctx.shopper, account_id))
 
 
 # -- status -------------------------------------------------------------------------------------------

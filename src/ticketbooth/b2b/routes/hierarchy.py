@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from ticketbooth.b2b import hierarchy
 from ticketbooth.b2b.hierarchy import Tree
+from ticketbooth.b2b.routes import openapi_more as _documented  # noqa: F401  (describes these routes)
 from ticketbooth.b2b.routes.admin import b2b_account
 from ticketbooth.core import Core
 from ticketbooth.kibo.context import Context, core_of, resolve
@@ -26,7 +27,7 @@ def node(tree: Tree, account_id: int, below: dict[int, list[int]]) -> dict[str, 
 async def hierarchy_result(core: Core, ctx: Context, account_id: int) -> dict[str, Any]:
     """Kibo's B2BAccountHierarchyResult: every account of the tree (B2BAccount) and the nesting from its top
     (REST and GraphQL)."""
-    tree = await hierarchy.hierarchy(core, ctx.caller, account_id)
+    tree = await hierarchy.hierarchy(core, ctx.caller, ctx.shopper, account_id)
     accounts = [await b2b_account(core, ctx, n.account_id) for n in tree.nodes]
     return {"accounts": accounts, "hierarchy": node(tree, tree.root, tree.children())}
 

@@ -80,15 +80,6 @@ class B2BAdminStore(StoreBase):
                 user.c.email.is_not(None)).order_by(t.b2b_users.c.created_at, user.c.id))).all()
         return [Recipient(r.email, r.first_name, r.locale_code) for r in rows]
 
-    async def revoke_b2b_account_families(self, account_id: int, now: datetime, reason: str) -> int:
-        """End every live session for the B2B account: its users' families whose ticket is for this account
-        (`account_id`), whatever user they are."""
-        async with self._begin(write=True) as conn:
-            res = await conn.execute(update(t.token_families).where(
-                t.token_families.c.account_id == account_id, t.token_families.c.revoked_at.is_(None),
-            ).values(revoked_at=now, revoke_reason=reason))
-            return int(res.rowcount)
-
     # -- sales reps -----------------------------------------------------------------------------
 
     async def sales_reps_of(self, account_id: int) -> list[str]:
