@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.api.b2b_more_support import B2B, audit_events, new_b2b_account, nodes
+from tests.api.b2b_support import add_account
 from tests.api.parts_support import Shopper, other_tenant_admin
 from tests.api.support import assert_error, ok
 from ticketbooth.b2b.rules import MAX_DEPTH
@@ -177,3 +178,21 @@ async def test_only_merchants_read_and_move(client: httpx.AsyncClient, admin: di
         assert_error(await _move(client, admin, account, parent), 404, "ITEM_NOT_FOUND")
     assert_error(await client.get(f"{B2B}/{nina.account_id}/hierarchy", headers=admin), 404, "ITEM_NOT_FOUND")
     assert await nodes(core) == before
+
+
+async def test_a_child_created_while_its_parent_moves_gets_the_right_root(client: httpx.AsyncClient,
+                                                                          admin: dict[str, str], core: Core) -> None:
+    """Creating an account under X while X moves between two trees, 20 times: every new account's root and depth
+    are those of X after the move or before it, never a mix (creation reads X's place under the hierarchy lock)."""
+    first = (await add_account(client, admin, "First"))["id"]
+    second = (await add_account(client, admin, "Second"))["id"]
+    x = (await add_account(client, admin, "X", parentAccountId=first))["id"]
+    for round_ in range(20):
+        target = second if round_ % 2 == 0 else first
+        created, moved = await asyncio.gather(
+            client.post(B2B, headers=admin, json={"companyOrOrganization": f"Child {round_}", "parentAccountId": x}),
+            _move(client, admin, x, target))
+        assert created.status_code == 200 and moved.status_code == 200, (created.text, moved.text)
+        found = await nodes(core)
+        _consistent(found)
+        assert found[created.json()["id"]][:2] == (x, target)

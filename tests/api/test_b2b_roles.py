@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.api.b2b_more_support import B2B, ROLES, audit_events, count, create_role, new_b2b_account
+from tests.api.b2b_support import add_account, add_user
 from tests.api.parts_support import Shopper, other_tenant_admin, outlet_account
 from tests.api.support import KIBO_DATE, assert_error, ok
 from tests.conftest import SITE_OTHER_SET
@@ -252,3 +253,28 @@ async def test_only_merchants_manage_roles(client: httpx.AsyncClient, admin: dic
         assert_error(await client.get(f"{B2B}/{acme}/roles", headers=hdrs), 403)
     assert ok(await client.get(f"{ROLES}/{role['id']}", headers=admin)) == role
     assert await count(core, t.b2b_roles) == 4
+
+
+async def test_child_accounts_created_under_a_parent_inherit(client: httpx.AsyncClient, admin: dict[str, str],
+                                                             core: Core) -> None:
+    acme = (await add_account(client, admin, "Acme"))["id"]
+    inherited = await create_role(client, admin, "Inherited", [1008], [acme])
+    kept = await create_role(client, admin, "Kept", [1008], [acme])
+    assert (await client.put(f"{ROLES}/{inherited['id']}/accounts/{acme}/apply-to-future-children/true",
+                             headers=admin)).status_code == 200
+    north = (await add_account(client, admin, "Acme North", parentAccountId=acme))["id"]
+    east = (await add_account(client, admin, "Acme North East", parentAccountId=north))["id"]
+    for account in (north, east):
+        ids = [r["id"] for r in ok(await client.get(f"{B2B}/{account}/roles", headers=admin))["items"]]
+        assert inherited["id"] in ids and kept["id"] not in ids
+    # a role given with it can be given to the child's users
+    assert (await add_user(client, admin, east, "pat@acme.example", (inherited["id"],))).status_code == 200
+    assert (await add_user(client, admin, east, "lee@acme.example", (kept["id"],))).status_code == 404
+    # switched off at the top: accounts created below from now on do not get it, at any depth
+    assert (await client.put(f"{ROLES}/{inherited['id']}/accounts/{acme}/apply-to-future-children/false",
+                             headers=admin)).status_code == 200
+    for parent in (acme, east):
+        later = (await add_account(client, admin, f"Later under {parent}", parentAccountId=parent))["id"]
+        ids = [r["id"] for r in ok(await client.get(f"{B2B}/{later}/roles", headers=admin))["items"]]
+        assert ids == [1, 2, 3]
+
