@@ -73,7 +73,8 @@ class Target:
     callers: dict[str, dict[str, str]]
     ids: dict[str, Any]
     b2b_ids: dict[str, Any] = field(default_factory=dict)
-    """The ids of the B2B routes (/b2baccounts...): a B2B account, its Admin user, the Admin role."""
+    """The ids of the B2B routes (/b2baccounts...): a B2B account, its Admin user, a merchant role given to it,
+    another account to be its parent, and a status action."""
 
     def ids_for(self, path: str) -> dict[str, Any]:
         return {**self.ids, **self.b2b_ids} if B2B_PATH in path else self.ids
@@ -108,6 +109,12 @@ async def target(live_server: LiveServer) -> Target:
         subscription = ok(await client.post("/api/platform/appdev/appsubscriptions/events", headers=admin, json={
             "applicationEndPoint": "https://93.184.215.14/fuzz", "events": [{"eventName": "customeraccount.updated"}],
             "noCallback": True}))
+        parent = ok(await client.post("/api/commerce/customer/b2baccounts", headers=admin, json={
+            "companyOrOrganization": "Fuzz Holding", "approvalStatus": "Approved"}))
+        role = ok(await client.post("/api/commerce/customer/b2baccounts/roles", headers=admin, json={
+            "name": "Fuzz role", "behaviors": [1008], "accountIds": [company["id"]]}))
+        ok(await client.post(f"/api/commerce/customer/b2baccounts/{company['id']}/attributes", headers=admin,
+                             json={"fullyQualifiedName": definition["attributeFQN"], "values": ["blue"]}))
     return Target(
         server=live_server,
         callers={"admin": admin, "storefront": storefront, "shopper": owner.headers,
@@ -116,7 +123,8 @@ async def target(live_server: LiveServer) -> Target:
              "attributeFQN": definition["attributeFQN"], "id": segment["id"], "code": sets["items"][0]["code"],
              "tenantId": TENANT, "subscriptionId": subscription["applicationSubscriptionId"],
              "applicationSubscriptionId": subscription["applicationSubscriptionId"]},
-        b2b_ids={"accountId": company["id"], "userId": boss["userId"], "roleId": 1},
+        b2b_ids={"accountId": company["id"], "userId": boss["userId"], "roleId": role["id"],
+                 "parentAccountId": parent["id"], "actionName": "approve", "enabled": "true"},
     )
 
 

@@ -18,6 +18,10 @@ from ticketbooth.applications import routes as platform
 from ticketbooth.audit import routes as audit_log
 from ticketbooth.audit import service as audit
 from ticketbooth.b2b.routes import accounts as b2b_accounts
+from ticketbooth.b2b.routes import admin as b2b_admin
+from ticketbooth.b2b.routes import attributes as b2b_attributes
+from ticketbooth.b2b.routes import hierarchy as b2b_hierarchy
+from ticketbooth.b2b.routes import roles as b2b_roles
 from ticketbooth.b2b.routes import users as b2b_users
 from ticketbooth.config import Settings
 from ticketbooth.console import auth as console_auth
@@ -83,12 +87,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, purchase_orders, event_log, webhooks, b2b_users, b2b_accounts,
-               accounts)
+               customer_definitions, audit_log, purchase_orders, event_log, webhooks, b2b_roles, b2b_hierarchy,
+               b2b_admin, b2b_attributes, b2b_users, b2b_accounts, accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
     console = (console_auth,)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
-               *(module.router for module in console)]
+               b2b_admin.contacts_router, *(module.router for module in console)]
     for router in routers:
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console-static")

@@ -287,3 +287,29 @@ async def test_b2b_accounts_users_and_roles(client: httpx.AsyncClient, admin: di
         ("b2baccount.userroleremoved", account, {"userId": uid, "roleId": 1}),
         ("b2baccount.userremoved", account, {"userId": uid}),
     ]
+
+
+async def test_b2b_status_hierarchy_and_merchant_roles(client: httpx.AsyncClient, admin: dict[str, str],
+                                                       core: Core) -> None:
+    from tests.api.b2b_support import B2B, add_account
+
+    top = await add_account(client, admin, "Top Corp")
+    other = await add_account(client, admin, "Other Corp")
+    pending = await add_account(client, admin, "Pending Corp", approved=False)
+    before = await _last(core)
+    for done in (await client.put(f"{B2B}/{pending['id']}/status/approve", headers=admin),
+                 await client.post(f"{B2B}/{pending['id']}/changeparent/{top['id']}", headers=admin)):
+        assert done.status_code in (200, 204), done.text
+    role = ok(await client.post(f"{B2B}/roles", headers=admin, json={
+        "name": "Buyer", "behaviors": [1008], "accountIds": [other["id"]]}))
+    for done in (await client.put(f"{B2B}/roles/{role['id']}/accounts/{pending['id']}", headers=admin),
+                 await client.delete(f"{B2B}/roles/{role['id']}/accounts/{pending['id']}", headers=admin)):
+        assert done.status_code in (200, 204), done.text
+    account = str(pending["id"])
+    written = [e for e in await _since(core, before) if e[0].startswith("b2baccount.")]
+    assert written == [
+        ("b2baccount.statuschanged", account, {}),
+        ("b2baccount.parentchanged", account, {"parentAccountId": top["id"]}),
+        ("b2baccount.rolegiven", account, {"roleId": role["id"]}),
+        ("b2baccount.roletaken", account, {"roleId": role["id"]}),
+    ]

@@ -34,6 +34,7 @@ OURS = {
     "Event", "EventCollection", "EventExtendedProperty",
     # in Kibo's REST SDK (clients/Customer/models), not in its published spec
     "Behavior", "BehaviorCollection", "BehaviorCategory", "BehaviorCategoryCollection",
+    "B2BRole", "B2BRoleInput", "B2BRoleCollection",
 }
 
 

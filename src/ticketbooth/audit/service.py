@@ -73,6 +73,17 @@ class Event(StrEnum):
     STAFF_DISABLED = "staff.disabled"
     STAFF_ENABLED = "staff.enabled"
     STAFF_SECOND_FACTOR_RESET = "staff.second-factor-reset"
+    # B2B: merchant roles, hierarchy, status, sales reps, upgrades (b2b-more)
+    B2B_ROLE_CREATED = "b2b.role-created"
+    B2B_ROLE_UPDATED = "b2b.role-updated"
+    B2B_ROLE_DELETED = "b2b.role-deleted"
+    B2B_ROLE_GIVEN = "b2b.role-given"
+    B2B_ROLE_TAKEN = "b2b.role-taken"
+    B2B_ROLE_INHERITANCE = "b2b.role-inheritance"
+    B2B_PARENT_CHANGED = "b2b.parent-changed"
+    B2B_STATUS_CHANGED = "b2b.status-changed"
+    B2B_SALES_REPS_CHANGED = "b2b.sales-reps-changed"
+    B2B_UPGRADED = "b2b.upgraded"
 
 
 COUNTED_IN_METRICS = frozenset({
@@ -109,6 +120,12 @@ PUBLISHED: dict[Event, tuple[str, tuple[str, ...]]] = {
     Event.B2B_USER_REMOVED: (topics.B2B_USER_REMOVED, ("userId",)),
     Event.B2B_USER_ROLE_ADDED: (topics.B2B_USER_ROLE_ADDED, ("userId", "roleId")),
     Event.B2B_USER_ROLE_REMOVED: (topics.B2B_USER_ROLE_REMOVED, ("userId", "roleId")),
+    Event.B2B_STATUS_CHANGED: (topics.B2B_STATUS_CHANGED, ()),
+    Event.B2B_PARENT_CHANGED: (topics.B2B_PARENT_CHANGED, ("parentAccountId",)),
+    Event.B2B_ROLE_GIVEN: (topics.B2B_ROLE_GIVEN, ("roleId",)),
+    Event.B2B_ROLE_TAKEN: (topics.B2B_ROLE_TAKEN, ("roleId",)),
+    Event.B2B_SALES_REPS_CHANGED: (topics.B2B_SALES_REPS_CHANGED, ()),
+    Event.B2B_UPGRADED: (topics.B2B_UPGRADED, ()),
 }
 """The audit events that publish an event of the log, about their account (`entityId`), and the keys of
 their `detail` (ids) that go into its extendedProperties. The others publish theirs where they happen

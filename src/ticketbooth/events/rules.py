@@ -111,6 +111,16 @@ B2B_USER_ROLE_ADDED = _topic("b2baccount.userroleadded", (
     "A user of a B2B account was given a role there; extended: userId, roleId."))
 B2B_USER_ROLE_REMOVED = _topic("b2baccount.userroleremoved", (
     "A role was taken from a user of a B2B account; extended: userId, roleId."))
+B2B_STATUS_CHANGED = _topic("b2baccount.statuschanged", (
+    "A B2B account was approved, denied, enabled or disabled (its sessions end when it can no longer be used)."))
+B2B_PARENT_CHANGED = _topic("b2baccount.parentchanged", (
+    "A B2B account moved under another parent, with everything below it; extended: parentAccountId."))
+B2B_ROLE_GIVEN = _topic("b2baccount.rolegiven", "A merchant's role was given to a B2B account; extended: roleId.")
+B2B_ROLE_TAKEN = _topic("b2baccount.roletaken", (
+    "A merchant's role was taken from a B2B account and its users there; extended: roleId."))
+B2B_SALES_REPS_CHANGED = _topic("b2baccount.salesrepschanged", "The sales reps of a B2B account changed.")
+B2B_UPGRADED = _topic("b2baccount.upgraded", (
+    "A B2C account became a B2B account; its shopper's login became the account's Admin."))
 
 
 _ID_KEY = re.compile(r"[a-z][A-Za-z]*(Id|FQN)")
