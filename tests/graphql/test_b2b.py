@@ -1,0 +1,316 @@
+"""B2B accounts over GraphQL (issue 16), on SQLite and PostgreSQL: every twin the B2B storefront uses
+(b2b/graphql.py) answers what its REST twin answers (the same wire shape, compared with the REST read of the
+same thing), with every refusal the REST twin has: a merchant application manages everything, a B2B user
+what their behaviors in the account allow, nobody an account they do not belong to (403 before 404, so ids
+cannot be probed), and a refused change changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.code_support import Mailbox
+from tests.api.parts_support import define
+from tests.api.support import decode_jwt, ok
+from tests.conftest import PASSWORD
+from tests.graphql import b2b_support as docs
+from tests.graphql.support import LOGIN, data, gql, refused, storefront
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+B2B = "/api/commerce/customer/b2baccounts"
+ALL = set(range(1000, 1015))
+PURCHASER = {1002, 1003, 1005, 1006, 1007, 1008, 1009}
+ADMIN_ROLE, PURCHASER_ROLE, NON_PURCHASER_ROLE = 1, 2, 3
+FORGOTTEN = ("mutation f($input: ConfirmationInfoInput) { updateForgottenCustomerAccountPassword("
+             "confirmationInfoInput: $input) }")
+
+
+@dataclass
+class Company:
+    company: int
+    branch: int
+    admin_id: str
+    purchaser_id: str
+    admin: dict[str, str]
+    """Storefront headers with the admin's ticket (in the company)."""
+    purchaser: dict[str, str]
+    """Storefront headers with the purchaser's ticket (in the company)."""
+
+
+def _behaviors(bv: list[int]) -> set[int]:
+    return {offset * 32 + bit for offset, mask in zip(bv[::2], bv[1::2], strict=True) for bit in range(32)
+            if mask >> bit & 1}
+
+
+async def _claims(client: httpx.AsyncClient, jwt_token: str) -> dict[str, Any]:
+    _, claims = await decode_jwt(client, jwt_token)
+    user_claims: dict[str, Any] = claims["https://www.kibocommerce.com/user_claims"]
+    return user_claims
+
+
+async def _invited(client: httpx.AsyncClient, app: dict[str, str], mailbox: Mailbox, email: str) -> None:
+    """The user sets a password with the code of their invitation (updateForgottenCustomerAccountPassword)."""
+    [invitation] = [m for m in await mailbox.new() if m.rcpt_tos == [email]]
+    code = invitation.code()
+    answer = await gql(client, app, FORGOTTEN, {"input": {"userName": email, "confirmationCode": code,
+                                                          "newPassword": PASSWORD}})
+    assert data(answer) == {"updateForgottenCustomerAccountPassword": True}
+
+
+async def _login(client: httpx.AsyncClient, app: dict[str, str], email: str) -> dict[str, Any]:
+    ticket: dict[str, Any] = data(await gql(client, app, LOGIN, {"loginInput": {"username": email,
+                                                                               "password": PASSWORD}}))["account"]
+    return ticket
+
+
+async def company(client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str],
+                  mailbox: Mailbox, prefix: str = "acme") -> Company:
+    """A company and its branch, approved, with an admin and a purchaser who set their passwords and logged
+    in (made through the merchant application over GraphQL, approved over REST)."""
+    merchant = storefront(admin)
+    made = data(await gql(client, merchant, docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account(
+        f"{prefix} Industries")}))["createCustomerB2bAccount"]
+    branch = data(await gql(client, merchant, docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account(
+        f"{prefix} North", made["id"])}))["createCustomerB2bAccount"]
+    for account_id in (made["id"], branch["id"]):
+        ok(await client.put(f"{B2B}/{account_id}/status/approve", headers=admin))
+    ids = {}
+    for name, role in (("ada", ADMIN_ROLE), ("pat", PURCHASER_ROLE)):
+        user = data(await gql(client, merchant, docs.ADD_USER, {"accountId": made["id"], "b2BUserAndAuthInfoInput":
+                              docs.new_user(f"{prefix}.{name}@example.com", name.title(), role)}))
+        ids[name] = user["createCustomerB2bAccountUser"]["userId"]
+        await _invited(client, storefront(app_headers), mailbox, f"{prefix}.{name}@example.com")
+    app = storefront(app_headers)
+    ada = await _login(client, app, f"{prefix}.ada@example.com")
+    pat = await _login(client, app, f"{prefix}.pat@example.com")
+    return Company(made["id"], branch["id"], ids["ada"], ids["pat"], storefront(app_headers, ada["accessToken"]),
+                   storefront(app_headers, pat["accessToken"]))
+
+
+@pytest.fixture
+async def acme(client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str],
+               mailbox: Mailbox) -> Company:
+    return await company(client, admin, app_headers, mailbox)
+
+
+# -- accounts ----------------------------------------------------------------------------------------------
+
+async def test_accounts_answer_as_rest(client: httpx.AsyncClient, admin: dict[str, str], acme: Company) -> None:
+    merchant = storefront(admin)
+    one = data(await gql(client, merchant, docs.ACCOUNT_FULL, {"accountId": acme.company}))["b2bAccount"]
+    rest = ok(await client.get(f"{B2B}/{acme.company}", headers=admin))
+    for key in ("id", "accountType", "approvalStatus", "isActive", "parentAccountId", "rootAccountId",
+                "companyOrOrganization", "taxId", "customerSet"):
+        assert one[key] == rest[key], key
+    assert (one["approvalStatus"], one["isActive"], one["accountType"]) == ("Approved", True, "B2B")
+    assert {u["userId"] for u in one["users"]} == {acme.admin_id, acme.purchaser_id}
+
+    page = data(await gql(client, merchant, docs.ACCOUNTS, {"filter": "companyOrOrganization sw 'acme'",
+                                                           "sortBy": "id asc", "pageSize": 1}))["b2bAccounts"]
+    rest_page = ok(await client.get(B2B, headers=admin, params={"filter": "companyOrOrganization sw 'acme'",
+                                                                "sortBy": "id asc", "pageSize": 1}))
+    assert (page["totalCount"], page["pageSize"], page["pageCount"]) == (2, 1, 2)
+    assert [a["id"] for a in page["items"]] == [a["id"] for a in rest_page["items"]] == [acme.company]
+
+    # the admin user sees their own account; a purchaser may read it too, but not change it
+    assert data(await gql(client, acme.admin, docs.ACCOUNT, {"accountId": acme.company}))["b2bAccount"][
+        "companyOrOrganization"] == "acme Industries"
+    updated = data(await gql(client, acme.admin, docs.UPDATE_ACCOUNT, {"accountId": acme.company, "b2BAccountInput": {
+        "id": acme.company, "companyOrOrganization": "Acme Group", "taxId": "T-9"}}))["updateCustomerB2bAccount"]
+    assert (updated["companyOrOrganization"], updated["taxId"]) == ("Acme Group", "T-9")
+    assert ok(await client.get(f"{B2B}/{acme.company}", headers=admin))["companyOrOrganization"] == "Acme Group"
+    body = refused(await gql(client, acme.purchaser, docs.UPDATE_ACCOUNT, {"accountId": acme.company,
+                   "b2BAccountInput": {"id": acme.company, "companyOrOrganization": "Mine"}}), 403, "FORBIDDEN",
+                   "updateCustomerB2bAccount")
+    assert body["message"]
+    assert ok(await client.get(f"{B2B}/{acme.company}", headers=admin))["companyOrOrganization"] == "Acme Group"
+
+
+async def test_the_account_list_is_the_merchants(client: httpx.AsyncClient, app_headers: dict[str, str],
+                                                 acme: Company) -> None:
+    """b2bAccounts is REST's GET /b2baccounts: an application without customer:admin, or a B2B user, is refused."""
+    refused(await gql(client, storefront(app_headers), docs.ACCOUNTS, {}), 403, "FORBIDDEN", "b2bAccounts")
+    refused(await gql(client, acme.purchaser, docs.ACCOUNTS, {}), 403, "FORBIDDEN", "b2bAccounts")
+
+
+async def test_nobody_reaches_an_account_they_do_not_belong_to(
+        client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str], acme: Company,
+        mailbox: Mailbox) -> None:
+    other = await company(client, admin, app_headers, mailbox, "bolt")
+    for document, variables, field in (
+            (docs.ACCOUNT, {"accountId": other.company}, "b2bAccount"),
+            (docs.USERS, {"b2bAccountId": other.company}, "b2bAccountUsers"),
+            (docs.HIERARCHY, {"accountId": other.company}, "getB2BAccountHierarchy"),
+            (docs.USER_ROLES, {"accountId": other.company, "userId": other.admin_id}, "b2bAccountUserRoles"),
+            (docs.ADD_USER, {"accountId": other.company, "b2BUserAndAuthInfoInput": docs.new_user(
+                "mole@example.com", "Mole", ADMIN_ROLE)}, "createCustomerB2bAccountUser"),
+            (docs.REMOVE_USER, {"accountId": other.company, "userId": other.admin_id}, "removeCustomerB2bAccountUser"),
+            (docs.ADD_ROLE, {"accountId": other.company, "userId": acme.admin_id, "roleId": ADMIN_ROLE},
+             "addRoleToCustomerB2bAccount"),
+            (docs.CHANGE_PARENT, {"accountId": other.branch, "parentAccountId": acme.company}, "changeB2BAccountParent"),
+            # an id that does not exist gets the same 403: ids cannot be probed
+            (docs.ACCOUNT, {"accountId": 987654}, "b2bAccount"),
+    ):
+        refused(await gql(client, acme.admin, document, variables), 403, "FORBIDDEN", field)
+    # nothing changed
+    users = ok(await client.get(f"{B2B}/{other.company}/users", headers=admin))
+    assert {u["userId"] for u in users["items"]} == {other.admin_id, other.purchaser_id}
+    assert ok(await client.get(f"{B2B}/{other.branch}", headers=admin))["parentAccountId"] == other.company
+    # the merchant is told what does not exist
+    refused(await gql(client, storefront(admin), docs.ACCOUNT, {"accountId": 987654}), 404, "ITEM_NOT_FOUND",
+            "b2bAccount")
+
+
+# -- users and roles ---------------------------------------------------------------------------------------
+
+async def test_users_and_roles(client: httpx.AsyncClient, admin: dict[str, str], acme: Company) -> None:
+    nia = data(await gql(client, acme.admin, docs.ADD_USER, {"accountId": acme.company, "b2BUserAndAuthInfoInput":
+                         docs.new_user("nia@example.com", "Nia", NON_PURCHASER_ROLE)}))["createCustomerB2bAccountUser"]
+    assert [(r["roleId"], r["roleName"]) for r in nia["roles"]] == [(NON_PURCHASER_ROLE, "Non-Purchaser")]
+    listed = data(await gql(client, acme.admin, docs.USERS, {"b2bAccountId": acme.company, "pageSize": 2}))
+    rest = ok(await client.get(f"{B2B}/{acme.company}/users", headers=admin, params={"pageSize": 2}))
+    page = listed["b2bAccountUsers"]
+    assert (page["totalCount"], page["pageSize"], page["pageCount"]) == (rest["totalCount"], 2, 2) == (3, 2, 2)
+    assert [u["userId"] for u in page["items"]] == [u["userId"] for u in rest["items"]]
+
+    assert data(await gql(client, acme.admin, docs.ADD_ROLE, {"accountId": acme.company, "userId": nia["userId"],
+                                                             "roleId": PURCHASER_ROLE})) == {
+        "addRoleToCustomerB2bAccount": True}
+    roles = data(await gql(client, acme.admin, docs.USER_ROLES, {"accountId": acme.company, "userId": nia["userId"]}))
+    rest_roles = ok(await client.get(f"{B2B}/{acme.company}/user/{nia['userId']}/roles", headers=admin))
+    assert sorted(r["roleId"] for r in roles["b2bAccountUserRoles"]["items"]) == sorted(
+        r["roleId"] for r in rest_roles["items"]) == [PURCHASER_ROLE, NON_PURCHASER_ROLE]
+    assert data(await gql(client, acme.admin, docs.DELETE_ROLE, {"accountId": acme.company, "userId": nia["userId"],
+                                                                "roleId": NON_PURCHASER_ROLE})) == {
+        "deleteB2bAccountRole": True}
+
+    renamed = data(await gql(client, acme.admin, docs.UPDATE_USER, {"accountId": acme.company, "userId": nia["userId"],
+                             "b2BUserInput": {"firstName": "Nina", "lastName": "Neu",
+                                              "emailAddress": "nia@example.com"}}))["updateCustomerB2bAccountUser"]
+    assert (renamed["firstName"], renamed["lastName"]) == ("Nina", "Neu")
+    assert [r["roleId"] for r in renamed["roles"]] == [PURCHASER_ROLE]
+
+    assert data(await gql(client, acme.admin, docs.REMOVE_USER, {"accountId": acme.company,
+                                                                "userId": nia["userId"]})) == {
+        "removeCustomerB2bAccountUser": True}
+    after = ok(await client.get(f"{B2B}/{acme.company}/users", headers=admin))
+    assert nia["userId"] not in {u["userId"] for u in after["items"] if not u.get("isRemoved")}
+
+
+async def test_a_purchaser_manages_no_users(client: httpx.AsyncClient, admin: dict[str, str], acme: Company) -> None:
+    for document, variables, field in (
+            (docs.ADD_USER, {"accountId": acme.company, "b2BUserAndAuthInfoInput": docs.new_user(
+                "eve@example.com", "Eve", ADMIN_ROLE)}, "createCustomerB2bAccountUser"),
+            (docs.ADD_ROLE, {"accountId": acme.company, "userId": acme.purchaser_id, "roleId": ADMIN_ROLE},
+             "addRoleToCustomerB2bAccount"),
+            (docs.DELETE_ROLE, {"accountId": acme.company, "userId": acme.admin_id, "roleId": ADMIN_ROLE},
+             "deleteB2bAccountRole"),
+            (docs.UPDATE_USER, {"accountId": acme.company, "userId": acme.admin_id, "b2BUserInput": {
+                "firstName": "Hacked"}}, "updateCustomerB2bAccountUser"),
+            (docs.REMOVE_USER, {"accountId": acme.company, "userId": acme.admin_id}, "removeCustomerB2bAccountUser"),
+    ):
+        refused(await gql(client, acme.purchaser, document, variables), 403, "FORBIDDEN", field)
+    users = ok(await client.get(f"{B2B}/{acme.company}/users", headers=admin))
+    assert {u["userId"]: (u["firstName"], [r["roleId"] for r in u["roles"]]) for u in users["items"]} == {
+        acme.admin_id: ("Ada", [ADMIN_ROLE]), acme.purchaser_id: ("Pat", [PURCHASER_ROLE])}
+
+
+async def test_the_last_admin_stays(client: httpx.AsyncClient, admin: dict[str, str], acme: Company) -> None:
+    """The last active Admin of an account cannot lose the role nor be removed, not even by the merchant."""
+    for who in (acme.admin, storefront(admin)):
+        answer = await gql(client, who, docs.DELETE_ROLE, {"accountId": acme.company, "userId": acme.admin_id,
+                                                          "roleId": ADMIN_ROLE})
+        assert answer["errors"][0]["extensions"]["response"]["status"] in (400, 409), answer
+        answer = await gql(client, who, docs.REMOVE_USER, {"accountId": acme.company, "userId": acme.admin_id})
+        assert answer["errors"][0]["extensions"]["response"]["status"] in (400, 409), answer
+    roles = ok(await client.get(f"{B2B}/{acme.company}/user/{acme.admin_id}/roles", headers=admin))
+    assert [r["roleId"] for r in roles["items"]] == [ADMIN_ROLE]
+
+
+# -- hierarchy ---------------------------------------------------------------------------------------------
+
+async def test_hierarchy_and_changing_parents(client: httpx.AsyncClient, admin: dict[str, str],
+                                              acme: Company) -> None:
+    south = data(await gql(client, acme.admin, docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account(
+        "acme South", acme.branch)}))["createCustomerB2bAccount"]
+    assert south["parentAccountId"] == acme.branch
+    tree = data(await gql(client, acme.admin, docs.HIERARCHY_LEVELS, {"accountId": acme.company}))
+    rest = ok(await client.get(f"{B2B}/{acme.company}/hierarchy", headers=admin))
+    found = tree["getB2BAccountHierarchy"]
+    assert sorted(a["id"] for a in found["accounts"]) == sorted(a["id"] for a in rest["accounts"]) == sorted(
+        [acme.company, acme.branch, south["id"]])
+    assert found["hierarchy"] == {"id": acme.company, "children": [
+        {"id": acme.branch, "children": [{"id": south["id"], "children": []}]}]}
+    full = data(await gql(client, acme.admin, docs.HIERARCHY, {"accountId": acme.company}))["getB2BAccountHierarchy"]
+    top = next(a for a in full["accounts"] if a["id"] == acme.company)
+    assert {u["userId"]: [r["roleName"] for r in u["roles"]] for u in top["users"]} == {
+        acme.admin_id: ["Admin"], acme.purchaser_id: ["Purchaser"]}
+
+    moved = data(await gql(client, acme.admin, docs.CHANGE_PARENT, {"accountId": south["id"],
+                                                                   "parentAccountId": acme.company}))
+    assert moved["changeB2BAccountParent"]["parentAccountId"] == acme.company
+    assert ok(await client.get(f"{B2B}/{south['id']}", headers=admin))["parentAccountId"] == acme.company
+    # a loop is refused as REST refuses it, and changes nothing
+    answer = await gql(client, storefront(admin), docs.CHANGE_PARENT, {"accountId": acme.company,
+                                                                       "parentAccountId": acme.branch})
+    rest_loop = await client.put(f"{B2B}/{acme.company}/changeparent/{acme.branch}", headers=admin)
+    response = answer["errors"][0]["extensions"]["response"]
+    assert response["status"] == rest_loop.status_code and response["status"] in (400, 409)
+    assert response["body"]["errorCode"] == rest_loop.json()["errorCode"]
+    assert ok(await client.get(f"{B2B}/{acme.company}", headers=admin))["parentAccountId"] is None
+    # a purchaser cannot move accounts
+    refused(await gql(client, acme.purchaser, docs.CHANGE_PARENT, {"accountId": south["id"],
+                                                                  "parentAccountId": acme.branch}),
+            403, "FORBIDDEN", "changeB2BAccountParent")
+
+
+# -- tickets -----------------------------------------------------------------------------------------------
+
+async def test_login_and_switching_accounts(client: httpx.AsyncClient, admin: dict[str, str],
+                                            app_headers: dict[str, str], acme: Company) -> None:
+    app = storefront(app_headers)
+    ok(await client.post(f"{B2B}/{acme.branch}/user", headers=admin, json=docs.new_user(
+        "acme.ada@example.com", "Ada", ADMIN_ROLE)))
+    ada = await _login(client, app, "acme.ada@example.com")
+    claims = await _claims(client, ada["jwtAccessToken"])
+    assert (claims["b.AccountId"], _behaviors(claims["bv"])) == (acme.company, ALL)
+    pat = await _login(client, app, "acme.pat@example.com")
+    assert _behaviors((await _claims(client, pat["jwtAccessToken"]))["bv"]) == PURCHASER
+
+    switched = data(await gql(client, app, docs.SWITCH, {"refreshToken": ada["refreshToken"],
+                                                        "accountId": acme.branch}))["refreshCustomerAuthTickets"]
+    assert switched["customerAccount"]["id"] == acme.branch
+    assert (await _claims(client, switched["jwtAccessToken"]))["b.AccountId"] == acme.branch
+    # the purchaser does not belong to the branch
+    answer = await gql(client, app, docs.SWITCH, {"refreshToken": pat["refreshToken"], "accountId": acme.branch})
+    assert answer["data"]["refreshCustomerAuthTickets"] is None
+    assert answer["errors"][0]["extensions"]["response"]["status"] in (401, 403)
+
+
+# -- attributes --------------------------------------------------------------------------------------------
+
+async def test_attributes(client: httpx.AsyncClient, admin: dict[str, str], acme: Company) -> None:
+    fqn = (await define(client, admin, "tier"))["attributeFQN"]
+    merchant = storefront(admin)
+    added = data(await gql(client, merchant, docs.ADD_ATTRIBUTE, {"accountId": acme.company,
+                 "customerAttributeInput": {"fullyQualifiedName": fqn, "values": ["gold"]}}))
+    assert added["createCustomerB2bAccountAttribute"]["values"] == ["gold"]
+    got = data(await gql(client, acme.admin, docs.GET_ATTRIBUTE, {"accountId": acme.company, "attributeFQN": fqn}))
+    assert got["b2bAccountAttributeVocabularyValues"]["fullyQualifiedName"] == fqn
+    changed = data(await gql(client, acme.admin, docs.UPDATE_ATTRIBUTE, {
+        "accountId": acme.company, "attributeFQN": fqn,
+        "customerAttributeInput": {"fullyQualifiedName": fqn, "values": ["platinum"]}}))
+    assert changed["updateCustomerB2bAccountAttribute"]["values"] == ["platinum"]
+    page = data(await gql(client, acme.admin, docs.ATTRIBUTES, {"accountId": acme.company}))["b2bAccountAttributes"]
+    rest = ok(await client.get(f"{B2B}/{acme.company}/attributes", headers=admin))
+    assert [a["values"] for a in page["items"]] == [a["values"] for a in rest["items"]] == [["platinum"]]
+    refused(await gql(client, acme.purchaser, docs.DELETE_ATTRIBUTE, {"accountId": acme.company, "attributeFQN": fqn}),
+            403, "FORBIDDEN", "deleteB2bAccountAttribute")
+    assert data(await gql(client, acme.admin, docs.DELETE_ATTRIBUTE, {"accountId": acme.company,
+                                                                     "attributeFQN": fqn})) == {
+        "deleteB2bAccountAttribute": True}
+    assert ok(await client.get(f"{B2B}/{acme.company}/attributes", headers=admin))["totalCount"] == 0
