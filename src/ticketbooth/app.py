@@ -16,6 +16,8 @@ from ticketbooth.accounts.routes import parts as account_parts
 from ticketbooth.applications import routes as platform
 from ticketbooth.audit import routes as audit_log
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b.routes import accounts as b2b_accounts
+from ticketbooth.b2b.routes import users as b2b_users
 from ticketbooth.config import Settings
 from ticketbooth.core import Core, common_passwords, open_core
 from ticketbooth.health import routes as health
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, accounts)
+               customer_definitions, audit_log, b2b_users, b2b_accounts, accounts)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
     for router in routers:
         app.include_router(router)

@@ -29,6 +29,8 @@ OURS = {
     "ApiError", "CustomerSession", "CustomerSessionCollection", "Tenant", "TenantSite", "JsonWebKeySet",
     "OpenIdConfiguration", "Liveness", "Readiness", "TwoFactorInfo", "OtpRequestInfo", "OtpAuthInfo",
     "CustomerAccountUpdate",
+    # in Kibo's REST SDK (clients/Customer/models), not in its published spec
+    "Behavior", "BehaviorCollection", "BehaviorCategory", "BehaviorCategoryCollection",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ticketbooth.audit import service as audit
 from ticketbooth.audit.persistence import AuditTrail
+from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B_USER
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import Forbidden, NotFound
@@ -60,6 +61,12 @@ def owns(shopper: Shopper | None, account: Account) -> bool:
             and shopper.user_id == account.user_id)
 
 
+def is_b2b_user(account: Account) -> bool:
+    """A B2B user's own row (their login): no customer account, never served by the customer accounts API
+    (it answers 404 for it, as for an account that does not exist); the B2B account API serves it."""
+    return account.profile.account_type == ACCOUNT_TYPE_B2B_USER
+
+
 def may_act_on(caller: Caller, shopper: Shopper | None, account_id: int) -> bool:
     """Whether the caller may ask about account `account_id` at all (before loading it): an admin
     application, or a shopper whose ticket names that account (`account_for` then checks `owns`)."""
@@ -82,6 +89,6 @@ async def account_for(core: Core, caller: Caller, shopper: Shopper | None, accou
                         "behavior may do this")
     account = await core.store.get_account(account_id, with_parts=with_parts)
     if (account is None or account.tenant_id != caller.tenant.id or account.customer_set_id != caller.site.customer_set_id
-            or not (admin or owns(shopper, account))):
+            or not (admin or owns(shopper, account)) or is_b2b_user(account)):
         raise NotFound(f"Item not found: account {account_id} does not exist")
     return account.settle_lock(core.clock.now())  # a lock whose time has run out shows as none

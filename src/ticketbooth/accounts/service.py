@@ -14,6 +14,7 @@ from ticketbooth.accounts.parts.service import AccountParts, add_parts, check_pa
 from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.accounts.views import shopper_view
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B, ACCOUNT_TYPE_B2B_USER
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import (
@@ -44,6 +45,7 @@ from ticketbooth.tickets.service import RequestedLifetimes, lifetimes_for, open_
 
 """The stored, case-folded form of a login name (NFKC and case folding may lengthen it)."""
 MAX_BULK = 100
+_B2B_TYPES = frozenset({ACCOUNT_TYPE_B2B.lower(), ACCOUNT_TYPE_B2B_USER.lower()})
 
 # Profile field -> (its name in requests, the longest value kept)
 _PROFILE_LIMITS: Mapping[str, tuple[str, int]] = {
@@ -118,6 +120,21 @@ def _check_profile_values(values: Mapping[str, Any]) -> None:
 
 def _check_profile(profile: Profile) -> None:
     _check_profile_values(dataclasses.asdict(profile))
+    _check_account_type(profile.account_type)
+
+
+def _check_account_type(value: object) -> None:
+    """The B2B account types are the B2B account API's to give: a customer account (or its shopper) cannot
+    make itself a B2B account or a B2B user's login through the customer accounts API."""
+    if isinstance(value, str) and value.strip().lower() in _B2B_TYPES:
+        raise InvalidParameter("accountType", f"Missing or invalid parameter: accountType {value.strip()} is given by "
+                               "the B2B account API only")
+
+
+def check_profile_values(values: Mapping[str, Any]) -> None:
+    """400 naming the field when a profile value (by Profile field name) is too long or holds control
+    characters (the B2B flows check their accounts' and users' profiles with it)."""
+    _check_profile_values(values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +360,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     _check_profile_values(changes.profile)
+    _check_account_type(changes.profile.get("account_type"))
     values.update(changes.profile)
     renamed = login_names.renamed(account, values.get("email", account.email), values.get("username", account.username))
     if renamed:

@@ -55,6 +55,14 @@ _SENTENCES: dict[str, str] = {
     audit.Event.CARD_ADDED: "Card saved",
     audit.Event.CARD_UPDATED: "Saved card changed",
     audit.Event.CARD_DELETED: "Saved card deleted",
+    audit.Event.B2B_ACCOUNT_CREATED: "B2B account created",
+    audit.Event.B2B_ACCOUNT_UPDATED: "B2B account updated",
+    audit.Event.B2B_USER_ADDED: "User added to the B2B account",
+    audit.Event.B2B_USER_UPDATED: "User of the B2B account changed",
+    audit.Event.B2B_USER_REMOVED: "User removed from the B2B account",
+    audit.Event.B2B_USER_ROLE_ADDED: "Role given to a user of the B2B account",
+    audit.Event.B2B_USER_ROLE_REMOVED: "Role taken from a user of the B2B account",
+    audit.Event.B2B_PRIORITIES_CHANGED: "B2B account priorities changed",
 }
 _REASONS = {
     "bad-password": "wrong password", "locked": "the account is locked", "unknown": "unknown user",

@@ -44,6 +44,14 @@ class Event(StrEnum):
     CARD_ADDED = "card.added"
     CARD_UPDATED = "card.updated"
     CARD_DELETED = "card.deleted"
+    B2B_ACCOUNT_CREATED = "b2b.account-created"
+    B2B_ACCOUNT_UPDATED = "b2b.account-updated"
+    B2B_USER_ADDED = "b2b.user-added"
+    B2B_USER_UPDATED = "b2b.user-updated"
+    B2B_USER_REMOVED = "b2b.user-removed"
+    B2B_USER_ROLE_ADDED = "b2b.user-role-added"
+    B2B_USER_ROLE_REMOVED = "b2b.user-role-removed"
+    B2B_PRIORITIES_CHANGED = "b2b.priorities-changed"
 
 
 COUNTED_IN_METRICS = frozenset({

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from ticketbooth.domain.models import Membership
+
 ACCOUNT_TYPE_B2B: Final = "B2B"
 """The account_type of a B2B account (an `accounts` row that never logs in itself)."""
 ACCOUNT_TYPE_B2B_USER: Final = "B2BUser"
@@ -127,3 +129,31 @@ APPROVAL_STATUSES: Final = frozenset({PENDING_APPROVAL, APPROVED, DENIED})
 
 MAX_DEPTH: Final = 10
 """The deepest a hierarchy goes: a top account is at depth 0, so at most 11 levels."""
+
+
+def usable(membership: Membership) -> bool:
+    """Whether a login (or a refresh) into the membership's account may use it: the membership active
+    and not removed, the account active and approved."""
+    return (membership.is_active and not membership.is_removed and membership.account_is_active
+            and membership.approval_status == APPROVED)
+
+
+def login_choice(memberships: Iterable[Membership], wanted_account_id: int | None) -> Membership | None:
+    """The membership a login uses: the one of `wanted_account_id` when given (None unless usable),
+    else the first usable one by priority (a number before none, the lowest first), then the oldest
+    membership, then the lowest account id."""
+    usable_ones = [m for m in memberships if usable(m)]
+    if wanted_account_id is not None:
+        return next((m for m in usable_ones if m.account_id == wanted_account_id), None)
+    usable_ones.sort(key=lambda m: (m.priority is None, m.priority or 0, m.created_at, m.account_id))
+    return usable_ones[0] if usable_ones else None
+
+
+def holds(behaviors: frozenset[int], needed: int) -> bool:
+    """Whether a user with `behaviors` may do what needs behavior `needed` (full access implies every one)."""
+    return needed in behaviors or FULL_ACCESS in behaviors
+
+
+def grantable(granter: frozenset[int], role_behaviors: frozenset[int]) -> bool:
+    """A user may give a role only if they hold every behavior it grants (full access counts as all)."""
+    return FULL_ACCESS in granter or role_behaviors <= granter

@@ -26,6 +26,8 @@ from ticketbooth.accounts.store.parts import PartsStore
 from ticketbooth.applications.store import SettingsStore
 from ticketbooth.audit.store.entries import AuditStore
 from ticketbooth.audit.store.retention import RetentionStore
+from ticketbooth.b2b.store.accounts import B2BAccountStore
+from ticketbooth.b2b.store.users import B2BUserStore
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
 from ticketbooth.db.hotpath import ReadFallback
@@ -61,7 +63,7 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
-            SettingsStore, HealthStore, RetentionStore, StoreBase):
+            SettingsStore, HealthStore, RetentionStore, B2BAccountStore, B2BUserStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

@@ -447,6 +447,9 @@ class Shopper:
     logged_in_at: datetime | None = None
     """When the session (token family) began, i.e. the login; known once the session was read from the
     store (an opaque access token always, a ticket JWT when it is used for a change)."""
+    user_account_id: int | None = None
+    """A B2B user's ticket: the user's own row (their login); `account_id` is then the B2B account the
+    ticket is for and `user_id` the user's. None for every other ticket."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,6 +508,84 @@ class AuditEntry:
     actor: str | None
     detail: dict[str, Any] | None
     user_id: str | None = None
+
+
+# -- B2B accounts (b2b/) -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class UserRoleRef:
+    """A role a B2B user holds in one account."""
+
+    role_id: int
+    name: str
+    created_at: datetime | None = None
+    created_by: str | None = None
+
+
+@dataclass(slots=True)
+class B2BUser:
+    """A user of a B2B account: their own row (`user`, the login: email, names, lock) and their
+    membership in the account (`account_id`): active, removed, priority, roles there."""
+
+    account_id: int
+    user: Account
+    is_active: bool = True
+    is_removed: bool = False
+    priority: int | None = None
+    roles: list[UserRoleRef] = field(default_factory=list)
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class B2BAccount:
+    """A B2B account: a customer account (`account`, account_type "B2B") with what only a B2B account has."""
+
+    account: Account
+    parent_account_id: int | None
+    root_account_id: int
+    depth: int
+    approval_status: str
+    price_list: str | None = None
+    sales_reps: list[str] = field(default_factory=list)
+    users: list[B2BUser] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's membership in a B2B account, with what a login into that account needs to know of it."""
+
+    account_id: int
+    user_account_id: int
+    priority: int | None
+    is_active: bool
+    is_removed: bool
+    created_at: datetime
+    account_is_active: bool
+    approval_status: str
+    parent_account_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInfo:
+    """A role as the user-role flows need it: built-in (tenant None) or a merchant's, its behaviors, and
+    the accounts it is given to (empty: tenant-wide)."""
+
+    id: int
+    tenant_id: int | None
+    name: str
+    is_system: bool
+    behaviors: frozenset[int]
+    account_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class B2BScope:
+    """What a B2B user's ticket is for: the B2B account (its `customerAccount`), the user's own row and
+    their behaviors in the account (the JWT's `bv`)."""
+
+    account: Account
+    user_account_id: int
+    behaviors: frozenset[int]
 
 
 # -- records the stores hand to the flows (their persistence interfaces name them) -------------------
@@ -604,6 +685,10 @@ REVOKED_BY_DEACTIVATION = "account-deactivated"
 """The account was made inactive."""
 REVOKED_BY_DELETION = "account-deleted"
 """The account was deleted."""
+REVOKED_BY_B2B_REMOVAL = "b2b-user-removed"
+"""The B2B user was removed from the account (or made inactive there) the session was for."""
+REVOKED_BY_ACCOUNT_SWITCH = "account-switched"
+"""A B2B user's refresh switched to another of their accounts: a new session took this one's place."""
 
 # The kinds of mail: `outbox.kind`, and the folder of each kind's templates (mail/templates/<kind>/).
 MAIL_PASSWORD_RESET = "password-reset"
@@ -618,3 +703,9 @@ MAIL_TWO_FACTOR_CODE = "two-factor-code"
 """The code of a password login's second factor."""
 MAIL_LOGIN_CODE = "login-code"
 """The code of a one-time-passcode login."""
+MAIL_B2B_USER_INVITED = "b2b-user-invited"
+"""An invitation to a B2B account's new user: a single-use code (a reset code) to choose a password with."""
+MAIL_B2B_ROLE_ADDED = "b2b-role-added"
+"""A notice to a B2B user that a role was given to them in an account."""
+MAIL_B2B_ROLE_REMOVED = "b2b-role-removed"
+"""A notice to a B2B user that a role was taken from them in an account."""

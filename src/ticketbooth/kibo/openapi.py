@@ -210,14 +210,14 @@ RESPONSE_SCHEMAS["CustomerSegmentCollection"] = collection("CustomerCustomerSegm
 
 # -- what the service reads -----------------------------------------------------------------------------
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+REQUEST_MODELS: list[type[BaseModel]] = [
     bodies.CustomerUserAuthInfo, bodies.CustomerAccountIn, bodies.CustomerAccountUpdate,
     bodies.CustomerAccountAndAuthInfo, bodies.CustomerLoginInfo, bodies.CustomerPasswordInfo,
     bodies.AccountPasswordInfo, bodies.AccountPasswordInfoCollection, bodies.OauthAuthRequest, bodies.AppAuthInfo,
     bodies.AuthTicketRequest, bodies.CustomerResetPasswordInfo, bodies.ConfirmationInfo, bodies.CustomerContactIn,
     bodies.CustomerNoteIn, bodies.CardIn, bodies.CustomerAttributeIn, bodies.CommerceRuntimeAttributeIn, bodies.CustomerSegmentIn,
     bodies.TwoFactorInfo, bodies.OtpRequestInfo, bodies.OtpAuthInfo, bodies.CartAuthTicketRequest,
-)
+]
 
 
 _KIBO_NAMES = {"CustomerSegmentIn": "CustomerCustomerSegmentIn",
@@ -604,6 +604,15 @@ def build(app: FastAPI) -> dict[str, Any]:
                                               "description": "The request's correlation id (the caller's, or new)."}},
         },
     }
+
+
+def extend(*, operations: dict[tuple[str, str], Operation] | None = None, schemas: dict[str, Schema] | None = None,
+           models: tuple[type[BaseModel], ...] = ()) -> None:
+    """A concept's routes describe their operations, answers and request bodies here, at import (before any
+    app builds its document): the B2B routes (b2b/routes/) do, so their entries sit beside their routes."""
+    OPERATIONS.update(operations or {})
+    RESPONSE_SCHEMAS.update(schemas or {})
+    REQUEST_MODELS.extend(m for m in models if m not in REQUEST_MODELS)
 
 
 def install(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from ticketbooth.accounts.access import is_b2b_user
 from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
@@ -42,7 +43,7 @@ async def impersonate(core: Core, caller: Caller, account_id: int | None, user_i
                                "or . _ ~ -", cart_id[:50] if cart_id else None)
     account = await core.store.get_account(account_id)
     if (account is None or account.tenant_id != caller.tenant.id
-            or account.customer_set_id != caller.site.customer_set_id):
+            or account.customer_set_id != caller.site.customer_set_id or is_b2b_user(account)):
         raise NotFound(f"Item not found: account {account_id} does not exist")
     if user_id is not None and user_id.strip() and user_id.strip().lower() != account.user_id.lower():
         raise InvalidParameter("userId", "Missing or invalid parameter: userId is not the user of the account",

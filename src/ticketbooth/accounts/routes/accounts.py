@@ -100,6 +100,11 @@ def _details(a: CustomerAccountIn) -> AccountDetails:
                           parts=parts_of(a.contacts, a.notes, a.attributes, a.segments))
 
 
+def details_of(a: CustomerAccountIn) -> AccountDetails:
+    """The account fields of Kibo's CustomerAccount (and of the shapes that extend it: B2BAccount)."""
+    return _details(a)
+
+
 def _changes(body: CustomerAccountUpdate) -> AccountChanges:
     """What the body asks to change: fields absent keep their value, a null clears a nullable one
     (a null where only true or false fits changes nothing)."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +21,7 @@ from ticketbooth.accounts.store.reads import (
     fetch,
     read_account,
 )
+from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B_USER
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
 from ticketbooth.db.hotpath import prepared
@@ -91,8 +92,11 @@ class AccountStore(StoreBase):
 
     async def list_accounts(self, tenant_id: int, customer_set_id: int, query: ListQuery) -> tuple[list[Account], int]:
         """One page of the customer set's accounts matching `query` (with their parts), and how many
-        match in all. Filters become bound parameters, never SQL text."""
-        stmt = _account_select().where(t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id)
+        match in all; B2B users' own rows (their logins) are no customer accounts and never listed.
+        Filters become bound parameters, never SQL text."""
+        stmt = _account_select().where(t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id,
+                                       or_(t.accounts.c.account_type.is_(None),
+                                           t.accounts.c.account_type != ACCOUNT_TYPE_B2B_USER))
         async with self._begin(write=False) as conn:
             rows, total = await page(conn, stmt, _LIST_FIELDS, query, t.accounts.c.id, searched=_SEARCHED)
             accounts = [_account(row) for row in rows]

@@ -1,0 +1,115 @@
+"""B2B accounts over REST (B2BAccountApi's accounts): add, get, list with filter/sort/paging, update, and who
+may do which (the merchant; a B2B user of the account with the behavior it takes; nobody else, 403 before
+404). B2B users' own rows never appear in the customer accounts API."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.b2b_support import (
+    ADMIN_ROLE,
+    B2B,
+    B2B_ACCOUNT_KEYS,
+    B2B_USER_KEYS,
+    add_account,
+    add_user,
+    row_id,
+)
+from tests.api.code_support import events
+from tests.api.support import ACCOUNT_KEYS, CUSTOMER, assert_error, ok, register
+from ticketbooth.core import Core
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+ACCOUNTS = f"{CUSTOMER}/accounts"
+
+
+async def test_the_merchant_adds_reads_and_changes_a_b2b_account(client: httpx.AsyncClient,
+                                                                 admin: dict[str, str], core: Core) -> None:
+    made = await add_account(client, admin, "Acme Corp", emailAddress="buying@acme.example", taxId="DE123",
+                             priceList="wholesale", contacts=[{"firstName": "Ann", "email": "ann@acme.example"}],
+                             notes=[{"content": "met at the fair"}])
+    assert set(made) == ACCOUNT_KEYS | B2B_ACCOUNT_KEYS
+    assert made["accountType"] == "B2B" and made["approvalStatus"] == "Approved" and made["isActive"] is True
+    assert made["parentAccountId"] is None and made["rootAccountId"] == made["id"]
+    assert made["priceList"] == "wholesale" and made["users"] == [] and made["salesReps"] == []
+    assert made["contacts"][0]["firstName"] == "Ann" and made["notes"][0]["content"] == "met at the fair"
+    got = ok(await client.get(f"{B2B}/{made['id']}", headers=admin))
+    assert got == made
+    changed = ok(await client.put(f"{B2B}/{made['id']}", headers=admin,
+                                  json={"companyOrOrganization": "Acme Inc", "priceList": "gold", "taxExempt": True}))
+    assert (changed["companyOrOrganization"], changed["priceList"], changed["taxExempt"]) == ("Acme Inc", "gold", True)
+    assert changed["taxId"] == "DE123"  # absent: kept
+    assert "b2b.account-updated" in await events(core, made["id"])
+    assert "b2b.account-created" in await events(core, made["id"])
+
+
+async def test_a_new_account_is_pending_approval_unless_the_merchant_says_so(
+        client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str]) -> None:
+    assert (await add_account(client, admin, approved=False))["approvalStatus"] == "PendingApproval"
+    bad = await client.post(B2B, headers=admin, json={"approvalStatus": "Sure"})
+    assert_error(bad, 400, "MISSING_OR_INVALID_PARAMETER", "approvalStatus")
+    # a storefront's request (Kibo's "request a B2B account"): pending whatever it says, its user the Admin
+    asked = ok(await client.post(B2B, headers=app_headers, json={
+        "companyOrOrganization": "Newco", "approvalStatus": "Approved",
+        "users": [{"emailAddress": "boss@newco.example", "firstName": "Bo"}]}))
+    assert asked["approvalStatus"] == "PendingApproval"
+    assert [(u["emailAddress"], [r["roleId"] for r in u["roles"]]) for u in asked["users"]] == [
+        ("boss@newco.example", [ADMIN_ROLE])]
+    assert set(asked["users"][0]) == B2B_USER_KEYS
+    assert asked["notes"] == []
+    for field, value in (("priceList", "gold"), ("parentAccountId", asked["id"]),
+                         ("salesReps", [{"adminUserId": "rep1"}])):
+        assert_error(await client.post(B2B, headers=app_headers, json={field: value}), 403, "FORBIDDEN")
+
+
+async def test_a_child_account_takes_its_root_and_depth(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    top = await add_account(client, admin, "Head office")
+    branch = await add_account(client, admin, "Branch", parentAccountId=top["id"])
+    leaf = await add_account(client, admin, "Shop", parentAccountId=branch["id"])
+    assert (leaf["parentAccountId"], leaf["rootAccountId"]) == (branch["id"], top["id"])
+    assert_error(await client.post(B2B, headers=admin, json={"parentAccountId": 999999}), 400,
+                 "MISSING_OR_INVALID_PARAMETER", "parentAccountId")
+
+
+async def test_the_list_filters_sorts_and_pages(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    for name in ("Cedar", "Alder", "Birch"):
+        await add_account(client, admin, name)
+    await add_account(client, admin, "Pending Ltd", approved=False)
+    await register(client, admin, "retail@example.com")  # a B2C account: not listed here
+    page = ok(await client.get(B2B, headers=admin, params={"sortBy": "companyOrOrganization asc", "pageSize": 2}))
+    assert (page["totalCount"], page["pageCount"], page["pageSize"]) == (4, 2, 2)
+    assert [a["companyOrOrganization"] for a in page["items"]] == ["Alder", "Birch"]
+    pending = ok(await client.get(B2B, headers=admin, params={"filter": "approvalStatus eq 'PendingApproval'"}))
+    assert [a["companyOrOrganization"] for a in pending["items"]] == ["Pending Ltd"]
+    fields = ok(await client.get(B2B, headers=admin, params={"responseFields": "totalCount,items(id)"}))
+    assert set(fields) == {"totalCount", "items"} and set(fields["items"][0]) == {"id"}
+    assert_error(await client.get(B2B, headers=admin, params={"filter": "nonsense eq 1"}), 400,
+                 "MISSING_OR_INVALID_PARAMETER")
+
+
+async def test_b2b_users_are_no_customer_accounts(client: httpx.AsyncClient, admin: dict[str, str],
+                                                  app_headers: dict[str, str], core: Core) -> None:
+    acme = await add_account(client, admin, "Acme")
+    user = ok(await add_user(client, admin, acme["id"], "user@acme.example"))
+    listed = ok(await client.get(ACCOUNTS, headers=admin, params={"pageSize": 200}))
+    assert all(a["accountType"] != "B2BUser" for a in listed["items"])
+    assert ok(await client.get(ACCOUNTS, headers=admin, params={"filter": "userId eq " + user["userId"]}))[
+        "totalCount"] == 0
+    row = await row_id(core, "user@acme.example")
+    for r in (await client.get(f"{ACCOUNTS}/{row}", headers=admin),
+              await client.put(f"{ACCOUNTS}/{row}", headers=admin, json={"firstName": "X"}),
+              await client.delete(f"{ACCOUNTS}/{row}", headers=admin),
+              await client.get(f"{ACCOUNTS}/{row}/contacts", headers=admin)):
+        assert_error(r, 404, "ITEM_NOT_FOUND")
+    # nor may a shopper make their own account a B2B user's (or a B2B account) through the customer API
+    shopper = await register(client, app_headers, "retail@example.com")
+    mine = {**app_headers, "x-vol-user-claims": shopper["accessToken"]}
+    for kind in ("B2BUser", "b2b"):
+        r = await client.put(f"{ACCOUNTS}/{shopper['customerAccount']['id']}", headers=mine, json={"accountType": kind})
+        assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "accountType")
+        r = await client.post(f"{CUSTOMER}/accounts/Add-Account-And-Login", headers=app_headers, json={
+            "account": {"emailAddress": f"{kind}@example.com", "accountType": kind}, "password": "a perfectly fine passphrase"})
+        assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "accountType")
+
