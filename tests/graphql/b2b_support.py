@@ -187,7 +187,7 @@ SWITCH = """mutation refreshCustomerAuthTickets($refreshToken: String!, $account
 
 B2B_ACCOUNT_FIELDS = ("id accountType approvalStatus isActive parentAccountId rootAccountId priceList companyOrOrganization "
                       "taxId externalId customerSet contacts { id email } attributes { fullyQualifiedName values } "
-                      "users { userId emailAddress roles { roleId roleName } } salesReps { userId } "
+                      "users { userId emailAddress roles { roleId roleName } } salesReps { accountId adminUserId } "
                       "auditInfo { createDate updateDate }")
 ACCOUNT_FULL = f"query b2bAccount($accountId: Int!) {{ b2bAccount(accountId: $accountId) {{ {B2B_ACCOUNT_FIELDS} }} }}"
 ACCOUNTS = f"""query b2bAccounts($startIndex: Int, $pageSize: Int, $sortBy: String, $filter: String, $q: String) {{

@@ -12,10 +12,11 @@ from graphql import GraphQLSchema
 from ticketbooth.accounts.graphql import accounts, parts
 from ticketbooth.applications import graphql as customer_sets
 from ticketbooth.audit import graphql as audit
+from ticketbooth.b2b.graphql import accounts as b2b_accounts
 from ticketbooth.login import graphql as passwords
 from ticketbooth.tickets import graphql as tickets
 
-RESOLVER_MODULES = (tickets, accounts, parts, passwords, audit, customer_sets)
+RESOLVER_MODULES = (tickets, accounts, parts, passwords, audit, customer_sets, b2b_accounts)
 """Every module that binds resolvers (its `query` and `mutation`); a new one is added here."""
 
 
