@@ -17,6 +17,9 @@ from ticketbooth.applications import routes as platform
 from ticketbooth.audit import routes as audit_log
 from ticketbooth.audit import service as audit
 from ticketbooth.b2b.routes import accounts as b2b_accounts
+from ticketbooth.b2b.routes import admin as b2b_admin
+from ticketbooth.b2b.routes import hierarchy as b2b_hierarchy
+from ticketbooth.b2b.routes import roles as b2b_roles
 from ticketbooth.b2b.routes import users as b2b_users
 from ticketbooth.config import Settings
 from ticketbooth.core import Core, common_passwords, open_core
@@ -71,8 +74,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, b2b_users, b2b_accounts, accounts)
-    routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
+               customer_definitions, audit_log, b2b_roles, b2b_hierarchy, b2b_admin, b2b_users, b2b_accounts, accounts)
+    routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
+               b2b_admin.contacts_router]
     for router in routers:
         app.include_router(router)
     openapi.install(app)  # /openapi.json (and /docs): every route above, in Kibo's schema names

@@ -31,6 +31,7 @@ OURS = {
     "CustomerAccountUpdate",
     # in Kibo's REST SDK (clients/Customer/models), not in its published spec
     "Behavior", "BehaviorCollection", "BehaviorCategory", "BehaviorCategoryCollection",
+    "B2BRole", "B2BRoleInput", "B2BRoleCollection",
 }
 
 

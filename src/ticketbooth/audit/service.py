@@ -52,6 +52,17 @@ class Event(StrEnum):
     B2B_USER_ROLE_ADDED = "b2b.user-role-added"
     B2B_USER_ROLE_REMOVED = "b2b.user-role-removed"
     B2B_PRIORITIES_CHANGED = "b2b.priorities-changed"
+    # B2B: merchant roles, hierarchy, status, sales reps, upgrades (b2b-more)
+    B2B_ROLE_CREATED = "b2b.role-created"
+    B2B_ROLE_UPDATED = "b2b.role-updated"
+    B2B_ROLE_DELETED = "b2b.role-deleted"
+    B2B_ROLE_GIVEN = "b2b.role-given"
+    B2B_ROLE_TAKEN = "b2b.role-taken"
+    B2B_ROLE_INHERITANCE = "b2b.role-inheritance"
+    B2B_PARENT_CHANGED = "b2b.parent-changed"
+    B2B_STATUS_CHANGED = "b2b.status-changed"
+    B2B_SALES_REPS_CHANGED = "b2b.sales-reps-changed"
+    B2B_UPGRADED = "b2b.upgraded"
 
 
 COUNTED_IN_METRICS = frozenset({

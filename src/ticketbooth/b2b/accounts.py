@@ -22,6 +22,7 @@ from ticketbooth.accounts.service import KEEP, AccountChanges, AccountDetails, c
 from ticketbooth.accounts.views import shopper_view
 from ticketbooth.audit import service as audit
 from ticketbooth.b2b import access as b2b_access
+from ticketbooth.b2b import roles as b2b_roles
 from ticketbooth.b2b import rules
 from ticketbooth.b2b import users as b2b_users
 from ticketbooth.b2b.persistence import B2BPersistence
@@ -130,12 +131,19 @@ async def create_account(core: Core, caller: Caller, shopper: Shopper | None, ne
             profile=Profile(**profile), is_active=b2b.is_active is not False, created_by=caller.app.client_id,
         ), now)
         await add_parts(core, tx, caller, account_id, details.parts, caller.app.client_id)
-        root = parent.root_account_id if parent is not None else account_id
-        depth = parent.depth + 1 if parent is not None else 0
+        root, depth = account_id, 0
+        if parent is not None:
+            # the parent's place, read under the tenant's hierarchy lock: no move can change it meanwhile
+            await tx.lock_hierarchy(caller.tenant.id)
+            node = await tx.hierarchy_node(caller.tenant.id, caller.site.customer_set_id, parent.account.id)
+            if node is None or node.depth + 1 > rules.MAX_DEPTH:
+                raise InvalidParameter("parentAccountId", "Missing or invalid parameter: the hierarchy would be deeper "
+                                       f"than {rules.MAX_DEPTH} levels below its top account", b2b.parent_account_id)
+            root, depth = node.root_account_id, node.depth + 1
         await tx.insert_b2b_account(account_id, caller.tenant.id, parent.account.id if parent else None, root, depth,
                                     approval, price_list, now)
         if parent is not None:
-            await tx.inherit_roles(parent.account.id, account_id)
+            await b2b_roles.inherit_roles(tx, account_id, parent.account.id)
         await tx.add_sales_reps_at_creation(account_id, reps, now)
         await audit.record(core, audit.Event.B2B_ACCOUNT_CREATED, caller=caller, account_id=account_id,
                            actor=caller.app.client_id if admin else by,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
-from ticketbooth.domain.models import Membership
+from ticketbooth.domain.models import Contact, Membership
 
 ACCOUNT_TYPE_B2B: Final = "B2B"
 """The account_type of a B2B account (an `accounts` row that never logs in itself)."""
@@ -157,3 +158,136 @@ def holds(behaviors: frozenset[int], needed: int) -> bool:
 def grantable(granter: frozenset[int], role_behaviors: frozenset[int]) -> bool:
     """A user may give a role only if they hold every behavior it grants (full access counts as all)."""
     return FULL_ACCESS in granter or role_behaviors <= granter
+
+
+# -- merchant roles, hierarchy and status (b2b-more) ------------------------------------------------------
+
+MAX_ROLE_NAME = 100
+MAX_ROLE_ACCOUNTS = 500
+"""The most accounts one request may give a role (create, replace)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A role as stored: a built-in one (ids 1-3, behaviors from code, no accounts) or a merchant's (its
+    behaviors and the accounts it is given to)."""
+
+    id: int
+    name: str
+    is_system: bool
+    behaviors: frozenset[int]
+    account_ids: tuple[int, ...]
+    created_at: datetime | None = None
+    created_by: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HierarchyNode:
+    """One B2B account in a hierarchy: its parent, the top of its tree and its distance from it."""
+
+    account_id: int
+    parent_account_id: int | None
+    root_account_id: int
+    depth: int
+
+
+def subtree_height(nodes: Iterable[HierarchyNode], top: HierarchyNode) -> int:
+    """How many levels below `top` its subtree `nodes` reaches (0 for a leaf)."""
+    return max((n.depth - top.depth for n in nodes), default=0)
+
+
+def may_move(moved: HierarchyNode, ancestors_of_parent: Iterable[int], parent: HierarchyNode, height: int) -> str | None:
+    """Why `moved` may not go under `parent` (None if it may): not under itself or one of its descendants
+    (`ancestors_of_parent`: the parent and every account above it, read from the parent links), and no
+    deeper than MAX_DEPTH with the subtree it carries (`height` levels below it)."""
+    if moved.account_id == parent.account_id or moved.account_id in set(ancestors_of_parent):
+        return "an account cannot be moved under itself or one of its child accounts"
+    if parent.depth + 1 + height > MAX_DEPTH:
+        return f"the hierarchy would be deeper than {MAX_DEPTH} levels below its top account"
+    return None
+
+
+# the status actions of PUT /b2baccounts/{accountId}/status/{actionName} (the SDK's: approve, deny, enable,
+# disable; activate and inactivate are taken as enable and disable)
+ACTION_APPROVE: Final = "approve"
+ACTION_DENY: Final = "deny"
+ACTION_ENABLE: Final = "enable"
+ACTION_DISABLE: Final = "disable"
+_ACTION_ALIASES: Final = {"activate": ACTION_ENABLE, "inactivate": ACTION_DISABLE, "deactivate": ACTION_DISABLE}
+STATUS_ACTIONS: Final = frozenset({ACTION_APPROVE, ACTION_DENY, ACTION_ENABLE, ACTION_DISABLE})
+
+
+def status_action(name: str) -> str | None:
+    """The status action `name` names (case-insensitive, aliases taken), or None."""
+    key = name.strip().lower()
+    key = _ACTION_ALIASES.get(key, key)
+    return key if key in STATUS_ACTIONS else None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    approval_status: str
+    is_active: bool
+
+
+def next_status(action: str, approval_status: str, is_active: bool) -> StatusChange | str:
+    """The state an account reaches by `action`, or why it may not (Kibo: a requested account is approved or
+    denied; an approved one is disabled and enabled; a denied or disabled one is reinstated by enabling or
+    approving it). An approved account is active unless disabled; a denied one is never active."""
+    if action == ACTION_APPROVE:
+        return StatusChange(APPROVED, True)
+    if action == ACTION_DENY:
+        if approval_status == APPROVED:
+            return "an approved account cannot be denied; disable it instead"
+        return StatusChange(DENIED, False)
+    if action == ACTION_ENABLE:
+        if approval_status == PENDING_APPROVAL:
+            return "an account pending approval is approved or denied, not enabled"
+        return StatusChange(APPROVED, True)
+    if action == ACTION_DISABLE:
+        return StatusChange(approval_status, False)
+    return f"unknown action {action}"
+
+
+@dataclass(frozen=True, slots=True)
+class B2BStatus:
+    """A B2B account's approval status and activity, and what its mail needs."""
+
+    account_id: int
+    tenant_id: int
+    customer_set_id: int
+    approval_status: str
+    is_active: bool
+    email: str | None
+    first_name: str | None
+    company: str | None
+    locale_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    email: str
+    first_name: str | None
+    locale_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedContact:
+    """A contact of a B2B account, with the account's id and name (Kibo's ExtendedCustomerContact)."""
+
+    contact: Contact
+    account_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeCandidate:
+    """An account asked to become a B2B account: what decides whether it may."""
+
+    account_id: int
+    tenant_id: int
+    customer_set_id: int
+    account_type: str | None
+    is_b2b: bool
+    has_login: bool

@@ -27,6 +27,9 @@ from ticketbooth.applications.store import SettingsStore
 from ticketbooth.audit.store.entries import AuditStore
 from ticketbooth.audit.store.retention import RetentionStore
 from ticketbooth.b2b.store.accounts import B2BAccountStore
+from ticketbooth.b2b.store.admin import B2BAdminStore
+from ticketbooth.b2b.store.hierarchy import HierarchyStore
+from ticketbooth.b2b.store.roles import RoleStore
 from ticketbooth.b2b.store.users import B2BUserStore
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
@@ -63,7 +66,8 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeStore, AuditStore, SessionStore, ChallengeStore,
-            SettingsStore, HealthStore, RetentionStore, B2BAccountStore, B2BUserStore, StoreBase):
+            SettingsStore, HealthStore, RetentionStore, B2BAccountStore, B2BUserStore, RoleStore, HierarchyStore,
+            B2BAdminStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

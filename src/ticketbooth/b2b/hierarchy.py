@@ -1,0 +1,94 @@
+"""The B2B account hierarchy: reading an account's tree (getB2BAccountHierarchy) and moving an account with its
+subtree under another parent (changeParentAccount).
+
+A move is one transaction under the tenant's hierarchy lock (b2b/store/hierarchy.py): the parent links are read
+after the lock is held, so the check that the new parent is not the account itself or one of its descendants
+sees every move committed before, and two opposite moves at once (A under B, B under A) end with one done and
+the other refused. The moved account's whole subtree takes the new parent's top account and shifts its depth,
+in the same transaction; a move that would take any account below MAX_DEPTH is refused. Moving leaves roles as
+they are (apply-to-future-children only acts when an account is created).
+
+Who may: a merchant application (customer:admin) moves accounts and reads any tree of its customer set; a B2B
+user who may view child accounts (1010) reads the part of the tree below the account of their ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ticketbooth.accounts.access import actor, require_admin
+from ticketbooth.audit import service as audit
+from ticketbooth.b2b import access as b2b_access
+from ticketbooth.b2b.persistence import B2BPersistence
+from ticketbooth.b2b.rules import VIEW_CHILD_ACCOUNTS, HierarchyNode, may_move, subtree_height
+from ticketbooth.caller import Caller
+from ticketbooth.core import Core
+from ticketbooth.domain.errors import InvalidParameter, NotFound
+from ticketbooth.domain.models import Shopper
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """An account's hierarchy: every account of its tree (top first, then by depth and id) and the nesting."""
+
+    root: int
+    nodes: list[HierarchyNode]
+
+    def children(self) -> dict[int, list[int]]:
+        below: dict[int, list[int]] = {}
+        for n in self.nodes:
+            if n.parent_account_id is not None:
+                below.setdefault(n.parent_account_id, []).append(n.account_id)
+        return below
+
+
+def _missing(account_id: int) -> NotFound:
+    return NotFound(f"Item not found: B2B account {account_id} does not exist")
+
+
+async def node_of(store: B2BPersistence, caller: Caller, account_id: int) -> HierarchyNode:
+    """The B2B account of the caller's customer set, or NotFound."""
+    node = await store.hierarchy_node(caller.tenant.id, caller.site.customer_set_id, account_id)
+    if node is None:
+        raise _missing(account_id)
+    return node
+
+
+async def hierarchy(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> Tree:
+    """The hierarchy around the account: for the merchant its whole tree, from its top account down (Kibo's
+    getB2BAccountHierarchy); for a B2B user who may view child accounts (1010), the part below the account of
+    their ticket (its parent and siblings are other companies' business)."""
+    access = await b2b_access.require(core, caller, shopper, account_id, VIEW_CHILD_ACCOUNTS,
+                                      "reading a B2B account hierarchy")
+    node = await node_of(core.store, caller, account_id)
+    nodes = await core.store.tree_of(node.root_account_id)
+    if access.admin or access.ticket_account_id is None:
+        return Tree(node.root_account_id, nodes)
+    top = next((n for n in nodes if n.account_id == access.ticket_account_id), None)
+    if top is None:  # the ticket's account left this tree meanwhile
+        raise _missing(account_id)
+    below = {n.account_id for n in await core.store.subtree(top)}
+    return Tree(top.account_id, [n for n in nodes if n.account_id in below])
+
+
+async def change_parent(core: Core, caller: Caller, account_id: int, parent_account_id: int) -> HierarchyNode:
+    """Move the account, with every account below it, under `parent_account_id`; its new place."""
+    require_admin(caller, "changing the parent of a B2B account")
+    now = core.clock.now()
+    async with core.store.transaction() as tx:
+        await tx.lock_hierarchy(caller.tenant.id)
+        moved = await node_of(tx, caller, account_id)
+        parent = await node_of(tx, caller, parent_account_id)
+        if moved.parent_account_id == parent.account_id:
+            return moved
+        members = await tx.subtree(moved)
+        why = may_move(moved, await tx.ancestors(parent.account_id), parent, subtree_height(members, moved))
+        if why is not None:
+            raise InvalidParameter("parentAccountId", f"Missing or invalid parameter: {why}", parent_account_id)
+        await tx.move_subtree(moved, [m.account_id for m in members], parent, now)
+        await audit.record(core, audit.Event.B2B_PARENT_CHANGED, caller=caller, account_id=account_id,
+                           actor=actor(caller, None), store=tx, detail={
+                               "from": moved.parent_account_id, "to": parent.account_id, "moved": len(members)})
+        after = await tx.hierarchy_node(caller.tenant.id, None, account_id)
+    assert after is not None
+    return after
