@@ -238,37 +238,47 @@ async def test_the_last_admin_stays(client: httpx.AsyncClient, admin: dict[str, 
 
 async def test_hierarchy_and_changing_parents(client: httpx.AsyncClient, admin: dict[str, str],
                                               acme: Company) -> None:
-    south = data(await gql(client, acme.admin, docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account(
+    merchant = storefront(admin)
+    south = data(await gql(client, merchant, docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account(
         "acme South", acme.branch)}))["createCustomerB2bAccount"]
     assert south["parentAccountId"] == acme.branch
-    tree = data(await gql(client, acme.admin, docs.HIERARCHY_LEVELS, {"accountId": acme.company}))
+    for who in (merchant, acme.admin):  # the admin user holds 1010: the tree below their account, all of it here
+        tree = data(await gql(client, who, docs.HIERARCHY_LEVELS, {"accountId": acme.company}))
+        found = tree["getB2BAccountHierarchy"]
+        assert found["hierarchy"] == {"id": acme.company, "children": [
+            {"id": acme.branch, "children": [{"id": south["id"], "children": []}]}]}
     rest = ok(await client.get(f"{B2B}/{acme.company}/hierarchy", headers=admin))
-    found = tree["getB2BAccountHierarchy"]
     assert sorted(a["id"] for a in found["accounts"]) == sorted(a["id"] for a in rest["accounts"]) == sorted(
         [acme.company, acme.branch, south["id"]])
-    assert found["hierarchy"] == {"id": acme.company, "children": [
-        {"id": acme.branch, "children": [{"id": south["id"], "children": []}]}]}
     full = data(await gql(client, acme.admin, docs.HIERARCHY, {"accountId": acme.company}))["getB2BAccountHierarchy"]
     top = next(a for a in full["accounts"] if a["id"] == acme.company)
     assert {u["userId"]: [r["roleName"] for r in u["roles"]] for u in top["users"]} == {
         acme.admin_id: ["Admin"], acme.purchaser_id: ["Purchaser"]}
+    # a purchaser does not view child accounts (1010)
+    refused(await gql(client, acme.purchaser, docs.HIERARCHY, {"accountId": acme.company}), 403, "FORBIDDEN",
+            "getB2BAccountHierarchy")
 
-    moved = data(await gql(client, acme.admin, docs.CHANGE_PARENT, {"accountId": south["id"],
-                                                                   "parentAccountId": acme.company}))
+    moved = data(await gql(client, merchant, docs.CHANGE_PARENT, {"accountId": south["id"],
+                                                                 "parentAccountId": acme.company}))
     assert moved["changeB2BAccountParent"]["parentAccountId"] == acme.company
     assert ok(await client.get(f"{B2B}/{south['id']}", headers=admin))["parentAccountId"] == acme.company
     # a loop is refused as REST refuses it, and changes nothing
-    answer = await gql(client, storefront(admin), docs.CHANGE_PARENT, {"accountId": acme.company,
-                                                                       "parentAccountId": acme.branch})
+    answer = await gql(client, merchant, docs.CHANGE_PARENT, {"accountId": acme.company,
+                                                             "parentAccountId": acme.branch})
     rest_loop = await client.post(f"{B2B}/{acme.company}/changeparent/{acme.branch}", headers=admin)
     response = answer["errors"][0]["extensions"]["response"]
-    assert response["status"] == rest_loop.status_code and response["status"] in (400, 409)
-    assert response["body"]["errorCode"] == rest_loop.json()["errorCode"]
+    assert response == {"status": rest_loop.status_code, "body": rest_loop.json()}
+    assert response["status"] == 400 and response["body"]["errorCode"] == "MISSING_OR_INVALID_PARAMETER"
     assert ok(await client.get(f"{B2B}/{acme.company}", headers=admin))["parentAccountId"] is None
-    # a purchaser cannot move accounts
-    refused(await gql(client, acme.purchaser, docs.CHANGE_PARENT, {"accountId": south["id"],
-                                                                  "parentAccountId": acme.branch}),
-            403, "FORBIDDEN", "changeB2BAccountParent")
+    # moving accounts is the merchant's (as REST's changeparent): not even the company's admin user
+    for who in (acme.admin, acme.purchaser):
+        refused(await gql(client, who, docs.CHANGE_PARENT, {"accountId": south["id"], "parentAccountId": acme.branch}),
+                403, "FORBIDDEN", "changeB2BAccountParent")
+    assert ok(await client.get(f"{B2B}/{south['id']}", headers=admin))["parentAccountId"] == acme.company
+    # a path value out of REST's range: REST's 400, naming the argument
+    body = refused(await gql(client, merchant, docs.CHANGE_PARENT, {"accountId": south["id"], "parentAccountId": 0}),
+                   400, "MISSING_OR_INVALID_PARAMETER", "changeB2BAccountParent")
+    assert "parentAccountId" in body["message"]
 
 
 # -- tickets -----------------------------------------------------------------------------------------------
