@@ -313,8 +313,8 @@ def test_the_b2b_storefront_over_graphql(stack: Stack) -> None:
             made.admin_id: [(ADMIN_ROLE, "Admin")], made.purchaser_id: [(PURCHASER_ROLE, "Purchaser")]}
         assert [c["email"] for c in top["contacts"]] == ["bolt.office@example.com"]
         assert top["contacts"][0]["accountId"] == made.company
-        levels = s.one(docs.HIERARCHY_LEVELS, {"accountId": made.company}, admin)["getB2BAccountHierarchy"]
-        assert levels["hierarchy"] == {"id": made.company, "children": [{"id": made.branch, "children": []}]}
+        first = s.one(docs.HIERARCHY_LEVELS, {"accountId": made.company}, admin)["getB2BAccountHierarchy"]
+        assert first["hierarchy"] == {"id": made.company, "children": [{"id": made.branch, "children": []}]}
 
         # users: the storefront's add, list, roles, update, remove
         nia = s.one(docs.ADD_USER, {"accountId": made.company, "b2BUserAndAuthInfoInput": docs.new_user(
@@ -336,19 +336,25 @@ def test_the_b2b_storefront_over_graphql(stack: Stack) -> None:
         assert s.one(docs.REMOVE_USER, {"accountId": made.company, "userId": nia["userId"]}, admin) == {
             "removeCustomerB2bAccountUser": True}
 
-        # child accounts: the hierarchy page's add (no approvalStatus), edit, move
-        child = s.one(docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account("Bolt South", made.branch)},
-                      admin)["createCustomerB2bAccount"]
-        assert (child["parentAccountId"], child["companyOrOrganization"]) == (made.branch, "Bolt South")
+        # child accounts: the hierarchy page's documents, sent by the merchant's application (adding an account
+        # under a parent and moving it are the merchant's, as over REST); the admin user may not move them
+        with Storefront(stack.server.base_url, ADMIN).session() as merchant:
+            child = merchant.one(docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account(
+                "Bolt South", made.branch)})["createCustomerB2bAccount"]
+            assert (child["parentAccountId"], child["companyOrOrganization"]) == (made.branch, "Bolt South")
+            moved = merchant.one(docs.CHANGE_PARENT, {"accountId": child["id"], "parentAccountId": made.company})
+            assert moved["changeB2BAccountParent"]["parentAccountId"] == made.company
+            [a_loop] = merchant.gql(docs.CHANGE_PARENT, {"accountId": made.company, "parentAccountId": child["id"]})
+            assert a_loop["body"]["errors"][0]["extensions"]["response"]["status"] == 400, a_loop
+        [refused] = s.gql(docs.CHANGE_PARENT, {"accountId": child["id"], "parentAccountId": made.branch}, admin)
+        assert refused["body"]["errors"][0]["extensions"]["response"]["status"] == 403, refused
+        # the admin user edits it (1000 manage account information, here on an account below theirs with 1010)
         edited = s.one(docs.UPDATE_ACCOUNT, {"accountId": child["id"], "b2BAccountInput": {
-            "id": child["id"], "parentAccountId": made.branch, "companyOrOrganization": "Bolt South-West",
+            "id": child["id"], "parentAccountId": made.company, "companyOrOrganization": "Bolt South-West",
             "taxId": "SW-1", "isActive": True}}, admin)["updateCustomerB2bAccount"]
         assert (edited["companyOrOrganization"], edited["taxId"]) == ("Bolt South-West", "SW-1")
-        moved = s.one(docs.CHANGE_PARENT, {"accountId": child["id"], "parentAccountId": made.company},
-                      admin)["changeB2BAccountParent"]
-        assert moved["parentAccountId"] == made.company
-        a_loop = s.gql(docs.CHANGE_PARENT, {"accountId": made.company, "parentAccountId": child["id"]}, admin)
-        assert a_loop[0]["body"]["errors"][0]["extensions"]["response"]["status"] in (400, 409), a_loop
+        levels = s.one(docs.HIERARCHY_LEVELS, {"accountId": made.company}, admin)["getB2BAccountHierarchy"]
+        assert sorted(c["id"] for c in levels["hierarchy"]["children"]) == sorted([made.branch, child["id"]])
         account = s.one(docs.ACCOUNT, {"accountId": made.company}, admin)["b2bAccount"]
         assert account["companyOrOrganization"] == "bolt Industries"
         assert {u["userId"] for u in account["users"]} == {made.admin_id, made.purchaser_id}
