@@ -72,6 +72,8 @@ class Target:
     server: LiveServer
     callers: dict[str, dict[str, str]]
     ids: dict[str, Any]
+    b2b_ids: dict[str, Any] = field(default_factory=dict)
+    """The ids of real B2B records, used instead for the /b2baccounts operations."""
 
 
 @pytest.fixture
@@ -89,12 +91,26 @@ async def target(live_server: LiveServer) -> Target:
         segment = ok(await client.post("/api/commerce/customer/segments", headers=admin,
                                        json={"code": "fuzz", "name": "Fuzz"}))
         sets = ok(await client.get("/api/commerce/customer/customersets", headers=admin))
+        b2b = "/api/commerce/customer/b2baccounts"
+        company = ok(await client.post(b2b, headers=admin, json={"companyOrOrganization": "Fuzz Co",
+                                                                 "approvalStatus": "Approved"}))
+        parent = ok(await client.post(b2b, headers=admin, json={"companyOrOrganization": "Fuzz Holding",
+                                                                "approvalStatus": "Approved"}))
+        user = ok(await client.post(f"{b2b}/{company['id']}/user", headers=admin, json={
+            "b2BUser": {"emailAddress": "fuzz.buyer@example.com", "roles": [{"roleId": 1}]},
+            "password": "Fuzz-Password-0123"}))
+        role = ok(await client.post(f"{b2b}/roles", headers=admin, json={
+            "name": "Fuzz role", "behaviors": [1008], "accountIds": [company["id"]]}))
+        ok(await client.post(f"{b2b}/{company['id']}/attributes", headers=admin,
+                             json={"fullyQualifiedName": definition["attributeFQN"], "values": ["blue"]}))
     return Target(
         server=live_server,
         callers={"admin": admin, "storefront": storefront, "shopper": owner.headers},
         ids={"accountId": owner.account_id, "contactId": contact["id"], "noteId": note["id"],
              "attributeFQN": definition["attributeFQN"], "id": segment["id"], "code": sets["items"][0]["code"],
              "tenantId": TENANT},
+        b2b_ids={"accountId": company["id"], "parentAccountId": parent["id"], "userId": user["userId"],
+                 "roleId": role["id"], "actionName": "approve", "enabled": "true"},
     )
 
 
@@ -225,7 +241,8 @@ def fuzz(target: Target, budget: Budget, fixed_seed: int) -> Report:
 
     def run(operation: schemathesis.APIOperation, plan: Run) -> None:
         names = {p.name for p in operation.path_parameters}
-        fixed = {k: v for k, v in target.ids.items() if k in names} if plan.real_ids else None
+        ids = {**target.ids, **target.b2b_ids} if "/b2baccounts" in operation.path else target.ids
+        fixed = {k: v for k, v in ids.items() if k in names} if plan.real_ids else None
         if plan.examples <= 0 or (plan.real_ids and names and not fixed):
             return
         credentials = caller_headers(target, operation, plan.caller)

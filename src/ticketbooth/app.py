@@ -18,6 +18,7 @@ from ticketbooth.audit import routes as audit_log
 from ticketbooth.audit import service as audit
 from ticketbooth.b2b.routes import accounts as b2b_accounts
 from ticketbooth.b2b.routes import admin as b2b_admin
+from ticketbooth.b2b.routes import attributes as b2b_attributes
 from ticketbooth.b2b.routes import hierarchy as b2b_hierarchy
 from ticketbooth.b2b.routes import roles as b2b_roles
 from ticketbooth.b2b.routes import users as b2b_users
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, b2b_roles, b2b_hierarchy, b2b_admin, b2b_users, b2b_accounts, accounts)
+               customer_definitions, audit_log, b2b_roles, b2b_hierarchy, b2b_admin, b2b_attributes, b2b_users,
+               b2b_accounts, accounts)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
                b2b_admin.contacts_router]
     for router in routers:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from tests.api.support import CUSTOMER, login, ok
 from tests.conftest import PASSWORD
@@ -70,3 +70,18 @@ async def row_id(core: Core, email: str) -> int:
     """The id of the row (account) whose email is `email`: a B2B user's own row, which no answer names."""
     async with core.store.engine.connect() as conn:
         return int((await conn.execute(select(t.accounts.c.id).where(t.accounts.c.email == email))).scalar_one())
+
+
+async def merchant_role(core: Core, name: str, behaviors: tuple[int, ...], accounts: tuple[int, ...] = (),
+                        tenant_id: int = 100) -> int:
+    """A merchant's role stored directly (its CRUD is the roles API's): tenant-wide, or given to `accounts`."""
+    async with core.store.engine.begin() as conn:
+        role_id = int((await conn.execute(insert(t.b2b_roles).values(
+            tenant_id=tenant_id, name=name, is_system=False, created_at=core.clock.now(),
+            updated_at=core.clock.now()).returning(t.b2b_roles.c.id))).scalar_one())
+        for b in behaviors:
+            await conn.execute(insert(t.b2b_role_behaviors).values(role_id=role_id, behavior_id=b))
+        for a in accounts:
+            await conn.execute(insert(t.b2b_role_accounts).values(role_id=role_id, account_id=a,
+                                                                  apply_to_future_children=False))
+    return role_id

@@ -12,9 +12,11 @@ from tests.api.b2b_support import (
     B2B,
     B2B_ACCOUNT_KEYS,
     B2B_USER_KEYS,
+    PURCHASER_ROLE,
     add_account,
     add_user,
     row_id,
+    user_in,
 )
 from tests.api.code_support import events
 from tests.api.support import ACCOUNT_KEYS, CUSTOMER, assert_error, ok, register
@@ -87,6 +89,54 @@ async def test_the_list_filters_sorts_and_pages(client: httpx.AsyncClient, admin
     assert set(fields) == {"totalCount", "items"} and set(fields["items"][0]) == {"id"}
     assert_error(await client.get(B2B, headers=admin, params={"filter": "nonsense eq 1"}), 400,
                  "MISSING_OR_INVALID_PARAMETER")
+
+
+async def test_who_may_read_and_change(client: httpx.AsyncClient, admin: dict[str, str],
+                                       app_headers: dict[str, str]) -> None:
+    acme = await add_account(client, admin, "Acme")
+    other = await add_account(client, admin, "Other")
+    boss = await user_in(client, admin, app_headers, acme["id"], "boss@acme.example", (ADMIN_ROLE,))
+    buyer = await user_in(client, admin, app_headers, acme["id"], "buyer@acme.example", (PURCHASER_ROLE,))
+    # a user reads their account (without the merchant's notes); the merchant's fields are not theirs to change
+    seen = ok(await client.get(f"{B2B}/{acme['id']}", headers=buyer.headers))
+    assert seen["id"] == acme["id"] and seen["notes"] == []
+    assert_error(await client.put(f"{B2B}/{acme['id']}", headers=buyer.headers, json={"taxId": "X"}), 403, "FORBIDDEN")
+    changed = ok(await client.put(f"{B2B}/{acme['id']}", headers=boss.headers, json={"taxId": "X"}))
+    assert changed["taxId"] == "X"
+    for body in ({"priceList": "free"}, {"isActive": False}):
+        assert_error(await client.put(f"{B2B}/{acme['id']}", headers=boss.headers, json=body), 403, "FORBIDDEN")
+    # another account, and one that does not exist: the same 403 (403 before 404)
+    for target in (other["id"], 987654):
+        for r in (await client.get(f"{B2B}/{target}", headers=boss.headers),
+                  await client.put(f"{B2B}/{target}", headers=boss.headers, json={"taxId": "Y"})):
+            assert_error(r, 403, "FORBIDDEN")
+    assert_error(await client.get(f"{B2B}/987654", headers=admin), 404, "ITEM_NOT_FOUND")
+    # a B2C shopper and the bare storefront application: nothing
+    shopper = await register(client, app_headers, "retail@example.com")
+    for hdrs in ({**app_headers, "x-vol-user-claims": shopper["accessToken"]}, app_headers):
+        assert_error(await client.get(f"{B2B}/{acme['id']}", headers=hdrs), 403, "FORBIDDEN")
+        assert_error(await client.get(B2B, headers=hdrs), 403, "FORBIDDEN")
+    # a user lists their own account only
+    listed = ok(await client.get(B2B, headers=boss.headers))
+    assert [a["id"] for a in listed["items"]] == [acme["id"]]
+    assert listed["items"][0]["priority"] is None
+
+
+async def test_a_user_of_a_parent_sees_child_accounts_with_1010(client: httpx.AsyncClient, admin: dict[str, str],
+                                                                 app_headers: dict[str, str]) -> None:
+    top = await add_account(client, admin, "Head office")
+    branch = await add_account(client, admin, "Branch", parentAccountId=top["id"])
+    sibling = await add_account(client, admin, "Elsewhere")
+    boss = await user_in(client, admin, app_headers, top["id"], "boss@head.example", (ADMIN_ROLE,))
+    buyer = await user_in(client, admin, app_headers, top["id"], "buyer@head.example", (PURCHASER_ROLE,))
+    assert ok(await client.get(f"{B2B}/{branch['id']}", headers=boss.headers))["id"] == branch["id"]
+    assert_error(await client.get(f"{B2B}/{branch['id']}", headers=buyer.headers), 403, "FORBIDDEN")
+    assert_error(await client.get(f"{B2B}/{sibling['id']}", headers=boss.headers), 403, "FORBIDDEN")
+    assert sorted(a["id"] for a in ok(await client.get(B2B, headers=boss.headers))["items"]) == [top["id"], branch["id"]]
+    assert [a["id"] for a in ok(await client.get(B2B, headers=buyer.headers))["items"]] == [top["id"]]
+    # and a user of the branch sees nothing above it
+    local = await user_in(client, admin, app_headers, branch["id"], "local@branch.example", (ADMIN_ROLE,))
+    assert_error(await client.get(f"{B2B}/{top['id']}", headers=local.headers), 403, "FORBIDDEN")
 
 
 async def test_b2b_users_are_no_customer_accounts(client: httpx.AsyncClient, admin: dict[str, str],

@@ -293,7 +293,7 @@ async def update_user(core: Core, caller: Caller, shopper: Shopper | None, accou
     now, by = core.clock.now(), actor(caller, shopper)
     async with _store(core).transaction() as tx:
         if membership.get("is_active") is False:
-            await _keep_an_admin(tx, account_id, user.user.id)
+            await keep_an_admin(tx, account_id, user.user.id)
         if values:
             await tx.update_account(user.user.id, values, login_names="email" in values, now=now, by=by)
         if membership:
@@ -310,7 +310,7 @@ async def update_user(core: Core, caller: Caller, shopper: Shopper | None, accou
     return updated
 
 
-async def _keep_an_admin(tx: B2BPersistence, account_id: int, user_account_id: int) -> None:
+async def keep_an_admin(tx: B2BPersistence, account_id: int, user_account_id: int) -> None:
     """409 when the user is the account's last active Admin (under the account's row lock: the check and the
     change commit together, one request after the other)."""
     await tx.lock_b2b_account(account_id)
@@ -330,7 +330,7 @@ async def remove_user(core: Core, caller: Caller, shopper: Shopper | None, accou
         await role_for(_store(core), caller, access, account_id, role.role_id)
     now, by = core.clock.now(), actor(caller, shopper)
     async with _store(core).transaction() as tx:
-        await _keep_an_admin(tx, account_id, user.user.id)
+        await keep_an_admin(tx, account_id, user.user.id)
         await tx.update_membership(account_id, user.user.id, {"is_removed": True}, now, by)
         for role in user.roles:
             await tx.remove_user_role(account_id, user.user.id, role.role_id)
@@ -389,7 +389,7 @@ async def remove_role(core: Core, caller: Caller, shopper: Shopper | None, accou
     by = actor(caller, shopper)
     async with store.transaction() as tx:
         if role.id == rules.ADMIN_ROLE:
-            await _keep_an_admin(tx, account_id, user.user.id)
+            await keep_an_admin(tx, account_id, user.user.id)
         if not await tx.remove_user_role(account_id, user.user.id, role.id):
             raise NotFound(f"Item not found: user {user_id[:64]} does not hold role {role_id} in this account")
         await audit.record(core, audit.Event.B2B_USER_ROLE_REMOVED, caller=caller, account_id=account_id, actor=by,

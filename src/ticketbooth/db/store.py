@@ -323,8 +323,11 @@ class Store(AccountStore, PartsStore, CardStore, LoginStore, OutboxStore, CodeSt
     async def revoke_account_families(self, account_id: int, now: datetime, reason: str,
                                       *, keep_family_id: str | None = None) -> int:
         """Revoke every live token family of the account (but `keep_family_id`, the session that asked
-        for it); the number revoked. Refresh tokens and opaque access tokens stop working at once."""
-        where = [t.token_families.c.account_id == account_id, t.token_families.c.revoked_at.is_(None)]
+        for it); the number revoked. Refresh tokens and opaque access tokens stop working at once. The
+        account's own families and, for a B2B user's row, the families of its tickets for B2B accounts
+        (`user_account_id`); for a B2B account, its users' sessions for it."""
+        f = t.token_families.c
+        where = [or_(f.account_id == account_id, f.user_account_id == account_id), f.revoked_at.is_(None)]
         if keep_family_id is not None:
             where.append(t.token_families.c.id != keep_family_id)
         async with self._begin(write=True) as conn:

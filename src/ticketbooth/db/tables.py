@@ -226,8 +226,9 @@ token_families = Table(
     Column("amr", String(32), nullable=True),
     Column("two_factor_met", String(64), nullable=True),
     # a B2B user's session (migration 0007_b2b): `account_id` is the B2B account the ticket is for and
-    # this is the user's own `accounts` row (their login); NULL for every other session
-    Column("user_account_id", BigInteger, nullable=True),
+    # this is the user's own `accounts` row (their login); NULL for every other session (indexed by
+    # migration 0008_b2b_core: ending a login's sessions ends these too)
+    Column("user_account_id", BigInteger, nullable=True, index=True),
 )
 
 tickets = Table(

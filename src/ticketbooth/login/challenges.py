@@ -39,6 +39,8 @@ from typing import Any
 
 from ticketbooth.audit import service as audit
 from ticketbooth.audit.service import Event
+from ticketbooth.b2b import login as b2b_login
+from ticketbooth.b2b.login import is_b2b_user
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import (
@@ -136,9 +138,11 @@ def _budget_key(account_id: int | None, identifier: str = "") -> str:
 async def begin_two_factor(
     core: Core, caller: Caller, account: Account, *, fingerprint: str | None, region: str | None,
     previous_anonymous: str | None, access_ttl: timedelta, refresh_ttl: timedelta,
+    b2b_account_id: int | None = None,
 ) -> IssuedTicket | None:
     """After a correct password: None when the site asks no second factor of this login; else mail a
-    code and answer the pending ticket."""
+    code and answer the pending ticket. A B2B user's login keeps the B2B account it is for
+    (`b2b_account_id`) until the code completes it."""
     settings = caller.site.settings
     if not settings.two_factor:
         return None
@@ -160,6 +164,7 @@ async def begin_two_factor(
         context={
             "access_seconds": int(access_ttl.total_seconds()), "refresh_seconds": int(refresh_ttl.total_seconds()),
             "previous_anonymous": previous_anonymous, "devices": [list(d) for d in devices],
+            "b2b_account_id": b2b_account_id,
         },
     )
     code, token = new_digits(CODE_DIGITS), new_hex(PENDING_TOKEN_BYTES)
@@ -328,11 +333,17 @@ async def complete_two_factor(core: Core, caller: Caller, token: str | None, use
     full = await core.store.get_account(account.id)
     assert full is not None
     previous = context.get("previous_anonymous")
+    scope = None
+    if is_b2b_user(full):  # the B2B account the password login chose, if the user may still use it
+        chosen = context.get("b2b_account_id")
+        scope = await b2b_login.scope_for_login(core, full, chosen if isinstance(chosen, int) else None)
+        if scope is None:
+            raise _bad_pending()
     return await open_family(
         core, core.store, caller, user_id=account.user_id, account=full,
         previous_anonymous=str(previous) if previous else None,
         access_ttl=timedelta(seconds=int(context["access_seconds"])),
-        refresh_ttl=timedelta(seconds=int(context["refresh_seconds"])), proof=TWO_FACTOR_PROOF,
+        refresh_ttl=timedelta(seconds=int(context["refresh_seconds"])), proof=TWO_FACTOR_PROOF, b2b=scope,
     )
 
 
@@ -429,9 +440,14 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
     await audit.record(core, Event.OTP_VERIFIED, caller=caller, account_id=account.id)
     full = await core.store.get_account(account.id)
     assert full is not None
+    scope = None
+    if is_b2b_user(full):  # a B2B user's first account by priority (a code login names none)
+        scope = await b2b_login.scope_for_login(core, full, None)
+        if scope is None:
+            raise _bad_pending()
     access_ttl, refresh_ttl = lifetimes_for(caller, False, None)
     return await open_family(
         core, core.store, caller, user_id=full.user_id, account=full,
         previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=CODE_PROOF,
+        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=CODE_PROOF, b2b=scope,
     )

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b.login import is_b2b_user
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidCredentials
@@ -54,6 +55,9 @@ BAD_PASSWORD = "bad-password"
 INACTIVE = "inactive"
 OTHER_ACCOUNT = "other-account"
 CHANGED_MEANWHILE = "changed-meanwhile"
+B2B_UNAVAILABLE = "b2b-unavailable"
+"""A B2B user's right password, but no account the login may use (unapproved or inactive, the membership
+inactive or removed, or an accountId that is not theirs): answered as a wrong password."""
 
 # Which flow a password attempt came through, as written in the audit entry (None: a login).
 VIA_CHANGE_PASSWORD = "change-password"
@@ -148,8 +152,8 @@ def refusal(account: Account | None, stored_hash: str | None, password_ok: bool,
         return BAD_PASSWORD
     if not account.is_active:
         return INACTIVE
-    if wanted_account_id is not None and wanted_account_id != account.id:
-        return OTHER_ACCOUNT
+    if wanted_account_id is not None and wanted_account_id != account.id and not is_b2b_user(account):
+        return OTHER_ACCOUNT  # a B2B user's accountId names a B2B account: the login flow checks it
     return None
 
 

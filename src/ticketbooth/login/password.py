@@ -6,6 +6,8 @@ The flow sits above the three modules it joins, so none of them imports another 
 
 from __future__ import annotations
 
+from ticketbooth.b2b import login as b2b_login
+from ticketbooth.b2b.login import is_b2b_user
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidParameter, PasswordChangeRequired
@@ -29,7 +31,9 @@ async def login(
     (see `services.lockout`, whose `verify_password` every password attempt goes through: it also
     refuses an address that used up its failures on this account, and writes the audit entries).
     A right password on an account that must change it is refused with PasswordChangeRequired (only
-    then: a wrong one stays InvalidCredentials). The first login of an imported account verifies
+    then: a wrong one stays InvalidCredentials). A B2B user's login is for one of their B2B accounts
+    (`account_id`, else the first by priority: b2b/login.py); when there is none they may use, the
+    refusal is a wrong password's, after the same work. The first login of an imported account verifies
     the other system's hash and stores an Argon2id hash instead."""
     if not identifier:
         raise InvalidParameter("username", "Missing or invalid parameter: username or email address is required")
@@ -41,6 +45,11 @@ async def login(
         core, caller, password, lambda: core.store.find_login(caller.site.customer_set_id, key), f"name:{key}",
         wanted_account_id=account_id)
     account, stored_hash, now = proven.account, proven.stored_hash, proven.at
+    scope = None
+    if is_b2b_user(account):  # a B2B user's login is for one of their accounts (no query for anyone else)
+        scope = await b2b_login.scope_for_login(core, account, account_id)
+        if scope is None:
+            raise await lockout.refuse(core, caller, proven.subject, account, lockout.B2B_UNAVAILABLE, now)
     if account.password_change_required:
         raise PasswordChangeRequired(
             "Password Change Required: the password must be changed (Change-Password) before logging in")
@@ -55,12 +64,13 @@ async def login(
     previous_anonymous = previous.user_id if previous and previous.is_anonymous else None
     pending = await challenges.begin_two_factor(
         core, caller, account, fingerprint=fingerprint, region=region, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
-        previous_anonymous=previous_anonymous)
+        previous_anonymous=previous_anonymous, b2b_account_id=scope.account.id if scope else None)
     if pending is not None:  # the site asks a second factor: a code is mailed, the ticket waits for it
         return pending
-    await core.store.fill_parts(account)  # only now: a refusal must not cost more for a known account
+    if scope is None:
+        await core.store.fill_parts(account)  # only now: a refusal must not cost more for a known account
     return await tickets.open_family(
         core, core.store, caller, user_id=account.user_id, account=account,
         previous_anonymous=previous_anonymous, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
-        proof=tickets.LoginProof.password(caller),
+        proof=tickets.LoginProof.password(caller), b2b=scope,
     )

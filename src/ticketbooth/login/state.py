@@ -121,6 +121,8 @@ async def change_password(core: Core, caller: Caller, shopper: Shopper | None, a
     admin = is_admin(caller)
     registered = shopper is not None and not shopper.is_anonymous
     own = registered and shopper is not None and shopper.account_id == account_id
+    if own and shopper is not None and shopper.user_account_id is not None:
+        account_id = shopper.user_account_id  # a B2B user's ticket names the B2B account: the login is their own row
     if registered and not own and not admin:
         raise Forbidden("Forbidden: a shopper may change only their own password")
     if unlock and not admin:

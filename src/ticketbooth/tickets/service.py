@@ -18,6 +18,7 @@ from typing import Any
 from ticketbooth.accounts.views import shopper_view
 from ticketbooth.applications.service import TICKET_TOKEN_TYPE, TOKEN_USE_SHOPPER
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b import login as b2b_login
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.behaviors import encode_behaviors
@@ -29,8 +30,10 @@ from ticketbooth.domain.errors import (
 )
 from ticketbooth.domain.models import (
     BEHAVIOR_CONFIGURE_TOKEN_DURATIONS,
+    REVOKED_BY_ACCOUNT_SWITCH,
     REVOKED_BY_ACCOUNT_UNAVAILABLE,
     Account,
+    B2BScope,
     IssuedTicket,
     Shopper,
     TicketRecord,
@@ -128,31 +131,38 @@ async def open_family(
     core: Core, store: TokenFamilies, caller: Caller, *, user_id: str, account: Account | None,
     previous_anonymous: str | None, access_ttl: timedelta, refresh_ttl: timedelta,
     acting_client_id: str | None = None, extra_claims: dict[str, Any] | None = None,
-    proof: LoginProof | None = None,
+    proof: LoginProof | None = None, b2b: B2BScope | None = None, started_at: datetime | None = None,
 ) -> IssuedTicket:
     """Start a token family (one login or one anonymous visit) and issue its first ticket. An
     impersonation names the acting application (`acting_client_id`: the JWT's `act` claim) and may add
     claims of its own (`extra_claims`, such as `cart_id`). `proof` is what the login proved; an
-    account's family opened without one meets the rule of the caller's site (`LoginProof.site`)."""
+    account's family opened without one meets the rule of the caller's site (`LoginProof.site`).
+    A B2B user's login gives `b2b` (b2b/login.py): the family is then for the B2B account, with the
+    user's own row as `user_account_id`, and its JWTs carry the user's behaviors there. `started_at`:
+    when the login was, for a family that takes another's place (a B2B user switching accounts)."""
     now = core.clock.now()
     if account is not None and proof is None:
         proof = LoginProof.site(caller)
+    if b2b is not None:
+        account = b2b.account
     family = TokenFamily(
         id=new_hex(16), tenant_id=caller.tenant.id, site_id=caller.site.id,
         customer_set_id=caller.site.customer_set_id, application_id=caller.app.id,
         client_id=caller.app.client_id, user_id=user_id, account_id=account.id if account else None,
-        is_anonymous=account is None, previous_anonymous_user_id=previous_anonymous, created_at=now,
+        is_anonymous=account is None, previous_anonymous_user_id=previous_anonymous, created_at=started_at or now,
         expires_at=now + refresh_ttl, access_ttl_seconds=int(access_ttl.total_seconds()),
         refresh_ttl_seconds=int(refresh_ttl.total_seconds()),
         client_address=caller.client_address or None, user_agent=caller.user_agent or None,
         acting_client_id=acting_client_id,
         amr=" ".join(proof.methods) if proof and proof.methods else None,
         two_factor_met=" ".join(proof.two_factor_met) if proof else None,
+        user_account_id=b2b.user_account_id if b2b is not None else None,
     )
     refresh_token, access_token = new_hex(REFRESH_TOKEN_BYTES), new_hex(ACCESS_TOKEN_BYTES)
     record = _record(family, refresh_token, access_token, 0, now, family.expires_at)
     await store.insert_family(family, record)
-    return await _hand_out(core, family, record, refresh_token, access_token, account, extra_claims)
+    return await _hand_out(core, family, record, refresh_token, access_token, account, extra_claims,
+                           b2b.behaviors if b2b is not None else NO_BEHAVIORS)
 
 
 def _record(family: TokenFamily, refresh_token: str, access_token: str, generation: int, now: datetime,
@@ -165,10 +175,13 @@ def _record(family: TokenFamily, refresh_token: str, access_token: str, generati
     )
 
 
+NO_BEHAVIORS: frozenset[int] = frozenset()
+
+
 async def _hand_out(core: Core, family: TokenFamily, record: TicketRecord, refresh_token: str,
                     access_token: str, account: Account | None,
-                    extra_claims: dict[str, Any] | None = None) -> IssuedTicket:
-    jwt = await core.keys.sign({**_claims(family, record), **(extra_claims or {})}, TICKET_TOKEN_TYPE)
+                    extra_claims: dict[str, Any] | None = None, behaviors: frozenset[int] = NO_BEHAVIORS) -> IssuedTicket:
+    jwt = await core.keys.sign({**_claims(family, record, behaviors), **(extra_claims or {})}, TICKET_TOKEN_TYPE)
     if account is not None:
         account = await shopper_view(core, account)  # a ticket goes to the storefront
     return IssuedTicket(
@@ -178,7 +191,7 @@ async def _hand_out(core: Core, family: TokenFamily, record: TicketRecord, refre
     )
 
 
-def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
+def _claims(family: TokenFamily, record: TicketRecord, behaviors: frozenset[int] = NO_BEHAVIORS) -> dict[str, Any]:
     claims: dict[str, Any] = {
         "sub": family.user_id, "iat": int(record.issued_at.timestamp()), "nbf": int(record.issued_at.timestamp()),
         "exp": int(record.access_expires_at.timestamp()), "jti": record.jti, "sid": family.id,
@@ -194,7 +207,9 @@ def _claims(family: TokenFamily, record: TicketRecord) -> dict[str, Any]:
         claims["amr"] = family.amr.split()  # RFC 8176: how the shopper logged in
     if family.account_id is not None:
         claims["two_factor_met"] = (family.two_factor_met or "").split()
-    claims[KIBO_USER_CLAIMS] = _kibo_claims(family, record, claims["exp"])
+    if family.user_account_id is not None:
+        claims["user_account_id"] = family.user_account_id  # a B2B user's ticket: their own row
+    claims[KIBO_USER_CLAIMS] = _kibo_claims(family, record, claims["exp"], behaviors)
     return claims
 
 
@@ -204,15 +219,17 @@ KIBO_ENV = "ticketbooth"
 """`env` of Kibo's claim: Kibo names its environment there; no client reads it."""
 
 
-def _kibo_claims(family: TokenFamily, record: TicketRecord, exp: int) -> dict[str, Any]:
+def _kibo_claims(family: TokenFamily, record: TicketRecord, exp: int,
+                 behaviors: frozenset[int] = NO_BEHAVIORS) -> dict[str, Any]:
     """Kibo's user claims (KIBO_COMPAT section 8): `rnd` a nonce (the start of the JWT's `jti`), `anon`
     "1"/"0", `uid` the shopper's user id (the anonymous visitor's too, as `sub`), `bv` the behaviors (none
-    for a B2C shopper), `st` the subject type, `b` the tenant, site and (registered only) account."""
+    for a B2C shopper; a B2B user's in the account of the ticket), `st` the subject type, `b` the tenant,
+    site and (registered only) account: a B2B user's ticket names the B2B account."""
     scope: dict[str, int] = {"TenantId": family.tenant_id, "SiteId": family.site_id}
     if family.account_id is not None:
         scope["AccountId"] = family.account_id
     return {"rnd": record.jti[:8], "anon": "1" if family.is_anonymous else "0", "uid": family.user_id,
-            "bv": encode_behaviors(()), "env": KIBO_ENV, "exp": exp, "st": "Shopper", "b": scope}
+            "bv": encode_behaviors(behaviors), "env": KIBO_ENV, "exp": exp, "st": "Shopper", "b": scope}
 
 
 # -- refresh -------------------------------------------------------------------------------------
@@ -235,8 +252,9 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
         raise _refused()
     record, family = found
     await limits.check_account(core, caller, limits.Limit.REFRESH, f"family:{family.id}")
+    switching = account_id is not None and account_id != family.account_id
     if (family.tenant_id != caller.tenant.id or family.customer_set_id != caller.site.customer_set_id
-            or (account_id is not None and account_id != family.account_id)):
+            or (switching and family.user_account_id is None)):
         raise _refused()
     if family.revoked_at is not None:
         raise _refused("the session has been ended")
@@ -246,7 +264,10 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
         raise _refused()  # an impersonation's refresh token is never handed out; refuse it all the same
     if refresh_expired(record, family, now):
         raise _refused("the refresh token has expired")
-    account = await _live_account(core, family, now)
+    if switching:
+        assert account_id is not None
+        return await _switch(core, caller, record, family, account_id, now)
+    account, behaviors = await _live_account(core, family, now)
 
     successor_refresh = derive(core.refresh_secret, "refresh", refresh_token, REFRESH_TOKEN_BYTES)
     successor_access = derive(core.refresh_secret, "access", refresh_token, ACCESS_TOKEN_BYTES)
@@ -255,13 +276,15 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
         refresh_expires = successor_refresh_expiry(family, now)
         successor = _record(family, successor_refresh, successor_access, record.generation + 1, now, refresh_expires)
         if await core.store.rotate(record.refresh_hash, successor, now, family_expiry_after_rotation(family, now)):
-            return await _hand_out(core, family, successor, successor_refresh, successor_access, account)
+            return await _hand_out(core, family, successor, successor_refresh, successor_access, account,
+                                   behaviors=behaviors)
         first_used_at = now  # another request rotated it a moment ago: this one is a replay
 
     again = await core.store.ticket_by_refresh(at_rest(successor_refresh))
     grace = timedelta(seconds=core.settings.refresh_grace_seconds)
     if again is not None and replay_answer(first_used_at, now, grace, again) is Replay.SAME_SUCCESSOR:
-        return await _hand_out(core, again[1], again[0], successor_refresh, successor_access, account)
+        return await _hand_out(core, again[1], again[0], successor_refresh, successor_access, account,
+                               behaviors=behaviors)
     async with core.store.transaction() as tx:
         if await tx.revoke_family(family.id, now, REPLAY_REVOKE_REASON):
             await audit.record(core, audit.Event.REFRESH_REPLAYED, caller=caller, account_id=family.account_id,
@@ -269,18 +292,46 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
     raise _refused("the refresh token has already been used")
 
 
-async def _live_account(core: Core, family: TokenFamily, now: datetime) -> Account | None:
-    """The family's account, or None for an anonymous family. A family whose account is gone,
-    inactive or locked by an administrator is revoked. A lock reached by failed passwords stops new
-    logins only: the owner's sessions go on through it (else anyone could end them by failing on
-    purpose)."""
+async def _switch(core: Core, caller: Caller, record: TicketRecord, family: TokenFamily, account_id: int,
+                  now: datetime) -> IssuedTicket:
+    """A B2B user's refresh with another `accountId`: a new session for that account takes this one's place
+    (same login time, same end, same proof), if the user may use that account; this one ends. Only an unused
+    refresh token switches. Any refusal is the answer to a bad refresh token, and leaves this session as it
+    was (it is the user's still: refreshing without accountId goes on working)."""
+    assert family.user_account_id is not None
+    scope = await b2b_login.scope_of(core, account_id, family.user_account_id)
+    if scope is None or record.used_at is not None:
+        raise _refused()
+    proof = LoginProof(tuple((family.amr or "").split()), tuple((family.two_factor_met or "").split()))
+    async with core.store.transaction() as tx:
+        if not await tx.revoke_family(family.id, now, REVOKED_BY_ACCOUNT_SWITCH):
+            raise _refused("the session has been ended")
+        return await open_family(
+            core, tx, caller, user_id=family.user_id, account=None, previous_anonymous=None,
+            access_ttl=timedelta(seconds=family.access_ttl_seconds), refresh_ttl=family.expires_at - now,
+            proof=proof, b2b=scope, started_at=family.created_at)
+
+
+async def _live_account(core: Core, family: TokenFamily, now: datetime) -> tuple[Account | None, frozenset[int]]:
+    """The family's account and the behaviors of its tickets, or None for an anonymous family. A family
+    whose account is gone, inactive or locked by an administrator is revoked. A lock reached by failed
+    passwords stops new logins only: the owner's sessions go on through it (else anyone could end them by
+    failing on purpose). A B2B user's family (`user_account_id`) is checked and its behaviors read afresh
+    (b2b/login.py): a removed user, an inactive membership or account, a user locked by an administrator
+    end it."""
     if family.account_id is None:
-        return None
+        return None, NO_BEHAVIORS
+    if family.user_account_id is not None:
+        scope = await b2b_login.scope_of(core, family.account_id, family.user_account_id)
+        if scope is None:
+            await core.store.revoke_family(family.id, now, REVOKED_BY_ACCOUNT_UNAVAILABLE)
+            raise _refused("the account is not available")
+        return scope.account, scope.behaviors
     account = await core.store.get_account(family.account_id)
     if account is None or not account.is_active or (account.settle_lock(now).is_locked and account.locked_by_admin):
         await core.store.revoke_family(family.id, now, REVOKED_BY_ACCOUNT_UNAVAILABLE)
         raise _refused("the account is not available")
-    return account
+    return account, NO_BEHAVIORS
 
 
 # -- who is the shopper --------------------------------------------------------------------------
@@ -310,7 +361,7 @@ async def shopper_from_access_token(core: Core, caller: Caller, access_token: st
         user_id=family.user_id, account_id=family.account_id, is_anonymous=family.is_anonymous,
         tenant_id=family.tenant_id, site_id=family.site_id, customer_set_id=family.customer_set_id,
         family_id=family.id, client_id=family.client_id, acting_client_id=family.acting_client_id,
-        logged_in_at=family.created_at,
+        logged_in_at=family.created_at, user_account_id=family.user_account_id,
     )
 
 
@@ -342,11 +393,13 @@ def shopper_from_claims(caller: Caller, claims: dict[str, Any]) -> Shopper:
         raise _below_site_rule()
     act = claims.get("act")
     acting = act.get("client_id") if isinstance(act, dict) else None
+    user_account_id = claims.get("user_account_id")
     return Shopper(
         user_id=str(claims["sub"]), account_id=account_id if isinstance(account_id, int) else None,
         is_anonymous=bool(claims.get("anon")), tenant_id=caller.tenant.id, site_id=int(claims.get("site", 0)),
         customer_set_id=caller.site.customer_set_id, family_id=str(claims.get("sid", "")),
         client_id=str(claims.get("client_id", "")), acting_client_id=str(acting) if acting else None,
+        user_account_id=user_account_id if isinstance(user_account_id, int) else None,
     )
 
 
@@ -355,6 +408,11 @@ async def current_account(core: Core, shopper: Shopper | None) -> Account:
         raise InvalidAccessToken("Invalid Access Token: a shopper ticket is required")
     if shopper.account_id is None:
         raise NotFound("Item not found: the current shopper is anonymous and has no account")
+    if shopper.user_account_id is not None:  # a B2B user: the B2B account of their ticket
+        scope = await b2b_login.scope_of(core, shopper.account_id, shopper.user_account_id)
+        if scope is None or scope.account.user_id != shopper.user_id:
+            raise _token_refused()
+        return await shopper_view(core, scope.account.settle_lock(core.clock.now()))
     account = await core.store.get_account(shopper.account_id)
     # the user id too: a ticket JWT outlives a deleted account, whose id SQLite may give a later one
     if (account is None or not account.is_active or account.customer_set_id != shopper.customer_set_id

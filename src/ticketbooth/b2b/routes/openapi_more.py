@@ -52,6 +52,13 @@ OPERATIONS = {
     ("GET", f"{B}/salesrep/{{userId}}"): Operation(array(INT64)),
     ("PUT", f"{B}/upgradeaccounts"): Operation("UpgradeToB2BAccountResponse", body=array(_ACCOUNT_ID) | {
         "maxItems": 100}, body_required=True),
+    ("GET", f"{B}/{{accountId}}/attributes"): Operation("CustomerAttributeCollection", auth=SHOPPER),
+    ("POST", f"{B}/{{accountId}}/attributes"): Operation("CustomerAttribute", body="CustomerAttributeInput",
+                                                         auth=SHOPPER),
+    ("GET", f"{B}/{{accountId}}/attributes/{{attributeFQN}}"): Operation("CustomerAttribute", auth=SHOPPER),
+    ("PUT", f"{B}/{{accountId}}/attributes/{{attributeFQN}}"): Operation("CustomerAttribute",
+                                                                         body="CustomerAttributeInput", auth=SHOPPER),
+    ("DELETE", f"{B}/{{accountId}}/attributes/{{attributeFQN}}"): Operation("204", auth=SHOPPER),
     ("GET", f"{openapi.C}/b2bcontacts"): Operation("ExtendedCustomerContactCollection",
                                                    query={"q": STRING, "qLimit": STRING}),
 }
