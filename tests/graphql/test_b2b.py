@@ -290,14 +290,14 @@ async def test_login_and_switching_accounts(client: httpx.AsyncClient, admin: di
         "acme.ada@example.com", "Ada", ADMIN_ROLE)))
     ada = await _login(client, app, "acme.ada@example.com")
     claims = await _claims(client, ada["jwtAccessToken"])
-    assert (claims["b.AccountId"], _behaviors(claims["bv"])) == (acme.company, ALL)
+    assert (claims["b"]["AccountId"], _behaviors(claims["bv"])) == (acme.company, ALL)
     pat = await _login(client, app, "acme.pat@example.com")
     assert _behaviors((await _claims(client, pat["jwtAccessToken"]))["bv"]) == PURCHASER
 
     switched = data(await gql(client, app, docs.SWITCH, {"refreshToken": ada["refreshToken"],
                                                         "accountId": acme.branch}))["refreshCustomerAuthTickets"]
     assert switched["customerAccount"]["id"] == acme.branch
-    assert (await _claims(client, switched["jwtAccessToken"]))["b.AccountId"] == acme.branch
+    assert (await _claims(client, switched["jwtAccessToken"]))["b"]["AccountId"] == acme.branch
     # the purchaser does not belong to the branch
     answer = await gql(client, app, docs.SWITCH, {"refreshToken": pat["refreshToken"], "accountId": acme.branch})
     assert answer["data"]["refreshCustomerAuthTickets"] is None
