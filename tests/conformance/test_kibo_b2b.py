@@ -265,7 +265,9 @@ def test_merchant_script_and_logins_through_the_rest_sdk(stack: Stack) -> None:
     assert not_theirs["apiError"]["message"] == wrong_password["apiError"]["message"]
 
     # with their own tickets, through the SDK: the admin manages users, the purchaser may not
-    admin_jwt, purchaser_jwt = admin["ticket"]["jwtAccessToken"], purchaser["ticket"]["jwtAccessToken"]
+    # (a switch puts the new session in the old one's place: the admin's ticket now is `back`)
+    purchaser = logged_in(b2b, made.purchaser_email, made.company, PURCHASER)
+    admin_jwt, purchaser_jwt = back["ticket"]["jwtAccessToken"], purchaser["ticket"]["jwtAccessToken"]
     listed = b2b.b2b("getUsersAsync", {"accountId": made.company}, admin_jwt)
     assert listed["ok"], listed
     assert {u["userId"] for u in listed["result"]["items"]} == {made.admin_id, made.purchaser_id}
