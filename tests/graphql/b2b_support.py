@@ -5,7 +5,15 @@ conformance test through Kibo's own client (tests/conformance/test_kibo_b2b.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+import httpx
+
+from tests.api.code_support import Mailbox
+from tests.api.support import decode_jwt
+from tests.conftest import PASSWORD
+from tests.graphql.support import LOGIN, data, gql, storefront
 
 # -- the storefront's own documents -------------------------------------------------------------------------
 
@@ -244,3 +252,74 @@ def new_account(company: str, parent_id: int | None = None, *, requested: bool =
     if users is not None:
         account["users"] = users
     return account
+
+
+# -- a company to test with ----------------------------------------------------------------------------------
+
+B2B = "/api/commerce/customer/b2baccounts"
+ALL = set(range(1000, 1015))
+PURCHASER = {1002, 1003, 1005, 1006, 1007, 1008, 1009}
+ADMIN_ROLE, PURCHASER_ROLE, NON_PURCHASER_ROLE = 1, 2, 3
+FORGOTTEN = ("mutation f($input: ConfirmationInfoInput) { updateForgottenCustomerAccountPassword("
+             "confirmationInfoInput: $input) }")
+
+
+@dataclass
+class Company:
+    company: int
+    branch: int
+    admin_id: str
+    purchaser_id: str
+    admin: dict[str, str]
+    """Storefront headers with the admin's ticket (in the company)."""
+    purchaser: dict[str, str]
+    """Storefront headers with the purchaser's ticket (in the company)."""
+
+
+def behaviors_of(bv: list[int]) -> set[int]:
+    return {offset * 32 + bit for offset, mask in zip(bv[::2], bv[1::2], strict=True) for bit in range(32)
+            if mask >> bit & 1}
+
+
+async def claims_of(client: httpx.AsyncClient, jwt_token: str) -> dict[str, Any]:
+    _, claims = await decode_jwt(client, jwt_token)
+    user_claims: dict[str, Any] = claims["https://www.kibocommerce.com/user_claims"]
+    return user_claims
+
+
+async def invited(client: httpx.AsyncClient, app: dict[str, str], mailbox: Mailbox, email: str) -> None:
+    """The user sets a password with the code of their invitation (updateForgottenCustomerAccountPassword)."""
+    [invitation] = [m for m in await mailbox.new() if m.rcpt_tos == [email]]
+    code = invitation.code()
+    answer = await gql(client, app, FORGOTTEN, {"input": {"userName": email, "confirmationCode": code,
+                                                          "newPassword": PASSWORD}})
+    assert data(answer) == {"updateForgottenCustomerAccountPassword": True}
+
+
+async def log_in(client: httpx.AsyncClient, app: dict[str, str], email: str) -> dict[str, Any]:
+    ticket: dict[str, Any] = data(await gql(client, app, LOGIN, {"loginInput": {"username": email,
+                                                                               "password": PASSWORD}}))["account"]
+    return ticket
+
+
+async def company(client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str],
+                  mailbox: Mailbox, prefix: str = "acme") -> Company:
+    """A company and its branch, approved, with an admin and a purchaser who set their passwords and logged
+    in (made through the merchant application over GraphQL)."""
+    merchant = storefront(admin)
+    approved = {"approvalStatus": "Approved"}  # a merchant may create an account approved at once
+    made = data(await gql(client, merchant, CREATE_ACCOUNT, {"b2BAccountInput": {**new_account(
+        f"{prefix} Industries"), **approved}}))["createCustomerB2bAccount"]
+    branch = data(await gql(client, merchant, CREATE_ACCOUNT, {"b2BAccountInput": {**new_account(
+        f"{prefix} North", made["id"]), **approved}}))["createCustomerB2bAccount"]
+    ids = {}
+    for name, role in (("ada", ADMIN_ROLE), ("pat", PURCHASER_ROLE)):
+        user = data(await gql(client, merchant, ADD_USER, {"accountId": made["id"], "b2BUserAndAuthInfoInput":
+                              new_user(f"{prefix}.{name}@example.com", name.title(), role)}))
+        ids[name] = user["createCustomerB2bAccountUser"]["userId"]
+        await invited(client, storefront(app_headers), mailbox, f"{prefix}.{name}@example.com")
+    app = storefront(app_headers)
+    ada = await log_in(client, app, f"{prefix}.ada@example.com")
+    pat = await log_in(client, app, f"{prefix}.pat@example.com")
+    return Company(made["id"], branch["id"], ids["ada"], ids["pat"], storefront(app_headers, ada["accessToken"]),
+                   storefront(app_headers, pat["accessToken"]))

@@ -6,89 +6,29 @@ cannot be probed), and a refused change changes nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import httpx
 import pytest
 
 from tests.api.code_support import Mailbox
 from tests.api.parts_support import define
-from tests.api.support import decode_jwt, ok
-from tests.conftest import PASSWORD
+from tests.api.support import ok
 from tests.graphql import b2b_support as docs
-from tests.graphql.support import LOGIN, data, gql, refused, storefront
+from tests.graphql.b2b_support import (
+    ADMIN_ROLE,
+    ALL,
+    B2B,
+    NON_PURCHASER_ROLE,
+    PURCHASER,
+    PURCHASER_ROLE,
+    Company,
+    behaviors_of,
+    claims_of,
+    company,
+    log_in,
+)
+from tests.graphql.support import data, gql, refused, storefront
 
 pytestmark = pytest.mark.usefixtures("seeded")
-
-B2B = "/api/commerce/customer/b2baccounts"
-ALL = set(range(1000, 1015))
-PURCHASER = {1002, 1003, 1005, 1006, 1007, 1008, 1009}
-ADMIN_ROLE, PURCHASER_ROLE, NON_PURCHASER_ROLE = 1, 2, 3
-FORGOTTEN = ("mutation f($input: ConfirmationInfoInput) { updateForgottenCustomerAccountPassword("
-             "confirmationInfoInput: $input) }")
-
-
-@dataclass
-class Company:
-    company: int
-    branch: int
-    admin_id: str
-    purchaser_id: str
-    admin: dict[str, str]
-    """Storefront headers with the admin's ticket (in the company)."""
-    purchaser: dict[str, str]
-    """Storefront headers with the purchaser's ticket (in the company)."""
-
-
-def _behaviors(bv: list[int]) -> set[int]:
-    return {offset * 32 + bit for offset, mask in zip(bv[::2], bv[1::2], strict=True) for bit in range(32)
-            if mask >> bit & 1}
-
-
-async def _claims(client: httpx.AsyncClient, jwt_token: str) -> dict[str, Any]:
-    _, claims = await decode_jwt(client, jwt_token)
-    user_claims: dict[str, Any] = claims["https://www.kibocommerce.com/user_claims"]
-    return user_claims
-
-
-async def _invited(client: httpx.AsyncClient, app: dict[str, str], mailbox: Mailbox, email: str) -> None:
-    """The user sets a password with the code of their invitation (updateForgottenCustomerAccountPassword)."""
-    [invitation] = [m for m in await mailbox.new() if m.rcpt_tos == [email]]
-    code = invitation.code()
-    answer = await gql(client, app, FORGOTTEN, {"input": {"userName": email, "confirmationCode": code,
-                                                          "newPassword": PASSWORD}})
-    assert data(answer) == {"updateForgottenCustomerAccountPassword": True}
-
-
-async def _login(client: httpx.AsyncClient, app: dict[str, str], email: str) -> dict[str, Any]:
-    ticket: dict[str, Any] = data(await gql(client, app, LOGIN, {"loginInput": {"username": email,
-                                                                               "password": PASSWORD}}))["account"]
-    return ticket
-
-
-async def company(client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str],
-                  mailbox: Mailbox, prefix: str = "acme") -> Company:
-    """A company and its branch, approved, with an admin and a purchaser who set their passwords and logged
-    in (made through the merchant application over GraphQL)."""
-    merchant = storefront(admin)
-    approved = {"approvalStatus": "Approved"}  # a merchant may create an account approved at once
-    made = data(await gql(client, merchant, docs.CREATE_ACCOUNT, {"b2BAccountInput": {**docs.new_account(
-        f"{prefix} Industries"), **approved}}))["createCustomerB2bAccount"]
-    branch = data(await gql(client, merchant, docs.CREATE_ACCOUNT, {"b2BAccountInput": {**docs.new_account(
-        f"{prefix} North", made["id"]), **approved}}))["createCustomerB2bAccount"]
-    ids = {}
-    for name, role in (("ada", ADMIN_ROLE), ("pat", PURCHASER_ROLE)):
-        user = data(await gql(client, merchant, docs.ADD_USER, {"accountId": made["id"], "b2BUserAndAuthInfoInput":
-                              docs.new_user(f"{prefix}.{name}@example.com", name.title(), role)}))
-        ids[name] = user["createCustomerB2bAccountUser"]["userId"]
-        await _invited(client, storefront(app_headers), mailbox, f"{prefix}.{name}@example.com")
-    app = storefront(app_headers)
-    ada = await _login(client, app, f"{prefix}.ada@example.com")
-    pat = await _login(client, app, f"{prefix}.pat@example.com")
-    return Company(made["id"], branch["id"], ids["ada"], ids["pat"], storefront(app_headers, ada["accessToken"]),
-                   storefront(app_headers, pat["accessToken"]))
-
 
 @pytest.fixture
 async def acme(client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str],
@@ -288,16 +228,16 @@ async def test_login_and_switching_accounts(client: httpx.AsyncClient, admin: di
     app = storefront(app_headers)
     ok(await client.post(f"{B2B}/{acme.branch}/user", headers=admin, json=docs.new_user(
         "acme.ada@example.com", "Ada", ADMIN_ROLE)))
-    ada = await _login(client, app, "acme.ada@example.com")
-    claims = await _claims(client, ada["jwtAccessToken"])
-    assert (claims["b"]["AccountId"], _behaviors(claims["bv"])) == (acme.company, ALL)
-    pat = await _login(client, app, "acme.pat@example.com")
-    assert _behaviors((await _claims(client, pat["jwtAccessToken"]))["bv"]) == PURCHASER
+    ada = await log_in(client, app, "acme.ada@example.com")
+    claims = await claims_of(client, ada["jwtAccessToken"])
+    assert (claims["b"]["AccountId"], behaviors_of(claims["bv"])) == (acme.company, ALL)
+    pat = await log_in(client, app, "acme.pat@example.com")
+    assert behaviors_of((await claims_of(client, pat["jwtAccessToken"]))["bv"]) == PURCHASER
 
     switched = data(await gql(client, app, docs.SWITCH, {"refreshToken": ada["refreshToken"],
                                                         "accountId": acme.branch}))["refreshCustomerAuthTickets"]
     assert switched["customerAccount"]["id"] == acme.branch
-    assert (await _claims(client, switched["jwtAccessToken"]))["b"]["AccountId"] == acme.branch
+    assert (await claims_of(client, switched["jwtAccessToken"]))["b"]["AccountId"] == acme.branch
     # the purchaser does not belong to the branch
     answer = await gql(client, app, docs.SWITCH, {"refreshToken": pat["refreshToken"], "accountId": acme.branch})
     assert answer["data"]["refreshCustomerAuthTickets"] is None
