@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from tests.api.b2b_more_support import B2B, ROLES, audit_events, count, create_role, new_b2b_account
-from tests.api.b2b_support import add_account, add_user
+from tests.api.b2b_support import add_account, add_user, user_in
 from tests.api.parts_support import Shopper, other_tenant_admin, outlet_account
 from tests.api.support import KIBO_DATE, assert_error, ok
 from tests.conftest import SITE_OTHER_SET
 from ticketbooth.b2b import roles
-from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B_USER, ADMIN_ROLE, BEHAVIOR_IDS, BUILT_IN_ROLES
+from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B_USER, ADMIN_ROLE, BEHAVIOR_IDS, BUILT_IN_ROLES, PURCHASER_ROLE
 from ticketbooth.core import Core
 from ticketbooth.db import tables as t
 from ticketbooth.domain.models import NewAccount
@@ -112,8 +112,7 @@ async def test_built_in_roles_are_read_but_never_changed(client: httpx.AsyncClie
     ({"name": "R", "behaviors": [1000, 999]}, "behaviors"),
     ({"name": "R", "behaviors": [1015]}, "behaviors"),
     ({"name": "R", "behaviors": ["x"]}, "behaviors.0"),
-    ({"name": "R", "behaviors": [1000], "accountIds": []}, "accountIds"),
-    ({"name": "R", "behaviors": [1000], "accountIds": None}, "accountIds"),
+    ({"name": "R", "behaviors": [1000], "accountIds": [-5]}, "accountIds.0"),
     ({"name": "R", "behaviors": [1000], "accountIds": [0]}, "accountIds.0"),
 ])
 async def test_a_bad_role_is_refused_and_nothing_is_made(client: httpx.AsyncClient, admin: dict[str, str], core: Core,
@@ -194,11 +193,21 @@ async def test_roles_of_an_account_are_its_own(client: httpx.AsyncClient, admin:
     mine = await create_role(client, admin, "Acme buyer", [1008], [acme])
     await create_role(client, admin, "Globex buyer", [1008], [globex])
     assert [r["id"] for r in ok(await client.get(f"{B2B}/{acme}/roles", headers=admin))["items"]] == [1, 2, 3, mine["id"]]
-    # a role left without accounts is usable nowhere (never everywhere)
-    assert (await client.delete(f"{ROLES}/{mine['id']}/accounts/{acme}", headers=admin)).status_code == 204
+    # taking a role from its last account would make it usable everywhere: refused, nothing changes
+    assert_error(await client.delete(f"{ROLES}/{mine['id']}/accounts/{acme}", headers=admin), 400,
+                 "MISSING_OR_INVALID_PARAMETER", "accountId")
+    assert ok(await client.get(f"{ROLES}/{mine['id']}", headers=admin))["accountIds"] == [acme]
+    assert mine["id"] not in [r["id"] for r in ok(await client.get(f"{B2B}/{globex}/roles", headers=admin))["items"]]
+    # a role given to no account, by the merchant's choice, is usable in every B2B account of the tenant
+    everywhere = ok(await client.post(ROLES, headers=admin, json={"name": "Everywhere", "behaviors": [1008]}))
+    assert everywhere["accountIds"] == []
     for account in (acme, globex):
         ids = [r["id"] for r in ok(await client.get(f"{B2B}/{account}/roles", headers=admin))["items"]]
-        assert mine["id"] not in ids
+        assert everywhere["id"] in ids
+    # and replacing its accounts scopes it again
+    ok(await client.put(f"{ROLES}/{everywhere['id']}", headers=admin, json={
+        "name": "Everywhere", "behaviors": [1008], "accountIds": [globex]}))
+    assert everywhere["id"] not in [r["id"] for r in ok(await client.get(f"{B2B}/{acme}/roles", headers=admin))["items"]]
     # not a B2B account, or another customer set's: not found
     assert_error(await client.get(f"{B2B}/{nina.account_id}/roles", headers=admin), 404, "ITEM_NOT_FOUND")
     outlet = await outlet_account(client)
@@ -278,3 +287,38 @@ async def test_child_accounts_created_under_a_parent_inherit(client: httpx.Async
         ids = [r["id"] for r in ok(await client.get(f"{B2B}/{later}/roles", headers=admin))["items"]]
         assert ids == [1, 2, 3]
 
+
+
+async def test_users_who_manage_users_list_their_accounts_roles(client: httpx.AsyncClient, admin: dict[str, str],
+                                                                app_headers: dict[str, str], core: Core) -> None:
+    acme = (await add_account(client, admin, "Acme"))["id"]
+    globex = (await add_account(client, admin, "Globex"))["id"]
+    role = await create_role(client, admin, "Approver", [1000, 1001], [acme])
+    boss = await user_in(client, admin, app_headers, acme, "boss@acme.example", (ADMIN_ROLE,))
+    approver = await user_in(client, admin, app_headers, acme, "approver@acme.example", (role["id"],))
+    buyer = await user_in(client, admin, app_headers, acme, "buyer@acme.example", (PURCHASER_ROLE,))
+    for user in (boss, approver):
+        listed = ok(await client.get(f"{B2B}/{acme}/roles", headers=user.headers))
+        assert [r["id"] for r in listed["items"]] == [1, 2, 3, role["id"]]
+        assert_error(await client.get(f"{B2B}/{globex}/roles", headers=user.headers), 403, "FORBIDDEN")
+        # reading, never managing, roles
+        assert_error(await client.get(f"{ROLES}/{role['id']}", headers=user.headers), 403, "FORBIDDEN")
+        assert_error(await client.delete(f"{ROLES}/{role['id']}", headers=user.headers), 403, "FORBIDDEN")
+        assert_error(await client.post(ROLES, headers=user.headers, json={
+            "name": "Mine", "behaviors": [1000], "accountIds": [acme]}), 403, "FORBIDDEN")
+    assert_error(await client.get(f"{B2B}/{acme}/roles", headers=buyer.headers), 403, "FORBIDDEN")
+    assert ok(await client.get(f"{ROLES}/{role['id']}", headers=admin)) == role
+
+
+async def test_two_takings_at_once_never_leave_a_role_tenant_wide(client: httpx.AsyncClient, admin: dict[str, str],
+                                                                  core: Core) -> None:
+    """The role's last two accounts taken at once, 10 times: one taking is done, the other refused."""
+    import asyncio
+
+    accounts = [await new_b2b_account(core, f"Co {i}") for i in range(2)]
+    for round_ in range(10):
+        role = await create_role(client, admin, f"Pair {round_}", [1008], accounts)
+        answers = await asyncio.gather(*(client.delete(f"{ROLES}/{role['id']}/accounts/{a}", headers=admin)
+                                         for a in accounts))
+        assert sorted(r.status_code for r in answers) == [204, 400]
+        assert len(ok(await client.get(f"{ROLES}/{role['id']}", headers=admin))["accountIds"]) == 1

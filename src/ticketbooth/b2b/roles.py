@@ -1,10 +1,11 @@
 """B2B roles a merchant defines (Kibo's createRoleAsync, updateRoleAsync, deleteRoleAsync, assignRoleToAccountAsync,
 removeRoleFromAccountAsync, applyRoleToFutureChildrensAsync, getRoleByRoleIdAsync, getRolesByAccountIdAsync).
 
-A merchant's role has a name unique in the tenant (built-in names included, compared case-insensitively), at
-least one of Kibo's B2B behaviors (1000-1014; any other id is refused) and at least one account (the SDK
-requires both). It is usable only in the accounts it is given to: a role left with no account is usable
-nowhere (never tenant-wide: deleting an account must not spread its roles to every other). Built-in roles
+A merchant's role has a name unique in the tenant (built-in names included, compared case-insensitively) and
+at least one of Kibo's B2B behaviors (1000-1014; any other id is refused). It is usable in the accounts it is
+given to, or, given to none (created or replaced with no accountIds: Kibo's clients always send some), in every
+B2B account of the tenant. Taking a role from its last account is refused (400): it would silently make the
+role tenant-wide; the merchant replaces its accounts or deletes it instead. Built-in roles
 (Admin, Purchaser, Non-Purchaser; ids 1-3) are usable in every account, readable by id, and never changed,
 given, taken or deleted (400).
 
@@ -81,8 +82,6 @@ async def _checked(tx: B2BPersistence, caller: Caller, given: RoleInput) -> _Che
         raise InvalidParameter("behaviors", "Missing or invalid parameter: behaviors holds ids that are not B2B "
                                f"behaviors: {', '.join(str(u) for u in unknown[:10])}", unknown[0])
     accounts = tuple(dict.fromkeys(given.account_ids or ()))
-    if not accounts:
-        raise InvalidParameter("accountIds", "Missing or invalid parameter: accountIds needs at least one account id")
     if len(accounts) > MAX_ROLE_ACCOUNTS:
         raise InvalidParameter("accountIds", f"Missing or invalid parameter: a role is given to at most "
                                f"{MAX_ROLE_ACCOUNTS} accounts at once")
@@ -196,6 +195,14 @@ async def take_role(core: Core, caller: Caller, role_id: int, account_id: int) -
     async with core.store.transaction() as tx:
         await _merchant_role(tx, caller, role_id, "taken from an account")
         await _b2b_account(tx, caller, account_id)
+        await tx.count_role_accounts(role_id)  # holds the role's row: its accounts are read as they stay
+        role = await tx.get_role(caller.tenant.id, role_id)
+        if role is None or account_id not in role.account_ids:
+            raise NotFound(f"Item not found: account {account_id} does not have the role {role_id}")
+        if role.account_ids == (account_id,):
+            raise InvalidParameter("accountId", f"Missing or invalid parameter: account {account_id} is the last "
+                                   f"account of role {role_id}; taking it would make the role usable in every account "
+                                   "(replace its accounts or delete it instead)", account_id)
         taken = await tx.take_role_from_account(role_id, account_id, core.clock.now(), by)
         if taken is None:
             raise NotFound(f"Item not found: account {account_id} does not have the role {role_id}")

@@ -139,12 +139,11 @@ def role_behaviors(role: RoleInfo) -> frozenset[int]:
 async def role_for(store: B2BPersistence, caller: Caller, access: Access, account_id: int, role_id: int,
                    name: str = "roleId") -> RoleInfo:
     """The role `role_id` as one that may be given in (or taken from a user of) the account by the caller:
-    404 for a role that is not the tenant's or not given to this account (a merchant's role without accounts is
-    usable nowhere: b2b/roles.py); 403 when it grants a behavior the
+    404 for a role that is not the tenant's or not given to this account; 403 when it grants a behavior the
     caller does not hold."""
     role = await store.role_info(role_id)
     if (role is None or (role.tenant_id is not None and role.tenant_id != caller.tenant.id)
-            or (not role.is_system and account_id not in role.account_ids)
+            or (not role.is_system and role.account_ids and account_id not in role.account_ids)
             or (role.is_system and role.id not in rules.BUILT_IN_ROLE_BY_ID)):
         raise NotFound(f"Item not found: role {role_id} is not a role of this account")
     if not access.admin and not rules.grantable(access.behaviors, role_behaviors(role)):

@@ -45,11 +45,14 @@ class RoleStore(StoreBase):
         return found[0] if found else None
 
     async def roles_of_account(self, tenant_id: int, account_id: int) -> list[Role]:
-        """The roles usable in the account: the built-in ones and the tenant's roles given to it, by id."""
+        """The roles usable in the account: the built-in ones, the tenant's tenant-wide roles (given to no account)
+        and the tenant's roles given to it, by id."""
         given = select(t.b2b_role_accounts.c.role_id).where(t.b2b_role_accounts.c.account_id == account_id)
+        scoped = select(t.b2b_role_accounts.c.role_id)
         async with self._begin(write=False) as conn:
             return await _roles(conn, or_(t.b2b_roles.c.tenant_id.is_(None), and_(
-                t.b2b_roles.c.tenant_id == tenant_id, t.b2b_roles.c.id.in_(given))))
+                t.b2b_roles.c.tenant_id == tenant_id,
+                or_(t.b2b_roles.c.id.in_(given), t.b2b_roles.c.id.not_in(scoped)))))
 
     async def insert_role(self, tenant_id: int, name: str, behaviors: Collection[int], account_ids: Collection[int],
                           now: datetime, by: str) -> int:
@@ -104,6 +107,14 @@ class RoleStore(StoreBase):
                 role_id=role_id, account_id=account_id, apply_to_future_children=False))
             await conn.execute(update(t.b2b_roles).where(t.b2b_roles.c.id == role_id).values(updated_at=now, updated_by=by))
             return True
+
+    async def count_role_accounts(self, role_id: int) -> int:
+        """How many accounts the role is given to; inside a transaction, its row is held until the end, so that
+        two takings at once cannot both leave it (PostgreSQL row lock; SQLite's one writer serializes anyway)."""
+        async with self._begin(write=True) as conn:
+            await conn.execute(select(t.b2b_roles.c.id).where(t.b2b_roles.c.id == role_id).with_for_update())
+            return int((await conn.execute(select(func.count()).select_from(t.b2b_role_accounts).where(
+                t.b2b_role_accounts.c.role_id == role_id))).scalar_one())
 
     async def take_role_from_account(self, role_id: int, account_id: int, now: datetime, by: str) -> int | None:
         """Take the role from the account and from its users there: how many users lost it (None if the
