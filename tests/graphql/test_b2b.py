@@ -12,6 +12,7 @@ import pytest
 from tests.api.code_support import Mailbox
 from tests.api.parts_support import define
 from tests.api.support import ok
+from tests.conftest import PASSWORD
 from tests.graphql import b2b_support as docs
 from tests.graphql.b2b_support import (
     ADMIN_ROLE,
@@ -24,9 +25,10 @@ from tests.graphql.b2b_support import (
     behaviors_of,
     claims_of,
     company,
+    invited,
     log_in,
 )
-from tests.graphql.support import data, gql, refused, storefront
+from tests.graphql.support import LOGIN, data, gql, refused, storefront
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -267,3 +269,36 @@ async def test_attributes(client: httpx.AsyncClient, admin: dict[str, str], acme
                                                                      "attributeFQN": fqn})) == {
         "deleteB2bAccountAttribute": True}
     assert ok(await client.get(f"{B2B}/{acme.company}/attributes", headers=admin))["totalCount"] == 0
+
+
+# -- the storefront's "request an account" form ----------------------------------------------------------
+
+async def test_a_requested_account_waits_for_approval(client: httpx.AsyncClient, admin: dict[str, str],
+                                                      app_headers: dict[str, str], mailbox: Mailbox) -> None:
+    """The storefront's request form (createCustomerB2bAccount with approvalStatus PendingApproval and the
+    requester as its user, sent by the storefront application alone): the account waits for the merchant,
+    its requester is invited as its Admin and cannot log in until it is approved; what the form may not set
+    (a parent) is refused."""
+    app = storefront(app_headers)
+    requester = docs.new_user("rita@example.com", "Rita")["b2BUser"]
+    made = data(await gql(client, app, docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account(
+        "Rita Retail", requested=True, users=[requester])}))["createCustomerB2bAccount"]
+    found = ok(await client.get(f"{B2B}/{made['id']}", headers=admin))
+    assert (found["approvalStatus"], found["parentAccountId"]) == ("PendingApproval", None)
+    assert [(u["emailAddress"], [r["roleId"] for r in u["roles"]]) for u in found["users"]] == [
+        ("rita@example.com", [ADMIN_ROLE])]
+    await invited(client, app, mailbox, "rita@example.com")
+    refused(await gql(client, app, LOGIN, {"loginInput": {"username": "rita@example.com", "password": PASSWORD}}),
+            401, "INVALID_CREDENTIALS", "account")
+    # asking to be approved at once, or under another company, is not the storefront's to decide
+    again = data(await gql(client, app, docs.CREATE_ACCOUNT, {"b2BAccountInput": {**docs.new_account(
+        "Rita Two"), "approvalStatus": "Approved"}}))["createCustomerB2bAccount"]
+    assert ok(await client.get(f"{B2B}/{again['id']}", headers=admin))["approvalStatus"] == "PendingApproval"
+    refused(await gql(client, app, docs.CREATE_ACCOUNT, {"b2BAccountInput": docs.new_account("Rita Three",
+                                                                                            made["id"])}),
+            403, "FORBIDDEN", "createCustomerB2bAccount")
+
+    ok(await client.put(f"{B2B}/{made['id']}/status/approve", headers=admin))
+    ticket = await log_in(client, app, "rita@example.com")
+    claims = await claims_of(client, ticket["jwtAccessToken"])
+    assert (claims["b"]["AccountId"], behaviors_of(claims["bv"])) == (made["id"], ALL)
