@@ -57,6 +57,8 @@ async def test_contacts_of_b2b_accounts(client: httpx.AsyncClient, admin: dict[s
     assert (page["totalCount"], page["pageCount"], [c["id"] for c in page["items"]]) == (3, 3, [a2])
     assert ok(await ids({"responseFields": "items(accountName)"})) == {  # type: ignore[arg-type]
         "items": [{"accountName": "Acme"}, {"accountName": "Acme"}, {"accountName": "Globex"}]}
+    assert [c["id"] for c in ok(await ids({"q": "globex"}))["items"]] == [g1]  # type: ignore[arg-type]
+    assert [c["id"] for c in ok(await ids({"q": "acme bob"}))["items"]] == [a2]  # type: ignore[arg-type]
     assert_error(await ids({"filter": "password eq 'x'"}), 400, "MISSING_OR_INVALID_PARAMETER")  # type: ignore[arg-type]
     assert_error(await ids({"pageSize": "0"}), 400, parameter="pageSize")  # type: ignore[arg-type]
     # another tenant's merchant sees none of them

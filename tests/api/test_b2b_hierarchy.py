@@ -196,3 +196,16 @@ async def test_a_child_created_while_its_parent_moves_gets_the_right_root(client
         found = await nodes(core)
         _consistent(found)
         assert found[created.json()["id"]][:2] == (x, target)
+
+
+async def test_an_account_with_child_accounts_is_not_deleted(client: httpx.AsyncClient, admin: dict[str, str],
+                                                             core: Core) -> None:
+    acme = (await add_account(client, admin, "Acme"))["id"]
+    north = (await add_account(client, admin, "Acme North", parentAccountId=acme))["id"]
+    accounts = "/api/commerce/customer/accounts"
+    before = await nodes(core)
+    assert_error(await client.delete(f"{accounts}/{acme}", headers=admin), 409, "VALIDATION_CONFLICT")
+    assert await nodes(core) == before
+    assert (await client.delete(f"{accounts}/{north}", headers=admin)).status_code == 204
+    assert (await client.delete(f"{accounts}/{acme}", headers=admin)).status_code == 204
+    assert await nodes(core) == {}

@@ -14,6 +14,7 @@ from ticketbooth.accounts.parts.service import AccountParts, add_parts, check_pa
 from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.accounts.views import shopper_view
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b import hierarchy as b2b_hierarchy
 from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B, ACCOUNT_TYPE_B2B_USER
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
@@ -395,6 +396,8 @@ async def delete_account(core: Core, caller: Caller, account_id: int) -> None:
     require_admin(caller, "deleting an account")
     account = await account_for(core, caller, None, account_id, owner_may=False, with_parts=False)
     async with core.store.transaction() as tx:
+        if account.profile.account_type == ACCOUNT_TYPE_B2B:
+            await b2b_hierarchy.before_account_deleted(tx, caller.tenant.id, account.id)
         await tx.revoke_account_families(account.id, core.clock.now(), REVOKED_BY_DELETION)
         if not await tx.delete_account(account.id):
             raise NotFound(f"Item not found: account {account_id} does not exist")

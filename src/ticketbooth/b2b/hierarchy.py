@@ -23,7 +23,7 @@ from ticketbooth.b2b.persistence import B2BPersistence
 from ticketbooth.b2b.rules import VIEW_CHILD_ACCOUNTS, HierarchyNode, may_move, subtree_height
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
-from ticketbooth.domain.errors import InvalidParameter, NotFound
+from ticketbooth.domain.errors import Conflict, InvalidParameter, NotFound
 from ticketbooth.domain.models import Shopper
 
 
@@ -92,3 +92,14 @@ async def change_parent(core: Core, caller: Caller, account_id: int, parent_acco
         after = await tx.hierarchy_node(caller.tenant.id, None, account_id)
     assert after is not None
     return after
+
+
+async def before_account_deleted(tx: B2BPersistence, tenant_id: int, account_id: int) -> None:
+    """Refuse (409) deleting a B2B account that has child accounts: they would be left without a parent and with
+    a top account that is gone. Call it in the deleting transaction (it takes the hierarchy lock, so no child
+    is created or moved under the account meanwhile)."""
+    await tx.lock_hierarchy(tenant_id)
+    children = await tx.child_account_ids(account_id)
+    if children:
+        raise Conflict(f"Validation conflict: B2B account {account_id} has child accounts ({len(children)}); move "
+                       "them to another parent or delete them first")

@@ -121,6 +121,6 @@ async def b2b_contacts(request: Request, paging: PagingParams, q: str | None = Q
                        qLimit: str | None = Query(None), responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request)
     contacts.require_merchant(ctx.caller)
-    page = await contacts.b2b_contacts(core_of(request), ctx.caller, paging.query(B2B_CONTACT_FIELDS))
+    page = await contacts.b2b_contacts(core_of(request), ctx.caller, paging.query(B2B_CONTACT_FIELDS, q))
     return respond(collection(page, extended_contact), responseFields)
 

@@ -31,6 +31,8 @@ _CONTACT_FIELDS: dict[str, ListField] = {
     "account_id": ListField(t.contacts.c.account_id),
     "account_name": ListField(t.accounts.c.company_or_organization),
 }
+_SEARCHED = ("email", "first_name", "last_name_or_surname", "company_or_organization", "account_name")
+"""The fields `q`'s words are looked for in."""
 _B2B_CONTACTS = select(t.contacts, t.accounts.c.company_or_organization.label("account_name")).join_from(
     t.contacts, t.accounts, t.accounts.c.id == t.contacts.c.account_id)
 
@@ -125,7 +127,7 @@ class B2BAdminStore(StoreBase):
         stmt = _B2B_CONTACTS.where(t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id,
                                    t.accounts.c.account_type == ACCOUNT_TYPE_B2B)
         async with self._begin(write=False) as conn:
-            rows, total = await page(conn, stmt, _CONTACT_FIELDS, query, t.contacts.c.id)
+            rows, total = await page(conn, stmt, _CONTACT_FIELDS, query, t.contacts.c.id, _SEARCHED)
         return Page([ExtendedContact(_contact_of(r._mapping), r.account_name) for r in rows], total, query.offset,
                     query.limit)
 

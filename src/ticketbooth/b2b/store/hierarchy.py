@@ -61,6 +61,12 @@ class HierarchyStore(StoreBase):
                 t.b2b_accounts.c.tenant_id == tenant_id, t.accounts.c.account_type == ACCOUNT_TYPE_B2B,
                 t.b2b_accounts.c.account_id.in_(sorted(account_ids))))).scalars())
 
+    async def child_account_ids(self, account_id: int) -> list[int]:
+        """The accounts whose parent is `account_id`."""
+        async with self._begin(write=False) as conn:
+            return list((await conn.execute(select(t.b2b_accounts.c.account_id).where(
+                t.b2b_accounts.c.parent_account_id == account_id).order_by(t.b2b_accounts.c.account_id))).scalars())
+
     async def ancestors(self, account_id: int) -> list[int]:
         """The account and every account above it, read from the parent links (nearest first). Stops at a
         repeat, so even a damaged hierarchy cannot loop it."""
