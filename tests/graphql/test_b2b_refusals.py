@@ -183,3 +183,18 @@ async def test_a_purchaser_cannot_promote_themselves(client: httpx.AsyncClient, 
             assert _errors(answer, field)["status"] == 403, answer
     assert await _roles(client, admin, acme.company, acme.purchaser_id) == [PURCHASER_ROLE]
     assert NON_PURCHASER_ROLE not in await _roles(client, admin, acme.company, acme.admin_id)
+
+
+async def test_a_user_neither_disables_nor_reprices_their_account(client: httpx.AsyncClient, admin: dict[str, str],
+                                                                  acme: Company) -> None:
+    """The admin user edits the account's profile (1000) but not isActive or priceList (the merchant's); Kibo's
+    schema defaults isActive to false in B2BAccountInput, ours leaves it out, so an update without it keeps it."""
+    for change in ({"isActive": False}, {"priceList": "wholesale"}):
+        answer = await gql(client, acme.admin, docs.UPDATE_ACCOUNT, {"accountId": acme.company, "b2BAccountInput": {
+            "id": acme.company, **change}})
+        assert _errors(answer, "updateCustomerB2bAccount")["status"] == 403, answer
+    kept = data(await gql(client, acme.admin, docs.UPDATE_ACCOUNT, {"accountId": acme.company, "b2BAccountInput": {
+        "id": acme.company, "taxId": "T-1"}}))["updateCustomerB2bAccount"]
+    assert kept["taxId"] == "T-1"
+    found = ok(await client.get(f"{B2B}/{acme.company}", headers=admin))
+    assert (found["isActive"], found["priceList"], found["taxId"]) == (True, None, "T-1")
