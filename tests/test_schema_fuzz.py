@@ -73,7 +73,14 @@ class Target:
     callers: dict[str, dict[str, str]]
     ids: dict[str, Any]
     b2b_ids: dict[str, Any] = field(default_factory=dict)
-    """The ids of real B2B records, used instead for the /b2baccounts operations."""
+    """The ids of the B2B routes (/b2baccounts...): a B2B account, its Admin user, a merchant role given to it,
+    another account to be its parent, and a status action."""
+
+    def ids_for(self, path: str) -> dict[str, Any]:
+        return {**self.ids, **self.b2b_ids} if B2B_PATH in path else self.ids
+
+
+B2B_PATH = "/b2baccounts"
 
 
 @pytest.fixture
@@ -91,26 +98,28 @@ async def target(live_server: LiveServer) -> Target:
         segment = ok(await client.post("/api/commerce/customer/segments", headers=admin,
                                        json={"code": "fuzz", "name": "Fuzz"}))
         sets = ok(await client.get("/api/commerce/customer/customersets", headers=admin))
-        b2b = "/api/commerce/customer/b2baccounts"
-        company = ok(await client.post(b2b, headers=admin, json={"companyOrOrganization": "Fuzz Co",
-                                                                 "approvalStatus": "Approved"}))
-        parent = ok(await client.post(b2b, headers=admin, json={"companyOrOrganization": "Fuzz Holding",
-                                                                "approvalStatus": "Approved"}))
-        user = ok(await client.post(f"{b2b}/{company['id']}/user", headers=admin, json={
-            "b2BUser": {"emailAddress": "fuzz.buyer@example.com", "roles": [{"roleId": 1}]},
-            "password": "Fuzz-Password-0123"}))
-        role = ok(await client.post(f"{b2b}/roles", headers=admin, json={
+        company = ok(await client.post("/api/commerce/customer/b2baccounts", headers=admin, json={
+            "companyOrOrganization": "Fuzz Corp", "approvalStatus": "Approved"}))
+        boss = ok(await client.post(f"/api/commerce/customer/b2baccounts/{company['id']}/user", headers=admin, json={
+            "b2BUser": {"emailAddress": "fuzz.boss@example.com", "roles": [{"roleId": 1}]},
+            "password": "a perfectly fine passphrase"}))
+        ticket = ok(await client.post("/api/commerce/customer/authtickets", headers=storefront, json={
+            "username": "fuzz.boss@example.com", "password": "a perfectly fine passphrase"}))
+        parent = ok(await client.post("/api/commerce/customer/b2baccounts", headers=admin, json={
+            "companyOrOrganization": "Fuzz Holding", "approvalStatus": "Approved"}))
+        role = ok(await client.post("/api/commerce/customer/b2baccounts/roles", headers=admin, json={
             "name": "Fuzz role", "behaviors": [1008], "accountIds": [company["id"]]}))
-        ok(await client.post(f"{b2b}/{company['id']}/attributes", headers=admin,
+        ok(await client.post(f"/api/commerce/customer/b2baccounts/{company['id']}/attributes", headers=admin,
                              json={"fullyQualifiedName": definition["attributeFQN"], "values": ["blue"]}))
     return Target(
         server=live_server,
-        callers={"admin": admin, "storefront": storefront, "shopper": owner.headers},
+        callers={"admin": admin, "storefront": storefront, "shopper": owner.headers,
+                 "b2b_user": {**storefront, "x-vol-user-claims": ticket["accessToken"]}},
         ids={"accountId": owner.account_id, "contactId": contact["id"], "noteId": note["id"],
              "attributeFQN": definition["attributeFQN"], "id": segment["id"], "code": sets["items"][0]["code"],
              "tenantId": TENANT},
-        b2b_ids={"accountId": company["id"], "parentAccountId": parent["id"], "userId": user["userId"],
-                 "roleId": role["id"], "actionName": "approve", "enabled": "true"},
+        b2b_ids={"accountId": company["id"], "userId": boss["userId"], "roleId": role["id"],
+                 "parentAccountId": parent["id"], "actionName": "approve", "enabled": "true"},
     )
 
 
@@ -211,6 +220,8 @@ def caller_headers(target: Target, operation: schemathesis.APIOperation, caller:
     if auth == openapi.PUBLIC:
         return None
     name = caller if caller == "admin" else "shopper" if auth in (openapi.SHOPPER, openapi.TWO_FACTOR) else "storefront"
+    if name == "shopper" and B2B_PATH in operation.path:
+        name = "b2b_user"  # the B2B routes act for a B2B user's ticket
     return {**target.callers[name], "x-vol-tenant": str(TENANT), "x-vol-site": str(SITE)}
 
 
@@ -241,8 +252,7 @@ def fuzz(target: Target, budget: Budget, fixed_seed: int) -> Report:
 
     def run(operation: schemathesis.APIOperation, plan: Run) -> None:
         names = {p.name for p in operation.path_parameters}
-        ids = {**target.ids, **target.b2b_ids} if "/b2baccounts" in operation.path else target.ids
-        fixed = {k: v for k, v in ids.items() if k in names} if plan.real_ids else None
+        fixed = {k: v for k, v in target.ids_for(operation.path).items() if k in names} if plan.real_ids else None
         if plan.examples <= 0 or (plan.real_ids and names and not fixed):
             return
         credentials = caller_headers(target, operation, plan.caller)

@@ -20,6 +20,7 @@ from tests.api.b2b_support import (
 )
 from tests.api.code_support import events
 from tests.api.support import ACCOUNT_KEYS, CUSTOMER, assert_error, ok, register
+from tests.conftest import PASSWORD
 from ticketbooth.core import Core
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -153,13 +154,24 @@ async def test_b2b_users_are_no_customer_accounts(client: httpx.AsyncClient, adm
               await client.delete(f"{ACCOUNTS}/{row}", headers=admin),
               await client.get(f"{ACCOUNTS}/{row}/contacts", headers=admin)):
         assert_error(r, 404, "ITEM_NOT_FOUND")
-    # nor may a shopper make their own account a B2B user's (or a B2B account) through the customer API
+    # nor may a shopper make their own account a B2B user's login through the customer API
     shopper = await register(client, app_headers, "retail@example.com")
     mine = {**app_headers, "x-vol-user-claims": shopper["accessToken"]}
-    for kind in ("B2BUser", "b2b"):
+    for kind in ("B2BUser", "b2buser "):
         r = await client.put(f"{ACCOUNTS}/{shopper['customerAccount']['id']}", headers=mine, json={"accountType": kind})
         assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "accountType")
         r = await client.post(f"{CUSTOMER}/accounts/Add-Account-And-Login", headers=app_headers, json={
-            "account": {"emailAddress": f"{kind}@example.com", "accountType": kind}, "password": "a perfectly fine passphrase"})
+            "account": {"emailAddress": f"{kind.strip()}@example.com", "accountType": kind}, "password": PASSWORD})
         assert_error(r, 400, "MISSING_OR_INVALID_PARAMETER", "accountType")
 
+
+
+async def test_deleting_a_b2b_account_with_children_is_a_conflict(client: httpx.AsyncClient,
+                                                                  admin: dict[str, str]) -> None:
+    top = await add_account(client, admin, "Head office")
+    branch = await add_account(client, admin, "Branch", parentAccountId=top["id"])
+    assert_error(await client.delete(f"{ACCOUNTS}/{top['id']}", headers=admin), 409, "VALIDATION_CONFLICT")
+    assert ok(await client.get(f"{B2B}/{top['id']}", headers=admin))["id"] == top["id"]
+    assert (await client.delete(f"{ACCOUNTS}/{branch['id']}", headers=admin)).status_code == 204
+    assert (await client.delete(f"{ACCOUNTS}/{top['id']}", headers=admin)).status_code == 204
+    assert_error(await client.get(f"{B2B}/{top['id']}", headers=admin), 404, "ITEM_NOT_FOUND")

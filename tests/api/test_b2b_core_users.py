@@ -109,6 +109,8 @@ async def test_an_existing_login_joins_a_second_account_and_a_shopper_is_a_confl
     byuser = ok(await client.get(f"{B2B}/accountsbyuser", headers=admin, params={"emailAddress": "multi@example.com"}))
     assert byuser == [first["id"], second["id"]]
     assert ok(await client.get(f"{B2B}/accountsbyuser", headers=admin, params={"userName": "nobody@x.example"})) == []
+    assert ok(await client.get(f"{B2B}/accountsbyuser", headers=admin, params={"userId": one["userId"]})) == [
+        first["id"], second["id"]]
 
 
 async def test_what_a_manager_and_a_purchaser_may_do(client: httpx.AsyncClient, admin: dict[str, str],
@@ -188,6 +190,8 @@ async def test_nobody_gives_a_behavior_they_lack(client: httpx.AsyncClient, admi
     assert_error(await client.delete(user_path(acme["id"], boss_id, "roles", ADMIN_ROLE), headers=manager.headers),
                  403, "FORBIDDEN")
     assert_error(await client.put(user_path(acme["id"], boss_id, "remove"), headers=manager.headers), 403, "FORBIDDEN")
+    assert_error(await client.put(user_path(acme["id"], boss_id), headers=manager.headers, json={"isActive": False}),
+                 403, "FORBIDDEN")
     # a merchant role given to another account, another tenant's, or none at all: not a role of this account
     for role in (elsewhere, foreign, 4242):
         assert_error(await client.post(user_path(acme["id"], plain["userId"], "roles", role), headers=admin), 404,

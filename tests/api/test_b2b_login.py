@@ -21,10 +21,12 @@ from tests.api.b2b_support import (
     user_in,
     user_path,
 )
+from tests.api.code_support import OTP_AUTH, OTP_REQUEST, TWO_FACTOR_AUTH, Mailbox, code_of, set_site
 from tests.api.support import CURRENT, CUSTOMER, REFRESH, assert_error, decode_jwt, login, ok, refresh
 from tests.conftest import PASSWORD
 from tests.graphql.support import gql
 from ticketbooth.b2b.rules import BEHAVIOR_IDS, BUILT_IN_ROLE_BY_ID
+from ticketbooth.core import Core
 from ticketbooth.domain.behaviors import decode_behaviors
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -204,3 +206,27 @@ async def test_graphql_logs_in_and_switches_with_account_id(client: httpx.AsyncC
     assert switched["customerAccount"]["id"] == second["id"]
     claims = await _claims(client, switched)
     assert decode_behaviors(claims[KIBO]["bv"]) == set(BEHAVIOR_IDS)
+
+
+async def test_a_second_factor_and_a_code_login_keep_the_b2b_account(
+        client: httpx.AsyncClient, admin: dict[str, str], app_headers: dict[str, str], core: Core,
+        mailbox: Mailbox) -> None:
+    first = await add_account(client, admin, "First")
+    second = await add_account(client, admin, "Second")
+    ok(await add_user(client, admin, first["id"], "multi@example.com", (PURCHASER_ROLE,)))
+    ok(await add_user(client, admin, second["id"], "multi@example.com", (ADMIN_ROLE,)))
+    await set_site(core, two_factor=["always"])
+    pending = ok(await login(client, app_headers, "multi@example.com", accountId=second["id"]))
+    assert pending["requires2FA"] is True
+    done = ok(await client.post(TWO_FACTOR_AUTH, headers={**app_headers, "x-vol-user-claims": pending["accessToken"]},
+                                json={"otpCode": code_of(await mailbox.one("multi@example.com"))}))
+    assert done["customerAccount"]["id"] == second["id"]
+    assert decode_behaviors((await _claims(client, done))[KIBO]["bv"]) == set(BEHAVIOR_IDS)
+    await set_site(core, two_factor=[], otp_login=True)
+    assert (await client.post(OTP_REQUEST, headers=app_headers, json={"email": "multi@example.com"})).status_code in (
+        200, 204)
+    code = code_of(await mailbox.one("multi@example.com"))
+    by_code = ok(await client.post(OTP_AUTH, headers=app_headers, json={"email": "multi@example.com", "otpCode": code}))
+    assert by_code["customerAccount"]["id"] == first["id"]  # a code login takes the first account by priority
+    assert decode_behaviors((await _claims(client, by_code))[KIBO]["bv"]) == set(
+        BUILT_IN_ROLE_BY_ID[PURCHASER_ROLE].behaviors)

@@ -99,3 +99,15 @@ async def test_only_merchants_upgrade(client: httpx.AsyncClient, app_headers: di
     answer = ok(await client.put(UPGRADE, headers=other, json=[ticket["customerAccount"]["id"]]))
     assert answer["successAccountIds"] == [] and len(answer["errorAccountIds"]) == 1
     assert await count(core, t.b2b_accounts) == 0
+
+
+async def test_an_inactive_shopper_stays_inactive(client: httpx.AsyncClient, admin: dict[str, str],
+                                                  app_headers: dict[str, str], core: Core) -> None:
+    ticket = await register(client, app_headers, "gone@example.com")
+    account_id, user_id = ticket["customerAccount"]["id"], ticket["userId"]
+    ok(await client.put(f"{ACCOUNTS}/{account_id}", headers=admin, json={"isActive": False}))
+    assert ok(await client.put(UPGRADE, headers=admin, json=[account_id]))["successAccountIds"] == [account_id]
+    assert (await _row(core, user_id=user_id))["is_active"] is False
+    # enabling the B2B account does not bring the disabled login back
+    ok(await client.put(f"{B2B}/{account_id}/status/enable", headers=admin))
+    assert (await login(client, app_headers, "gone@example.com")).status_code == 401

@@ -46,7 +46,7 @@ from ticketbooth.tickets.service import RequestedLifetimes, lifetimes_for, open_
 
 """The stored, case-folded form of a login name (NFKC and case folding may lengthen it)."""
 MAX_BULK = 100
-_B2B_TYPES = frozenset({ACCOUNT_TYPE_B2B.lower(), ACCOUNT_TYPE_B2B_USER.lower()})
+_RESERVED_TYPES = frozenset({ACCOUNT_TYPE_B2B_USER.lower()})
 
 # Profile field -> (its name in requests, the longest value kept)
 _PROFILE_LIMITS: Mapping[str, tuple[str, int]] = {
@@ -125,9 +125,11 @@ def _check_profile(profile: Profile) -> None:
 
 
 def _check_account_type(value: object) -> None:
-    """The B2B account types are the B2B account API's to give: a customer account (or its shopper) cannot
-    make itself a B2B account or a B2B user's login through the customer accounts API."""
-    if isinstance(value, str) and value.strip().lower() in _B2B_TYPES:
+    """A B2B user's login is the B2B account API's to make: a customer account (or its shopper) cannot give
+    itself that account type through the customer accounts API (it would hide itself from it). "B2B" stays a
+    customer account's type as in Kibo: a B2B account is one with its B2B part (b2b_accounts), made by the
+    B2B account API."""
+    if isinstance(value, str) and value.strip().lower() in _RESERVED_TYPES:
         raise InvalidParameter("accountType", f"Missing or invalid parameter: accountType {value.strip()} is given by "
                                "the B2B account API only")
 

@@ -284,6 +284,9 @@ async def update_user(core: Core, caller: Caller, shopper: Shopper | None, accou
     if changes.is_active is not KEEP and changes.is_active != user.is_active:
         if not manages:
             raise b2b_access.forbidden("changing whether a user is active")
+        if not changes.is_active:  # as removing them: only by someone who could give each of their roles
+            for role in user.roles:
+                await role_for(_store(core), caller, access, account_id, role.role_id)
         membership["is_active"] = bool(changes.is_active)
     profile = {k: v for k, v in changes.profile.items() if k in ("first_name", "last_name", "locale_code",
                                                                   "accepts_marketing")}
@@ -419,19 +422,27 @@ async def users_with_role(core: Core, caller: Caller, shopper: Shopper | None, a
 # -- a user's accounts ---------------------------------------------------------------------------------
 
 async def accounts_by_user(core: Core, caller: Caller, shopper: Shopper | None, email: str | None,
-                           username: str | None, all_accounts: bool) -> list[int]:
-    """The ids of the accounts a user belongs to: the merchant names the user by emailAddress or userName; a
-    B2B user asks of themselves (naming anyone else is refused). Without `all_accounts`, only the accounts
-    a login may use (active and approved, the membership active), in login order."""
+                           username: str | None, all_accounts: bool, user_id: str | None = None) -> list[int]:
+    """The ids of the accounts a user belongs to: the merchant names the user by emailAddress or userName (or,
+    ours, userId); a B2B user asks of themselves (naming anyone else is refused). Without `all_accounts`,
+    only the accounts a login may use (active and approved, the membership active), in login order."""
     store = _store(core)
     if is_admin(caller):
         name = (email or username or "").strip()
-        if not name:
-            raise InvalidParameter("emailAddress", "Missing or invalid parameter: emailAddress or userName is required")
-        found = await store.find_login(caller.site.customer_set_id, login_key(name))
-        if found is None or found[0].profile.account_type != rules.ACCOUNT_TYPE_B2B_USER:
-            return []
-        row_id = found[0].id
+        if user_id and user_id.strip():
+            row = await store.user_row_by_user_id(caller.tenant.id, caller.site.customer_set_id,
+                                                  user_id.strip().lower()[:64])
+            if row is None:
+                return []
+            row_id = row.id
+        else:
+            if not name:
+                raise InvalidParameter("emailAddress", "Missing or invalid parameter: emailAddress, userName or "
+                                       "userId is required")
+            found = await store.find_login(caller.site.customer_set_id, login_key(name))
+            if found is None or found[0].profile.account_type != rules.ACCOUNT_TYPE_B2B_USER:
+                return []
+            row_id = found[0].id
     else:
         if shopper is None or shopper.user_account_id is None:
             raise b2b_access.forbidden("listing a user's B2B accounts")
@@ -440,6 +451,8 @@ async def accounts_by_user(core: Core, caller: Caller, shopper: Shopper | None, 
         for given in (email, username):
             if given and given.strip() and login_key(given) not in names:
                 raise b2b_access.forbidden("listing another user's B2B accounts")
+        if user_id and user_id.strip() and user_id.strip().lower() != shopper.user_id:
+            raise b2b_access.forbidden("listing another user's B2B accounts")
         row_id = shopper.user_account_id
     memberships = [m for m in await store.memberships_of(row_id) if not m.is_removed]
     if not all_accounts:

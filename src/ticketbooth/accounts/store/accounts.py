@@ -127,9 +127,15 @@ class AccountStore(StoreBase):
 
     async def delete_account(self, account_id: int) -> bool:
         """Delete the account; its login names, parts and codes go with it (foreign keys cascade).
-        False when it did not exist. Revoke its token families first, in the same transaction."""
+        False when it did not exist; Conflict for a B2B account that other B2B accounts have as their
+        parent. Revoke its token families first, in the same transaction."""
         async with self._begin(write=True) as conn:
-            res = await conn.execute(delete(t.accounts).where(t.accounts.c.id == account_id))
+            try:
+                async with conn.begin_nested():
+                    res = await conn.execute(delete(t.accounts).where(t.accounts.c.id == account_id))
+            except IntegrityError as exc:  # a B2B account that is the parent of others
+                raise Conflict("Validation conflict: the account is the parent of other B2B accounts; move or "
+                               "delete them first") from exc
             return bool(res.rowcount == 1)
 
     async def set_login(self, account_id: int, email: str | None, email_key: str | None, username: str,

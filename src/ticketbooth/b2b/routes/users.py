@@ -88,10 +88,11 @@ async def get_behavior_categories(request: Request, responseFields: str | None =
 async def accounts_by_user(request: Request, emailAddress: str | None = Query(None, max_length=320),
                            userName: str | None = Query(None, max_length=320),
                            getAllAccounts: bool | None = Query(None),
+                           userId: str | None = Query(None, max_length=64),
                            responseFields: str | None = Query(None)) -> KiboJSON:
     ctx = await resolve(request, shopper="optional")
     found = await b2b_users.accounts_by_user(core_of(request), ctx.caller, ctx.shopper, emailAddress, userName,
-                                             bool(getAllAccounts))
+                                             bool(getAllAccounts), userId)
     return respond(found, responseFields)
 
 

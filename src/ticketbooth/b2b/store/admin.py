@@ -153,10 +153,10 @@ class B2BAdminStore(StoreBase):
         """Turn the B2C account into a B2B account, in the caller's transaction: the account row becomes
         account_type B2B (a `b2b_accounts` row at the top of its own hierarchy) and takes `new_user_id`; its
         login (user id, email, username, password, lockout and 2FA state, login names, known devices) moves
-        to a new B2BUser row, which becomes the account's Admin. Pending reset codes and login challenges of
-        the shopper are dropped. An account without a login (no password, email or username) gets no user.
-        (False, None) when the account is no longer a B2C account (it changed meanwhile); else (True, the new
-        user row's id or None)."""
+        to a new B2BUser row (active only if the shopper was), which becomes the account's Admin. Pending
+        reset codes and login challenges of the shopper are dropped. An account without a login (no
+        password, email or username) gets no user. (False, None) when the account is no longer a B2C
+        account (it changed meanwhile); else (True, the new user row's id or None)."""
         async with self._begin(write=True) as conn:
             row = (await conn.execute(select(t.accounts).where(t.accounts.c.id == account_id).with_for_update())).first()
             if row is None or row.account_type in (ACCOUNT_TYPE_B2B, ACCOUNT_TYPE_B2B_USER):
@@ -180,7 +180,7 @@ class B2BAdminStore(StoreBase):
                 return True, None
             user_account_id = int((await conn.execute(insert(t.accounts).values(
                 tenant_id=m["tenant_id"], customer_set_id=m["customer_set_id"], user_id=m["user_id"],
-                account_type=ACCOUNT_TYPE_B2B_USER, is_active=True, tax_exempt=False,
+                account_type=ACCOUNT_TYPE_B2B_USER, is_active=m["is_active"], tax_exempt=False,
                 company_or_organization=m["company_or_organization"], created_at=m["created_at"],
                 created_by=m["created_by"], updated_at=now, updated_by=by, **moved,
             ).returning(t.accounts.c.id))).scalar_one())
