@@ -43,7 +43,10 @@ SERVED = {
               "customerAccountAttributes", "customerAccountAttribute", "customerAccountNotes",
               "customerAccountNote", "customerAccountSegments",
               # purchase-order accounts (purchase_orders/graphql.py)
-              "customerPurchaseOrderAccount", "customerPurchaseOrderAccountTransaction"],
+              "customerPurchaseOrderAccount", "customerPurchaseOrderAccountTransaction",
+              # B2B accounts (b2b/graphql.py, issue 16)
+              "b2bAccount", "b2bAccounts", "b2bAccountUsers", "b2bAccountUserRoles", "getB2BAccountHierarchy",
+              "b2bAccountAttributes", "b2bAccountAttributeVocabularyValues"],
     "Mutation": ["createCustomerAuthTicket", "refreshCustomerAuthTickets", "createCustomerAccountAndLogin",
                  "createCustomerAccount", "createCustomerAccountLogin",
                  # accounts, passwords, audit, customer sets (issue 15, second wave)
@@ -59,18 +62,33 @@ SERVED = {
                  "deleteCustomerAccountNote",
                  # purchase-order accounts (purchase_orders/graphql.py)
                  "createCustomerAccountPurchaseOrderAccount", "updateCustomerPurchaseOrderAccount",
-                 "createCustomerAccountPurchaseOrderAccountTransaction", "createPurchaseOrderAccount"],
+                 "createCustomerAccountPurchaseOrderAccountTransaction", "createPurchaseOrderAccount",
+                 # B2B accounts (b2b/graphql.py, issue 16)
+                 "createCustomerB2bAccount", "updateCustomerB2bAccount", "changeB2BAccountParent",
+                 "createCustomerB2bAccountUser", "updateCustomerB2bAccountUser", "removeCustomerB2bAccountUser",
+                 "addRoleToCustomerB2bAccount", "deleteB2bAccountRole", "createCustomerB2bAccountAttribute",
+                 "updateCustomerB2bAccountAttribute", "deleteB2bAccountAttribute"],
 }
 ADDED = {
     # root fields of Kibo's 2024 types (kibo-graphql-types-2024.ts) that its 2022 SDL lacks: name -> SDL
     ("Query", "getAnonymousShopperToken"): "getAnonymousShopperToken: CustomerAuthTicket",
     ("Mutation", "updateForgottenCustomerAccountPassword"):
         "updateForgottenCustomerAccountPassword(confirmationInfoInput: ConfirmationInfoInput): Boolean",
+    # Kibo's B2B storefront sends these two (KIBO_COMPAT section 9); neither reference has the root field (the
+    # 2024 types have changeB2BAccountParent's arguments only): typed as the REST operations they mirror
+    ("Query", "getB2BAccountHierarchy"): "getB2BAccountHierarchy(accountId: Int!): B2BAccountHierarchyResult",
+    ("Mutation", "changeB2BAccountParent"):
+        "changeB2BAccountParent(accountId: Int!, parentAccountId: Int!): B2BAccount",
 }
 ADDED_TYPES = {
     # types of Kibo's 2024 types that its 2022 SDL lacks, reached by an ADDED root field: name -> SDL
     "ConfirmationInfoInput": "input ConfirmationInfoInput {\n  confirmationCode: String\n  newPassword: String\n"
                              "  userName: String\n}",
+    # the REST B2BAccountHierarchyResult and AccountHierarchyNode (kibo-openapi-customer.json), the type of
+    # getB2BAccountHierarchy; the storefront's fragment reads `AccountHierarchyNode { id children {...} }`
+    "B2BAccountHierarchyResult": "type B2BAccountHierarchyResult {\n  accounts: [B2BAccount]\n"
+                                 "  hierarchy: AccountHierarchyNode\n}",
+    "AccountHierarchyNode": "type AccountHierarchyNode {\n  id: Int!\n  children: [AccountHierarchyNode]\n}",
 }
 EXTRA_ARGUMENTS = {
     # arguments Kibo's newer storefront sends (KIBO_COMPAT section 8) that neither reference lists

@@ -36,6 +36,11 @@ NEWER_THAN_THE_SDL = {
     ("Mutation", "refreshCustomerAuthTickets", "accountId"): "Int",  # sent by Kibo's newer storefront (KIBO_COMPAT 8)
     ("Mutation", "updateForgottenCustomerAccountPassword"): "Boolean",  # in Kibo's 2024 types (the storefront's reset)
     ("ConfirmationInfoInput",): "GraphQLInputObjectType",  # its argument's type, in Kibo's 2024 types
+    # sent by Kibo's B2B storefront (KIBO_COMPAT 9), typed as the REST operations they mirror
+    ("Query", "getB2BAccountHierarchy"): "B2BAccountHierarchyResult",
+    ("Mutation", "changeB2BAccountParent"): "B2BAccount",  # its arguments are in Kibo's 2024 types
+    ("B2BAccountHierarchyResult",): "GraphQLObjectType",  # REST's B2BAccountHierarchyResult
+    ("AccountHierarchyNode",): "GraphQLObjectType",  # REST's AccountHierarchyNode
 }
 
 
@@ -102,6 +107,9 @@ async def test_what_we_serve_is_kibos_schema(client: httpx.AsyncClient, app_head
         assert isinstance(served_input, GraphQLInputObjectType)
         assert _ts_fields(types, "ConfirmationInfoInput") == {
             name: f"InputMaybe<Scalars['{field.type}']>" for name, field in served_input.fields.items()}
+        parent = ours.mutation_type.fields["changeB2BAccountParent"]  # type: ignore[union-attr]
+        assert _ts_fields(types, "MutationChangeB2bAccountParentArgs") == {
+            name: f"Scalars['{str(arg.type).rstrip('!')}']" for name, arg in parent.args.items()}
     served = set(ours.query_type.fields) | set(ours.mutation_type.fields)  # type: ignore[union-attr]
     assert {"getAnonymousShopperToken", "getCurrentAccount", "customerAccount", "customerAccounts",
             "customerAccountLoginState", "createCustomerAuthTicket", "refreshCustomerAuthTickets",
@@ -109,7 +117,12 @@ async def test_what_we_serve_is_kibos_schema(client: httpx.AsyncClient, app_head
             "createCustomerAccounts", "updateCustomerAccount", "deleteCustomerAccount", "changeCustomerAccountPassword",
             "updateCustomerAccountPasswords", "resetCustomerAccountPassword", "updateForgottenCustomerAccountPassword",
             "setCustomerAccountLoginLocked", "setCustomerAccountPasswordChangeRequired", "customerAccountAuditLog",
-            "customerSets", "customerSet"} <= served
+            "customerSets", "customerSet", "b2bAccount", "b2bAccounts", "b2bAccountUsers", "b2bAccountUserRoles",
+            "getB2BAccountHierarchy", "createCustomerB2bAccount", "updateCustomerB2bAccount", "changeB2BAccountParent",
+            "createCustomerB2bAccountUser", "updateCustomerB2bAccountUser", "removeCustomerB2bAccountUser",
+            "addRoleToCustomerB2bAccount", "deleteB2bAccountRole", "b2bAccountAttributes",
+            "b2bAccountAttributeVocabularyValues", "createCustomerB2bAccountAttribute",
+            "updateCustomerB2bAccountAttribute", "deleteB2bAccountAttribute"} <= served
 
 
 async def test_the_check_finds_a_difference(client: httpx.AsyncClient, app_headers: dict[str, str]) -> None:

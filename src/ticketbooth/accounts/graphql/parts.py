@@ -145,3 +145,9 @@ async def update_customer_account_contacts(_: Any, info: Info, accountId: int,
     account_id = _checked(_ACCOUNT_ID, "accountId", accountId)
     body = read_input(CustomerContactIn, customerContactInput, "customerContactInput")
     return await account_parts.save_contacts_from(core(info), ctx, account_id, [body])
+
+
+def operations(r: Resource[Any], input_name: str | None = None) -> _Part:
+    """The resolvers of a REST `Resource` of an account's part, for binding under names of their own (a B2B
+    account's attribute values: b2b/graphql/attributes.py)."""
+    return _Part(r, input_name)
