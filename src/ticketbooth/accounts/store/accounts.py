@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, column, delete, func, insert, literal_column, or_, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from ticketbooth.accounts.store.filtering import FieldMap, Folded, ListField, columns, page
 from ticketbooth.accounts.store.parts import load_parts
@@ -92,7 +93,10 @@ class AccountStore(StoreBase):
     async def list_accounts(self, tenant_id: int, customer_set_id: int, query: ListQuery) -> tuple[list[Account], int]:
         """One page of the customer set's accounts matching `query` (with their parts), and how many
         match in all. Filters become bound parameters, never SQL text."""
-        stmt = _account_select().where(t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id)
+        # the tenant is checked on the set's row, so the count is read from ix_accounts_customer_set_id alone
+        # (an account's tenant is its customer set's)
+        stmt = _account_select().where(t.customer_sets.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id,
+                                       *_search_candidates(self.engine.dialect.name, query.words))
         async with self._begin(write=False) as conn:
             rows, total = await page(conn, stmt, _LIST_FIELDS, query, t.accounts.c.id, searched=_SEARCHED)
             accounts = [_account(row) for row in rows]
@@ -214,3 +218,34 @@ _LIST_FIELDS: FieldMap = {
 }
 _SEARCHED = ("email", "username", "first_name", "last_name", "external_id")
 """A free-text word matches an account when it is part of one of these."""
+assert tuple(_LIST_FIELDS[name].folded.column.name if _LIST_FIELDS[name].folded else name  # type: ignore[union-attr]
+             for name in _SEARCHED) == t.ACCOUNT_SEARCH_COLUMNS
+
+_TRIGRAM = 3
+"""A trigram index finds only words of three characters or more."""
+
+
+def _search_candidates(dialect: str, words: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """For each free-text word, a condition the trigram index of migration 0009_console_search answers:
+    the accounts that may hold the word, a superset of those that do (the exact comparison of
+    store.filtering still decides). Without it a word is looked for in every account of the set.
+
+    The login keys (email, username) hold the word as `fold_login` folds it, the other fields as
+    lower() does; each index folds case again character by character on both sides, which keeps
+    every real match. A word shorter than a trigram gets no condition."""
+    conditions: list[ColumnElement[bool]] = []
+    for word in words:
+        folded, lowered = fold_login(word), word.lower()
+        if len(folded) < _TRIGRAM or len(lowered) < _TRIGRAM:
+            continue
+        if dialect == "sqlite":
+            keys, others = f'"{folded.replace(chr(34), chr(34) * 2)}"', f'"{lowered.replace(chr(34), chr(34) * 2)}"'
+            match = f"{{email_key username_key}} : {keys} OR {{first_name last_name external_id}} : {others}"
+            found: Select[Any] = select(column("rowid")).select_from(table(t.ACCOUNT_SEARCH_TABLE)).where(
+                literal_column(t.ACCOUNT_SEARCH_TABLE).op("MATCH")(bindparam(None, match)))
+            conditions.append(t.accounts.c.id.in_(found))
+        elif dialect == "postgresql":
+            text_: ColumnElement[str] = literal_column(t.ACCOUNT_SEARCH_TEXT)
+            either = {folded, lowered}
+            conditions.append(or_(*(text_.contains(w, autoescape=True) for w in sorted(either))))
+    return conditions
