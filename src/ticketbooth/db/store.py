@@ -47,6 +47,7 @@ from ticketbooth.login.store.reset_codes import CodeStore
 from ticketbooth.mail.store import OutboxStore
 from ticketbooth.purchase_orders.store import PurchaseOrderStore
 from ticketbooth.sessions.store import SessionStore
+from ticketbooth.staff.store import StaffStore
 from ticketbooth.tickets.store.rotation import Rotation
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
@@ -62,7 +63,7 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
-            SessionStore, ChallengeStore,
+            SessionStore, ChallengeStore, StaffStore,
             SettingsStore, HealthStore, RetentionStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
