@@ -19,6 +19,7 @@ from ticketbooth.audit import routes as audit_log
 from ticketbooth.audit import service as audit
 from ticketbooth.config import Settings
 from ticketbooth.console import auth as console_auth
+from ticketbooth.console import customers as console_customers
 from ticketbooth.console.pages import STATIC as CONSOLE_STATIC
 from ticketbooth.console.security import ConsoleSecurity
 from ticketbooth.core import Core, common_passwords, open_core
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
                customer_definitions, audit_log, purchase_orders, accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
-    console = (console_auth,)
+    console = (console_auth, console_customers)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
                *(module.router for module in console)]
     for router in routers:

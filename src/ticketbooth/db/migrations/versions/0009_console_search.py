@@ -1,7 +1,7 @@
 """the customer search: indexes that keep it fast at 100,000 accounts and more
 
 Revision ID: 0009_console_search
-Revises: 0008_po_accounts
+Revises: 0009_staff
 Create Date: 2026-12-05
 
 The console's customer search (issue 18) and the accounts list's filter and free-text search (`q`):
@@ -25,7 +25,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0009_console_search'
-down_revision = '0008_po_accounts'
+down_revision = '0009_staff'  # re-chained after console-auth's migration at merge
 branch_labels = None
 depends_on = None
 
