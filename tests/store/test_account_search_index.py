@@ -125,3 +125,26 @@ def test_a_word_is_bound_never_spliced(dialect: str) -> None:
     (condition,) = account_store._search_candidates(dialect, ("x'); DROP TABLE accounts; --",))
     compiled: Any = condition.compile()
     assert "DROP TABLE" not in str(compiled)
+
+
+async def test_a_filter_on_a_name_uses_its_index(core: Core, clock: ManualClock) -> None:
+    from ticketbooth.accounts.routes.accounts import ACCOUNT_FIELDS
+    from ticketbooth.accounts.store.filtering import condition
+    from ticketbooth.domain.filters import parse_filter
+
+    customer_set_id, ids = await _seed(core, clock)
+    dialect = core.store.engine.dialect
+    for raw, index, found in (("lastName eq 'rot'", "ix_accounts_last_name_lower", [ids[5]]),
+                              ("firstName eq 'OTTO'", "ix_accounts_first_name_lower", [ids[1]])):
+        where = parse_filter(raw, ACCOUNT_FIELDS)
+        assert where is not None
+        stmt = select(t.accounts.c.id).where(t.accounts.c.customer_set_id == customer_set_id,
+                                             condition(where, account_store._LIST_FIELDS))
+        sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        async with core.store.engine.connect() as conn:
+            if dialect.name == "postgresql":
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(str(row) for row in (await conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {sql}" if dialect.name == "sqlite" else f"EXPLAIN {sql}")).all())
+            assert index in plan, plan
+            assert [row[0] for row in (await conn.exec_driver_sql(sql)).all()] == found

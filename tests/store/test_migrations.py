@@ -21,7 +21,7 @@ def _described(name: str | None, type_: str, parent_names: Any) -> bool:
     expression index on PostgreSQL), which no Table describes."""
     if type_ == "table" and name is not None and tables.is_search_index_table(name):
         return False
-    return not (type_ == "index" and name == tables.ACCOUNT_SEARCH_INDEX)
+    return not (type_ == "index" and name in tables.ACCOUNT_EXPRESSION_INDEXES)
 
 
 def _diff(conn: Connection) -> list[Any]:

@@ -206,6 +206,9 @@ ACCOUNT_SEARCH_TEXT = ("(coalesce(email_key, '') || chr(1) || coalesce(username_
 
 
 ACCOUNT_SEARCH_INDEX = "accounts_search_text"
+ACCOUNT_EXPRESSION_INDEXES = frozenset({ACCOUNT_SEARCH_INDEX, "ix_accounts_first_name_lower", "ix_accounts_last_name_lower"})
+"""Indexes of 0009_console_search over expressions, which no Table here describes: the trigram index
+(PostgreSQL) and (customer_set_id, lower(first_name / last_name)), which a filter on a name uses."""
 
 
 def is_search_index_table(name: str) -> bool:

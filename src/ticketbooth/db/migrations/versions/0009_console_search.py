@@ -8,7 +8,9 @@ The console's customer search (issue 18) and the accounts list's filter and free
 
 - `ix_accounts_customer_set_id`: a customer set's accounts counted from the index alone, and read in
   id order (the list's order) without sorting them all (the list checks the tenant on the set's row);
-- `ix_accounts_customer_set_id_username_key`: a username found as fast as an email.
+- `ix_accounts_customer_set_id_username_key`: a username found as fast as an email;
+- `ix_accounts_first_name_lower`, `ix_accounts_last_name_lower` (expressions: the set and lower() of the
+  name, as the list compares names): a filter on a first or last name (`lastName eq 'Doe'`) looked up.
 - Free-text words are matched anywhere inside the email, username, names and external id (`cont`),
   which no B-tree serves. A trigram index does, one per database, kept by the database itself:
   - SQLite: an FTS5 table with the trigram tokenizer over those columns (`account_search`, external
@@ -42,6 +44,8 @@ PG_SEARCH_TEXT = ("(coalesce(email_key, '') || chr(1) || coalesce(username_key, 
 def upgrade() -> None:
     op.create_index('ix_accounts_customer_set_id', 'accounts', ['customer_set_id'])
     op.create_index('ix_accounts_customer_set_id_username_key', 'accounts', ['customer_set_id', 'username_key'])
+    for name in ("first_name", "last_name"):
+        op.execute(f"CREATE INDEX ix_accounts_{name}_lower ON accounts (customer_set_id, lower({name}))")
     if op.get_bind().dialect.name == "sqlite":
         op.execute(f"CREATE VIRTUAL TABLE account_search USING fts5({_COLUMNS}, content='accounts', "
                    "content_rowid='id', tokenize='trigram')")
@@ -63,5 +67,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS account_search")
     else:
         op.execute("DROP INDEX IF EXISTS accounts_search_text")
+    for name in ("first_name", "last_name"):
+        op.execute(f"DROP INDEX IF EXISTS ix_accounts_{name}_lower")
     op.drop_index('ix_accounts_customer_set_id_username_key', table_name='accounts')
     op.drop_index('ix_accounts_customer_set_id', table_name='accounts')
