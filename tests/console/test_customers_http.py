@@ -19,6 +19,7 @@ from tests.api.support import CUSTOMER, assert_error, login, ok, refresh, regist
 from tests.api.test_lockout import set_tenant
 from tests.console.conftest import StaffFactory
 from tests.console.support import ConsoleClient, StaffMember
+from ticketbooth.console import customers as console_customers
 from ticketbooth.core import Core
 from ticketbooth.db import tables as t
 
@@ -100,6 +101,14 @@ async def test_search_by_each_kind(console_staff: StaffFactory, people: dict[str
         assert r.status_code == 200, (q, r.text[:500])
         assert customer_ids(r.text) == expected, q
         assert kind in r.text, q
+    # a name whose second word is a filter operator is a name, not a filter
+    r = await search(viewer, "Anna le")
+    assert r.status_code == 200 and "free text" in r.text and customer_ids(r.text) == [anna]  # "le": in example.com
+    # control characters are refused with a message, whichever kind the text looks like
+    for bad in ("anna\x01@example.com", "12\x01", "smith\x7f"):
+        r = await search(viewer, bad)
+        assert r.status_code == 400 and 'role="alert"' in r.text, bad
+    assert (await search(viewer, "anna\x00@example.com")).status_code == 400  # refused before any route
     # what the box was given comes back escaped, never as markup
     r = await search(viewer, '<script>alert(1)</script> "x"')
     assert r.status_code == 200 and "<script>alert(1)" not in r.text
@@ -108,14 +117,15 @@ async def test_search_by_each_kind(console_staff: StaffFactory, people: dict[str
 
 async def test_a_bad_filter_is_a_message_not_an_error(console_staff: StaffFactory, people: dict[str, int]) -> None:
     viewer = (await console_staff("viewer")).console
-    for q in ("firstName eq", "password eq 'x'", "id gt 'abc'"):
+    for q in ("firstName eq", "emailAddress eq 'a' and", "id gt 'abc'", "isLocked eq maybe"):
         r = await search(viewer, q)
         assert r.status_code == 400, q
         assert 'role="alert"' in r.text and "Missing or invalid parameter: filter" in r.text
         assert customer_ids(r.text) == []
 
 
-async def test_search_pages(console_staff: StaffFactory, client: httpx.AsyncClient, people: dict[str, int]) -> None:
+async def test_search_pages(console_staff: StaffFactory, client: httpx.AsyncClient, people: dict[str, int],
+                            monkeypatch: pytest.MonkeyPatch) -> None:
     admin = await admin_headers(client)
     ids = [int(ok(await client.post(ACCOUNTS, headers=admin, json={"lastName": f"Pager{i:02d}"}))["id"])
            for i in range(30)]
@@ -130,6 +140,12 @@ async def test_search_pages(console_staff: StaffFactory, client: httpx.AsyncClie
     assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
     beyond = await search(viewer, "pager", 100)
     assert customer_ids(beyond.text) == [] and beyond.status_code == 200
+    # beyond COUNTED matches past the page, the count stops: "more than"
+    monkeypatch.setattr(console_customers, "COUNTED", 26)
+    capped = await search(viewer, "pager")
+    assert customer_ids(capped.text) == ids[:25] and "Customers 1 to 25 of more than 26" in capped.text
+    assert 'rel="next"' in capped.text
+    assert "Customers 26 to 30 of 30" in (await search(viewer, "pager", 25)).text
     for start in ("-5", "abc", "99999999999999999999"):
         assert (await viewer.http.get("/console/customers", params={"q": "pager", "start": start})).status_code == 200
 

@@ -148,3 +148,25 @@ async def test_a_filter_on_a_name_uses_its_index(core: Core, clock: ManualClock)
                 f"EXPLAIN QUERY PLAN {sql}" if dialect.name == "sqlite" else f"EXPLAIN {sql}")).all())
             assert index in plan, plan
             assert [row[0] for row in (await conn.exec_driver_sql(sql)).all()] == found
+
+
+async def test_common_words_and_several_words_find_the_same(core: Core, clock: ManualClock,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite only the rarest word's candidates are read, none when every word is common: the answers stay
+    the same (here "common" is two accounts, so the six people have common and rare words)."""
+    customer_set_id, ids = await _seed(core, clock)
+    monkeypatch.setattr(account_store, "_COMMON", 2)
+    await _same_for_every_word(core, customer_set_id)
+    for words in ("example nina", "nina example", "example com", "rot b_rot example", "example zzz"):
+        assert await _found(core, customer_set_id, words) == await _reference(core, customer_set_id, words), words
+    assert await _found(core, customer_set_id, "example nina") == [ids[0]]
+
+
+async def test_a_count_limit_counts_no_further(core: Core, clock: ManualClock) -> None:
+    customer_set_id, ids = await _seed(core, clock)
+    accounts, total = await core.store.list_accounts(TENANT, customer_set_id, ListQuery(
+        words=("example",), limit=2, count_limit=3))
+    assert ([a.id for a in accounts], total) == (ids[:2], 3)  # five hold "example"
+    accounts, total = await core.store.list_accounts(TENANT, customer_set_id, ListQuery(
+        words=("example",), limit=2, offset=2, count_limit=10))
+    assert ([a.id for a in accounts], total) == ([ids[2], ids[4]], 5)

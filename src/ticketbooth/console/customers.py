@@ -20,7 +20,7 @@ The search box takes one of (`search_plan`):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,6 +49,8 @@ PAGE_SIZE = 25
 SESSIONS_PAGE_SIZE = 50
 TRAIL_PAGE_SIZE = 20
 MAX_QUERY = 500
+COUNTED = 1000
+"""A search counts its matches up to this many past the page asked for ("more than 1000" beyond)."""
 MAX_START = 1_000_000
 MAX_ID = 2**63 - 1
 
@@ -67,7 +69,7 @@ DONE = {
 
 # -- the search ------------------------------------------------------------------------------------------
 
-_FILTER = re.compile(r"^\s*[A-Za-z][A-Za-z.]*\s+(eq|ne|gt|ge|lt|le|sw|cont|in)(\s|$)", re.IGNORECASE)
+_FILTER = re.compile(r"^\s*([A-Za-z][A-Za-z.]*)\s+(?:eq|ne|gt|ge|lt|le|sw|cont|in)(?:\s|$)", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d{1,19}$")
 
 
@@ -87,16 +89,24 @@ class SearchPlan:
 
 def search_plan(q: str, start: int, size: int = PAGE_SIZE) -> SearchPlan:
     """How to search for `q` (see the module's docstring). InvalidParameter for a filter that does not
-    parse, or for free text the accounts list refuses."""
+    parse, or for free text the accounts list refuses. Matches are counted up to COUNTED past `start`."""
+    plan = _plan(q, start, size)
+    counted = start + COUNTED + 1
+    return SearchPlan(plan.kind, replace(plan.query, count_limit=counted),
+                      replace(plan.fallback, count_limit=counted) if plan.fallback else None)
+
+
+def _plan(q: str, start: int, size: int) -> SearchPlan:
     text = q.strip()
     if not text:
         return SearchPlan("all", ListQuery(offset=start, limit=size))
-    words = ListQuery(words=parse_words(text), offset=start, limit=size)
+    looks_like_filter = _FILTER.match(text)
+    if looks_like_filter and looks_like_filter.group(1).lower() in ACCOUNT_FIELDS:  # not a name such as "Kim Le"
+        return SearchPlan("filter", ListQuery(where=parse_filter(text, ACCOUNT_FIELDS), offset=start, limit=size))
+    words = ListQuery(words=parse_words(text), offset=start, limit=size)  # also refuses control characters
     if _NUMBER.match(text) and int(text) <= MAX_ID:
         return SearchPlan("id", ListQuery(where=Comparison("id", FieldType.INTEGER, "eq", int(text)), offset=start,
                                           limit=size), words)
-    if _FILTER.match(text):
-        return SearchPlan("filter", ListQuery(where=parse_filter(text, ACCOUNT_FIELDS), offset=start, limit=size))
     if "@" in text and not any(c.isspace() for c in text):
         return SearchPlan("email", ListQuery(where=Comparison("email", FieldType.TEXT, "eq", text), offset=start,
                                              limit=size), words)
@@ -120,6 +130,11 @@ def _page_links(path: str, params: dict[str, str], start: int, size: int, total:
             "next": at(start + size) if start + size < total else None}
 
 
+def start_more(offset: int, total: int) -> int | None:
+    """The number a capped count stops at ("more than N"), or None when `total` is exact."""
+    return offset + COUNTED if total > offset + COUNTED else None
+
+
 @router.get("/customers")
 async def customers_page(request: Request, ctx: SignedInStaff, q: str | None = Query(None),
                          start: str | None = Query(None)) -> Response:
@@ -135,7 +150,7 @@ async def customers_page(request: Request, ctx: SignedInStaff, q: str | None = Q
             found, total = await accounts.list_accounts(ctx.core, ctx.caller, plan.query)
     except InvalidParameter as exc:
         return render(request, "customers.html", {**values, "error": exc.message}, status=400)
-    values.update(items=found, total=total, plan=plan,
+    values.update(items=found, total=total, plan=plan, more_than=start_more(offset, total),
                   links=_page_links(f"{PREFIX}/customers", {"q": text}, offset, PAGE_SIZE, total))
     return render(request, "customers.html", values)
 

@@ -95,9 +95,9 @@ class AccountStore(StoreBase):
         match in all. Filters become bound parameters, never SQL text."""
         # the tenant is checked on the set's row, so the count is read from ix_accounts_customer_set_id alone
         # (an account's tenant is its customer set's)
-        stmt = _account_select().where(t.customer_sets.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id,
-                                       *_search_candidates(self.engine.dialect.name, query.words))
+        stmt = _account_select().where(t.customer_sets.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id)
         async with self._begin(write=False) as conn:
+            stmt = stmt.where(*await _word_candidates(conn, self.engine.dialect.name, query.words))
             rows, total = await page(conn, stmt, _LIST_FIELDS, query, t.accounts.c.id, searched=_SEARCHED)
             accounts = [_account(row) for row in rows]
             if accounts:
@@ -225,6 +225,43 @@ _TRIGRAM = 3
 """A trigram index finds only words of three characters or more."""
 
 
+_COMMON = 5000
+"""A word the SQLite trigram index finds in this many accounts or more is common: looking for it in the
+accounts in id order finds a page sooner than reading all its candidates from the index (FTS5 hands
+them over one by one, about 2 µs each: 100,000 of them take longer than the page itself)."""
+
+
+async def _word_candidates(conn: AsyncConnection, dialect: str, words: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The trigram index's conditions for a search's words (`_search_candidates`). PostgreSQL's planner
+    weighs its GIN index against a scan by the index's statistics, so it gets a condition for every
+    word. On SQLite, whose planner cannot, only the rarest word's is kept, and none when even that one
+    is common (`_COMMON`, counted in the index, which stops at `_COMMON`): its candidates bound the
+    search, and the exact comparison checks the other words on them."""
+    conditions = _search_candidates(dialect, words)
+    if dialect != "sqlite" or len(conditions) == 0:
+        return conditions
+    rarest: tuple[int, ColumnElement[bool]] | None = None
+    for word, condition in zip(_indexed_words(words), conditions, strict=True):
+        probe = select(func.count()).select_from(select(column("rowid")).select_from(table(t.ACCOUNT_SEARCH_TABLE)).where(
+            literal_column(t.ACCOUNT_SEARCH_TABLE).op("MATCH")(bindparam(None, _fts_match(word)))).limit(_COMMON).subquery())
+        found = int((await conn.execute(probe)).scalar_one())
+        if found < _COMMON and (rarest is None or found < rarest[0]):
+            rarest = (found, condition)
+    return [rarest[1]] if rarest is not None else []
+
+
+def _indexed_words(words: tuple[str, ...]) -> list[str]:
+    """The words a trigram index can look for: three characters or more, as folded and as lower-cased."""
+    return [w for w in words if len(fold_login(w)) >= _TRIGRAM and len(w.lower()) >= _TRIGRAM]
+
+
+def _fts_match(word: str) -> str:
+    """The FTS5 query of a word: a phrase (its double quotes doubled) in the login keys as `fold_login`
+    folds it, or in the other fields as lower() does."""
+    keys, others = (f'"{text.replace(chr(34), chr(34) * 2)}"' for text in (fold_login(word), word.lower()))
+    return f"{{email_key username_key}} : {keys} OR {{first_name last_name external_id}} : {others}"
+
+
 def _search_candidates(dialect: str, words: tuple[str, ...]) -> list[ColumnElement[bool]]:
     """For each free-text word, a condition the trigram index of migration 0009_console_search answers:
     the accounts that may hold the word, a superset of those that do (the exact comparison of
@@ -234,15 +271,11 @@ def _search_candidates(dialect: str, words: tuple[str, ...]) -> list[ColumnEleme
     lower() does; each index folds case again character by character on both sides, which keeps
     every real match. A word shorter than a trigram gets no condition."""
     conditions: list[ColumnElement[bool]] = []
-    for word in words:
+    for word in _indexed_words(words):
         folded, lowered = fold_login(word), word.lower()
-        if len(folded) < _TRIGRAM or len(lowered) < _TRIGRAM:
-            continue
         if dialect == "sqlite":
-            keys, others = f'"{folded.replace(chr(34), chr(34) * 2)}"', f'"{lowered.replace(chr(34), chr(34) * 2)}"'
-            match = f"{{email_key username_key}} : {keys} OR {{first_name last_name external_id}} : {others}"
             found: Select[Any] = select(column("rowid")).select_from(table(t.ACCOUNT_SEARCH_TABLE)).where(
-                literal_column(t.ACCOUNT_SEARCH_TABLE).op("MATCH")(bindparam(None, match)))
+                literal_column(t.ACCOUNT_SEARCH_TABLE).op("MATCH")(bindparam(None, _fts_match(word))))
             conditions.append(t.accounts.c.id.in_(found))
         elif dialect == "postgresql":
             text_: ColumnElement[str] = literal_column(t.ACCOUNT_SEARCH_TEXT)
