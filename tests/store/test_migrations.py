@@ -3,6 +3,7 @@ as documented (async drivers, SQLite in WAL mode)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -27,7 +28,9 @@ def _described(name: str | None, type_: str, parent_names: Any) -> bool:
 def _diff(conn: Connection) -> list[Any]:
     context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True,
                                                      "include_name": _described})
-    return list(compare_metadata(context, tables.metadata))
+    with warnings.catch_warnings():  # SQLite's reflection skips the expression indexes of 0009_console_search
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+        return list(compare_metadata(context, tables.metadata))
 
 
 def _version(conn: Connection) -> list[str]:
