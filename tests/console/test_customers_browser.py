@@ -158,6 +158,6 @@ def test_pages_pass_axe_and_screenshots(staff_page: Any, live_console: LiveServe
     assert axe_violations(page) == [], "segments"
     page.get_by_role("link", name="VIP").first.click()
     assert axe_violations(page) == [], "segment form"
-    for path in ("/console/attribute-definitions", "/console/customer-sets"):
+    for path in ("/console/attribute-definitions", "/console/attribute-definitions/new", "/console/customer-sets"):
         page.goto(path)
         assert axe_violations(page) == [], path

@@ -392,3 +392,42 @@ async def test_attribute_definitions_and_customer_sets(console_staff: StaffFacto
     page = (await viewer.get("/console/customer-sets")).text
     assert re.search(r"<td>default</td>.*?<td>yes</td>.*?<td>200, 201</td><td>3</td>", page, re.S), page
     assert "outlet" in page
+
+
+async def test_attribute_definitions_admin_creates_and_edits(console_staff: StaffFactory, client: httpx.AsyncClient,
+                                                             seeded: Any) -> None:
+    admin = await console_staff("admin")
+    new = "/console/attribute-definitions/new"
+    fields = {"code": "tier", "data_type": "String", "admin_name": "Tier", "value_type": "Predefined",
+              "input_type": "List", "vocabulary": "Gold\r\nSilver\r\n\r\nBronze", "order": "3", "is_active": "on",
+              "is_visible": "on"}
+    r = await admin.console.submit(new, "/console/attribute-definitions", fields)
+    assert r.status_code == 303 and r.headers["location"] == "/console/attribute-definitions?done=definition-saved"
+    path = f"{CUSTOMER}/attributedefinition/attributes/tenant~tier"
+    made = ok(await client.get(path, headers=await admin_headers(client)))
+    assert (made["adminName"], made["valueType"], made["inputType"], made["order"], made["isActive"], made["isRequired"]) \
+        == ("Tier", "Predefined", "List", 3, True, False)
+    assert [v["value"] for v in made["vocabularyValues"]] == ["Gold", "Silver", "Bronze"]
+    page = "/console/attribute-definitions/tenant~tier"
+    form = (await admin.console.get(page)).text
+    assert 'value="Tier"' in form and "Gold\nSilver\nBronze" in form and 'name="code"' not in form
+    r = await admin.console.submit(page, page, {**fields, "admin_name": "Loyalty tier", "is_required": "on",
+                                                "code": "other", "data_type": "Number"})
+    assert r.status_code == 303
+    changed = ok(await client.get(path, headers=await admin_headers(client)))
+    assert (changed["adminName"], changed["isRequired"], changed["attributeCode"], changed["dataType"]) == \
+        ("Loyalty tier", True, "tier", "String")  # code and data type stay
+    # bad input: the form again with the flow's message, nothing made
+    r = await admin.console.submit(new, "/console/attribute-definitions", {**fields, "code": "nolist", "vocabulary": ""})
+    assert r.status_code == 400 and "vocabularyValues" in r.text and 'value="nolist"' in r.text
+    assert (await client.get(f"{CUSTOMER}/attributedefinition/attributes/tenant~nolist",
+                             headers=await admin_headers(client))).status_code == 404
+    # support and viewer read the list, and may not create or change
+    for role in ("support", "viewer"):
+        member = await console_staff(role)
+        listed = (await member.console.get("/console/attribute-definitions")).text
+        assert "tenant~tier" in listed and new not in listed
+        assert (await member.console.get(new)).status_code == 403
+        r = await member.console.submit("/console/attribute-definitions", page, {**fields, "admin_name": "x"})
+        assert r.status_code == 403
+    assert ok(await client.get(path, headers=await admin_headers(client)))["adminName"] == "Loyalty tier"

@@ -33,10 +33,18 @@ from ticketbooth.applications import customer_sets
 from ticketbooth.audit import service as audit
 from ticketbooth.audit.routes import description
 from ticketbooth.console.auth import when
-from ticketbooth.console.context import CheckedForm, SignedInStaff
+from ticketbooth.console.context import CheckedForm, Form, SignedInStaff
 from ticketbooth.console.pages import PREFIX, PageError, console_router, redirect, render
 from ticketbooth.domain.errors import InvalidParameter, TicketboothError
 from ticketbooth.domain.filters import Comparison, FieldType, ListQuery, parse_filter, parse_words
+from ticketbooth.domain.models import (
+    ATTRIBUTE_DATA_TYPES,
+    ATTRIBUTE_INPUT_TYPES,
+    ATTRIBUTE_VALUE_TYPES,
+    AttributeDefinition,
+    AttributeSpec,
+    VocabularyValue,
+)
 from ticketbooth.kibo.errors import kibo_error
 from ticketbooth.login import reset
 from ticketbooth.login import state as login_state
@@ -64,6 +72,7 @@ DONE = {
     "sessions-ended": "Every session of the customer ended: their refresh tokens no longer work.",
     "session-ended": "The session ended: its refresh token no longer works.",
     "segment-saved": "The segment is saved.",
+    "definition-saved": "The attribute definition is saved.",
 }
 
 
@@ -293,12 +302,82 @@ async def update_segment(request: Request, segment_id: int, ctx: SignedInStaff, 
 
 
 @router.get("/attribute-definitions")
-async def attribute_definitions_page(request: Request, ctx: SignedInStaff, start: str | None = Query(None)) -> Response:
+async def attribute_definitions_page(request: Request, ctx: SignedInStaff, start: str | None = Query(None),
+                                     done: str | None = Query(None)) -> Response:
     offset = _start(start)
     page = await attributes.list_definitions(ctx.core, ctx.caller, ListQuery(offset=offset, limit=PAGE_SIZE))
     return render(request, "attribute_definitions.html", {
-        "title": "Attribute definitions", "page": page,
+        "title": "Attribute definitions", "page": page, "may_edit": ctx.may(Action.EDIT_SETTINGS),
+        "done": DONE.get(done or ""),
         "links": _page_links(f"{PREFIX}/attribute-definitions", {}, offset, PAGE_SIZE, page.total)})
+
+
+_FLAGS = (("is_active", "Active"), ("is_required", "Required"), ("is_multi_valued", "Several values (a list only)"),
+          ("is_read_only", "Read only for shoppers"), ("is_visible", "Visible"))
+
+
+def _spec_from_form(form: Form, base: AttributeSpec) -> AttributeSpec:
+    """`base` with what the form sets (the fields it has no input for stay as they are). The flow checks it."""
+    order = form.get("order", "").strip()
+    vocabulary = tuple(VocabularyValue(value=line.strip(), sequence=i + 1)
+                       for i, line in enumerate(form.get("vocabulary", "").splitlines()) if line.strip())
+    return replace(
+        base, attribute_code=form.get("code", base.attribute_code), admin_name=form.get("admin_name") or None,
+        value_type=form.get("value_type", ""), data_type=form.get("data_type", base.data_type),
+        input_type=form.get("input_type", ""), vocabulary_values=vocabulary,
+        order=int(order) if order.isdigit() and len(order) < 10 else None,
+        is_active=form.get("is_active") == "on", is_required=form.get("is_required") == "on",
+        is_multi_valued=form.get("is_multi_valued") == "on", is_read_only=form.get("is_read_only") == "on",
+        is_visible=form.get("is_visible") == "on")
+
+
+def _definition_form(request: Request, spec: AttributeSpec, definition: AttributeDefinition | None, *,
+                     error: str | None = None, status: int = 200) -> Response:
+    return render(request, "attribute_definition_form.html", {
+        "title": "Attribute definition", "spec": spec, "definition": definition, "flags": _FLAGS,
+        "value_types": ATTRIBUTE_VALUE_TYPES, "data_types": ATTRIBUTE_DATA_TYPES, "input_types": ATTRIBUTE_INPUT_TYPES,
+        "vocabulary": "\n".join(v.value for v in spec.vocabulary_values), "error": error}, status=status)
+
+
+_NEW_DEFINITION = AttributeSpec(namespace=attributes.DEFAULT_NAMESPACE, attribute_code="", value_type="AdminEntered",
+                                data_type="String", input_type="TextBox")
+
+
+@router.get("/attribute-definitions/new")
+async def new_definition_page(request: Request, ctx: SignedInStaff) -> Response:
+    ctx.require(Action.EDIT_SETTINGS)
+    return _definition_form(request, _NEW_DEFINITION, None)
+
+
+@router.get("/attribute-definitions/{fqn}")
+async def definition_page(request: Request, fqn: str, ctx: SignedInStaff) -> Response:
+    ctx.require(Action.EDIT_SETTINGS)
+    definition = await attributes.get_definition(ctx.core, ctx.caller, fqn[:300])
+    return _definition_form(request, definition.spec, definition)
+
+
+@router.post("/attribute-definitions")
+async def create_definition(request: Request, ctx: SignedInStaff, form: CheckedForm) -> Response:
+    caller = ctx.caller_for(Action.EDIT_SETTINGS)
+    spec = _spec_from_form(form, _NEW_DEFINITION)
+    try:
+        await attributes.create_definition(ctx.core, caller, spec)
+    except TicketboothError as exc:
+        return _definition_form(request, spec, None, error=exc.message, status=_status(exc))
+    return redirect(request, f"{PREFIX}/attribute-definitions?done=definition-saved")
+
+
+@router.post("/attribute-definitions/{fqn}")
+async def update_definition(request: Request, fqn: str, ctx: SignedInStaff, form: CheckedForm) -> Response:
+    caller = ctx.caller_for(Action.EDIT_SETTINGS)
+    definition = await attributes.get_definition(ctx.core, caller, fqn[:300])
+    spec = _spec_from_form({**form, "code": definition.spec.attribute_code, "data_type": definition.spec.data_type},
+                           definition.spec)
+    try:
+        await attributes.update_definition(ctx.core, caller, definition.fqn, spec)
+    except TicketboothError as exc:
+        return _definition_form(request, spec, definition, error=exc.message, status=_status(exc))
+    return redirect(request, f"{PREFIX}/attribute-definitions?done=definition-saved")
 
 
 @router.get("/customer-sets")
