@@ -431,3 +431,33 @@ async def test_attribute_definitions_admin_creates_and_edits(console_staff: Staf
         r = await member.console.submit("/console/attribute-definitions", page, {**fields, "admin_name": "x"})
         assert r.status_code == 403
     assert ok(await client.get(path, headers=await admin_headers(client)))["adminName"] == "Loyalty tier"
+
+
+async def test_odd_input_gets_a_page_never_a_500(console_staff: StaffFactory, people: dict[str, int]) -> None:
+    admin = await console_staff("admin")
+    anna = people["anna"]
+    for path in (f"/console/customers/{2**63}", "/console/customers/99999999999999999999999",
+                 f"/console/customers/{anna}?trail=-1", f"/console/customers/{anna}?trail=x&done=<b>",
+                 "/console/customers?q=" + "x" * 600, "/console/customers?q=%ff%fe", "/console/customers?q=id%20in%20()",
+                 "/console/customers?q=" + "a " * 300, "/console/segments/0", f"/console/segments/{2**70}",
+                 "/console/attribute-definitions/nothing~here", "/console/attribute-definitions/" + "x" * 2000,
+                 "/console/attribute-definitions/%7E", "/console/customer-sets?start=-1", "/console/segments?start=1e9"):
+        r = await admin.console.get(path)
+        assert r.status_code in (200, 400, 404), (path, r.status_code)
+        assert "<!doctype html>" in r.text or r.status_code == 404, path
+    page = f"/console/customers/{anna}"
+    for action, fields in ((f"sessions/{'f' * 500}/end", {}), ("sessions/%00/end", {}),
+                           ("password-change", {"required": "\u2028"})):
+        r = await admin.console.submit(page, f"{page}/{action}", fields)
+        assert r.status_code in (303, 400, 404), (action, r.status_code)
+    for action in ("lock", "unlock", "send-reset", "password-change", "sessions/end", "sessions/ab/end"):
+        r = await admin.console.submit(page, f"/console/customers/{2**70}/{action}", {})
+        assert r.status_code == 404, action
+    r = await admin.console.submit("/console/segments", f"/console/segments/{2**70}", {"code": "a", "name": "b"})
+    assert r.status_code == 404
+    for fields in ({"code": "x" * 500, "name": "y"}, {"code": "", "name": ""}, {"code": "a\u0001", "name": "b"}):
+        r = await admin.console.submit("/console/segments/new", "/console/segments", fields)
+        assert r.status_code == 400, fields
+    r = await admin.console.submit("/console/attribute-definitions/new", "/console/attribute-definitions",
+                                   {"code": "z", "value_type": "Nope", "input_type": "TextBox", "order": "9" * 30})
+    assert r.status_code == 400

@@ -172,11 +172,17 @@ def _value_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _known(record_id: int, what: str) -> int:
+    """`record_id` from a path, if an id can be that (else a 404 page: no database takes it)."""
+    if not 1 <= record_id <= MAX_ID:
+        raise PageError(404, f"There is no such {what}.")
+    return record_id
+
+
 @router.get("/customers/{account_id:int}")
 async def customer_page(request: Request, account_id: int, ctx: SignedInStaff, trail: str | None = Query(None),
                         done: str | None = Query(None)) -> Response:
-    if not 1 <= account_id <= MAX_ID:
-        raise PageError(404, "There is no such customer.")
+    _known(account_id, "customer")
     core, caller = ctx.core, ctx.caller
     account = await accounts.get_account(core, caller, None, account_id)
     state = login_state.state_of(account, caller)
@@ -200,13 +206,14 @@ def _back(request: Request, account_id: int, done: str) -> Response:
 
 @router.post("/customers/{account_id:int}/lock")
 async def lock(request: Request, account_id: int, ctx: SignedInStaff, form: CheckedForm) -> Response:
-    await login_state.set_login_locked(ctx.core, ctx.caller_for(Action.LOCK), None, account_id, True)
+    await login_state.set_login_locked(ctx.core, ctx.caller_for(Action.LOCK), None, _known(account_id, "customer"), True)
     return _back(request, account_id, "locked")
 
 
 @router.post("/customers/{account_id:int}/unlock")
 async def unlock(request: Request, account_id: int, ctx: SignedInStaff, form: CheckedForm) -> Response:
-    await login_state.set_login_locked(ctx.core, ctx.caller_for(Action.UNLOCK), None, account_id, False)
+    await login_state.set_login_locked(ctx.core, ctx.caller_for(Action.UNLOCK), None, _known(account_id, "customer"),
+                                       False)
     return _back(request, account_id, "unlocked")
 
 
@@ -215,14 +222,14 @@ async def require_password_change(request: Request, account_id: int, ctx: Signed
     """`required=true` (the default) or `false`: set or clear the password-change requirement."""
     required = form.get("required", "true") != "false"
     await login_state.set_password_change_required(ctx.core, ctx.caller_for(Action.REQUIRE_PASSWORD_CHANGE), None,
-                                                   account_id, required)
+                                                   _known(account_id, "customer"), required)
     return _back(request, account_id, "change-required" if required else "change-cleared")
 
 
 @router.post("/customers/{account_id:int}/send-reset")
 async def send_reset(request: Request, account_id: int, ctx: SignedInStaff, form: CheckedForm) -> Response:
     caller = ctx.caller_for(Action.SEND_RESET)
-    account = await accounts.get_account(ctx.core, caller, None, account_id)
+    account = await accounts.get_account(ctx.core, caller, None, _known(account_id, "customer"))
     if not account.email or not (account.has_password or account.has_external_password) or not account.is_active:
         raise PageError(409, "This customer has no active login with an email address: no reset mail can be sent. "
                              "Nothing was changed.")
@@ -232,14 +239,15 @@ async def send_reset(request: Request, account_id: int, ctx: SignedInStaff, form
 
 @router.post("/customers/{account_id:int}/sessions/end")
 async def end_all_sessions(request: Request, account_id: int, ctx: SignedInStaff, form: CheckedForm) -> Response:
-    await sessions.revoke_all(ctx.core, ctx.caller_for(Action.END_SESSIONS), None, account_id)
+    await sessions.revoke_all(ctx.core, ctx.caller_for(Action.END_SESSIONS), None, _known(account_id, "customer"))
     return _back(request, account_id, "sessions-ended")
 
 
 @router.post("/customers/{account_id:int}/sessions/{session_id}/end")
 async def end_session(request: Request, account_id: int, session_id: str, ctx: SignedInStaff,
                       form: CheckedForm) -> Response:
-    await sessions.end_session(ctx.core, ctx.caller_for(Action.END_SESSIONS), None, account_id, session_id[:100])
+    await sessions.end_session(ctx.core, ctx.caller_for(Action.END_SESSIONS), None, _known(account_id, "customer"),
+                               session_id[:100])
     return _back(request, account_id, "session-ended")
 
 
@@ -272,7 +280,7 @@ async def new_segment_page(request: Request, ctx: SignedInStaff) -> Response:
 @router.get("/segments/{segment_id:int}")
 async def segment_page(request: Request, segment_id: int, ctx: SignedInStaff) -> Response:
     ctx.require(Action.EDIT_SETTINGS)
-    segment = await segments.get_segment(ctx.core, ctx.caller, segment_id)
+    segment = await segments.get_segment(ctx.core, ctx.caller, _known(segment_id, "segment"))
     return _segment_form(request, {"segment": segment, "code": segment.code, "name": segment.name,
                                    "description": segment.description or ""})
 
@@ -291,7 +299,7 @@ async def create_segment(request: Request, ctx: SignedInStaff, form: CheckedForm
 @router.post("/segments/{segment_id:int}")
 async def update_segment(request: Request, segment_id: int, ctx: SignedInStaff, form: CheckedForm) -> Response:
     caller = ctx.caller_for(Action.EDIT_SETTINGS)
-    segment = await segments.get_segment(ctx.core, caller, segment_id)
+    segment = await segments.get_segment(ctx.core, caller, _known(segment_id, "segment"))
     given = {k: form.get(k, "") for k in ("code", "name", "description")}
     try:
         await segments.update_segment(ctx.core, caller, segment.id, given["code"], given["name"],
