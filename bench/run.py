@@ -13,6 +13,11 @@ to the same load on a tenant with the default limits. Server CPU per request com
 each scenario.
 
     python bench/run.py [--seconds 10] [--connections 32] [--database-url URL] [--workers 1] [--save]
+
+The console's customer search (issue 18) is a scenario of its own, not in the default list (it seeds
+100,000 accounts first): `python bench/run.py --scenarios console_search [--database-url URL]`. It
+times one signed-in staff member's search requests (GET /console/customers?q=...) one after the
+other, as a person would send them, for each kind of search, and prints p50 and p99 per kind.
 """
 
 from __future__ import annotations
@@ -264,6 +269,170 @@ class Client:
                                         json={"username": u, "password": PASSWORD}) for u in users])
 
 
+# -- the console's customer search (issue 18) ------------------------------------------------------
+
+SEARCH_ACCOUNTS = 100_000
+SEARCH_TARGET_MS = 100.0
+_FIRST = ("Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Iris", "Jonas", "Kara", "Liam", "Mia",
+          "Noah", "Olga", "Paul")
+_LAST = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "Johnson", "Roberts", "Walker",
+         "Wright", "Robinson", "Thompson", "White", "Hughes")
+
+
+def search_person(i: int) -> tuple[str, str, str]:
+    """(first name, last name, email) of seeded account number `i`: 16 first names, 4,096 distinct last
+    names (`Smith0`...), every email unique."""
+    first, last = _FIRST[i % 16], f"{_LAST[(i // 16) % 16]}{i // 256}"
+    return first, last, f"{first.lower()}.{last.lower()}.{i}@example.com"
+
+
+def seed_search_accounts(url: str, tenant: int, count: int) -> None:
+    """`count` accounts (without logins: no password to hash) in the tenant's default customer set,
+    inserted in bulk through SQLAlchemy, unless the database holds them already (a PostgreSQL database
+    of an earlier run); then the planner's statistics are brought up to date, as autovacuum would."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, insert, select, text
+
+    from ticketbooth.db import tables as t
+    from ticketbooth.db.database import create_engine
+    from ticketbooth.domain.policies import login_key
+
+    async def go() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                customer_set = (await conn.execute(select(t.customer_sets.c.id).where(
+                    t.customer_sets.c.tenant_id == tenant, t.customer_sets.c.is_default.is_(True)))).scalar_one()
+                have = (await conn.execute(select(func.count()).select_from(t.accounts).where(
+                    t.accounts.c.customer_set_id == customer_set, t.accounts.c.email.like("%.%.%@example.com")))).scalar_one()
+                at = datetime.now(UTC)
+                rows: list[dict[str, Any]] = []
+                for i in range(have, count):
+                    first, last, email = search_person(i)
+                    rows.append({"tenant_id": tenant, "customer_set_id": customer_set, "user_id": f"{i:032x}",
+                                 "email": email, "email_key": login_key(email), "username": email,
+                                 "username_key": login_key(email), "first_name": first, "last_name": last,
+                                 "external_id": f"crm-{i}", "created_at": at, "updated_at": at, "created_by": "bench"})
+                    if len(rows) == 5000:
+                        await conn.execute(insert(t.accounts), rows)
+                        rows = []
+                if rows:
+                    await conn.execute(insert(t.accounts), rows)
+            if engine.dialect.name == "postgresql":
+                async with engine.connect() as conn:
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    await conn.execute(text("ANALYZE accounts"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+def search_queries(count: int) -> dict[str, list[str]]:
+    """What a support person types, by kind: seeded people picked across the whole range."""
+    picks = [(i * 7919) % count for i in range(1, 41)]
+    people = [search_person(i) for i in picks]
+    return {
+        "email": [email for _, _, email in people],
+        "id": [str(i + 1) for i in picks],  # ids start at 1 in a fresh database; any id is a lookup all the same
+        "name": [f"{first} {last}" for first, last, _ in people],
+        "username word": [last.lower() for _, last, _ in people],
+        "part of an email": [email.split("@")[0][-9:] for _, _, email in people],
+        "Kibo filter": [f"lastName eq '{last}' and firstName sw '{first[:2]}'" for first, last, _ in people],
+        "no match": [f"zq{i}x" for i in range(40)],
+        "common word": ["smith", "jones", "example", "brown"] * 10,
+    }
+
+
+async def console_staff_client(port: int, env: dict[str, str], cwd: Path) -> httpx.AsyncClient:
+    """A viewer of the bench tenant, enrolled through the console's enrolment page (TOTP from pyotp), and
+    signed in: an httpx client holding the console's session cookie."""
+    import html
+
+    import httpx
+    import pyotp
+
+    out = _cli(env, cwd, "staff", "create", "--email", f"bench-{os.getpid()}-{time.time_ns()}@staff.example",
+               "--role", "viewer", "--tenant-id", str(TENANT))
+    path = "/console/enrol/" + out["enrolmentLink"].rsplit("/console/enrol/", 1)[1]
+    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    page = (await http.get(path)).text
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    if not (secret and csrf):
+        raise RuntimeError("the enrolment page has no TOTP secret or CSRF field")
+    password = "bench staff passphrase 42"
+    r = await http.post(path, data={"csrf": html.unescape(csrf.group(1)), "password": password, "confirm": password,
+                                    "secret": secret.group(1), "code": pyotp.TOTP(secret.group(1)).now()})
+    if r.status_code != 200 or (await http.get("/console/customers")).status_code != 200:
+        raise RuntimeError(f"staff enrolment failed: {r.status_code} {r.text[:300]}")
+    return http
+
+
+async def console_search(port: int, env: dict[str, str], cwd: Path, rounds: int = 3) -> list[tuple[str, dict[str, float]]]:
+    """p50 and p99 of the console's search requests, per kind of search and over all of them."""
+    http = await console_staff_client(port, env, cwd)
+    queries = search_queries(SEARCH_ACCOUNTS)
+    timings: dict[str, list[float]] = {kind: [] for kind in queries}
+    try:
+        for q in queries["email"][:5]:  # warm up: connections, prepared statements, caches
+            await http.get("/console/customers", params={"q": q})
+        for _ in range(rounds):
+            for kind, qs in queries.items():
+                for q in qs:
+                    started = time.perf_counter()
+                    r = await http.get("/console/customers", params={"q": q})
+                    timings[kind].append((time.perf_counter() - started) * 1000)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"search {q!r}: {r.status_code} {r.text[:300]}")
+                    if kind in ("email", "name", "Kibo filter") and "/console/customers/" not in r.text:
+                        raise RuntimeError(f"search {q!r} found nobody")
+    finally:
+        await http.aclose()
+    every = [ms for values in timings.values() for ms in values]
+    timings["all kinds"] = every
+    return [(kind, {"requests": len(ms), "p50_ms": statistics.median(ms),
+                    "p99_ms": statistics.quantiles(ms, n=100)[98], "max_ms": max(ms)}) for kind, ms in timings.items()]
+
+
+def run_console_search(args: argparse.Namespace) -> str:
+    workdir = Path(tempfile.mkdtemp(prefix="tb-bench-"))
+    db = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    port = _free_port()
+    env = {**os.environ, "TICKETBOOTH_DATABASE_URL": db, "TICKETBOOTH_LOG_LEVEL": "warning",
+           "TICKETBOOTH_PUBLIC_HOST": f"127.0.0.1:{port}"}
+    seed(env, workdir)
+    started = time.monotonic()
+    seed_search_accounts(db, TENANT, SEARCH_ACCOUNTS)
+    seeded_s = time.monotonic() - started
+    load_before = _loadavg()
+    server = subprocess.Popen([sys.executable, "-m", "ticketbooth", "serve", "--port", str(port), "--workers", "1"],
+                              env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=open(workdir / "server.log", "wb"))
+    try:
+        _wait_healthy(port)
+        rows = asyncio.run(console_search(port, env, workdir))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    lines = [
+        f"# Ticketbooth console search, {time.strftime('%Y-%m-%d %H:%M:%S')}",
+        "",
+        f"machine: {_cpu_model()}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}",
+        f"run: database {db.split(':', 1)[0]}, {SEARCH_ACCOUNTS:,} accounts in the customer set (seeded in "
+        f"{seeded_s:.0f} s), one signed-in viewer sending GET /console/customers?q=... one after the other (the whole "
+        f"page: session check, search, count, HTML); load average {load_before} before, {_loadavg()} after",
+        "",
+        "| search | requests | p50 ms | p99 ms | max ms | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for kind, r in rows:
+        verdict = "met" if r["p99_ms"] < SEARCH_TARGET_MS else "missed"
+        lines.append(f"| {kind} | {r['requests']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | "
+                     f"{verdict} (p99 < {SEARCH_TARGET_MS:.0f} ms) |")
+    return "\n".join(lines)
+
+
 # -- one run -------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> tuple[str, list[tuple[str, dict[str, float]]]]:
@@ -500,10 +669,16 @@ def main() -> int:
     args = ap.parse_args()
     if args.workers > 1 and not args.redis_url:
         args.redis_url = "redis://127.0.0.1:6379/0"
-    if shutil.which("wrk") is None:
+    if shutil.which("wrk") is None and args.scenarios != "console_search":
         print("wrk is not installed: `make bench` installs it (apt-get install -y wrk)", file=sys.stderr)
         return 2
 
+    if args.scenarios == "console_search":
+        table = run_console_search(args)
+        print(table)
+        if args.save:
+            save_result(table, args.database_url, "console-search")
+        return 0
     table, _ = run(args)
     print(table)
     if args.save:

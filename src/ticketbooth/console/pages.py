@@ -41,6 +41,10 @@ class NavLink:
 NAV: list[NavLink] = [
     NavLink("Home", PREFIX),
     # console-customers and console-ops add their pages here, one line each
+    NavLink("Customers", f"{PREFIX}/customers"),
+    NavLink("Segments", f"{PREFIX}/segments"),
+    NavLink("Attributes", f"{PREFIX}/attribute-definitions"),
+    NavLink("Customer sets", f"{PREFIX}/customer-sets"),
     NavLink("My sessions", f"{PREFIX}/account/sessions"),
 ]
 

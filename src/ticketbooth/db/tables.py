@@ -187,8 +187,33 @@ accounts = Table(
     _ts("updated_at"),
     Column("updated_by", String(200), nullable=True),
     Index(None, "customer_set_id", "email_key"),
+    Index(None, "customer_set_id", "username_key"),  # 0009_console_search
+    Index(None, "customer_set_id"),  # a set's accounts counted, and read in id order unsorted (0009_console_search)
     sqlite_autoincrement=True,
 )
+
+# The free-text search's trigram index (0009_console_search), which no Table here describes:
+# - SQLite: the FTS5 table `account_search` (trigram tokenizer, external content: `accounts`) over the
+#   columns below, kept by triggers; FTS5 keeps its index in shadow tables named after it.
+# - PostgreSQL: the GIN (pg_trgm) index `accounts_search_text` over `ACCOUNT_SEARCH_TEXT`, the searched
+#   fields as the list compares them (login keys as stored, other text lower-cased) joined by \x01.
+#   A query uses the index only when it writes the expression exactly so.
+ACCOUNT_SEARCH_TABLE = "account_search"
+ACCOUNT_SEARCH_COLUMNS = ("email_key", "username_key", "first_name", "last_name", "external_id")
+ACCOUNT_SEARCH_TEXT = ("(coalesce(email_key, '') || chr(1) || coalesce(username_key, '') || chr(1) || "
+                       "lower(coalesce(first_name, '')) || chr(1) || lower(coalesce(last_name, '')) || chr(1) || "
+                       "lower(coalesce(external_id, '')))")
+
+
+ACCOUNT_SEARCH_INDEX = "accounts_search_text"
+ACCOUNT_EXPRESSION_INDEXES = frozenset({ACCOUNT_SEARCH_INDEX, "ix_accounts_first_name_lower", "ix_accounts_last_name_lower"})
+"""Indexes of 0009_console_search over expressions, which no Table here describes: the trigram index
+(PostgreSQL) and (customer_set_id, lower(first_name / last_name)), which a filter on a name uses."""
+
+
+def is_search_index_table(name: str) -> bool:
+    """The FTS5 table of the account search or one of its shadow tables (SQLite)."""
+    return name == ACCOUNT_SEARCH_TABLE or name.startswith(ACCOUNT_SEARCH_TABLE + "_")
 
 # Usernames and emails are one namespace per customer set (a login may give either), enforced here:
 # one row per name an account logs in with, so two accounts can never claim the same name, whichever

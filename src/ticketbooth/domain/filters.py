@@ -99,6 +99,10 @@ class ListQuery:
     sort: tuple[SortKey, ...] = ()
     offset: int = 0
     limit: int = 20
+    count_limit: int | None = None
+    """Count the matching rows only up to this many (the total then says "at least"): a person paging a
+    search needs to know there are more, not that 100,000 accounts hold "example"; counting them all
+    costs a pass over every one. None: the exact total (the API's lists)."""
 
 
 # -- errors and characters -------------------------------------------------------------------------

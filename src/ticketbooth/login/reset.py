@@ -56,10 +56,11 @@ def _reset_values(tenant: Tenant, account: Account | None, code: str) -> dict[st
 
 
 async def request_reset(core: Core, caller: Caller, email: str | None, username: str | None,
-                        customer_set_code: str | None = None) -> None:
+                        customer_set_code: str | None = None, *, by: str | None = None) -> None:
     """Mail a reset code to the account that logs in with `email` (or else `username`) in the site's
     customer set, or the tenant's customer set `customer_set_code`. Only an active account with a
-    login and an email address gets one; every other request does the same work and sends nothing."""
+    login and an email address gets one; every other request does the same work and sends nothing.
+    `by` names who asked for it in the audit entry when it is not the shopper (a console staff member)."""
     identifier = required_text("emailAddress", email if (email or "").strip() else username, MAX_IDENTIFIER)
     await limits.check(core, caller, limits.Limit.PASSWORD_RESET, account_key=login_key(identifier))
     customer_set_id = caller.site.customer_set_id
@@ -80,14 +81,14 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
         rendered = mail.render(core, tenant, MAIL_PASSWORD_RESET, NOBODY, locale, values)
         async with core.store.transaction() as tx:
             await tx.issue_no_code(core.mail.seal(tenant.id, MAIL_PASSWORD_RESET, rendered), now)
-            await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=None,
+            await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=None, actor=by,
                                detail={"sent": False}, store=tx)
         return
     expires = now + timedelta(hours=tenant.settings.codes.reset_code_hours)
     async with core.store.transaction() as tx:
         await tx.issue_code(account.id, PURPOSE_RESET, at_rest(code), now, expires)
         await mail.enqueue(core, tx, tenant, MAIL_PASSWORD_RESET, account.email, locale, values)
-        await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=account.id,
+        await audit.record(core, audit.Event.PASSWORD_RESET_REQUESTED, caller=caller, account_id=account.id, actor=by,
                            detail={"sent": True}, store=tx)
     core.mail.wake()
 

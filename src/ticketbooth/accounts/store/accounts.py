@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, column, delete, func, insert, literal_column, or_, select, table, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from ticketbooth.accounts.store.filtering import FieldMap, Folded, ListField, columns, page
 from ticketbooth.accounts.store.parts import load_parts
@@ -94,10 +95,13 @@ class AccountStore(StoreBase):
         """One page of the customer set's accounts matching `query` (with their parts), and how many
         match in all; B2B users' own rows (their logins) are no customer accounts and never listed.
         Filters become bound parameters, never SQL text."""
-        stmt = _account_select().where(t.accounts.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id,
+        # the tenant is checked on the set's row, so the count is read from ix_accounts_customer_set_id alone
+        # (an account's tenant is its customer set's)
+        stmt = _account_select().where(t.customer_sets.c.tenant_id == tenant_id, t.accounts.c.customer_set_id == customer_set_id,
                                        or_(t.accounts.c.account_type.is_(None),
                                            t.accounts.c.account_type != ACCOUNT_TYPE_B2B_USER))
         async with self._begin(write=False) as conn:
+            stmt = stmt.where(*await _word_candidates(conn, self.engine.dialect.name, query.words))
             rows, total = await page(conn, stmt, _LIST_FIELDS, query, t.accounts.c.id, searched=_SEARCHED)
             accounts = [_account(row) for row in rows]
             if accounts:
@@ -224,3 +228,74 @@ _LIST_FIELDS: FieldMap = {
 }
 _SEARCHED = ("email", "username", "first_name", "last_name", "external_id")
 """A free-text word matches an account when it is part of one of these."""
+assert tuple(_LIST_FIELDS[name].folded.column.name if _LIST_FIELDS[name].folded else name  # type: ignore[union-attr]
+             for name in _SEARCHED) == t.ACCOUNT_SEARCH_COLUMNS
+
+_TRIGRAM = 3
+"""A trigram index finds only words of three characters or more."""
+
+
+_COMMON = 10_000
+"""A word the SQLite trigram index finds in this many accounts or more is common: looking for it in the
+accounts in id order finds a page (and a capped count, ListQuery.count_limit) sooner than reading all
+its candidates from the index (FTS5 hands them over one by one, about 2 µs each, against about 3 µs
+to compare one account: the two meet near 10,000 candidates for a count capped at 1,000 in 100,000
+accounts)."""
+
+
+async def _word_candidates(conn: AsyncConnection, dialect: str, words: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The trigram index's conditions for a search's words (`_search_candidates`). PostgreSQL's planner
+    weighs its GIN index against a scan by the index's statistics (when it plans for the words given),
+    so it gets a condition for every word. On SQLite, whose planner cannot, only the rarest word's is
+    kept, and none when even that one is common (`_COMMON`, counted in the index, which stops at
+    `_COMMON`): its candidates bound the search, and the exact comparison checks the other words on them."""
+    conditions = _search_candidates(dialect, words)
+    if dialect == "postgresql" and conditions:
+        # Plan the list for the words given, not once for any word (asyncpg prepares statements, and a
+        # generic plan cannot tell a rare word from a common one: for a rare one it chose to walk every
+        # account in id order, for a page that never fills)
+        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    if dialect != "sqlite" or len(conditions) == 0:
+        return conditions
+    rarest: tuple[int, ColumnElement[bool]] | None = None
+    for word, condition in zip(_indexed_words(words), conditions, strict=True):
+        probe = select(func.count()).select_from(select(column("rowid")).select_from(table(t.ACCOUNT_SEARCH_TABLE)).where(
+            literal_column(t.ACCOUNT_SEARCH_TABLE).op("MATCH")(bindparam(None, _fts_match(word)))).limit(_COMMON).subquery())
+        found = int((await conn.execute(probe)).scalar_one())
+        if found < _COMMON and (rarest is None or found < rarest[0]):
+            rarest = (found, condition)
+    return [rarest[1]] if rarest is not None else []
+
+
+def _indexed_words(words: tuple[str, ...]) -> list[str]:
+    """The words a trigram index can look for: three characters or more, as folded and as lower-cased."""
+    return [w for w in words if len(fold_login(w)) >= _TRIGRAM and len(w.lower()) >= _TRIGRAM]
+
+
+def _fts_match(word: str) -> str:
+    """The FTS5 query of a word: a phrase (its double quotes doubled) in the login keys as `fold_login`
+    folds it, or in the other fields as lower() does."""
+    keys, others = (f'"{text.replace(chr(34), chr(34) * 2)}"' for text in (fold_login(word), word.lower()))
+    return f"{{email_key username_key}} : {keys} OR {{first_name last_name external_id}} : {others}"
+
+
+def _search_candidates(dialect: str, words: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """For each free-text word, a condition the trigram index of migration 0009_console_search answers:
+    the accounts that may hold the word, a superset of those that do (the exact comparison of
+    store.filtering still decides). Without it a word is looked for in every account of the set.
+
+    The login keys (email, username) hold the word as `fold_login` folds it, the other fields as
+    lower() does; each index folds case again character by character on both sides, which keeps
+    every real match. A word shorter than a trigram gets no condition."""
+    conditions: list[ColumnElement[bool]] = []
+    for word in _indexed_words(words):
+        folded, lowered = fold_login(word), word.lower()
+        if dialect == "sqlite":
+            found: Select[Any] = select(column("rowid")).select_from(table(t.ACCOUNT_SEARCH_TABLE)).where(
+                literal_column(t.ACCOUNT_SEARCH_TABLE).op("MATCH")(bindparam(None, _fts_match(word))))
+            conditions.append(t.accounts.c.id.in_(found))
+        elif dialect == "postgresql":
+            text_: ColumnElement[str] = literal_column(t.ACCOUNT_SEARCH_TEXT)
+            either = {folded, lowered}
+            conditions.append(or_(*(text_.contains(w, autoescape=True) for w in sorted(either))))
+    return conditions

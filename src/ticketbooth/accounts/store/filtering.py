@@ -137,12 +137,14 @@ def order(key: SortKey, fields: FieldMap) -> Any:
 async def page(conn: AsyncConnection, stmt: Select[Any], fields: FieldMap, query: ListQuery,
                tiebreak: ColumnElement[Any], searched: Sequence[str] = ()) -> tuple[list[Any], int]:
     """The rows of `stmt` on the page `query` asks for (its filter, its words in the `searched`
-    fields, its sort, then `tiebreak` ascending), and how many rows match in all."""
+    fields, its sort, then `tiebreak` ascending), and how many rows match in all (at most
+    `query.count_limit` when set)."""
     if query.where is not None:
         stmt = stmt.where(condition(query.where, fields))
     if query.words:
         stmt = stmt.where(*word_conditions(query.words, fields, searched))
-    total = int((await conn.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one())
+    counted = stmt if query.count_limit is None else stmt.limit(query.count_limit)
+    total = int((await conn.execute(select(func.count()).select_from(counted.subquery()))).scalar_one())
     ordered = stmt.order_by(*(order(key, fields) for key in query.sort), tiebreak.asc())
     rows = (await conn.execute(ordered.offset(query.offset).limit(query.limit))).all()
     return list(rows), total
