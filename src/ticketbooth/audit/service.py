@@ -47,6 +47,10 @@ class Event(StrEnum):
     PO_ACCOUNT_CREATED = "po-account.created"
     PO_ACCOUNT_UPDATED = "po-account.updated"
     PO_TRANSACTION_ADDED = "po-transaction.added"
+    APPLICATION_CREATED = "application.created"
+    APPLICATION_CHANGED = "application.changed"
+    APPLICATION_SECRET_ROTATED = "application.secret-rotated"
+    SIGNING_KEY_ROTATED = "signing-key.rotated"
 
 
 COUNTED_IN_METRICS = frozenset({
