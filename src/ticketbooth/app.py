@@ -30,6 +30,8 @@ from ticketbooth.mail.service import MailSender, transport_for
 from ticketbooth.purchase_orders import routes as purchase_orders
 from ticketbooth.sessions import routes as sessions
 from ticketbooth.tickets.routes import authtickets, wellknown
+from ticketbooth.webhooks import routes as webhooks
+from ticketbooth.webhooks.delivery import Deliverer
 
 log = logging.getLogger("ticketbooth")
 
@@ -52,9 +54,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         gc.freeze()
         sender = MailSender(app.state.core, transport_for(app.state.core.settings))
         sender.start()
+        deliverer = Deliverer(app.state.core)
+        deliverer.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             await sender.stop()
             if own:
                 await app.state.core.close()
@@ -70,7 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, purchase_orders, accounts)
+               customer_definitions, audit_log, purchase_orders, webhooks, accounts)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
     for router in routers:
         app.include_router(router)

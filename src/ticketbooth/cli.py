@@ -24,6 +24,8 @@ from ticketbooth.config import PROMETHEUS_MULTIPROC_ENV, Settings
 from ticketbooth.core import Core, open_core
 from ticketbooth.domain.errors import TicketboothError
 from ticketbooth.infra.logging import log_config
+from ticketbooth.webhooks import routes as webhook_wire
+from ticketbooth.webhooks import service as webhook_flows
 
 DEMO_TENANT, DEMO_SITE, DEMO_CLIENT = 100, 200, "demo.app"
 
@@ -74,6 +76,27 @@ def _parser() -> argparse.ArgumentParser:
     cc.add_argument("--password", required=True)
     cc.add_argument("--first-name")
     cc.add_argument("--last-name")
+
+    hook = sub.add_parser("webhook", help="event subscriptions (push delivery of events)").add_subparsers(
+        dest="action", required=True)
+    wa = hook.add_parser("add", help="subscribe an application's endpoint to topics; prints the signing secret once")
+    wa.add_argument("--tenant-id", type=int, required=True)
+    wa.add_argument("--client-id", required=True, help="the subscribing application")
+    wa.add_argument("--url", required=True, help="the endpoint: https (http only for TICKETBOOTH_WEBHOOK_HTTP_HOSTS)")
+    wa.add_argument("--topic", action="append", required=True, help="a topic, e.g. customeraccount.created (repeatable)")
+    wa.add_argument("--paused", action="store_true", help="create it paused (Kibo's noCallback)")
+    wl = hook.add_parser("list", help="the subscriptions (of one tenant)")
+    wl.add_argument("--tenant-id", type=int)
+    wr = hook.add_parser("remove", help="delete a subscription and its deliveries")
+    wr.add_argument("subscription_id", type=int)
+    wd = hook.add_parser("deliveries", help="a subscription's deliveries, newest first")
+    wd.add_argument("subscription_id", type=int)
+    wd.add_argument("--status", choices=["pending", "delivered", "failed"])
+    wd.add_argument("--start", type=int, default=0)
+    wd.add_argument("--size", type=int, default=20)
+    wx = hook.add_parser("redeliver", help="send a delivery again (same body and eventId)")
+    wx.add_argument("subscription_id", type=int)
+    wx.add_argument("delivery_id", type=int)
 
     keys = sub.add_parser("keys", help="JWT signing keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help="add a new signing key; retired keys stay published until their tokens expire")
@@ -232,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
             ("customer", "create"): lambda core: admin.ensure_customer(
                 core, args.tenant_id, args.site_id, args.email, args.password, args.first_name, args.last_name),
             ("keys", "rotate"): admin.rotate_keys,
+            ("webhook", "add"): lambda core: _webhook_add(core, args),
+            ("webhook", "list"): lambda core: _webhook_list(core, args.tenant_id),
+            ("webhook", "remove"): lambda core: _webhook_remove(core, args.subscription_id),
+            ("webhook", "deliveries"): lambda core: _webhook_deliveries(core, args),
+            ("webhook", "redeliver"): lambda core: _webhook_redeliver(core, args.subscription_id, args.delivery_id),
             ("tenant", "settings"): lambda core: admin.settings_of(
                 core, "tenant", args.owner_id, args.assignments, args.removals),
             ("site", "settings"): lambda core: admin.settings_of(
@@ -246,6 +274,36 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(json.dumps(result, indent=2))
     return 0
+
+
+async def _webhook_add(core: Core, args: argparse.Namespace) -> dict[str, Any]:
+    app = await core.store.get_application(args.client_id)
+    if app is None or app.tenant_id != args.tenant_id:
+        raise ValueError(f"no application {args.client_id!r} in tenant {args.tenant_id}")
+    sub, secret = await webhook_flows.create(core, None, args.url, list(args.topic), no_callback=args.paused,
+                                             tenant_id=args.tenant_id, client_id=args.client_id)
+    return {**webhook_wire.subscription(sub), "tenantId": sub.tenant_id, "clientId": sub.client_id,
+            "sharedSecret": secret}
+
+
+async def _webhook_list(core: Core, tenant_id: int | None) -> dict[str, Any]:
+    subs = await webhook_flows.listing(core, None, tenant_id)
+    return {"items": [{**webhook_wire.subscription(s), "tenantId": s.tenant_id, "clientId": s.client_id}
+                      for s in subs]}
+
+
+async def _webhook_remove(core: Core, subscription_id: int) -> dict[str, Any]:
+    await webhook_flows.delete(core, None, subscription_id)
+    return {"deleted": subscription_id}
+
+
+async def _webhook_deliveries(core: Core, args: argparse.Namespace) -> dict[str, Any]:
+    items, total = await webhook_flows.deliveries(core, None, args.subscription_id, args.status, args.start, args.size)
+    return {"totalCount": total, "items": [webhook_wire.delivery(d) for d in items]}
+
+
+async def _webhook_redeliver(core: Core, subscription_id: int, delivery_id: int) -> dict[str, Any]:
+    return webhook_wire.delivery(await webhook_flows.redeliver(core, None, subscription_id, delivery_id))
 
 
 async def _migrated(core: Core) -> dict[str, Any]:

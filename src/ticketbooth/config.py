@@ -166,7 +166,34 @@ class Settings(BaseSettings):
     mail_template_dir: str = ""
     """Directory of mail templates that override the bundled ones (same layout: <kind>/[<locale>/]file)."""
 
-    @field_validator("trusted_proxies")
+    # -- webhooks: push delivery of events (see webhooks/delivery.py) --
+    webhook_timeout_seconds: float = Field(default=45.0, gt=0, le=600)
+    """A delivery succeeds when the endpoint answers 2xx within this many seconds (Kibo: 45), connection
+    included; anything else is a failed attempt, retried."""
+    webhook_retry_seconds: float = Field(default=60.0, gt=0, le=86400)
+    """Delay before the first retry of a failed delivery; it doubles with each further failure up to an
+    hour, each drawn between half and all of it."""
+    webhook_retry_for_seconds: float = Field(default=14 * 86400, gt=0, le=90 * 86400)
+    """How long a delivery is retried before it is given up (`failed`, kept for inspection and
+    redelivery): 14 days, Kibo's promise."""
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=3600)
+    """How often the deliverer looks for new events and due retries."""
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
+    """Deliveries one process sends to one subscription's endpoint at once: a slow or dead endpoint holds
+    at most this many of the process's delivery slots and never delays the others."""
+    webhook_max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    """Deliveries one process sends at once, over all endpoints."""
+    webhook_http_hosts: str = ""
+    """Comma-separated host names (or addresses) whose endpoints may use plain http; every other endpoint
+    must be https."""
+    webhook_allowed_networks: str = ""
+    """Comma-separated addresses or networks (CIDR) that deliveries may go to although they are not public
+    (loopback, private, link-local...); empty: only public addresses. Checked when subscribing and again
+    at every delivery, against the address the endpoint's name resolves to then."""
+    webhook_keep_days: int = Field(default=7, ge=1, le=3650)
+    """How long delivered and given-up deliveries are kept (for inspection and redelivery)."""
+
+    @field_validator("trusted_proxies", "webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         for item in value.split(","):

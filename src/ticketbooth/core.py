@@ -18,6 +18,7 @@ from ticketbooth.config import Settings
 from ticketbooth.db.database import create_engine, migrate
 from ticketbooth.db.store import Store
 from ticketbooth.domain.policies import MAX_ACCESS_TOKEN_MINUTES, MAX_APP_TOKEN_SECONDS
+from ticketbooth.events.persistence import EventsPersistence
 from ticketbooth.health.persistence import OverviewPersistence
 from ticketbooth.infra.clock import Clock, SystemClock
 from ticketbooth.infra.hashing import PasswordHashing
@@ -29,6 +30,7 @@ from ticketbooth.mail.room import Mail, Templates
 from ticketbooth.purchase_orders.persistence import PurchaseOrdersPersistence
 from ticketbooth.sessions.persistence import SessionsPersistence
 from ticketbooth.tickets.persistence import TicketsPersistence
+from ticketbooth.webhooks.persistence import WebhooksPersistence
 
 REFRESH_SECRET_NAME = "refresh-derivation"
 APP_SECRET_KEY_NAME = "app-secret-hashing"
@@ -62,12 +64,13 @@ class Core:
 
 
 def persistence(store: Store) -> tuple[AccountsPersistence, ApplicationsPersistence, AuditPersistence, LoginPersistence,
-                                       MailPersistence, SessionsPersistence, TicketsPersistence,
-                                       PurchaseOrdersPersistence, OperationsPersistence, OverviewPersistence]:
+                                       MailPersistence, SessionsPersistence, TicketsPersistence, EventsPersistence,
+                                       WebhooksPersistence, PurchaseOrdersPersistence, OperationsPersistence,
+                                       OverviewPersistence]:
     """The store as each concept's persistence interface: where mypy checks that the SQL store implements
     every one of them in full (a flow reaches some of them through `core.store` until step 4 of issue 14
     hands each flow only its own; docs/architecture.md)."""
-    return store, store, store, store, store, store, store, store, store, store
+    return store, store, store, store, store, store, store, store, store, store, store, store
 
 
 async def open_core(settings: Settings, clock: Clock | None = None, *, migrate_first: bool = True) -> Core:

@@ -28,7 +28,7 @@ OURS = {
     # what Kibo's published specs lack: the error envelope (its SDKs' ApiError), our additions and requests
     "ApiError", "CustomerSession", "CustomerSessionCollection", "Tenant", "TenantSite", "JsonWebKeySet",
     "OpenIdConfiguration", "Liveness", "Readiness", "TwoFactorInfo", "OtpRequestInfo", "OtpAuthInfo",
-    "CustomerAccountUpdate",
+    "CustomerAccountUpdate", "ApplicationSubscriptionCollection", "WebhookDelivery", "WebhookDeliveryCollection",
 }
 
 

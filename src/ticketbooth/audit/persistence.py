@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ticketbooth.domain.models import AuditEntry
+from ticketbooth.events.persistence import EventLog
 
 
-class AuditTrail(Protocol):
-    """Writing audit entries: what `audit.record(..., store=tx)` needs of a transaction."""
+class AuditTrail(EventLog, Protocol):
+    """Writing audit entries, and the events some of them publish (audit/service.py `PUBLISHED`): what
+    `audit.record(..., store=tx)` needs of a transaction."""
 
     async def add_audit_entries(self, entries: list[dict[str, Any]]) -> None: ...
 

@@ -4,6 +4,9 @@ Every flow that changes how an account can be reached records an entry here: log
 sessions, impersonation, password changes and administrators' actions. An entry never holds a
 secret: no password, code, token or hash goes into `detail`. Pass the transaction's store (`tx`)
 when the event belongs to a change, so the entry commits with it or not at all.
+
+An audit event that is also a topic of the event log (`PUBLISHED`) publishes its event here, in the same
+transaction as its entry (events/, issue 17): one place for the security events.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from ticketbooth.audit.persistence import AuditTrail
 from ticketbooth.caller import Caller
 from ticketbooth.core import AuditListener, Core
 from ticketbooth.domain.models import AuditEntry
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 
 
 class Event(StrEnum):
@@ -68,6 +73,24 @@ they happen only for a real account while the caller's answer is the same for an
 event is left out until it is added here: a counter must never tell whether an account exists."""
 
 
+PUBLISHED: dict[Event, tuple[str, tuple[str, ...]]] = {
+    Event.ACCOUNT_CREATED: (topics.ACCOUNT_CREATED, ()),
+    Event.ACCOUNT_DELETED: (topics.ACCOUNT_DELETED, ()),
+    Event.ACCOUNT_LOCKED: (topics.ACCOUNT_LOCKED, ()),
+    Event.ACCOUNT_UNLOCKED: (topics.ACCOUNT_UNLOCKED, ()),
+    Event.PASSWORD_CHANGED: (topics.PASSWORD_CHANGED, ()),
+    Event.PASSWORD_RESET: (topics.PASSWORD_RESET, ()),
+    Event.SESSION_ENDED: (topics.SESSION_ENDED, ("sessionId",)),
+    Event.SESSIONS_REVOKED: (topics.SESSION_ENDED, ()),
+    Event.CARD_ADDED: (topics.CARD_CREATED, ("cardId",)),
+    Event.CARD_UPDATED: (topics.CARD_UPDATED, ("cardId",)),
+    Event.CARD_DELETED: (topics.CARD_DELETED, ("cardId",)),
+}
+"""The audit events that publish an event of the log, about their account (`entityId`), and the keys of
+their `detail` (ids) that go into its extendedProperties. The others publish theirs where they happen
+(account updates, logins, replays, impersonation), or none (codes sent, 2FA and one-time passcodes)."""
+
+
 def listen(core: Core, listener: AuditListener) -> None:
     """Call `listener` with every event `core` records, after it is stored (metrics count them so).
     The listeners belong to the core, not to the process."""
@@ -85,10 +108,27 @@ async def record(
     shopper (an application's client id for admin actions, for example). The entry is tied to the
     account's user id as well as its id: the store reads it when `user_id` is not given, so it must
     be given for an account that no longer exists (its deletion)."""
-    await (store or core.store).add_audit_entries([entry(
-        core, event, caller=caller, tenant_id=tenant_id, account_id=account_id, actor=actor, detail=detail,
-        user_id=user_id)])
+    row = entry(core, event, caller=caller, tenant_id=tenant_id, account_id=account_id, actor=actor, detail=detail,
+                user_id=user_id)
+    published = PUBLISHED.get(event) if account_id is not None else None
+    if published is None:
+        await (store or core.store).add_audit_entries([row])
+    elif store is None:  # the entry and its event together all the same
+        async with core.store.transaction() as tx:
+            await tx.add_audit_entries([row])
+            await _publish(core, tx, published, caller, tenant_id, account_id, detail)
+    else:
+        await store.add_audit_entries([row])
+        await _publish(core, store, published, caller, tenant_id, account_id, detail)
     recorded(core, event)
+
+
+async def _publish(core: Core, store: AuditTrail, published: tuple[str, tuple[str, ...]], caller: Caller | None,
+                   tenant_id: int | None, account_id: int | None, detail: dict[str, Any] | None) -> None:
+    topic, keys = published
+    assert account_id is not None
+    await events.publish(core, store, topic, entity_id=account_id, caller=caller, tenant_id=tenant_id,
+                         extended={key: (detail or {}).get(key) for key in keys})
 
 
 def entry(

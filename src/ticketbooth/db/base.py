@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Self
 
@@ -24,6 +24,7 @@ class StoreBase:
         holds up to `pool_size` connections, by default as many as the engine's pool)."""
         self.engine = engine
         self._conn: AsyncConnection | None = None
+        self._after_commit: list[Callable[[], None]] | None = None  # inside a transaction: run once it commits
         self._is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; queueing writers of this process here avoids them
         # spinning on the database lock. Writers in other processes still wait via busy_timeout.
@@ -55,10 +56,22 @@ class StoreBase:
         if self._conn is not None:
             yield self
             return
+        after: list[Callable[[], None]] = []
         async with self._begin(write=True) as conn:
             inside = copy.copy(self)  # the same engine, lock, rotation and hot path (stepped aside)
             inside._conn = conn
+            inside._after_commit = after
             yield inside
+        for done in after:  # committed
+            done()
+
+    def _on_commit(self, done: Callable[[], None]) -> None:
+        """Call `done` once what this store wrote is committed: at once outside a transaction (call it after
+        the write), when the transaction commits inside one (never, when it rolls back)."""
+        if self._after_commit is None:
+            done()
+        else:
+            self._after_commit.append(done)
 
     @asynccontextmanager
     async def _begin(self, write: bool) -> AsyncIterator[AsyncConnection]:

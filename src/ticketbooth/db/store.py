@@ -40,6 +40,7 @@ from ticketbooth.domain.models import (
     TokenFamily,
 )
 from ticketbooth.domain.policies import SiteSettings, TenantSettings
+from ticketbooth.events.store import EventStore
 from ticketbooth.health.store import HealthStore
 from ticketbooth.login.store.challenges import ChallengeStore
 from ticketbooth.login.store.logins import LoginStore
@@ -48,6 +49,7 @@ from ticketbooth.mail.store import OutboxStore
 from ticketbooth.purchase_orders.store import PurchaseOrderStore
 from ticketbooth.sessions.store import SessionStore
 from ticketbooth.tickets.store.rotation import Rotation
+from ticketbooth.webhooks.store import WebhookStore
 
 _FAMILY_COLUMNS = [c for c in t.token_families.c]
 _TICKET_COLUMNS = [c for c in t.tickets.c]
@@ -62,8 +64,8 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
-            SessionStore, ChallengeStore,
-            SettingsStore, OperatorStore, HealthStore, RetentionStore, StoreBase):
+            SessionStore, ChallengeStore, SettingsStore, OperatorStore, HealthStore, RetentionStore, EventStore,
+            WebhookStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

@@ -518,6 +518,24 @@ class AuditEntry:
     user_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One event of the log (events/, issue 17): ids only. `id` orders the log; `event_id` (a UUID) is the
+    notification's `eventId`, the same on every delivery."""
+
+    id: int
+    event_id: str
+    tenant_id: int
+    site_id: int | None
+    topic: str
+    entity_id: str
+    correlation_id: str | None
+    is_test: bool
+    extended_properties: dict[str, Any] | None
+    created_at: datetime
+    dispatched_at: datetime | None
+
+
 # -- records the stores hand to the flows (their persistence interfaces name them) -------------------
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@ middleware that measures (and, when asked, logs) every request.
 
 None of these needs an application credential. `/healthz` answers as long as the process serves
 HTTP; `/readyz` also asks the database (`SELECT 1`) and Redis (`PING`, when configured), each with a
-short timeout, and answers 503 naming what is down; `/metrics` is served only
+short timeout, and answers 503 naming what is down (when ready, it also says how many webhook deliveries
+are waiting, `webhookBacklog`); `/metrics` is served only
 to a caller with the Bearer token TICKETBOOTH_METRICS_TOKEN (without that setting, to nobody: 404).
 """
 
@@ -45,7 +46,7 @@ async def readyz(request: Request) -> KiboJSON:
     checks = {"database": database, "redis": redis}
     down = [name for name, state in checks.items() if state not in ("ok", "not configured")]
     if not down:
-        return KiboJSON({"status": "ready", **checks})
+        return KiboJSON({"status": "ready", **checks, "webhookBacklog": await _webhook_backlog(core)})
     return envelope(request, 503, "SERVICE_UNAVAILABLE",
                     f"Service Unavailable: {' and '.join(down)} not reachable",
                     [{"name": name, "value": state} for name, state in checks.items()], headers={"Retry-After": "1"})
@@ -60,6 +61,16 @@ async def _database(ping: Any) -> str:
         log.warning("readiness: database check failed: %s", type(exc).__name__)
         return "unreachable"
     return "ok"
+
+
+async def _webhook_backlog(core: Any) -> int | None:
+    """Webhook deliveries waiting and events not yet dispatched: a detail, not a readiness condition (a
+    receiver that is down must not take this service out of its load balancer). None: not measured."""
+    try:
+        return int(await asyncio.wait_for(core.store.webhook_backlog(), CHECK_TIMEOUT_SECONDS))
+    except Exception as exc:
+        log.warning("readiness: webhook backlog not measured: %s", type(exc).__name__)
+        return None
 
 
 async def _redis(url: str) -> str:
@@ -98,7 +109,9 @@ async def prometheus_metrics(request: Request) -> Response:
     except Exception as exc:  # the rest of the metrics are still worth having
         log.warning("metrics: outbox backlog not measured: %s", type(exc).__name__)
         backlog = None
-    return Response(metrics.render(backlog, core.settings.metrics_multiprocess_dir), media_type=metrics.CONTENT_TYPE)
+    webhook_backlog = await _webhook_backlog(core)
+    return Response(metrics.render(backlog, core.settings.metrics_multiprocess_dir, webhook_backlog),
+                    media_type=metrics.CONTENT_TYPE)
 
 
 class RequestMetrics:

@@ -10,6 +10,13 @@
 - `ticketbooth_security_events_total{event}`: audit events (audit/service.py) by type:
   `login.succeeded`, `login.failed`, `refresh.replayed`, ..., only those whose count cannot tell
   whether an account exists (`audit.COUNTED_IN_METRICS`: not `otp.sent` nor `account.locked`);
+- `ticketbooth_events_written_total{topic}`: events committed to the event log (events/), by topic, only
+  the topics whose count cannot tell whether an account exists (`TopicInfo.counted`: not
+  `customeraccount.locked` nor `customeraccount.loginfailed`);
+- `ticketbooth_webhook_deliveries_total{outcome}` (delivered, retried, failed: given up),
+  `ticketbooth_webhook_attempt_duration_seconds` and `ticketbooth_webhook_delivery_latency_seconds` (from
+  an event's dispatch to its delivery), and `ticketbooth_webhook_backlog` (measured at scrape, like the
+  outbox's): push delivery of events (webhooks/);
 - `ticketbooth_mail_outbox_backlog`: messages waiting to be sent, counted in the database when
   /metrics is scraped (one number for the whole deployment, whichever process answers). It goes up
   only for mail to real accounts: one reason /metrics is for the operator alone (TICKETBOOTH_METRICS_TOKEN).
@@ -25,7 +32,7 @@ them in memory and also reports its own `process_*` metrics (CPU, memory, open f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import ParamSpec, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
@@ -57,6 +64,26 @@ HASH_SECONDS = Histogram(
 SECURITY_EVENTS = Counter(
     "ticketbooth_security_events_total", "Security events recorded in the audit trail, by type.", ["event"],
 )
+
+EVENTS_WRITTEN = Counter(
+    "ticketbooth_events_written_total", "Events committed to the event log, by topic.", ["topic"],
+)
+WEBHOOK_DELIVERIES = Counter(
+    "ticketbooth_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: delivered, retried (failed, tried again later), failed (given up).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "ticketbooth_webhook_attempt_duration_seconds", "Time of one webhook delivery attempt, connection included.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+WEBHOOK_LATENCY_SECONDS = Histogram(
+    "ticketbooth_webhook_delivery_latency_seconds",
+    "Time from an event's dispatch to its successful delivery (retries included).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86400.0),
+)
+for _outcome in ("delivered", "retried", "failed"):
+    WEBHOOK_DELIVERIES.labels(_outcome)
 
 # Label children cost a dictionary lookup and a lock in prometheus-client: keep ours at hand.
 _request_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
@@ -100,20 +127,52 @@ def security_event(event: str) -> None:
     SECURITY_EVENTS.labels(str(event)).inc()
 
 
+def known_topics(names: Iterable[str]) -> None:
+    """Show every counted topic at 0 from the start."""
+    for name in names:
+        EVENTS_WRITTEN.labels(name)
+
+
+def events_written(counts: Mapping[str, int]) -> None:
+    """Count committed events by topic (the event store calls it once their transaction commits)."""
+    for topic, n in counts.items():
+        EVENTS_WRITTEN.labels(topic).inc(n)
+def webhook_attempt(seconds: float) -> None:
+    WEBHOOK_ATTEMPT_SECONDS.observe(seconds)
+
+
+def webhook_delivered(latency_seconds: float) -> None:
+    WEBHOOK_DELIVERIES.labels("delivered").inc()
+    WEBHOOK_LATENCY_SECONDS.observe(max(0.0, latency_seconds))
+
+
+def webhook_retried() -> None:
+    WEBHOOK_DELIVERIES.labels("retried").inc()
+
+
+def webhook_failed() -> None:
+    WEBHOOK_DELIVERIES.labels("failed").inc()
+
+
 class _Values(Collector):
     """Values measured at scrape time (from the database), reported as gauges."""
 
-    def __init__(self, outbox_backlog: int | None) -> None:
+    def __init__(self, outbox_backlog: int | None, webhook_backlog: int | None = None) -> None:
         self.outbox_backlog = outbox_backlog
+        self.webhook_backlog = webhook_backlog
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         if self.outbox_backlog is not None:
             yield GaugeMetricFamily("ticketbooth_mail_outbox_backlog",
                                     "Mail messages waiting to be sent (not yet sent nor given up).",
                                     value=self.outbox_backlog)
+        if self.webhook_backlog is not None:
+            yield GaugeMetricFamily("ticketbooth_webhook_backlog",
+                                    "Webhook deliveries waiting to be sent (due or awaiting a retry), and events not "
+                                    "yet dispatched to subscriptions.", value=self.webhook_backlog)
 
 
-def render(outbox_backlog: int | None, multiprocess_dir: str = "") -> bytes:
+def render(outbox_backlog: int | None, multiprocess_dir: str = "", webhook_backlog: int | None = None) -> bytes:
     """The exposition text: this process's metrics (or every process's, when `multiprocess_dir` names
     the directory they share them through) and the values measured for this scrape (None: could not be
     measured, left out)."""
@@ -123,7 +182,7 @@ def render(outbox_backlog: int | None, multiprocess_dir: str = "") -> bytes:
     else:
         registry = REGISTRY
     scraped = CollectorRegistry()
-    scraped.register(_Values(outbox_backlog))
+    scraped.register(_Values(outbox_backlog, webhook_backlog))
     return generate_latest(registry) + generate_latest(scraped)
 
 

@@ -356,3 +356,19 @@ class PurchaseOrderTransactionIn(KiboBody):
     additionalTransactionDetail: Any = Field(default=None, json_schema_extra={"type": ["string", "null"],
                                                                              "maxLength": 1000})
     author: Any = Field(default=None, json_schema_extra={"type": ["string", "null"], "maxLength": 200})
+
+
+# event subscriptions (webhooks/routes.py): Kibo's ApplicationSubscription and AppDevEvent
+class AppDevEventIn(KiboBody):
+    eventId: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    eventName: str | None = Field(default=None, max_length=200)
+    eventCategory: str | None = Field(default=None, max_length=200)
+    apiVersionNumber: str | None = Field(default=None, max_length=50)
+
+
+class ApplicationSubscriptionIn(KiboBody):
+    applicationSubscriptionId: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    applicationEndPoint: str | None = None
+    events: list[AppDevEventIn] | None = Field(default=None, max_length=100)
+    packageId: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    noCallback: bool | None = None

@@ -218,15 +218,30 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
     "OpenIdConfiguration": {"type": "object", "description": "OpenID-style discovery of the issuer and its keys.",
                             "properties": {"issuer": STRING, "jwks_uri": STRING, "token_endpoint": STRING},
                             "required": ["issuer", "jwks_uri", "token_endpoint"]},
+    "AppDevEvent": shape("A topic a subscription asks for: eventName is the topic (customeraccount.created).",
+                         eventId=INT32, eventName=STRING, eventCategory=TEXT, apiVersionNumber=TEXT),
+    "ApplicationSubscription": shape(
+        "An application's event subscription: its endpoint and topics (events). noCallback true pauses it. "
+        "sharedSecret, the signing secret, is in the creation's answer only.",
+        applicationSubscriptionId=INT32, applicationEndPoint=STRING, events=array(ref("AppDevEvent")),
+        packageId=INT32, noCallback=BOOL, sharedSecret=STRING),
+    "WebhookDelivery": shape(
+        "One event's delivery to a subscription (ours): status is pending, delivered or failed (given up).",
+        id=INT64, applicationSubscriptionId=INT32, eventId=STRING, topic=STRING, entityId=STRING, status=STRING,
+        attempts=INT32, createDate=DATE, nextAttemptDate=DATE, lastAttemptDate=DATE, lastStatusCode=MAYBE_INT32,
+        lastError=TEXT, deliveredDate=DATE, failedDate=DATE),
     "Liveness": shape("The process serves HTTP.", status={"const": "ok"}),
-    "Readiness": shape("The database and Redis answer.", status={"const": "ready"}, database=STRING, redis=STRING),
+    "Readiness": shape("The database and Redis answer; webhookBacklog: webhook deliveries waiting (null: not "
+                       "measured).", status={"const": "ready"}, database=STRING, redis=STRING,
+                       webhookBacklog=MAYBE_INT32),
 }
 for _name, _item in [("CustomerAccount", "Accounts"), ("CustomerContact", "Contacts"), ("CustomerNote", "Notes"),
                      ("CustomerAttribute", "Attribute values"), ("CommerceRuntimeAttribute", "Attribute definitions"),
                      ("CustomerSet", "Customer sets"), ("CustomerAuditEntry", "Audit entries, newest first"),
                      ("CustomerSession", "Live sessions"),
                      ("CustomerPurchaseOrderAccount", "Purchase order accounts"),
-                     ("PurchaseOrderTransaction", "Purchase order transactions, newest first unless sortBy says")]:
+                     ("PurchaseOrderTransaction", "Purchase order transactions, newest first unless sortBy says"),
+                     ("ApplicationSubscription", "Event subscriptions"), ("WebhookDelivery", "Deliveries, newest first")]:
     RESPONSE_SCHEMAS[f"{_name}Collection"] = collection(_name, f"{_item}, a page of them.")
 RESPONSE_SCHEMAS["CardCollection"] = shape("An account's saved cards, all of them (not paged).", totalCount=INT32,
                                            items=array(ref("Card")))
@@ -242,6 +257,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     bodies.CustomerNoteIn, bodies.CardIn, bodies.CustomerAttributeIn, bodies.CommerceRuntimeAttributeIn, bodies.CustomerSegmentIn,
     bodies.TwoFactorInfo, bodies.OtpRequestInfo, bodies.OtpAuthInfo, bodies.CartAuthTicketRequest,
     bodies.CustomerPurchaseOrderAccountIn, bodies.PurchaseOrderTransactionIn,
+    bodies.ApplicationSubscriptionIn,
 )
 
 
@@ -354,6 +370,7 @@ C = "/api/commerce/customer"
 A = f"{C}/accounts"
 T = f"{C}/authtickets"
 P = "/api/platform"
+S = f"{P}/appdev/appsubscriptions"
 DEFS = (f"{C}/attributedefinition/attributes", f"{C}/accountattributedefinition/attributes")
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -497,6 +514,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", f"{C}/segments/{{id}}/accounts/{{accountId}}"): Operation("204"),
     ("GET", f"{C}/customersets"): Operation("CustomerSetCollection"),
     ("GET", f"{C}/customersets/{{code}}"): Operation("CustomerSet"),
+    # event subscriptions (Kibo's AppEvent) and their deliveries (ours)
+    ("POST", f"{S}/events"): Operation("ApplicationSubscription", body="ApplicationSubscriptionInput"),
+    ("PUT", f"{S}/events"): Operation("ApplicationSubscription", body="ApplicationSubscriptionInput"),
+    ("GET", f"{S}/events"): Operation("ApplicationSubscriptionCollection"),
+    ("DELETE", f"{S}/events/{{applicationSubscriptionId}}"): Operation("200-empty"),
+    ("GET", f"{S}/{{subscriptionId}}"): Operation("ApplicationSubscription"),
+    ("GET", f"{S}/{{subscriptionId}}/deliveries"): Operation("WebhookDeliveryCollection"),
+    ("POST", f"{S}/{{subscriptionId}}/deliveries/{{deliveryId}}/redeliver"): Operation("WebhookDelivery"),
 }
 
 # Query parameters the handlers take as text and parse themselves, as they are read.
