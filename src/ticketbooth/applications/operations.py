@@ -21,7 +21,7 @@ from ticketbooth.applications.persistence import OperationsPersistence
 from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core, rotate_signing_key
-from ticketbooth.domain.errors import InvalidParameter, NotFound
+from ticketbooth.domain.errors import Conflict, InvalidParameter, NotFound
 from ticketbooth.domain.models import KNOWN_BEHAVIORS, Application, KeyInfo, SettingsOwner, Site
 from ticketbooth.domain.policies import SiteSettings, TenantSettings
 
@@ -198,14 +198,15 @@ async def settings_form(core: Core, caller: Caller, owner: SettingsOwner, owner_
     stored = await core.store.stored_settings(owner, owner_id)
     if stored is None:
         raise NotFound(f"Item not found: {owner} {owner_id}")
-    return rules.SettingsForm(rules.form_fields(_MODELS[owner], stored))
+    return rules.SettingsForm(rules.form_fields(_MODELS[owner], stored), rules.version_of(stored))
 
 
 async def save_settings_form(core: Core, caller: Caller, actor: str, owner: SettingsOwner, owner_id: int,
-                             form: Mapping[str, Sequence[str]]) -> tuple[rules.SettingsForm, list[str]]:
-    """Apply a submitted settings form. Invalid: the form with an error per field, and nothing changes.
-    Valid: the form as now stored and the paths whose value changed (audited with the actor; none: no
-    entry)."""
+                             form: Mapping[str, Sequence[str]], version: str) -> tuple[rules.SettingsForm, list[str]]:
+    """Apply a submitted settings form, read at `version` of the stored settings. Invalid: the form with an
+    error per field, and nothing changes. Stored settings changed since `version`: Conflict, nothing
+    changes (the form would undo that change). Valid: the form as now stored and the paths whose value
+    changed (audited with the actor; none: no entry)."""
     await _owned(core, caller, owner, owner_id)
     model = _MODELS[owner]
     stored = await core.store.stored_settings(owner, owner_id)
@@ -217,6 +218,9 @@ async def save_settings_form(core: Core, caller: Caller, actor: str, owner: Sett
     changed: list[str] = []
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
+        if rules.version_of(current) != version:
+            raise Conflict("The settings were changed by someone else since this form was shown: nothing was "
+                           "saved. Review them and save again.")
         document, paths = rules.apply_changes(model, current, changes)
         changed[:] = paths
         return document
@@ -230,5 +234,5 @@ async def save_settings_form(core: Core, caller: Caller, actor: str, owner: Sett
                                detail={"scope": owner, f"{owner}Id": owner_id, "paths": changed})
     if changed:
         core.directory.forget()
-    return rules.SettingsForm(rules.form_fields(model, document)), changed
+    return rules.SettingsForm(rules.form_fields(model, document), rules.version_of(document)), changed
 

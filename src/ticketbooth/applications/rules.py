@@ -10,6 +10,7 @@ stored. A rate-limit bucket may be switched off (stored as null): its field `<bu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import types
 import typing
@@ -68,9 +69,18 @@ class SettingField:
         return self.shown(self.default)
 
 
+def version_of(stored: Mapping[str, Any]) -> str:
+    """A short digest of a stored settings document: the form carries the version it was read at, and a
+    save is refused when the document changed meanwhile (every field is posted, so it would undo the
+    other change)."""
+    canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
+
+
 @dataclass(frozen=True, slots=True)
 class SettingsForm:
     fields: list[SettingField]
+    version: str = ""
     errors: dict[str, str] = field(default_factory=dict)
     """Field path (or section path, for a rule over several fields) -> message."""
     submitted: dict[str, Any] = field(default_factory=dict)
@@ -79,6 +89,10 @@ class SettingsForm:
     @property
     def differing(self) -> list[SettingField]:
         return [f for f in self.fields if f.differs]
+
+    def differs_in(self, prefix: str) -> bool:
+        """Whether a field under the section `prefix` differs from its default."""
+        return any(f.differs and (f.path == prefix or f.path.startswith(prefix + ".")) for f in self.fields)
 
     def sections(self) -> list[tuple[str, list[SettingField]]]:
         """The fields grouped by section, in model order."""
@@ -168,6 +182,7 @@ def read_form(model: type[BaseModel], stored: Mapping[str, Any],
     error per field when any) and, when it is valid, the change to make: path -> new value, or MISSING
     for "back to the default"."""
     fields = form_fields(model, stored)
+    version = version_of(stored)
     submitted: dict[str, Any] = {}
     candidate = json.loads(json.dumps(model.model_validate(dict(stored)).model_dump(mode="json")))
     off = {f.path for f in fields if f.kind == "off" and form.get(f.path)}
@@ -199,7 +214,7 @@ def read_form(model: type[BaseModel], stored: Mapping[str, Any],
                     p.startswith(where + ".") for p in paths):
                 where = where.rpartition(".")[0]
             errors.setdefault(where or "general", _message(error))
-        return SettingsForm(fields, errors, submitted), None
+        return SettingsForm(fields, version, errors, submitted), None
     changes: dict[str, Any] = {}
     for f in fields:
         if f.bucket and f.bucket in off:
@@ -209,7 +224,7 @@ def read_form(model: type[BaseModel], stored: Mapping[str, Any],
             changes[f.path] = (MISSING if f.default else None) if f.path in off else SWITCH_ON
             continue
         changes[f.path] = MISSING if value == f.default else value
-    return SettingsForm(fields, {}, submitted), changes
+    return SettingsForm(fields, version, {}, submitted), changes
 
 
 def _message(error: Any) -> str:

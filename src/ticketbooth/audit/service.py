@@ -56,6 +56,9 @@ class Event(StrEnum):
     APPLICATION_CHANGED = "application.changed"
     APPLICATION_SECRET_ROTATED = "application.secret-rotated"
     SIGNING_KEY_ROTATED = "signing-key.rotated"
+    WEBHOOK_SUBSCRIPTION_CREATED = "webhook.subscription-created"
+    WEBHOOK_SUBSCRIPTION_CHANGED = "webhook.subscription-changed"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
 
 
 COUNTED_IN_METRICS = frozenset({

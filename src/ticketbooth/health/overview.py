@@ -3,7 +3,7 @@
 - the counters of /metrics (infra/metrics.py), for the whole deployment: logins and failures, refresh
   replays, 429 answers, webhook deliveries, minute by minute from the samples the app takes
   (`metrics.History`) and in total since the process started;
-- the mail outbox's backlog (and the webhook backlog once webhooks are there), counted in the database;
+- the backlogs of the mail outbox and of webhook deliveries, counted in the database;
 - locks: `account.locked` is deliberately not a metric (a lock happens only to a real account, so a count
   an outsider could read would tell that one exists); the overview counts them in the signed-in staff
   member's tenant's audit trail instead, which staff may read anyway.
@@ -34,6 +34,8 @@ SERIES: tuple[tuple[str, str], ...] = (
     (str(Event.LOGIN_FAILED), "Failed logins"),
     (str(Event.REFRESH_REPLAYED), "Refresh token replays"),
     (metrics.HTTP_429, "Rate-limited answers (429)"),
+    ("webhook.delivered", "Webhook deliveries"),
+    ("webhook.failed", "Webhook deliveries given up"),
 )
 TENANT_EVENTS: tuple[tuple[str, str], ...] = (
     (str(Event.ACCOUNT_LOCKED), "Accounts locked"),
@@ -85,7 +87,8 @@ async def overview(core: Core, tenant_id: int, history: metrics.History, minutes
     counts = await _store(core).audit_event_counts(
         tenant_id, [key for key, _ in TENANT_EVENTS], core.clock.now() - timedelta(hours=1))
     outbox = await _measured("outbox backlog", _store(core).outbox_backlog())
-    return Overview(series, [(label, counts.get(key, 0)) for key, label in TENANT_EVENTS], outbox, None,
+    webhooks = await _measured("webhook backlog", _store(core).webhook_backlog())
+    return Overview(series, [(label, counts.get(key, 0)) for key, label in TENANT_EVENTS], outbox, webhooks,
                     datetime.fromtimestamp(now, UTC))
 
 
