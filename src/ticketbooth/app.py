@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from ticketbooth import __version__
 from ticketbooth.accounts.routes import accounts, customer_definitions
@@ -17,6 +18,10 @@ from ticketbooth.applications import routes as platform
 from ticketbooth.audit import routes as audit_log
 from ticketbooth.audit import service as audit
 from ticketbooth.config import Settings
+from ticketbooth.console import auth as console_auth
+from ticketbooth.console import ops as console_ops
+from ticketbooth.console.pages import STATIC as CONSOLE_STATIC
+from ticketbooth.console.security import ConsoleSecurity
 from ticketbooth.core import Core, common_passwords, open_core
 from ticketbooth.health import routes as health
 from ticketbooth.health.routes import RequestMetrics
@@ -76,11 +81,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
                customer_definitions, audit_log, purchase_orders, webhooks, accounts)
-    routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules)]
+    # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
+    console = (console_auth, console_ops)
+    routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
+               *(module.router for module in console)]
     for router in routers:
         app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console-static")
     openapi.install(app)  # /openapi.json (and /docs): every route above, in Kibo's schema names
     # inside KiboTolerance: it sees the folded path and the route the router matched
+    # innermost: it sees the folded path (KiboTolerance folds /Console to /console before it)
+    app.add_middleware(ConsoleSecurity, enabled=settings.console_enabled)
     app.add_middleware(RequestMetrics, access_log=settings.access_log)
     app.add_middleware(KiboTolerance, max_body_bytes=settings.max_body_bytes, static_segments=static_segments(routers))
     metrics.known_security_events(sorted(audit.COUNTED_IN_METRICS))

@@ -24,6 +24,7 @@ from ticketbooth.config import PROMETHEUS_MULTIPROC_ENV, Settings
 from ticketbooth.core import Core, open_core
 from ticketbooth.domain.errors import TicketboothError
 from ticketbooth.infra.logging import log_config
+from ticketbooth.staff import commands as staff_commands
 from ticketbooth.webhooks import routes as webhook_wire
 from ticketbooth.webhooks import service as webhook_flows
 
@@ -97,6 +98,22 @@ def _parser() -> argparse.ArgumentParser:
     wx = hook.add_parser("redeliver", help="send a delivery again (same body and eventId)")
     wx.add_argument("subscription_id", type=int)
     wx.add_argument("delivery_id", type=int)
+    staff = sub.add_parser("staff", help="staff of the web console").add_subparsers(dest="action", required=True)
+    sc = staff.add_parser("create", help="create a staff member and print their single-use enrolment link")
+    sc.add_argument("--email", required=True)
+    sc.add_argument("--role", required=True, choices=["viewer", "support", "admin"])
+    sc.add_argument("--tenant-id", type=int, help="default: TICKETBOOTH_CONSOLE_TENANT_ID, else the lowest tenant id")
+    sl = staff.add_parser("list", help="list the staff of a tenant")
+    sl.add_argument("--tenant-id", type=int)
+    for name, what in (("disable", "disable a staff member (their sessions end)"), ("enable", "enable a staff member"),
+                       ("reset-2fa", "drop a staff member's password, TOTP and recovery codes; print a new "
+                                     "enrolment link"),
+                       ("sessions", "list a staff member's live console sessions")):
+        staff.add_parser(name, help=what).add_argument("--email", required=True)
+    sr = staff.add_parser("revoke", help="end console sessions: all of a staff member's, or one by id")
+    target = sr.add_mutually_exclusive_group(required=True)
+    target.add_argument("--email")
+    target.add_argument("--session-id", type=int)
 
     keys = sub.add_parser("keys", help="JWT signing keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help="add a new signing key; retired keys stay published until their tokens expire")
@@ -260,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             ("webhook", "remove"): lambda core: _webhook_remove(core, args.subscription_id),
             ("webhook", "deliveries"): lambda core: _webhook_deliveries(core, args),
             ("webhook", "redeliver"): lambda core: _webhook_redeliver(core, args.subscription_id, args.delivery_id),
+            **staff_commands.actions(args),
             ("tenant", "settings"): lambda core: admin.settings_of(
                 core, "tenant", args.owner_id, args.assignments, args.removals),
             ("site", "settings"): lambda core: admin.settings_of(

@@ -193,6 +193,21 @@ class Settings(BaseSettings):
     webhook_keep_days: int = Field(default=7, ge=1, le=3650)
     """How long delivered and given-up deliveries are kept (for inspection and redelivery)."""
 
+    # -- the web console (console/, staff/) --
+    console_enabled: bool = True
+    """Serve the staff console under /console. Off: /console answers 404 (staff commands still work)."""
+    console_tenant_id: int = Field(default=0, ge=0)
+    """The tenant the console manages (its staff sign in there). 0: the tenant with the lowest id."""
+    console_idle_seconds: int = Field(default=30 * 60, ge=1, le=7 * 24 * 3600)
+    """A console session unused this long ends (the staff member signs in again)."""
+    console_absolute_seconds: int = Field(default=12 * 3600, ge=1, le=30 * 24 * 3600)
+    """A console session ends this long after sign-in, however busy."""
+    console_reauth_seconds: int = Field(default=5 * 60, ge=1, le=24 * 3600)
+    """The most sensitive actions (rotate keys, add staff, rotate an application secret) need password and
+    code proven within this many seconds; else the console asks for them again first."""
+    console_enrolment_hours: int = Field(default=72, ge=1, le=30 * 24)
+    """How long a staff member's enrolment link (`ticketbooth staff create`) stays valid."""
+
     @field_validator("trusted_proxies", "webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:

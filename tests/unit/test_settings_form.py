@@ -49,11 +49,11 @@ def test_an_unchanged_form_changes_nothing() -> None:
 
 
 def test_values_equal_to_defaults_are_not_stored() -> None:
-    form, changes = read_form(TenantSettings, {}, submitted({}, password__min_length=["10"]))
+    _, changes = read_form(TenantSettings, {}, submitted({}, password__min_length=["10"]))
     assert changes is not None
     document, changed = apply_changes(TenantSettings, {}, changes)
     assert document == {"password": {"min_length": 10}} and changed == ["password.min_length"]
-    back, changes = read_form(TenantSettings, document, submitted(document, password__min_length=["8"]))
+    _, changes = read_form(TenantSettings, document, submitted(document, password__min_length=["8"]))
     assert changes is not None and changes["password.min_length"] is MISSING
     assert apply_changes(TenantSettings, document, changes) == ({}, ["password.min_length"])
 
@@ -76,7 +76,7 @@ def test_a_rule_across_fields_is_the_sections_error() -> None:
 
 
 def test_a_bucket_switched_off_and_on_again() -> None:
-    form, changes = read_form(TenantSettings, {}, submitted({}, rate_limits__login__per_account=["on"]))
+    _, changes = read_form(TenantSettings, {}, submitted({}, rate_limits__login__per_account=["on"]))
     assert changes is not None
     document, changed = apply_changes(TenantSettings, {}, changes)
     assert document == {"rate_limits": {"login": {"per_account": None}}}
@@ -87,7 +87,7 @@ def test_a_bucket_switched_off_and_on_again() -> None:
     assert fields["rate_limits.login.per_account.capacity"].value == 10
     on = submitted(document)
     on.pop("rate_limits.login.per_account")
-    form, changes = read_form(TenantSettings, document, on)
+    _, changes = read_form(TenantSettings, document, on)
     assert changes is not None
     assert apply_changes(TenantSettings, document, changes)[0] == {}
 

@@ -44,7 +44,7 @@ def role_of(module: str, root: str) -> str:
     parts = module.split(".")[1:]
     if not parts or parts[0] in {"__main__", "cli", "app"} or module == root:
         return PROCESS
-    if parts[0] == "kibo" or "routes" in parts or "graphql" in parts:
+    if parts[0] in {"kibo", "console"} or "routes" in parts or "graphql" in parts:
         return TRANSPORT
     if parts[0] in {"core", "caller"}:
         return WIRING

@@ -59,6 +59,19 @@ class Event(StrEnum):
     WEBHOOK_SUBSCRIPTION_CREATED = "webhook.subscription-created"
     WEBHOOK_SUBSCRIPTION_CHANGED = "webhook.subscription-changed"
     WEBHOOK_REDELIVERED = "webhook.redelivered"
+    # Staff of the web console (staff/service.py): tenant-level entries (no account), `actor` staff:<email>
+    STAFF_CREATED = "staff.created"
+    STAFF_ENROLLED = "staff.enrolled"
+    STAFF_SIGNED_IN = "staff.signed-in"
+    STAFF_SIGN_IN_FAILED = "staff.sign-in-failed"
+    STAFF_LOCKED = "staff.locked"
+    STAFF_RECOVERY_CODE_USED = "staff.recovery-code-used"
+    STAFF_REAUTHENTICATED = "staff.reauthenticated"
+    STAFF_SIGNED_OUT = "staff.signed-out"
+    STAFF_SESSIONS_REVOKED = "staff.sessions-revoked"
+    STAFF_DISABLED = "staff.disabled"
+    STAFF_ENABLED = "staff.enabled"
+    STAFF_SECOND_FACTOR_RESET = "staff.second-factor-reset"
 
 
 COUNTED_IN_METRICS = frozenset({

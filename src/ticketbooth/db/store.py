@@ -48,6 +48,7 @@ from ticketbooth.login.store.reset_codes import CodeStore
 from ticketbooth.mail.store import OutboxStore
 from ticketbooth.purchase_orders.store import PurchaseOrderStore
 from ticketbooth.sessions.store import SessionStore
+from ticketbooth.staff.store import StaffStore
 from ticketbooth.tickets.store.rotation import Rotation
 from ticketbooth.webhooks.store import WebhookStore
 
@@ -64,8 +65,8 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
-            SessionStore, ChallengeStore, SettingsStore, OperatorStore, HealthStore, RetentionStore, EventStore,
-            WebhookStore, StoreBase):
+            SessionStore, ChallengeStore, StaffStore, SettingsStore, OperatorStore, HealthStore, RetentionStore,
+            EventStore, WebhookStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

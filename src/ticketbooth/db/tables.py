@@ -695,3 +695,61 @@ webhook_deliveries = Table(
     Index(None, "subscription_id", "id"),
     sqlite_autoincrement=True,
 )
+
+
+# Staff (staff/): the people who use the web console, separate from shoppers. A staff member belongs to
+# one tenant; the email is unique in the installation (the console's sign-in page asks no tenant).
+# Secrets are never kept in clear: the password as Argon2id, the TOTP secret sealed (infra/totp.py),
+# the enrolment token, session tokens and recovery codes as hashes.
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("email", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("password_hash", Text, nullable=True),
+    Column("totp_secret", Text, nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("enrol_token_hash", String(64), nullable=True, unique=True),
+    Column("enrol_expires_at", UtcDateTime, nullable=True),
+    Column("failed_count", Integer, nullable=False),
+    Column("is_locked", Boolean, nullable=False),
+    Column("lock_expires_at", UtcDateTime, nullable=True),
+    Column("last_sign_in_at", UtcDateTime, nullable=True),
+    _ts("created_at"),
+    Column("created_by", String(200), nullable=True),
+    sqlite_autoincrement=True,
+)
+
+staff_recovery_codes = Table(
+    "staff_recovery_codes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("staff_id", BigInteger, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Index(None, "staff_id"),
+    sqlite_autoincrement=True,
+)
+
+# One row per console session: pending (password right, second factor awaited) or signed in. The cookie
+# holds a random token; the row its SHA-256.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("staff_id", BigInteger, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("stage", String(20), nullable=False),
+    _ts("created_at"),
+    _ts("last_seen_at"),
+    _ts("authenticated_at"),
+    Column("client_address", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_by", String(40), nullable=True),
+    Index(None, "staff_id"),
+    sqlite_autoincrement=True,
+)

@@ -96,6 +96,13 @@ async def address_blocked(core: Core, caller: Caller, subject: str) -> bool:
     return await core.limiter.peek(_address_key(core, caller, subject), capacity, per_second) > 0
 
 
+async def spend_address_failure(core: Core, caller: Caller, subject: str) -> bool:
+    """Count one failure of this address on this subject; False when it had none left (then the failure
+    must not count against the subject either). Staff sign-in (staff/service.py) uses the same allowance."""
+    capacity, per_second = _bucket(caller)
+    return await core.limiter.take(_address_key(core, caller, subject), capacity, per_second) == 0
+
+
 @dataclass(frozen=True, slots=True)
 class Proven:
     """A password attempt that passed: the account, its stored hash, what the attempt's limits were
@@ -158,8 +165,7 @@ async def refuse(core: Core, caller: Caller, subject: str, account: Account | No
     """Record a refused password attempt and return the error to raise. A wrong password counts
     against the account (and may lock it) only when this address still had a failure to spend. A
     lock made here leaves the account's sessions alone."""
-    capacity, per_second = _bucket(caller)
-    spent = await core.limiter.take(_address_key(core, caller, subject), capacity, per_second) == 0
+    spent = await spend_address_failure(core, caller, subject)
     if reason == BAD_PASSWORD and not spent:
         reason = ADDRESS_BLOCKED  # another request from this address used up its last failure meanwhile
     if spent:  # the account's rate-limit bucket counts failures, and only those an address may spend
