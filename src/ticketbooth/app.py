@@ -23,6 +23,7 @@ from ticketbooth.console import ops as console_ops
 from ticketbooth.console.pages import STATIC as CONSOLE_STATIC
 from ticketbooth.console.security import ConsoleSecurity
 from ticketbooth.core import Core, common_passwords, open_core
+from ticketbooth.health import overview
 from ticketbooth.health import routes as health
 from ticketbooth.health.routes import RequestMetrics
 from ticketbooth.infra import metrics
@@ -61,9 +62,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         sender.start()
         deliverer = Deliverer(app.state.core)
         deliverer.start()
+        # the console's overview: the counters sampled every few seconds, for their growth per minute
+        sampler = asyncio.get_running_loop().create_task(overview.sample(app.state.core, app.state.metrics_history))
         try:
             yield
         finally:
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
             await deliverer.stop()
             await sender.stop()
             if own:
@@ -73,6 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         title="Ticketbooth", version=__version__, lifespan=lifespan,
         description="Shopper identity service speaking Kibo Commerce's Storefront Auth Ticket API.",
     )
+    app.state.metrics_history = metrics.History()
     if core is not None:
         app.state.core = core
         audit.listen(core, _count_security_event)  # now: a test may serve it without running the lifespan

@@ -93,7 +93,7 @@ async def _applications(request: Request, ctx: SignedInStaff, values: Mapping[st
     start = _start(request)
     listed = await operations.applications_page(ctx.core, ctx.caller, start, PAGE_SIZE)
     return render(request, "ops/applications.html", {
-        "title": "Applications", "apps": listed.items, "pager": _pager(request, listed.start, listed.total),
+        "title": "Applications", "apps": listed.items, "paging": _pager(request, listed.start, listed.total),
         "known_behaviors": sorted(KNOWN_BEHAVIORS), "may_manage": ctx.may(Action.MANAGE_APPLICATIONS),
         "form": {}, "errors": {}, **(values or {})}, status=status)
 
@@ -184,7 +184,7 @@ async def keys_page(request: Request, ctx: SignedInStaff) -> Response:
     now = ctx.core.clock.now()
     return render(request, "ops/keys.html", {
         "title": "Signing keys", "keys": [(k, operations.key_state(k, now)) for k in listed.items],
-        "pager": _pager(request, listed.start, listed.total), "may_rotate": ctx.may(Action.ROTATE_KEYS),
+        "paging": _pager(request, listed.start, listed.total), "may_rotate": ctx.may(Action.ROTATE_KEYS),
         "when": when, "rotated": request.query_params.get("rotated", "")[:64]})
 
 
@@ -280,7 +280,7 @@ async def _webhooks(request: Request, ctx: SignedInStaff, values: Mapping[str, A
     subs, total = await webhooks.subscriptions(ctx.core, ctx.caller, start, PAGE_SIZE)
     apps = await operations.applications_page(ctx.core, ctx.caller, 0, 200)
     return render(request, "ops/webhooks.html", {
-        "title": "Webhooks", "subs": subs, "pager": _pager(request, start, total), "apps": apps.items,
+        "title": "Webhooks", "subs": subs, "paging": _pager(request, start, total), "apps": apps.items,
         "topics": webhooks.known_topics(), "may_manage": ctx.may(Action.MANAGE_WEBHOOKS), "when": when,
         "form": {}, "errors": {}, **(values or {})}, status=status)
 
@@ -330,7 +330,7 @@ async def webhook_page(request: Request, subscription_id: str, ctx: SignedInStaf
     items, total = await webhooks.deliveries(ctx.core, ctx.caller, sub_id, status or None, start, PAGE_SIZE)
     return render(request, "ops/webhook.html", {
         "title": f"Subscription {sub.id}", "sub": sub, "deliveries": items, "status": status,
-        "statuses": webhooks.STATUSES, "pager": _pager(request, start, total, status=status),
+        "statuses": webhooks.STATUSES, "paging": _pager(request, start, total, status=status),
         "may_manage": ctx.may(Action.MANAGE_WEBHOOKS), "when": when,
         "redelivered": request.query_params.get("redelivered", "")[:20]})
 
@@ -352,7 +352,7 @@ async def _staff(request: Request, ctx: SignedInStaff, values: Mapping[str, Any]
     start = _start(request)
     members, total = await staff_service.list_staff(ctx.core, ctx.tenant.id, start, PAGE_SIZE)
     return render(request, "ops/staff.html", {
-        "title": "Staff", "members": members, "pager": _pager(request, start, total), "roles": staff_rules.ROLES,
+        "title": "Staff", "members": members, "paging": _pager(request, start, total), "roles": staff_rules.ROLES,
         "when": when, "me": ctx.staff.id, "form": {}, "errors": {}, **(values or {})}, status=status)
 
 
