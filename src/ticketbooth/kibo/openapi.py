@@ -548,10 +548,13 @@ DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirec
 
 def served(app: FastAPI) -> Iterator[tuple[str, str]]:
     """(method, path) of every route the app serves, path as documented (`{accountId:int}` is
-    `{accountId}`), HEAD left out (Starlette adds it to GET), the documentation routes left out."""
+    `{accountId}`), HEAD left out (Starlette adds it to GET), the documentation routes left out, and so
+    are routes kept out of the schema (`include_in_schema=False`: the console's HTML pages, console/)."""
     for context in routing.iter_route_contexts(app.routes):
         path, methods = context.path, context.methods
         if path is None or methods is None or path in DOCUMENTATION_PATHS:
+            continue
+        if getattr(context, "include_in_schema", True) is False:
             continue
         for method in sorted(methods - {"HEAD"}):
             yield method, _PATH.sub(r"{\1}", path)
