@@ -16,6 +16,14 @@ def test_growth_per_minute_from_samples() -> None:
     assert history.per_minute("refresh.replayed", base + 125, 1) == [(base + 120, 0.0)]
 
 
+def test_the_minute_sampling_began_in_counts_from_the_first_sample() -> None:
+    history = metrics.History()
+    base = 1_800_000_000.0
+    for second, total in [(25, 100), (35, 103), (65, 110)]:
+        history.add(base + second, {"login.succeeded": float(total)})
+    assert [v for _, v in history.per_minute("login.succeeded", base + 65, 3)] == [7.0, 3.0, None]
+
+
 def test_old_samples_are_dropped() -> None:
     history = metrics.History(keep_seconds=120)
     for second in range(0, 600, 10):

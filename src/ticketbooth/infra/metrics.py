@@ -243,12 +243,15 @@ class History:
 
     def per_minute(self, key: str, now: float, minutes: int) -> list[tuple[float, float | None]]:
         """For each of the last `minutes` whole minutes before `now`, newest first: (the minute's start, how
-        much `key` grew in it, or None when the samples do not reach back that far)."""
+        much `key` grew in it, or None when the samples do not reach back that far; the minute sampling
+        began in counts from its first sample)."""
         current = now - now % 60
         out: list[tuple[float, float | None]] = []
         for i in range(minutes):
             start = current - 60 * i
             end = min(start + 60, now)
             begin, finish = self._at(start, key), self._at(end, key)
+            if begin is None and self._samples and start < self._samples[0][0] < end:
+                begin = self._samples[0][1].get(key, 0.0)  # sampling began in this minute: from then on
             out.append((start, None if begin is None or finish is None else max(0.0, finish - begin)))
         return out
