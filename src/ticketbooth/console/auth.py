@@ -28,6 +28,19 @@ async def _caller(request: Request) -> Caller:
     return await anonymous_caller(request)
 
 
+def _refusal(exc: InvalidCredentials | TooManyRequests) -> tuple[str, int, dict[str, str]]:
+    """(message, status, headers) of a refused sign-in step."""
+    if isinstance(exc, TooManyRequests):
+        return (f"Too many attempts: try again in {exc.retry_after} seconds.", 429,
+                {"Retry-After": str(exc.retry_after)})
+    return exc.message, 401, {}
+
+
+def _with(response: Response, headers: dict[str, str]) -> Response:
+    response.headers.update(headers)
+    return response
+
+
 # -- home -----------------------------------------------------------------------------------------------
 
 @router.get("")
@@ -59,9 +72,9 @@ async def sign_in(request: Request, form: CheckedForm) -> Response:
     try:
         signed = await staff_service.sign_in(visit_of(request).core, caller, email, form.get("password", ""))
     except (InvalidCredentials, TooManyRequests) as exc:
-        status = 429 if isinstance(exc, TooManyRequests) else 401
-        return render(request, "sign_in.html", {"title": "Sign in", "email": email, "error": exc.message},
-                      status=status)
+        message, status, headers = _refusal(exc)
+        return _with(render(request, "sign_in.html", {"title": "Sign in", "email": email, "error": message},
+                            status=status), headers)
     visit_of(request).set_session = signed.token
     return redirect(request, f"{PREFIX}/sign-in/code")
 
@@ -83,13 +96,13 @@ async def code(request: Request, form: CheckedForm) -> Response:
         signed = await staff_service.second_factor(visit_of(request).core, caller, pending[0], pending[1],
                                                    form.get("code"))
     except (InvalidCredentials, TooManyRequests) as exc:
-        status = 429 if isinstance(exc, TooManyRequests) else 401
-        still = await _pending(request)
-        if still is None:  # locked meanwhile: start again
+        message, status, headers = _refusal(exc)
+        if await _pending(request) is None:  # locked meanwhile: start again
             visit_of(request).set_session = ""
-            return render(request, "sign_in.html", {"title": "Sign in", "email": "", "error": exc.message},
-                          status=status)
-        return render(request, "sign_in_code.html", {"title": "Sign in: code", "error": exc.message}, status=status)
+            return _with(render(request, "sign_in.html", {"title": "Sign in", "email": "", "error": message},
+                                status=status), headers)
+        return _with(render(request, "sign_in_code.html", {"title": "Sign in: code", "error": message},
+                            status=status), headers)
     visit_of(request).set_session = signed.token
     return redirect(request, PREFIX)
 
@@ -160,8 +173,9 @@ async def reauth(request: Request, ctx: SignedInStaff, form: CheckedForm) -> Res
     except (InvalidCredentials, TooManyRequests) as exc:
         if await staff_service.session_of(ctx.core, visit_of(request).session_token) is None:
             return redirect(request, f"{PREFIX}/sign-in")  # locked by this failure: the session ended
-        return render(request, "reauth.html", {"title": "Confirm it is you", "next": next_path, "error": exc.message},
-                      status=429 if isinstance(exc, TooManyRequests) else 401)
+        message, status, headers = _refusal(exc)
+        return _with(render(request, "reauth.html", {"title": "Confirm it is you", "next": next_path,
+                                                     "error": message}, status=status), headers)
     return redirect(request, next_path)
 
 

@@ -82,8 +82,8 @@ class PageError(Exception):
 
 def safe_next(path: str | None) -> str:
     """A path inside the console to go to next, never elsewhere (no open redirect)."""
-    if path and path.startswith(PREFIX + "/") and not path.startswith("//") and "\\" not in path \
-            and "//" not in path and path.isprintable():
+    if path and path.startswith(PREFIX + "/") and "\\" not in path and "//" not in path and path.isprintable() \
+            and not {".", ".."} & set(path.split("?")[0].split("/")) and "%2e" not in path.lower():
         return path
     return PREFIX
 

@@ -23,7 +23,7 @@ from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import Conflict, InvalidCredentials, InvalidParameter, NotFound
-from ticketbooth.domain.models import NO_ACCOUNT
+from ticketbooth.domain.models import NO_ACCOUNT, AuditEntry
 from ticketbooth.domain.policies import lock_expiry
 from ticketbooth.domain.text import clean_email
 from ticketbooth.infra import totp
@@ -443,6 +443,14 @@ async def revoke_session(core: Core, tenant_id: int, session_id: int, *, by: str
 
 __all__ = ["Invitation", "Role", "SignedIn", "create", "enrol", "list_staff", "revoke_session", "revoke_sessions",
            "second_factor", "sessions_of", "sign_in", "sign_out"]
+
+
+async def trail(core: Core, tenant_id: int, *, staff: Staff | None = None, start: int = 0,
+                size: int = 50) -> tuple[list[AuditEntry], int]:
+    """The staff trail: the tenant's `staff.*` audit entries (sign-ins, failures, enrolments, revocations),
+    newest first; with `staff`, only those naming that staff member as actor."""
+    return await _store(core).staff_trail(tenant_id, staff.actor if staff else None, max(0, start),
+                                          max(1, min(size, 200)))
 
 
 async def get_session(core: Core, session_id: int) -> StaffSession | None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
 from ticketbooth.domain.errors import Conflict
+from ticketbooth.domain.models import AuditEntry
 from ticketbooth.staff.rules import (
     STATUS_ACTIVE,
     STATUS_INVITED,
@@ -223,3 +224,19 @@ class StaffStore(StoreBase):
         async with self._begin(write=False) as conn:
             rows = (await conn.execute(stmt.order_by(_X.id.desc()).limit(200))).mappings().all()
         return [_session(r) for r in rows]
+
+    async def staff_trail(self, tenant_id: int, actor: str | None, start: int, size: int) -> tuple[list[AuditEntry], int]:
+        """The tenant's staff events (`staff.*`), newest first; with `actor`, only that staff member's."""
+        e = t.audit_entries.c
+        where = [e.tenant_id == tenant_id, e.account_id.is_(None), e.event.like("staff.%")]
+        if actor is not None:
+            where.append(e.actor == actor)
+        async with self._begin(write=False) as conn:
+            total = int((await conn.execute(select(func.count()).select_from(t.audit_entries).where(*where)))
+                        .scalar_one())
+            rows = (await conn.execute(select(t.audit_entries).where(*where).order_by(e.at.desc(), e.id.desc())
+                                       .offset(start).limit(size))).all()
+        return [AuditEntry(
+            id=r.id, tenant_id=r.tenant_id, site_id=r.site_id, account_id=r.account_id, event=r.event, at=r.at,
+            client_address=r.client_address, client_id=r.client_id, actor=r.actor, detail=r.detail, user_id=r.user_id,
+        ) for r in rows], total
