@@ -348,7 +348,7 @@ ADMIN_ACTIONS: list[tuple[str, dict[str, str]]] = [
     ("/console/application/rotate-secret", {"client_id": STOREFRONT[0]}),
     ("/console/keys/rotate", {}),
     ("/console/settings", {"password.min_length": "20"}),
-    (f"/console/settings/sites/{SITE}", {"two_factor:always": "on"}),
+    ("/console/settings/sites/200", {"two_factor:always": "on"}),
     ("/console/webhooks", {"client_id": STOREFRONT[0], "endpoint": "https://hooks.example.com/x",
                            "topic:customeraccount.created": "on"}),
     ("/console/webhooks/1/active", {"active": "false"}),
@@ -357,6 +357,15 @@ ADMIN_ACTIONS: list[tuple[str, dict[str, str]]] = [
     ("/console/staff/1/enabled", {"enabled": "false"}),
     ("/console/staff/1/revoke-sessions", {}),
 ]
+
+
+def test_the_list_of_admin_actions_is_every_post_of_the_operator_pages() -> None:
+    from ticketbooth.console import ops
+
+    posts = {route.path for route in ops.router.routes if "POST" in getattr(route, "methods", ())}
+    listed = {re.sub(r"/\d+", "/{}", path) for path, _ in ADMIN_ACTIONS}
+    templated = {re.sub(r"\{[a-z_]+\}", "{}", path) for path in posts}
+    assert templated == listed
 
 
 @pytest.mark.parametrize("role", ["viewer", "support"])
