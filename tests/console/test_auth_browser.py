@@ -150,6 +150,7 @@ def test_every_page_of_sign_in_and_the_shell_is_accessible(chromium: Any, live_c
         email = f"a11y-{time.time_ns()}@staff.example.test"
         link = create_staff(live_console, "admin", email)
         page.goto(link)
+        page.screenshot(path=str(SCREENSHOTS / "console-enrol.png"), full_page=True)
         scan("enrol")
         page.get_by_role("button", name="Finish").click()  # empty form: the browser's own required check
         page.get_by_label("New password", exact=True).fill("short")

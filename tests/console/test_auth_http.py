@@ -604,3 +604,71 @@ async def test_the_staff_trail_lists_sign_ins_and_failures(console_staff: StaffF
     unknown = [e for e in everyone if e.event == "staff.sign-in-failed" and e.actor is None]
     assert len(unknown) == 1 and unknown[0].detail == {"reason": "unknown", "step": "password"}
     assert "nobody" not in str([e.detail for e in everyone])  # what was typed for an unknown email is not kept
+
+
+async def test_a_malformed_path_is_a_page_not_json(console_staff: StaffFactory) -> None:
+    member = await console_staff("support")
+    token = await member.console.csrf("/console")
+    for path in ("/console/staff-sessions/abc/end", "/console/staff-sessions/99999999999999999999999/end",
+                 "/console/staff-sessions/0/end"):
+        r = await member.console.post(path, {"csrf": token})
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), (path, r.text[:200])
+
+
+ODD_VALUES = ["", " ", "a" * 5000, "\u202eé😀", "\x00", "'; DROP TABLE staff; --", "%00", "-1",
+              "99999999999999999999999", "<script>alert(1)</script>"]
+
+
+async def test_odd_form_values_never_cause_a_server_error(console_staff: StaffFactory, client: httpx.AsyncClient,
+                                                          core: Core) -> None:
+    member = await console_staff("admin")
+    _, enrol_path = await invite(core, "viewer")
+    anonymous = fresh_client(client)
+    for value in ODD_VALUES:
+        fields = {"email": value, "password": value, "confirm": value, "code": value, "secret": value, "next": value}
+        for console, page, action in ((anonymous, "/console/sign-in", "/console/sign-in"),
+                                      (anonymous, enrol_path, enrol_path),
+                                      (member.console, "/console/reauth", "/console/reauth"),
+                                      (member.console, "/console/account/sessions", "/console/staff-sessions/999999/end")):
+            r = await console.submit(page, action, fields)
+            assert r.status_code < 500, (action, value, r.text[:300])
+            assert "<script>alert" not in r.text
+        if (await member.console.get("/console")).status_code != 200:  # a failed re-authentication may lock
+            break
+
+
+async def test_one_code_sent_twice_at_once_signs_in_once(console_staff: StaffFactory, client: httpx.AsyncClient,
+                                                          clock: ManualClock) -> None:
+    """A TOTP code (or a recovery code) raced in two sign-ins: exactly one wins (one conditional UPDATE)."""
+    import asyncio
+
+    member = await console_staff("support")
+    next_step(clock)
+    for code in (code_at(member.secret, clock.now()), member.recovery_codes[0]):
+        browsers = [fresh_client(client) for _ in range(2)]
+        tokens = []
+        for b in browsers:
+            r = await b.submit("/console/sign-in", "/console/sign-in", {"email": member.email, "password": member.password})
+            assert r.status_code == 303
+            tokens.append(await b.csrf("/console/sign-in/code"))
+        answers = await asyncio.gather(*(b.post("/console/sign-in/code", {"code": code, "csrf": t})
+                                         for b, t in zip(browsers, tokens, strict=True)))
+        assert sorted(a.status_code for a in answers) == [303, 401]
+
+
+async def test_after_a_lock_ends_the_half_sign_in_the_sign_in_form_still_works(
+        console_staff: StaffFactory, client: httpx.AsyncClient, core: Core, clock: ManualClock) -> None:
+    """A wrong code that locks the staff member answers with the sign-in form and clears the cookie: that
+    form's CSRF token must be the one the next request (without the cookie) expects."""
+    await admin.settings_of(core, "tenant", TENANT, ["lockout.max_failed_logins=1", "lockout.lock_minutes=1"])
+    member = await console_staff("viewer")
+    console = fresh_client(client)
+    r = await console.submit("/console/sign-in", "/console/sign-in", {"email": member.email, "password": member.password})
+    assert r.status_code == 303
+    r = await console.submit("/console/sign-in/code", "/console/sign-in/code", {"code": "000000"})
+    assert r.status_code == 401 and 'action="/console/sign-in"' in r.text
+    clock.advance(timedelta(minutes=1, seconds=1))
+    next_step(clock)
+    r = await console.post("/console/sign-in", {"csrf": csrf_of(r.text), "email": member.email,
+                                                "password": member.password})
+    assert r.status_code == 303 and r.headers["location"] == "/console/sign-in/code"

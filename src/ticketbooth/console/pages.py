@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -139,6 +140,8 @@ class ConsoleRoute(APIRoute):
                 return error_page(request, 403, f"Your role may not do this ({exc.action}). Nothing was changed.")
             except PageError as exc:
                 return error_page(request, exc.status, exc.message)
+            except RequestValidationError:  # a path or query parameter of the wrong shape
+                return error_page(request, 404, "There is no such page.")
             except TicketboothError as exc:
                 status, body, headers = kibo_error(exc, "Console")
                 response = error_page(request, status, str(body["message"]))

@@ -51,7 +51,7 @@ class Visit:
 
     @property
     def csrf_token(self) -> str:
-        token = self.set_session if self.set_session else self.session_token
+        token = self.session_token if self.set_session is None else self.set_session  # "": cleared by this answer
         if token:
             return csrf_for(self.core, "session", token)
         return csrf_for(self.core, "pre", self.pre_token)

@@ -429,7 +429,7 @@ async def revoke_sessions(core: Core, staff: Staff, *, by: str = "cli", caller: 
 async def revoke_session(core: Core, tenant_id: int, session_id: int, *, by: str = "cli",
                          caller: Caller | None = None) -> bool:
     """End one staff session (of a staff member of `tenant_id`); NotFound for another tenant's or none."""
-    session = await _store(core).get_staff_session(session_id)
+    session = await get_session(core, session_id)
     staff = await _store(core).get_staff(session.staff_id) if session else None
     if session is None or staff is None or staff.tenant_id != tenant_id:
         raise NotFound("no such staff session")
