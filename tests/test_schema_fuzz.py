@@ -89,12 +89,17 @@ async def target(live_server: LiveServer) -> Target:
         segment = ok(await client.post("/api/commerce/customer/segments", headers=admin,
                                        json={"code": "fuzz", "name": "Fuzz"}))
         sets = ok(await client.get("/api/commerce/customer/customersets", headers=admin))
+        # paused (noCallback): no delivery is ever attempted, so the fuzz sends nothing out of this machine
+        subscription = ok(await client.post("/api/platform/appdev/appsubscriptions/events", headers=admin, json={
+            "applicationEndPoint": "https://93.184.215.14/fuzz", "events": [{"eventName": "customeraccount.updated"}],
+            "noCallback": True}))
     return Target(
         server=live_server,
         callers={"admin": admin, "storefront": storefront, "shopper": owner.headers},
         ids={"accountId": owner.account_id, "contactId": contact["id"], "noteId": note["id"],
              "attributeFQN": definition["attributeFQN"], "id": segment["id"], "code": sets["items"][0]["code"],
-             "tenantId": TENANT},
+             "tenantId": TENANT, "subscriptionId": subscription["applicationSubscriptionId"],
+             "applicationSubscriptionId": subscription["applicationSubscriptionId"]},
     )
 
 

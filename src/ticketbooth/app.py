@@ -23,6 +23,8 @@ from ticketbooth.console import ops as console_ops
 from ticketbooth.console.pages import STATIC as CONSOLE_STATIC
 from ticketbooth.console.security import ConsoleSecurity
 from ticketbooth.core import Core, common_passwords, open_core
+from ticketbooth.events import routes as event_log
+from ticketbooth.events.rules import TOPICS
 from ticketbooth.health import overview
 from ticketbooth.health import routes as health
 from ticketbooth.health.routes import RequestMetrics
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # The hot routes first (a request is matched against the routes in order, router by router); accounts
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
-               customer_definitions, audit_log, purchase_orders, webhooks, accounts)
+               customer_definitions, audit_log, event_log, purchase_orders, webhooks, accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
     console = (console_auth, console_ops)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(RequestMetrics, access_log=settings.access_log)
     app.add_middleware(KiboTolerance, max_body_bytes=settings.max_body_bytes, static_segments=static_segments(routers))
     metrics.known_security_events(sorted(audit.COUNTED_IN_METRICS))
+    metrics.known_topics(sorted(name for name, info in TOPICS.items() if info.counted))
     return app
 
 

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     each further failure, up to six hours, each drawn between half and all of it."""
     mail_keep_days: int = Field(default=7, ge=1, le=3650)
     """How long sent and given-up messages stay in the outbox table (sent ones without their body)."""
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long events stay in the event log (events/) once dispatched to their subscriptions; an event not
+    yet dispatched is never deleted. The mail sender's hourly housekeeping deletes them. Webhook deliveries
+    (webhooks/) delivered or given up are kept as long (for inspection and redelivery), then deleted by the
+    deliverer's hourly housekeeping; pending ones never are."""
     mail_template_dir: str = ""
     """Directory of mail templates that override the bundled ones (same layout: <kind>/[<locale>/]file)."""
 
@@ -183,6 +188,8 @@ class Settings(BaseSettings):
     at most this many of the process's delivery slots and never delays the others."""
     webhook_max_in_flight: int = Field(default=64, ge=1, le=10_000)
     """Deliveries one process sends at once, over all endpoints."""
+    webhook_cafile: str = ""
+    """PEM bundle of the CAs that may sign webhook endpoints' certificates (default: the system's)."""
     webhook_http_hosts: str = ""
     """Comma-separated host names (or addresses) whose endpoints may use plain http; every other endpoint
     must be https."""
@@ -190,8 +197,6 @@ class Settings(BaseSettings):
     """Comma-separated addresses or networks (CIDR) that deliveries may go to although they are not public
     (loopback, private, link-local...); empty: only public addresses. Checked when subscribing and again
     at every delivery, against the address the endpoint's name resolves to then."""
-    webhook_keep_days: int = Field(default=7, ge=1, le=3650)
-    """How long delivered and given-up deliveries are kept (for inspection and redelivery)."""
 
     # -- the web console (console/, staff/) --
     console_enabled: bool = True

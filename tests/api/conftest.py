@@ -99,17 +99,20 @@ async def _restore_seed(core: Core) -> None:
 
 
 @pytest.fixture
-async def seeded(core: Core) -> Seed:
+async def seeded(core: Core, request: pytest.FixtureRequest) -> AsyncIterator[Seed]:
+    """The seed rows; and after a test of the suites in `SCANNED_SUITES`, the scan of its events."""
     if await core.store.get_tenant(TENANT) is not None:  # SQLite: copied from the template
-        return Seed()
-    if _seed_rows:
+        pass
+    elif _seed_rows:
         await _restore_seed(core)
     else:
         await seed(core)
         async with core.store.engine.connect() as conn:
             for table in SEED_TABLES:
                 _seed_rows[table.name] = [dict(row._mapping) for row in await conn.execute(select(table))]
-    return Seed()
+    yield Seed()
+    if request.module.__name__.rsplit(".", 1)[-1] in SCANNED_SUITES:
+        await assert_events_hold_ids_only(core)
 
 
 # -- callers the tests of an account's parts and of the customer definitions share -------------------
@@ -137,3 +140,50 @@ async def csr(client: httpx.AsyncClient, core: Core, seeded: Seed) -> dict[str, 
 def mailbox(core: Core, smtp_server: SmtpServer) -> Mailbox:
     """The mail the service sends, as received by a real SMTP server (tests/smtp.py)."""
     return Mailbox(core, smtp_server)
+
+
+# -- events hold ids only ----------------------------------------------------------------------------
+
+SCANNED_SUITES = frozenset({
+    "test_login", "test_login_state", "test_lockout", "test_password_reset", "test_change_password", "test_two_factor",
+    "test_two_factor_pending_token", "test_two_factor_site_rule", "test_otp", "test_sessions", "test_impersonation",
+    "test_accounts", "test_events_flows",
+})
+SECRETS = ("a perfectly fine passphrase", "another perfectly fine passphrase", "a brand new passphrase")
+"""The suites' passwords. The scan (`seeded`, after each test of these suites): every event the test wrote holds
+ids only. Its entity and extended properties name accounts, users and sessions that exist (an account id, an
+account's or a visit's user id, a session id), and nothing in it is an email address, a name or one of the
+suites' passwords (a code or a token is none of those ids)."""
+
+
+async def assert_events_hold_ids_only(core: Core) -> None:
+    t = tables
+    async with core.store.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in await conn.execute(select(t.events))]
+        if not rows:
+            return
+        accounts = {str(r.id): (r.user_id, r.email, r.first_name, r.last_name, r.username)
+                    for r in await conn.execute(select(t.accounts))}
+        families = {str(r.id): str(r.user_id) for r in await conn.execute(
+            select(t.token_families.c.id, t.token_families.c.user_id))}
+        deleted = {str(r.account_id) for r in await conn.execute(
+            select(t.audit_entries.c.account_id).where(t.audit_entries.c.event == "account.deleted"))}
+    people = {str(v).lower() for person in accounts.values() for v in person[1:] if v}
+    user_ids = {str(a[0]) for a in accounts.values()} | set(families.values())
+    known = {
+        "userId": user_ids, "previousAnonymousUserId": set(families.values()), "sessionId": set(families),
+    }
+    for row in rows:
+        extended = row["extended_properties"] or {}
+        text_of_row = " ".join(str(v) for v in (row["entity_id"], row["correlation_id"], *extended, *extended.values())
+                               ).lower()
+        assert "@" not in text_of_row, row
+        assert not any(secret in text_of_row for secret in SECRETS), row
+        assert not any(value in text_of_row for value in people if len(value) > 3), row
+        entity = row["entity_id"]
+        if row["topic"].startswith(("customeraccount.", "customersession.", "customercontact.", "customercard.")):
+            assert entity in accounts or entity in deleted or entity in user_ids, row
+        for key, value in extended.items():
+            assert isinstance(value, int | str) and key.endswith(("Id", "FQN")), row
+            if key in known:
+                assert str(value) in known[key], row

@@ -37,12 +37,16 @@ async def test_healthz_is_alive_whatever_the_path_case(client: httpx.AsyncClient
 
 async def test_ready_with_the_database_and_no_redis_configured(client: httpx.AsyncClient) -> None:
     r = await client.get("/readyz")
-    assert ok(r) == {"status": "ready", "database": "ok", "redis": "not configured", "webhookBacklog": 0}
+    body = ok(r)
+    assert isinstance(body.pop("webhookBacklog"), int)  # deliveries waiting: a detail, not a condition
+    assert body == {"status": "ready", "database": "ok", "redis": "not configured"}
 
 
 async def test_ready_with_a_real_redis(client: httpx.AsyncClient, core: Core) -> None:
     core.settings.redis_url = REDIS_URL
-    assert ok(await client.get("/readyz")) == {"status": "ready", "database": "ok", "redis": "ok", "webhookBacklog": 0}
+    body = ok(await client.get("/readyz"))
+    assert isinstance(body.pop("webhookBacklog"), int)
+    assert body == {"status": "ready", "database": "ok", "redis": "ok"}
 
 
 async def test_redis_that_refuses_connections_is_named(client: httpx.AsyncClient, core: Core) -> None:

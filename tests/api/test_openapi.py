@@ -28,7 +28,10 @@ OURS = {
     # what Kibo's published specs lack: the error envelope (its SDKs' ApiError), our additions and requests
     "ApiError", "CustomerSession", "CustomerSessionCollection", "Tenant", "TenantSite", "JsonWebKeySet",
     "OpenIdConfiguration", "Liveness", "Readiness", "TwoFactorInfo", "OtpRequestInfo", "OtpAuthInfo",
-    "CustomerAccountUpdate", "ApplicationSubscriptionCollection", "WebhookDelivery", "WebhookDeliveryCollection",
+    "CustomerAccountUpdate", "ApplicationSubscriptionCollection", "ApplicationSubscriptionCreated", "WebhookDelivery",
+    "WebhookDeliveryCollection",
+    # Kibo's event contracts (Event Pull API: mozu-java's contracts/event), in neither of the two specs
+    "Event", "EventCollection", "EventExtendedProperty",
 }
 
 

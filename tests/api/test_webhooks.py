@@ -22,7 +22,7 @@ from standardwebhooks import Webhook
 
 from tests.api.support import assert_error, ok
 from tests.conftest import ADMIN, OTHER, OTHER_TENANT, STOREFRONT, TENANT, app_token, headers
-from tests.webhook_receiver import receiver
+from tests.webhook_receiver import localhost_certificate, receiver
 from tests.webhook_support import SUBSCRIPTIONS, add_event, delivery_rows, run_until, subscribe, webhook_settings
 from ticketbooth.app import create_app
 from ticketbooth.applications import admin
@@ -227,7 +227,7 @@ async def test_retries_with_the_same_event_id_then_delivered(client: httpx.Async
 
 async def test_given_up_then_redelivered(database_url: str, client: httpx.AsyncClient,
                                          admin_headers: dict[str, str], core: Core) -> None:
-    quick = await open_core(webhook_settings(database_url, webhook_retry_for_seconds=0.3), SystemClock())
+    quick = await open_core(webhook_settings(database_url, webhook_retry_for_seconds=2.0), SystemClock())
     try:
         with receiver(status=500) as rx:
             sub = await subscribe(client, admin_headers, rx.url, "customeraccount.updated")
@@ -312,6 +312,63 @@ async def test_a_hanging_endpoint_delays_no_other(database_url: str, client: htt
     assert all(r.claimed_by is None for r in rows)  # stopping gave the hung claims back
 
 
+async def test_paused_and_deleted_subscriptions_get_nothing(client: httpx.AsyncClient,
+                                                             admin_headers: dict[str, str], core: Core) -> None:
+    with receiver(status=503) as rx, receiver() as paused_rx:
+        sid = (await subscribe(client, admin_headers, rx.url, "customeraccount.created"))["applicationSubscriptionId"]
+        await subscribe(client, admin_headers, paused_rx.url, "customeraccount.created", noCallback=True)
+        await add_event(core, "customeraccount.created", "1")
+        deliverer = Deliverer(core)
+        try:
+            await run_until(deliverer, lambda: len(rx.received) >= 1)
+            assert [(r.subscription_id, r.status) for r in await delivery_rows(core)] == [(sid, "pending")]
+            r = await client.delete(f"{SUBSCRIPTIONS}/events/{sid}", headers=admin_headers)
+            assert r.status_code == 200
+            assert await delivery_rows(core) == []  # its pending delivery went with it
+            seen = len(rx.received)
+            await add_event(core, "customeraccount.created", "2")
+            for _ in range(10):
+                await deliverer.run_once()
+                await deliverer.drain()
+                await asyncio.sleep(0.05)
+        finally:
+            await deliverer.stop()
+        assert len(rx.received) == seen and paused_rx.received == []
+    assert await delivery_rows(core) == []
+
+
+async def test_https_to_the_checked_address_with_the_name_verified(database_url: str, tmp_path: Any,
+                                                                    client: httpx.AsyncClient,
+                                                                    admin_headers: dict[str, str], core: Core) -> None:
+    """An https endpoint by name: the connection goes to the address checked, and the certificate is verified
+    for the name (SNI), against the CAs of TICKETBOOTH_WEBHOOK_CAFILE; without them, nothing is sent."""
+    cert, key = localhost_certificate(tmp_path)
+    trusting = await open_core(webhook_settings(database_url, webhook_cafile=str(cert)), SystemClock())
+    try:
+        with receiver(tls=(cert, key)) as rx:
+            assert rx.url.startswith("https://localhost:")
+            await subscribe(client, admin_headers, rx.url, "customeraccount.created")
+            untrusting = Deliverer(core)  # the system's CAs: the self-signed certificate is refused
+            await add_event(core, "customeraccount.created", "1")
+            try:
+                await run_until(untrusting, lambda: False, within=0.5)
+            except AssertionError:
+                pass
+            finally:
+                await untrusting.stop()
+            assert rx.received == []
+            assert (await delivery_rows(core))[0].last_error == "the request failed: ConnectError"
+            deliverer = Deliverer(trusting)
+            try:
+                await run_until(deliverer, lambda: len(rx.received) >= 1)
+            finally:
+                await deliverer.stop()
+            assert rx.received[0].headers["host"] == f"localhost:{rx.port}"
+    finally:
+        await trusting.close()
+    assert (await delivery_rows(core))[0].status == "delivered"
+
+
 async def test_redirects_not_followed(client: httpx.AsyncClient, admin_headers: dict[str, str], core: Core) -> None:
     with receiver() as target, receiver(status=302) as rx:
         rx.location = target.url
@@ -386,13 +443,12 @@ async def test_two_deliverers_share_the_work(database_url: str, client: httpx.As
 # -- operations ----------------------------------------------------------------------------------------
 
 async def test_backlog_in_readyz_and_metrics(client: httpx.AsyncClient, core: Core, seeded: Any) -> None:
-    assert ok(await client.get("/readyz"))["webhookBacklog"] == 0
+    before = ok(await client.get("/readyz"))["webhookBacklog"]  # the seeding's own events, not yet dispatched
     await add_event(core, "customeraccount.created", "1")
-    assert ok(await client.get("/readyz"))["webhookBacklog"] == 1
-    if True:
-        text = (await client.get("/metrics", headers={"Authorization": "Bearer m-token"})).text
-        assert "ticketbooth_webhook_backlog 1.0" in text
-        assert 'ticketbooth_webhook_deliveries_total{outcome="delivered"}' in text
+    assert ok(await client.get("/readyz"))["webhookBacklog"] == before + 1
+    text = (await client.get("/metrics", headers={"Authorization": "Bearer m-token"})).text
+    assert f"ticketbooth_webhook_backlog {before + 1}.0" in text
+    assert 'ticketbooth_webhook_deliveries_total{outcome="delivered"}' in text
 
 
 async def test_retention_and_lifespan(database_url: str, seeded: Any) -> None:

@@ -36,6 +36,8 @@ from ticketbooth.domain.models import (
 )
 from ticketbooth.domain.policies import login_key, user_inputs
 from ticketbooth.domain.text import clean_email, clean_username, has_unstorable
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.login import limits
 from ticketbooth.login import names as login_names
@@ -224,6 +226,8 @@ async def create_login(
             raise Conflict("Validation conflict: the account already has a login")
         await audit.record(core, audit.Event.ACCOUNT_UPDATED, caller=caller, account_id=account.id,
                            actor=caller.app.client_id, detail={"fields": ["login"]}, store=tx)
+        await events.publish(core, tx, topics.ACCOUNT_UPDATED, entity_id=account.id, caller=caller)
+        await events.publish(core, tx, topics.LOGIN_NAMES_CHANGED, entity_id=account.id, caller=caller)
         refreshed = await tx.get_account(account.id)
         assert refreshed is not None
         return await open_family(
@@ -362,6 +366,7 @@ async def update_account(core: Core, caller: Caller, shopper: Shopper | None, ac
                 await tx.revoke_account_families(account.id, now, REVOKED_BY_DEACTIVATION)
             await _audit_update(core, tx, caller, shopper, account.id, values)
             if renamed:
+                await events.publish(core, tx, topics.LOGIN_NAMES_CHANGED, entity_id=account.id, caller=caller)
                 notice = await login_names.notify(core, tx, caller, account, renamed)
         updated = await tx.get_account(account.id)
     if notice:
@@ -402,12 +407,13 @@ def _admin_actor(caller: Caller) -> str | None:
 async def _audit_update(core: Core, tx: AccountsPersistence, caller: Caller, shopper: Shopper | None, account_id: int,
                         values: Mapping[str, Any]) -> None:
     """The audit entries of an account update: which fields changed (never their values), and a
-    separate one when it was disabled."""
+    separate one when it was disabled; and its event (`customeraccount.updated`)."""
     own = shopper is not None and not shopper.is_anonymous and shopper.account_id == account_id
     who = None if own else caller.app.client_id
     fields = sorted(name for name in values if not name.endswith("_key"))
     await audit.record(core, audit.Event.ACCOUNT_UPDATED, caller=caller, account_id=account_id, actor=who,
                        detail={"fields": fields}, store=tx)
+    await events.publish(core, tx, topics.ACCOUNT_UPDATED, entity_id=account_id, caller=caller)
     if values.get("is_active") is False:
         await audit.record(core, audit.Event.ACCOUNT_DISABLED, caller=caller, account_id=account_id, actor=who,
                            store=tx)

@@ -17,6 +17,8 @@ from ticketbooth.domain.errors import Conflict, InvalidParameter
 from ticketbooth.domain.models import KNOWN_BEHAVIORS, NewAccount, Profile, SettingsOwner
 from ticketbooth.domain.policies import SiteSettings, TenantSettings, login_key, user_inputs
 from ticketbooth.domain.text import clean_email, clean_username
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.login.passwords import password_problems, strength_problems
 
@@ -41,8 +43,12 @@ async def ensure_tenant(core: Core, tenant_id: int, site_id: int, name: str | No
         assert tenant is not None
     if customer_set is not None and not (0 < len(customer_set) <= 100 and customer_set.isprintable()):
         raise InvalidParameter("customer-set", "customer-set must be 1-100 printable characters")
-    set_id = (await core.store.ensure_customer_set(tenant_id, customer_set, core.clock.now())
-              if customer_set else tenant.default_customer_set_id)
+    set_id = tenant.default_customer_set_id
+    if customer_set:
+        async with core.store.transaction() as tx:
+            set_id, created_set = await tx.claim_customer_set(tenant_id, customer_set, core.clock.now())
+            if created_set:
+                await events.publish(core, tx, topics.CUSTOMER_SET_CREATED, entity_id=set_id, tenant_id=tenant_id)
     site = await core.store.get_site(site_id)
     if site is None:
         await core.store.create_site(site_id, tenant_id, set_id, f"Site {site_id}", core.clock.now())

@@ -38,6 +38,7 @@ with that store's SQLite write lock and rotation: nothing here is kept per proce
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from ticketbooth.db import tables as t
 from ticketbooth.domain.errors import ServiceUnavailable
 from ticketbooth.domain.models import TicketRecord, TokenFamily
 from ticketbooth.infra.reachability import (
@@ -62,6 +64,9 @@ from ticketbooth.tickets.store.rotation import Encoded, PostgresRotation, Rotati
 from ticketbooth.tickets.store.rows import FAMILY_COLUMNS, TICKET_COLUMNS, Codec, names, pg_typed, select_sql
 
 T = TypeVar("T")
+
+_INSERT_EVENT = insert(t.events).values({c.name: bindparam(c.name, type_=c.type) for c in t.events.c if not c.primary_key})
+"""A row of the event log (events/), written with a login's new family (its bind names: the columns')."""
 
 
 async def _nothing_to_reset(connection: Any) -> None:
@@ -80,7 +85,11 @@ CHECKPOINT_EVERY = 500
 class HotPath(Protocol):
     """What the Store runs on the raw driver. `None` from a read means "not found"."""
 
-    async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None: ...
+    async def insert_family(self, family: TokenFamily, first: TicketRecord,
+                            event: dict[str, Any] | None = None) -> None:
+        """The family and its first ticket, and with them `event` (a row of the event log: a login's), as
+        one write."""
+        ...
 
     async def ticket_where(self, column: str, token_hash: str) -> tuple[TicketRecord, TokenFamily] | None: ...
 
@@ -250,12 +259,19 @@ class SqliteHotPath:
 
     # -- writes, grouped on the writer thread ----------------------------------------------------
 
-    async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None:
+    async def insert_family(self, family: TokenFamily, first: TicketRecord,
+                            event: dict[str, Any] | None = None) -> None:
         fam, ticket = self._codec.family(family), self._codec.ticket(first)
+        add = None
+        if event is not None:
+            statement = prepared(_INSERT_EVENT, self._dialect)
+            add = (statement.sql, statement.params(event))
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(self._insert_family, fam)
             conn.execute(self._insert_ticket, ticket)
+            if add is not None:
+                conn.execute(*add)
 
         await self._write(op)
 
@@ -574,6 +590,11 @@ class PostgresHotPath:
         new_family = f"INSERT INTO token_families ({names(FAMILY_COLUMNS)}) VALUES ({fam_marks})"  # noqa: S608
         new_ticket = f"INSERT INTO tickets ({names(TICKET_COLUMNS)}) VALUES ({ticket_marks})"  # noqa: S608
         self._insert_family = f"WITH f AS ({new_family}) {new_ticket}"
+        # with a login's event: one more data-modifying CTE, the event's parameters numbered after the ticket's
+        event_insert = prepared(_INSERT_EVENT, dialect)
+        offset = nf + len(TICKET_COLUMNS)
+        numbered = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", event_insert.sql)
+        self._insert_family_event = f"WITH f AS ({new_family}), k AS ({new_ticket}) {numbered}"
 
         # many new families: one array per column
         families = f"INSERT INTO token_families ({names(FAMILY_COLUMNS)}) " \
@@ -643,8 +664,14 @@ class PostgresHotPath:
 
     # -- new families --------------------------------------------------------------------------
 
-    async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None:
-        await self._new_families.write((self._codec.family(family), self._codec.ticket(first)))
+    async def insert_family(self, family: TokenFamily, first: TicketRecord,
+                            event: dict[str, Any] | None = None) -> None:
+        if event is None:
+            await self._new_families.write((self._codec.family(family), self._codec.ticket(first)))
+            return
+        params = prepared(_INSERT_EVENT, self._dialect).params(event)
+        await self._run("execute", self._insert_family_event, *self._codec.family(family), *self._codec.ticket(first),
+                        *params)
 
     async def _one_family(self, item: tuple[list[Any], list[Any]]) -> None:
         await self._run("execute", self._insert_family, *item[0], *item[1])

@@ -136,15 +136,19 @@ class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore,
 
     async def ensure_customer_set(self, tenant_id: int, code: str, now: datetime) -> int:
         """The id of the tenant's customer set `code`, created (not default) if missing."""
+        return (await self.claim_customer_set(tenant_id, code, now))[0]
+
+    async def claim_customer_set(self, tenant_id: int, code: str, now: datetime) -> tuple[int, bool]:
+        """The id of the tenant's customer set `code`, created (not default) if missing, and whether it was."""
         async with self._begin(write=True) as conn:
             where = (t.customer_sets.c.tenant_id == tenant_id, t.customer_sets.c.code == code)
             found = (await conn.execute(select(t.customer_sets.c.id).where(*where))).scalar()
             if found is not None:
-                return int(found)
+                return int(found), False
             res = await conn.execute(insert(t.customer_sets).values(
                 tenant_id=tenant_id, code=code, name=code, is_default=False, created_at=now
             ).returning(t.customer_sets.c.id))
-            return int(res.scalar_one())
+            return int(res.scalar_one()), True
 
     async def customer_set_id_by_code(self, tenant_id: int, code: str) -> int | None:
         """The id of the tenant's customer set `code`, compared case-insensitively (None if none)."""
@@ -269,13 +273,21 @@ class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore,
 
     # -- token families and tickets ---------------------------------------------------------------
 
-    async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None:
+    async def insert_family(self, family: TokenFamily, first: TicketRecord,
+                            event: dict[str, Any] | None = None) -> None:
+        """The family and its first ticket, and `event` (a row of the event log: a login's) with them, as
+        one write: on the hot path outside a transaction (a login holds no transaction), else in it."""
         hot = self._hot
         if hot is not None:
-            return await hot.insert_family(family, first)
-        async with self._begin(write=True) as conn:
-            await conn.execute(_INSERT_FAMILY, _family_values(family))
-            await conn.execute(_INSERT_TICKET, _ticket_values(first))
+            await hot.insert_family(family, first, event)
+        else:
+            async with self._begin(write=True) as conn:
+                await conn.execute(_INSERT_FAMILY, _family_values(family))
+                await conn.execute(_INSERT_TICKET, _ticket_values(first))
+                if event is not None:
+                    await conn.execute(insert(t.events), event)
+        if event is not None:
+            self._count_events([event])
 
     async def ticket_by_access(self, access_hash: str) -> tuple[TicketRecord, TokenFamily] | None:
         return await self._ticket_where(_TICKET_BY_ACCESS, "access_hash", access_hash)

@@ -158,6 +158,9 @@ class LockoutPolicy(BaseModel):
     it are refused. They come back at this many per `address_window_minutes`."""
     address_window_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     """The period over which the per-address allowance refills completely."""
+    failed_logins_event: int = Field(default=5, ge=0, le=1000)
+    """The consecutive failed password logins of an account that publish a `customeraccount.loginfailed`
+    event (events/, issue 17), once per run of failures (when the count reaches it); 0: never."""
 
 
 def remaining_login_attempts(policy: LockoutPolicy, failed_logins: int) -> int:

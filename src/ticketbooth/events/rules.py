@@ -71,9 +71,9 @@ SEGMENT_ACCOUNT_ADDED = _topic("customersegment.customeradded", (
 SEGMENT_ACCOUNT_REMOVED = _topic("customersegment.customerremoved", (
     "An account left a segment; entityId: the account id, extended: segmentId."))
 ATTRIBUTE_DEFINITION_CREATED = _topic("customerattribute.created", (
-    "A customer attribute definition was created; entityId: its attributeFQN."))
+    "A customer attribute definition was created; entityId: its id, extended: attributeFQN."))
 ATTRIBUTE_DEFINITION_UPDATED = _topic("customerattribute.updated", (
-    "A customer attribute definition was changed; entityId: its attributeFQN."))
+    "A customer attribute definition was changed; entityId: its id, extended: attributeFQN."))
 # -- customer sets -----------------------------------------------------------------------------------------
 CUSTOMER_SET_CREATED = _topic("customerset.created", "A customer set was created; entityId: the customer set id.")
 # -- security ------------------------------------------------------------------------------------------------
@@ -98,11 +98,11 @@ SESSION_ENDED = _topic("customersession.ended", (
     "A session was ended (logout, its shopper, an administrator); extended: sessionId, or none when every"
     " session of the account ended."))
 IMPERSONATION_STARTED = _topic("customersession.impersonationstarted", (
-    "An application started acting as the shopper; extended: sessionId."))
+    "An application started acting as the shopper (impersonation); extended: applicationId (the acting application)."))
 
 
 _ID_KEY = re.compile(r"[a-z][A-Za-z]*(Id|FQN)")
-_ID_VALUE = re.compile(r"[A-Za-z0-9_.:~@-]{1,100}")
+_ID_VALUE = re.compile(r"[A-Za-z0-9_.:~@-]{1,255}")
 MAX_EXTENDED = 8
 
 

@@ -31,6 +31,10 @@ class EventStore(StoreBase):
             return
         async with self._begin(write=True) as conn:
             await conn.execute(_INSERT, rows)
+        self._count_events(rows)
+
+    def _count_events(self, rows: list[dict[str, Any]]) -> None:
+        """Count written events in /metrics once committed (`TopicInfo.counted` topics only)."""
         counts = Counter(r["topic"] for r in rows if (info := TOPICS.get(r["topic"])) is not None and info.counted)
         if counts:
             self._on_commit(lambda: metrics.events_written(counts))

@@ -203,6 +203,14 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
         "A live session (a refresh-token family) of an account: never a token.", id=STRING, createdOn=DATE,
         lastUsedOn=DATE, expiresOn=DATE, clientAddress=TEXT, userAgent=TEXT, applicationId=TEXT, siteId=INT32,
         isImpersonation=BOOL),
+    "EventExtendedProperty": shape("An id the event carries (never personal data).", key=STRING,
+                                   value={"type": ["string", "integer"]}),
+    "Event": shape(
+        "One event of the log: ids only, the receiver calls back for details. id orders the log; eventId is the "
+        "push notification's; timestamp is ours (= auditInfo.createDate).",
+        id=STRING, eventId=STRING, topic=STRING, entityId=STRING, correlationId=TEXT, isTest=BOOL, tenantId=INT32,
+        siteId=MAYBE_INT32, catalogId={"type": "null"}, masterCatalogId={"type": "null"}, timestamp=DATE,
+        auditInfo=ref("AdminUserAuditInfo"), extendedProperties=array(ref("EventExtendedProperty"))),
     "AuthTicket": shape("An application ticket (legacy application authentication).", accessToken=STRING,
                         accessTokenExpiration=DATE, refreshToken=STRING, refreshTokenExpiration=DATE),
     "OAuthAccessTokenResponse": shape("An application token (OAuth 2 client credentials).", access_token=STRING,
@@ -221,8 +229,12 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
     "AppDevEvent": shape("A topic a subscription asks for: eventName is the topic (customeraccount.created).",
                          eventId=INT32, eventName=STRING, eventCategory=TEXT, apiVersionNumber=TEXT),
     "ApplicationSubscription": shape(
-        "An application's event subscription: its endpoint and topics (events). noCallback true pauses it. "
-        "sharedSecret, the signing secret, is in the creation's answer only.",
+        "An application's event subscription: its endpoint and topics (events). noCallback true pauses it.",
+        applicationSubscriptionId=INT32, applicationEndPoint=STRING, events=array(ref("AppDevEvent")),
+        packageId=INT32, noCallback=BOOL),
+    "ApplicationSubscriptionCreated": shape(
+        "A new event subscription, with its signing secret (sharedSecret), answered this once: the receiver "
+        "verifies deliveries with it (mozu-node-sdk's isRequestValid sharedSecret, or Standard Webhooks).",
         applicationSubscriptionId=INT32, applicationEndPoint=STRING, events=array(ref("AppDevEvent")),
         packageId=INT32, noCallback=BOOL, sharedSecret=STRING),
     "WebhookDelivery": shape(
@@ -238,7 +250,7 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
 for _name, _item in [("CustomerAccount", "Accounts"), ("CustomerContact", "Contacts"), ("CustomerNote", "Notes"),
                      ("CustomerAttribute", "Attribute values"), ("CommerceRuntimeAttribute", "Attribute definitions"),
                      ("CustomerSet", "Customer sets"), ("CustomerAuditEntry", "Audit entries, newest first"),
-                     ("CustomerSession", "Live sessions"),
+                     ("CustomerSession", "Live sessions"), ("Event", "Events of the log, in log order"),
                      ("CustomerPurchaseOrderAccount", "Purchase order accounts"),
                      ("PurchaseOrderTransaction", "Purchase order transactions, newest first unless sortBy says"),
                      ("ApplicationSubscription", "Event subscriptions"), ("WebhookDelivery", "Deliveries, newest first")]:
@@ -451,6 +463,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", f"{A}/{{accountId}}/sessions"): Operation("204", auth=SHOPPER),
     ("DELETE", f"{A}/{{accountId}}/sessions/{{sessionId}}"): Operation("204", auth=SHOPPER),
     ("GET", f"{A}/{{accountId}}/auditlog/entries"): Operation("CustomerAuditEntryCollection", auth=SHOPPER),
+    # the event log (events/routes.py): Kibo's Event Pull API
+    ("GET", "/api/event/pull"): Operation("EventCollection"),
+    ("GET", "/api/event/pull/{eventId}"): Operation("Event"),
     # an account's parts
     ("GET", f"{A}/{{accountId}}/contacts"): Operation("CustomerContactCollection", auth=SHOPPER),
     ("POST", f"{A}/{{accountId}}/contacts"): Operation("CustomerContact", body="CustomerContactInput", auth=SHOPPER),
@@ -515,7 +530,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", f"{C}/customersets"): Operation("CustomerSetCollection"),
     ("GET", f"{C}/customersets/{{code}}"): Operation("CustomerSet"),
     # event subscriptions (Kibo's AppEvent) and their deliveries (ours)
-    ("POST", f"{S}/events"): Operation("ApplicationSubscription", body="ApplicationSubscriptionInput"),
+    ("POST", f"{S}/events"): Operation("ApplicationSubscriptionCreated", body="ApplicationSubscriptionInput"),
     ("PUT", f"{S}/events"): Operation("ApplicationSubscription", body="ApplicationSubscriptionInput"),
     ("GET", f"{S}/events"): Operation("ApplicationSubscriptionCollection"),
     ("DELETE", f"{S}/events/{{applicationSubscriptionId}}"): Operation("200-empty"),

@@ -421,10 +421,11 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
         raise PasswordChangeRequired("Password Change Required: the password must be changed (Change-Password) "
                                      "before logging in")
     unlock = gate.is_locked
-    await core.store.record_code_login(account.id, now, two_factor=False, unlock=unlock)
-    if unlock:
-        await audit.record(core, Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
-                           detail={"by": "otp-login"})
+    async with core.store.transaction() as tx:  # the unlock, its audit entry and its event together
+        await tx.record_code_login(account.id, now, two_factor=False, unlock=unlock)
+        if unlock:
+            await audit.record(core, Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
+                               detail={"by": "otp-login"}, store=tx)
     await core.store.remember_devices(account.id, _devices(core, account.id, fingerprint, region), now)
     await audit.record(core, Event.OTP_VERIFIED, caller=caller, account_id=account.id)
     full = await core.store.get_account(account.id)

@@ -42,6 +42,8 @@ from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidCredentials
 from ticketbooth.domain.models import MAIL_ACCOUNT_LOCKED, NO_ACCOUNT, Account
 from ticketbooth.domain.policies import lock_expiry, lock_in_force
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 from ticketbooth.login import limits
 from ticketbooth.mail import service as mail
 
@@ -175,10 +177,12 @@ async def refuse(core: Core, caller: Caller, subject: str, account: Account | No
     expires = lock_expiry(policy, now)
     detail = {"reason": reason} if via is None else {"reason": reason, "via": via}
     async with core.store.transaction() as tx:
-        locked = await tx.record_failed_login(account.id if counted and account else NO_ACCOUNT, now,
-                                              policy.max_failed_logins, expires)
+        locked, failures = await tx.record_failed_login_count(account.id if counted and account else NO_ACCOUNT, now,
+                                                              policy.max_failed_logins, expires)
         await audit.record(core, audit.Event.LOGIN_FAILED, caller=caller, account_id=account.id if account else None,
                            detail=detail, store=tx)
+        if account is not None and failures and failures == policy.failed_logins_event:
+            await events.publish(core, tx, topics.LOGIN_FAILED, entity_id=account.id, caller=caller)
         if locked and account is not None:
             await audit.record(core, audit.Event.ACCOUNT_LOCKED, caller=caller, account_id=account.id, detail={
                 "by": "failed-logins", "failures": policy.max_failed_logins,

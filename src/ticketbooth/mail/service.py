@@ -162,12 +162,14 @@ class MailSender:
 
     async def housekeeping(self) -> None:
         """Drop sent and given-up messages after `mail_keep_days`, codes and login challenges a day after
-        they expired, and audit entries older than their tenant's `audit.keep_days`."""
+        they expired, audit entries older than their tenant's `audit.keep_days`, and dispatched events older than
+        `event_retention_days`."""
         now = self.core.clock.now()
         await self.store.purge_mail(now, now - timedelta(days=self.core.settings.mail_keep_days), self.max_attempts)
         await self.store.purge_codes(now - timedelta(days=1))
         await self.store.purge_challenges(now - timedelta(days=1))
         await self.store.purge_expired_audit_entries(now)
+        await self.store.purge_events(now - timedelta(days=self.core.settings.event_retention_days))
 
     # -- in the background --
 

@@ -20,6 +20,8 @@ from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import Forbidden, InvalidParameter, NotFound
 from ticketbooth.domain.models import BEHAVIOR_IMPERSONATE, IssuedTicket
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 from ticketbooth.tickets.service import open_family
 
 # Kibo's cart ids are 32 hex characters; other carts' ids are allowed, but only plain ones.
@@ -60,6 +62,8 @@ async def impersonate(core: Core, caller: Caller, account_id: int | None, user_i
         )
         await audit.record(core, audit.Event.IMPERSONATED, caller=caller, account_id=account.id,
                            actor=caller.app.client_id, detail={"cartId": cart}, store=tx)
+        await events.publish(core, tx, topics.IMPERSONATION_STARTED, entity_id=account.id, caller=caller,
+                             extended={"applicationId": caller.app.id})
     # the family's refresh token stays here: an impersonation ends when its access token does
     return dataclasses.replace(issued, refresh_token=None, refresh_expires_at=None)
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from ticketbooth.audit.persistence import AuditTrail
 from ticketbooth.domain.models import Account, TicketRecord, TokenFamily
 
 
 class TokenFamilies(Protocol):
-    """Opening a token family with its first ticket: what `open_family` needs of a store or transaction."""
+    """Opening a token family with its first ticket, and a login's event with it (a row of the event log):
+    what `open_family` needs of a store or transaction."""
 
-    async def insert_family(self, family: TokenFamily, first: TicketRecord) -> None: ...
+    async def insert_family(self, family: TokenFamily, first: TicketRecord,
+                            event: dict[str, Any] | None = None) -> None: ...
 
 
 class TicketsPersistence(TokenFamilies, AuditTrail, Protocol):

@@ -37,6 +37,8 @@ from ticketbooth.domain.models import (
     TokenFamily,
 )
 from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, meets_two_factor_rule, ticket_ttls
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 from ticketbooth.infra.tokens import at_rest, derive, new_hex
 from ticketbooth.login import limits
 from ticketbooth.tickets.persistence import TokenFamilies
@@ -151,7 +153,11 @@ async def open_family(
     )
     refresh_token, access_token = new_hex(REFRESH_TOKEN_BYTES), new_hex(ACCESS_TOKEN_BYTES)
     record = _record(family, refresh_token, access_token, 0, now, family.expires_at)
-    await store.insert_family(family, record)
+    login = None  # an anonymous visit or an impersonation is no login: no event
+    if account is not None and acting_client_id is None:  # a login: its event, written with its session
+        login = events.row(core, topics.LOGIN_SUCCEEDED, entity_id=account.id, caller=caller, extended={
+            "userId": user_id, "sessionId": family.id, "previousAnonymousUserId": previous_anonymous})
+    await store.insert_family(family, record, login)
     return await _hand_out(core, family, record, refresh_token, access_token, account, extra_claims)
 
 
@@ -266,6 +272,8 @@ async def refresh(core: Core, caller: Caller, refresh_token: str | None, account
         if await tx.revoke_family(family.id, now, REPLAY_REVOKE_REASON):
             await audit.record(core, audit.Event.REFRESH_REPLAYED, caller=caller, account_id=family.account_id,
                                detail={"sessionId": family.id, "generation": record.generation}, store=tx)
+            await events.publish(core, tx, topics.REFRESH_REPLAYED, entity_id=family.account_id or family.user_id,
+                                 caller=caller, extended={"sessionId": family.id})
     raise _refused("the refresh token has already been used")
 
 

@@ -40,7 +40,7 @@ from ticketbooth.core import Core
 from ticketbooth.domain.errors import InvalidParameter, ServiceUnavailable
 from ticketbooth.events.rules import TOPICS
 from ticketbooth.infra import metrics
-from ticketbooth.infra.mail import SealError
+from ticketbooth.infra.mail import SealError, tls_context
 from ticketbooth.webhooks import rules
 from ticketbooth.webhooks.persistence import WebhooksPersistence
 from ticketbooth.webhooks.rules import Endpoint, EndpointPolicy, Job
@@ -51,7 +51,7 @@ log = logging.getLogger("ticketbooth.webhooks")
 DISPATCH_BATCH = 500
 CLAIM_BATCH = 50
 HOUSEKEEPING_SECONDS = 3600
-LEASE_MARGIN_SECONDS = 30.0
+LEASE_MARGIN_SECONDS = 5.0
 RESOLVE_LIMIT = 16
 
 
@@ -134,12 +134,14 @@ class Deliverer:
         self.worker = (worker or _worker_name())[:64]
         s = core.settings
         self.timeout = s.webhook_timeout_seconds
-        self.lease = timedelta(seconds=s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
+        # an attempt ends within the timeout; the lease leaves as long again, and a little, for its bookkeeping
+        self.lease = timedelta(seconds=2 * s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
         self.per_endpoint = s.webhook_endpoint_concurrency
         self.max_in_flight = s.webhook_max_in_flight
         self._rng = rng or random.Random()
         self._client = httpx.AsyncClient(
             follow_redirects=False, trust_env=False, timeout=httpx.Timeout(self.timeout),
+            verify=tls_context(s.webhook_cafile),
             limits=httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=0),
         )
         self._in_flight: dict[int, asyncio.Task[None]] = {}
@@ -271,7 +273,7 @@ class Deliverer:
 
     async def housekeeping(self) -> None:
         now = self.core.clock.now()
-        await self.store.purge_deliveries(now - timedelta(days=self.core.settings.webhook_keep_days))
+        await self.store.purge_deliveries(now - timedelta(days=self.core.settings.event_retention_days))
 
     # -- in the background --
 

@@ -207,6 +207,8 @@ def parse_endpoint(url: str | None, policy: EndpointPolicy) -> Endpoint:
     host = (parts.hostname or "").lower().rstrip(".")
     if scheme not in ("https", "http") or not host:
         raise _bad("must be an absolute https URL", text)
+    if port == 0:
+        raise _bad("is not a valid URL", text)
     if parts.username is not None or parts.password is not None:
         raise _bad("must not carry a user name or password", text)
     if parts.fragment:
@@ -214,7 +216,7 @@ def parse_endpoint(url: str | None, policy: EndpointPolicy) -> Endpoint:
     if scheme == "http" and host not in policy.http_hosts:
         raise _bad("must use https (plain http only for hosts the operator allows)", text)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Endpoint(url=text, scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80),
+    return Endpoint(url=text, scheme=scheme, host=host, port=port if port is not None else (443 if scheme == "https" else 80),
                     target=target)
 
 

@@ -150,6 +150,6 @@ async def redeliver(core: Core, caller: Caller | None, subscription_id: int, del
 
 
 async def purge(core: Core) -> int:
-    """Housekeeping: drop delivered and given-up deliveries older than `webhook_keep_days`."""
-    keep = timedelta(days=core.settings.webhook_keep_days)
+    """Housekeeping: drop delivered and given-up deliveries older than `event_retention_days`."""
+    keep = timedelta(days=core.settings.event_retention_days)
     return await _store(core).purge_deliveries(core.clock.now() - keep)

@@ -31,6 +31,7 @@ _s = t.webhook_subscriptions.c
 _d = t.webhook_deliveries.c
 _e = t.events.c
 LAST_ERROR_MAX = 500
+_ANY_UNDISPATCHED = select(_e.id).where(_e.dispatched_at.is_(None)).limit(1)
 DISPATCH_LOCK = 0x7469636B_77680001
 """PostgreSQL advisory lock key of the dispatcher ("tick" "wh" 1)."""
 
@@ -118,7 +119,11 @@ class WebhookStore(StoreBase):
     async def dispatch_events(self, now: datetime, limit: int) -> tuple[int, int]:
         """Turn up to `limit` undispatched events, oldest first, into deliveries for the active subscriptions
         of their tenant and topic, and mark them dispatched; (events dispatched, deliveries created). (0, 0)
-        on PostgreSQL while another process dispatches."""
+        on PostgreSQL while another process dispatches. A read first: an idle round takes no write lock
+        (SQLite's is the one the hot paths commit under)."""
+        async with self._begin(write=False) as conn:
+            if (await conn.execute(_ANY_UNDISPATCHED)).first() is None:
+                return 0, 0
         async with self._begin(write=True) as conn:
             if not self._is_sqlite:
                 got = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
@@ -168,6 +173,11 @@ class WebhookStore(StoreBase):
         ).order_by(_d.next_attempt_at, _d.id).limit(limit)
         if skip_subscriptions:
             pick = pick.where(_d.subscription_id.not_in(list(skip_subscriptions)))
+        async with self._begin(write=False) as conn:  # an idle round takes no write lock
+            if (await conn.execute(select(_d.id).where(_d.status == PENDING, _d.next_attempt_at <= now,
+                                                       or_(_d.claimed_until.is_(None), _d.claimed_until < now))
+                                   .limit(1))).first() is None:
+                return []
         if not self._is_sqlite:
             pick = pick.with_for_update(skip_locked=True, of=t.webhook_deliveries)
         async with self._begin(write=True) as conn:

@@ -41,6 +41,8 @@ from ticketbooth.domain.models import (
     VocabularyValue,
 )
 from ticketbooth.domain.text import clean_text
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 
 DEFAULT_NAMESPACE = "tenant"
 SHOPPER_ENTERED = "ShopperEntered"
@@ -338,7 +340,10 @@ async def create_definition(core: Core, caller: Caller, spec: AttributeSpec) -> 
         if await tx.count_definitions(caller.tenant.id) >= MAX_DEFINITIONS_PER_TENANT:
             raise InvalidParameter("attributeCode", f"Missing or invalid parameter: a tenant may have at most "
                                    f"{MAX_DEFINITIONS_PER_TENANT} attribute definitions")
-        return await tx.insert_definition(caller.tenant.id, cleaned, core.clock.now(), actor(caller, None))
+        created = await tx.insert_definition(caller.tenant.id, cleaned, core.clock.now(), actor(caller, None))
+        await events.publish(core, tx, topics.ATTRIBUTE_DEFINITION_CREATED, entity_id=created.id, caller=caller,
+                             extended={"attributeFQN": created.fqn})
+        return created
 
 
 async def update_definition(core: Core, caller: Caller, fqn: str, spec: AttributeSpec) -> AttributeDefinition:
@@ -356,10 +361,13 @@ async def update_definition(core: Core, caller: Caller, fqn: str, spec: Attribut
     if cleaned.data_type != current.spec.data_type:
         raise InvalidParameter("dataType", f"Missing or invalid parameter: the dataType of {current.fqn} cannot change "
                                f"(it is {current.spec.data_type})", cleaned.data_type)
-    updated = await core.store.update_definition(caller.tenant.id, current.id, cleaned, core.clock.now(),
-                                                 actor(caller, None))
-    if updated is None:
-        raise _missing_definition(fqn)
+    async with core.store.transaction() as tx:
+        updated = await tx.update_definition(caller.tenant.id, current.id, cleaned, core.clock.now(),
+                                             actor(caller, None))
+        if updated is None:
+            raise _missing_definition(fqn)
+        await events.publish(core, tx, topics.ATTRIBUTE_DEFINITION_UPDATED, entity_id=updated.id, caller=caller,
+                             extended={"attributeFQN": updated.fqn})
     return updated
 
 
@@ -444,6 +452,8 @@ async def add_account_attribute(core: Core, caller: Caller, shopper: Shopper | N
         written = await write_attribute(tx, caller, account_id, given, actor(caller, shopper), core.clock.now(),
                                         replace_existing=False)
         await record_impersonated_change(core, tx, caller, shopper, account_id, "attributes")
+        await events.publish(core, tx, topics.ATTRIBUTE_CHANGED, entity_id=account_id, caller=caller,
+                             extended={"attributeFQN": written.fqn})
         return written
 
 
@@ -459,6 +469,8 @@ async def set_account_attribute(core: Core, caller: Caller, shopper: Shopper | N
         written = await write_attribute(tx, caller, account_id, AttributeValues(fqn, given.values),
                                         actor(caller, shopper), core.clock.now(), replace_existing=True)
         await record_impersonated_change(core, tx, caller, shopper, account_id, "attributes")
+        await events.publish(core, tx, topics.ATTRIBUTE_CHANGED, entity_id=account_id, caller=caller,
+                             extended={"attributeFQN": written.fqn})
         return written
 
 
@@ -474,3 +486,5 @@ async def delete_account_attribute(core: Core, caller: Caller, shopper: Shopper 
         if not await tx.delete_account_attribute(account_id, definition.id):
             raise NotFound(f"Item not found: account {account_id} has no value for the attribute {definition.fqn}")
         await record_impersonated_change(core, tx, caller, shopper, account_id, "attributes")
+        await events.publish(core, tx, topics.ATTRIBUTE_CHANGED, entity_id=account_id, caller=caller,
+                             extended={"attributeFQN": definition.fqn})

@@ -22,6 +22,8 @@ from ticketbooth.domain.errors import InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Address, Contact, ContactDetails, ContactType, Page, Phones, Shopper
 from ticketbooth.domain.text import clean_email, clean_text
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 
 MAX_CONTACTS_PER_ACCOUNT = 200
 MAX_CONTACTS_PER_REQUEST = 50
@@ -186,6 +188,9 @@ async def save_contacts(core: Core, caller: Caller, shopper: Shopper | None, acc
     async with core.store.transaction() as tx:
         saved = await write_contacts(tx, account_id, cleaned, actor(caller, shopper), core.clock.now())
         await record_impersonated_change(core, tx, caller, shopper, account_id, "contacts")
+        for (cid, _), contact in zip(cleaned, saved, strict=True):
+            await events.publish(core, tx, topics.CONTACT_CREATED if cid is None else topics.CONTACT_UPDATED,
+                                 entity_id=account_id, caller=caller, extended={"contactId": contact.id})
         return saved
 
 
@@ -205,3 +210,5 @@ async def delete_contact(core: Core, caller: Caller, shopper: Shopper | None, ac
         if not await tx.delete_contact(account_id, contact_id):
             raise NotFound(f"Item not found: contact {contact_id} of account {account_id} does not exist")
         await record_impersonated_change(core, tx, caller, shopper, account_id, "contacts")
+        await events.publish(core, tx, topics.CONTACT_DELETED, entity_id=account_id, caller=caller,
+                             extended={"contactId": contact_id})

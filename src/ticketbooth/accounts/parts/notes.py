@@ -13,6 +13,8 @@ from ticketbooth.domain.errors import InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Note, Page, Shopper
 from ticketbooth.domain.text import clean_text
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 
 MAX_NOTE_LENGTH = 10_000
 MAX_NOTES_PER_ACCOUNT = 1_000
@@ -60,20 +62,32 @@ async def add_note(core: Core, caller: Caller, shopper: Shopper | None, account_
     await _admin_account(core, caller, shopper, account_id)
     text = clean_note(content)
     async with core.store.transaction() as tx:
-        return await write_note(tx, account_id, text, actor(caller, shopper), core.clock.now())
+        note = await write_note(tx, account_id, text, actor(caller, shopper), core.clock.now())
+        await _published(core, tx, caller, account_id, note.id)
+        return note
 
 
 async def update_note(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, note_id: int,
                       content: object) -> Note:
     await _admin_account(core, caller, shopper, account_id)
     text = clean_note(content)
-    note = await core.store.update_note(account_id, note_id, text, core.clock.now(), actor(caller, shopper))
-    if note is None:
-        raise _missing(account_id, note_id)
+    async with core.store.transaction() as tx:
+        note = await tx.update_note(account_id, note_id, text, core.clock.now(), actor(caller, shopper))
+        if note is None:
+            raise _missing(account_id, note_id)
+        await _published(core, tx, caller, account_id, note_id)
     return note
 
 
 async def delete_note(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, note_id: int) -> None:
     await _admin_account(core, caller, shopper, account_id)
-    if not await core.store.delete_note(account_id, note_id):
-        raise _missing(account_id, note_id)
+    async with core.store.transaction() as tx:
+        if not await tx.delete_note(account_id, note_id):
+            raise _missing(account_id, note_id)
+        await _published(core, tx, caller, account_id, note_id)
+
+
+async def _published(core: Core, tx: AccountsPersistence, caller: Caller, account_id: int, note_id: int) -> None:
+    """The note's event (`customeraccount.notechanged`: its id, never its text), in the change's transaction."""
+    await events.publish(core, tx, topics.NOTE_CHANGED, entity_id=account_id, caller=caller,
+                         extended={"noteId": note_id})

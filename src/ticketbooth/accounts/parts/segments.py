@@ -19,6 +19,8 @@ from ticketbooth.domain.errors import Conflict, InvalidParameter, NotFound
 from ticketbooth.domain.filters import ListQuery
 from ticketbooth.domain.models import Page, Segment, Shopper
 from ticketbooth.domain.text import clean_text
+from ticketbooth.events import rules as topics
+from ticketbooth.events import service as events
 
 MAX_SEGMENTS_PER_TENANT = 10_000
 MAX_ACCOUNTS_PER_REQUEST = 1_000
@@ -69,7 +71,9 @@ async def create_segment(core: Core, caller: Caller, code: object, name: object,
             raise InvalidParameter("code", f"Missing or invalid parameter: a tenant may have at most "
                                    f"{MAX_SEGMENTS_PER_TENANT} segments")
         await _code_is_free(tx, caller.tenant.id, cleaned[0], None)
-        return await tx.insert_segment(caller.tenant.id, *cleaned, core.clock.now(), actor(caller, None))
+        segment = await tx.insert_segment(caller.tenant.id, *cleaned, core.clock.now(), actor(caller, None))
+        await events.publish(core, tx, topics.SEGMENT_CREATED, entity_id=segment.id, caller=caller)
+        return segment
 
 
 async def update_segment(core: Core, caller: Caller, segment_id: int, code: object, name: object,
@@ -80,28 +84,31 @@ async def update_segment(core: Core, caller: Caller, segment_id: int, code: obje
     async with core.store.transaction() as tx:
         await _code_is_free(tx, caller.tenant.id, cleaned[0], segment_id)
         updated = await tx.update_segment(caller.tenant.id, segment_id, *cleaned, core.clock.now(), actor(caller, None))
-    if updated is None:
-        raise _missing(segment_id)
+        if updated is None:
+            raise _missing(segment_id)
+        await events.publish(core, tx, topics.SEGMENT_UPDATED, entity_id=segment_id, caller=caller)
     return updated
 
 
 async def delete_segment(core: Core, caller: Caller, segment_id: int) -> None:
     """Delete the segment; every account leaves it."""
     require_admin(caller, "deleting a segment")
-    if not await core.store.delete_segment(caller.tenant.id, segment_id):
-        raise _missing(segment_id)
+    async with core.store.transaction() as tx:
+        if not await tx.delete_segment(caller.tenant.id, segment_id):
+            raise _missing(segment_id)
+        await events.publish(core, tx, topics.SEGMENT_DELETED, entity_id=segment_id, caller=caller)
 
 
 async def join_segments(tx: AccountsPersistence, caller: Caller, segment_ids: Sequence[int], account_ids: Sequence[int],
-                        now: datetime, *, parameter: str = "accountIds") -> None:
+                        now: datetime, *, parameter: str = "accountIds") -> dict[int, set[int]]:
     """Make the accounts members of the segments (all of the caller's tenant and site's customer set),
-    inside the caller's transaction `tx`. Members already stay as they are."""
+    inside the caller's transaction `tx`. Members already stay as they are. The accounts each segment
+    gained."""
     unknown = set(account_ids) - await tx.accounts_in_set(caller.tenant.id, caller.site.customer_set_id, account_ids)
     if unknown:
         first = min(unknown)
         raise InvalidParameter(parameter, f"Missing or invalid parameter: account {first} does not exist", first)
-    for segment_id in segment_ids:
-        await tx.add_segment_accounts(segment_id, account_ids, now)
+    return {segment_id: await tx.join_segment(segment_id, account_ids, now) for segment_id in segment_ids}
 
 
 async def add_accounts(core: Core, caller: Caller, segment_id: int, account_ids: Sequence[int]) -> None:
@@ -114,7 +121,10 @@ async def add_accounts(core: Core, caller: Caller, segment_id: int, account_ids:
     async with core.store.transaction() as tx:
         if await tx.get_segment(caller.tenant.id, segment_id) is None:
             raise _missing(segment_id)
-        await join_segments(tx, caller, [segment_id], account_ids, core.clock.now())
+        added = await join_segments(tx, caller, [segment_id], account_ids, core.clock.now())
+        for account_id in sorted(added[segment_id]):
+            await events.publish(core, tx, topics.SEGMENT_ACCOUNT_ADDED, entity_id=account_id, caller=caller,
+                                 extended={"segmentId": segment_id})
 
 
 async def remove_account(core: Core, caller: Caller, segment_id: int, account_id: int) -> None:
@@ -122,8 +132,11 @@ async def remove_account(core: Core, caller: Caller, segment_id: int, account_id
     if await core.store.get_segment(caller.tenant.id, segment_id) is None:
         raise _missing(segment_id)
     await account_for(core, caller, None, account_id, owner_may=False, with_parts=False)
-    if not await core.store.remove_segment_account(segment_id, account_id):
-        raise NotFound(f"Item not found: account {account_id} is not in segment {segment_id}")
+    async with core.store.transaction() as tx:
+        if not await tx.remove_segment_account(segment_id, account_id):
+            raise NotFound(f"Item not found: account {account_id} is not in segment {segment_id}")
+        await events.publish(core, tx, topics.SEGMENT_ACCOUNT_REMOVED, entity_id=account_id, caller=caller,
+                             extended={"segmentId": segment_id})
 
 
 async def account_segments(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,

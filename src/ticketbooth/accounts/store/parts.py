@@ -516,12 +516,18 @@ class PartsStore(StoreBase):
 
     async def add_segment_accounts(self, segment_id: int, account_ids: Collection[int], now: datetime) -> int:
         """Make the accounts members of the segment; members already are left as they are. The number added."""
+        return len(await self.join_segment(segment_id, account_ids, now))
+
+    async def join_segment(self, segment_id: int, account_ids: Collection[int], now: datetime) -> set[int]:
+        """`add_segment_accounts`, answering which accounts it added (not those that were members already,
+        nor those another transaction added first)."""
         if not account_ids:
-            return 0
+            return set()
         async with self._begin(write=True) as conn:
-            res = await conn.execute(_upsert_ignore(self.dialect, t.segment_accounts), [
-                {"segment_id": segment_id, "account_id": a, "created_at": now} for a in sorted(set(account_ids))])
-            return max(int(res.rowcount), 0)
+            rows = await conn.execute(_upsert_ignore(self.dialect, t.segment_accounts).values([
+                {"segment_id": segment_id, "account_id": a, "created_at": now} for a in sorted(set(account_ids))
+            ]).returning(t.segment_accounts.c.account_id))
+            return {int(r[0]) for r in rows}
 
     async def remove_segment_account(self, segment_id: int, account_id: int) -> bool:
         return await self._delete(t.segment_accounts, t.segment_accounts.c.segment_id == segment_id,

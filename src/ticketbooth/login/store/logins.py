@@ -41,7 +41,7 @@ _FAILED_LOGIN = update(_a).where(_a.c.id == bindparam("account_id"), ~_LOCK_IN_F
     is_locked=case((_LOCKS, true()), else_=false()),
     locked_at=case((_LOCKS, _NOW), else_=_a.c.locked_at),
     lock_expires_at=case((_LOCKS, bindparam("lock_expires", type_=_a.c.lock_expires_at.type)), else_=None),
-).returning(_a.c.is_locked)
+).returning(_a.c.is_locked, _a.c.failed_login_count)
 # A good login counts only while no lock holds and the account is active (checked in the same
 # statement, so a lock made while the password was being checked wins); it ends a lock that ran out.
 _GOOD_LOGIN = update(_a).where(_a.c.id == bindparam("account_id"), _a.c.is_active.is_(True), ~_LOCK_IN_FORCE).values(
@@ -77,11 +77,17 @@ class LoginStore(StoreBase):
         """One more failed password login (the first one's time is kept), locking the account when
         this one makes `max_failed`. True only for the one call that locked it. Nothing changes
         while a lock holds. With `domain.models.NO_ACCOUNT` the same statement runs and changes nothing."""
+        return (await self.record_failed_login_count(account_id, now, max_failed, lock_expires))[0]
+
+    async def record_failed_login_count(self, account_id: int, now: datetime, max_failed: int,
+                                        lock_expires: datetime | None) -> tuple[bool, int]:
+        """`record_failed_login`, and the account's count of consecutive failures after it (0 when nothing
+        changed: no account, or a lock holds)."""
         async with self._begin(write=True) as conn:
-            locked = (await conn.execute(_FAILED_LOGIN, {
+            row = (await conn.execute(_FAILED_LOGIN, {
                 "account_id": account_id, "now": now, "max_failed": max_failed, "lock_expires": lock_expires,
-            })).scalar()
-        return bool(locked)
+            })).first()
+        return (False, 0) if row is None else (bool(row[0]), int(row[1]))
 
     async def record_successful_login(self, account_id: int, now: datetime,
                                       audit_entry: dict[str, Any] | None = None) -> bool:

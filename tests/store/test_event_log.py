@@ -8,16 +8,21 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from ticketbooth.applications import admin
+from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.db import tables as t
 from ticketbooth.domain.filters import ListQuery
+from ticketbooth.domain.models import Account, NewAccount
 from ticketbooth.domain.policies import TenantSettings
 from ticketbooth.events import rules as topics
 from ticketbooth.events import service as events
 from ticketbooth.infra.clock import ManualClock
 from ticketbooth.infra.logging import correlation_id
+from ticketbooth.tickets import service as tickets
 
 TENANT = 300
 
@@ -87,3 +92,39 @@ async def test_a_tenant_reads_only_its_own_log(core: Core) -> None:
         await events.publish(core, core.store, topics.ACCOUNT_UPDATED, entity_id=tenant, tenant_id=tenant)
     items, total = await core.store.event_page(TENANT, ListQuery(where=None, words=(), sort=(), offset=0, limit=10))
     assert total == 1 and [e.entity_id for e in items] == [str(TENANT)]
+
+
+async def _caller_and_account(core: Core) -> tuple[Caller, Account]:
+    await admin.ensure_tenant(core, TENANT, 400, "Events")
+    await admin.save_application(core, TENANT, "events.app", "events-secret-0123456789", [])
+    tenant, site = await core.store.get_tenant(TENANT), await core.store.get_site(400)
+    app = await core.store.get_application("events.app")
+    assert tenant is not None and site is not None and app is not None
+    account_id = await core.store.insert_account(NewAccount(
+        tenant_id=TENANT, customer_set_id=tenant.default_customer_set_id, user_id="e" * 32, email=None, email_key=None,
+        username=None, username_key=None, password_hash=None), core.clock.now())
+    account = await core.store.get_account(account_id)
+    assert account is not None
+    return Caller(app, tenant, site), account
+
+
+async def test_a_login_and_its_event_are_one_write_on_the_hot_path(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A login's session and its `customeraccount.loginsucceeded` are written together (the hot path's one
+    write): when the event cannot be written, the session is not opened either."""
+    caller, account = await _caller_and_account(core)
+    ttl = timedelta(minutes=5)
+
+    async def log_in() -> None:
+        await tickets.open_family(core, core.store, caller, user_id=account.user_id, account=account,
+                                  previous_anonymous="a" * 32, access_ttl=ttl, refresh_ttl=ttl)
+
+    await log_in()
+    (row,) = [r for r in await _rows(core) if r["topic"] == topics.LOGIN_SUCCEEDED]
+    assert row["entity_id"] == str(account.id) and row["extended_properties"]["previousAnonymousUserId"] == "a" * 32
+    async with core.store.engine.connect() as conn:
+        families = (await conn.execute(select(func.count()).select_from(t.token_families))).scalar_one()
+    monkeypatch.setattr(events.uuid, "uuid4", lambda: uuid.UUID(str(row["event_id"])))  # the same eventId again
+    with pytest.raises(IntegrityError):
+        await log_in()
+    async with core.store.engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(t.token_families))).scalar_one() == families
