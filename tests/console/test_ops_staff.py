@@ -72,6 +72,9 @@ async def test_disable_and_end_sessions(console_staff: StaffFactory, core: Core)
     assert r.status_code == 303 and r.headers["location"] == "/console/sign-in"
     (row,) = [r for r in await audit_rows(core, audit.Event.STAFF_SESSIONS_REVOKED) if r.actor == f"staff:{admin.email}"]
     assert row.detail["staff"] == support.email and row.detail["sessionsEnded"] == 1
+    activity = (await admin.console.get(STAFF)).text
+    activity = activity[activity.index("Staff activity"):activity.index("Add a staff member")]
+    assert "staff.sessions-revoked" in activity and "staff.enrolled" in activity and support.email in activity
 
     r = await admin.console.submit(STAFF, f"{STAFF}/{member.id}/enabled", {"enabled": "false"})
     assert r.status_code == 303

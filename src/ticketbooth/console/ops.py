@@ -34,6 +34,7 @@ from ticketbooth.webhooks import operations as webhooks
 router = console_router()
 
 PAGE_SIZE = 25
+TRAIL_SIZE = 20
 BEHAVIOR_FIELD = "behavior:"
 """A behavior checkbox is named `behavior:<behavior>` (one field per box: the console's form keeps one
 value per name)."""
@@ -351,8 +352,15 @@ async def _staff(request: Request, ctx: SignedInStaff, values: Mapping[str, Any]
     ctx.require(Action.MANAGE_STAFF)
     start = _start(request)
     members, total = await staff_service.list_staff(ctx.core, ctx.tenant.id, start, PAGE_SIZE)
+    raw = request.query_params.get("trail", "0")
+    trail_start = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    entries, trail_total = await staff_service.trail(ctx.core, ctx.tenant.id, start=trail_start, size=TRAIL_SIZE)
     return render(request, "ops/staff.html", {
         "title": "Staff", "members": members, "paging": _pager(request, start, total), "roles": staff_rules.ROLES,
+        "trail": entries,
+        "trail_older": f"{PREFIX}/staff?trail={trail_start + TRAIL_SIZE}" if trail_start + TRAIL_SIZE < trail_total
+        else None,
+        "trail_newer": f"{PREFIX}/staff?trail={max(0, trail_start - TRAIL_SIZE)}" if trail_start else None,
         "when": when, "me": ctx.staff.id, "form": {}, "errors": {}, **(values or {})}, status=status)
 
 
