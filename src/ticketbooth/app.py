@@ -26,11 +26,13 @@ from ticketbooth.b2b.routes import users as b2b_users
 from ticketbooth.config import Settings
 from ticketbooth.console import auth as console_auth
 from ticketbooth.console import customers as console_customers
+from ticketbooth.console import ops as console_ops
 from ticketbooth.console.pages import STATIC as CONSOLE_STATIC
 from ticketbooth.console.security import ConsoleSecurity
 from ticketbooth.core import Core, common_passwords, open_core
 from ticketbooth.events import routes as event_log
 from ticketbooth.events.rules import TOPICS
+from ticketbooth.health import overview
 from ticketbooth.health import routes as health
 from ticketbooth.health.routes import RequestMetrics
 from ticketbooth.infra import metrics
@@ -69,9 +71,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         sender.start()
         deliverer = Deliverer(app.state.core)
         deliverer.start()
+        # the console's overview: the counters sampled every few seconds, for their growth per minute
+        sampler = asyncio.get_running_loop().create_task(overview.sample(app.state.core, app.state.metrics_history))
         try:
             yield
         finally:
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
             await deliverer.stop()
             await sender.stop()
             if own:
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         title="Ticketbooth", version=__version__, lifespan=lifespan,
         description="Shopper identity service speaking Kibo Commerce's Storefront Auth Ticket API.",
     )
+    app.state.metrics_history = metrics.History()
     if core is not None:
         app.state.core = core
         audit.listen(core, _count_security_event)  # now: a test may serve it without running the lifespan
@@ -91,7 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                customer_definitions, audit_log, purchase_orders, event_log, webhooks, b2b_roles, b2b_hierarchy,
                b2b_admin, b2b_attributes, b2b_users, b2b_accounts, accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
-    console = (console_auth, console_customers)
+    console = (console_auth, console_customers, console_ops)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
                b2b_admin.contacts_router, *(module.router for module in console)]
     for router in routers:

@@ -12,7 +12,7 @@ from importlib import resources
 
 from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.applications.directory import Directory
-from ticketbooth.applications.persistence import ApplicationsPersistence
+from ticketbooth.applications.persistence import ApplicationsPersistence, OperationsPersistence
 from ticketbooth.audit.persistence import AuditPersistence
 from ticketbooth.b2b.persistence import B2BPersistence
 from ticketbooth.config import Settings
@@ -20,6 +20,7 @@ from ticketbooth.db.database import create_engine, migrate
 from ticketbooth.db.store import Store
 from ticketbooth.domain.policies import MAX_ACCESS_TOKEN_MINUTES, MAX_APP_TOKEN_SECONDS
 from ticketbooth.events.persistence import EventsPersistence
+from ticketbooth.health.persistence import OverviewPersistence
 from ticketbooth.infra.clock import Clock, SystemClock
 from ticketbooth.infra.hashing import PasswordHashing
 from ticketbooth.infra.ratelimit import Limiter, MemoryLimiter, open_limiter
@@ -67,11 +68,11 @@ class Core:
 def persistence(store: Store) -> tuple[AccountsPersistence, ApplicationsPersistence, AuditPersistence, LoginPersistence,
                                        MailPersistence, SessionsPersistence, TicketsPersistence,
                                        PurchaseOrdersPersistence, EventsPersistence, StaffPersistence,
-                                       WebhooksPersistence]:
+                                       WebhooksPersistence, OperationsPersistence, OverviewPersistence]:
     """The store as each concept's persistence interface: where mypy checks that the SQL store implements
     every one of them in full (a flow reaches some of them through `core.store` until step 4 of issue 14
     hands each flow only its own; docs/architecture.md)."""
-    return store, store, store, store, store, store, store, store, store, store, store
+    return store, store, store, store, store, store, store, store, store, store, store, store, store
 
 
 def b2b_persistence(store: Store) -> B2BPersistence:

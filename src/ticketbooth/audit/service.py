@@ -60,6 +60,13 @@ class Event(StrEnum):
     B2B_USER_ROLE_ADDED = "b2b.user-role-added"
     B2B_USER_ROLE_REMOVED = "b2b.user-role-removed"
     B2B_PRIORITIES_CHANGED = "b2b.priorities-changed"
+    APPLICATION_CREATED = "application.created"
+    APPLICATION_CHANGED = "application.changed"
+    APPLICATION_SECRET_ROTATED = "application.secret-rotated"
+    SIGNING_KEY_ROTATED = "signing-key.rotated"
+    WEBHOOK_SUBSCRIPTION_CREATED = "webhook.subscription-created"
+    WEBHOOK_SUBSCRIPTION_CHANGED = "webhook.subscription-changed"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
     # Staff of the web console (staff/service.py): tenant-level entries (no account), `actor` staff:<email>
     STAFF_CREATED = "staff.created"
     STAFF_ENROLLED = "staff.enrolled"

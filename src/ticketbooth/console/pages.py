@@ -45,6 +45,12 @@ NAV: list[NavLink] = [
     NavLink("Segments", f"{PREFIX}/segments"),
     NavLink("Attributes", f"{PREFIX}/attribute-definitions"),
     NavLink("Customer sets", f"{PREFIX}/customer-sets"),
+    NavLink("Overview", f"{PREFIX}/overview"),
+    NavLink("Applications", f"{PREFIX}/applications"),
+    NavLink("Signing keys", f"{PREFIX}/keys"),
+    NavLink("Settings", f"{PREFIX}/settings"),
+    NavLink("Webhooks", f"{PREFIX}/webhooks"),
+    NavLink("Staff", f"{PREFIX}/staff", "manage-staff"),
     NavLink("My sessions", f"{PREFIX}/account/sessions"),
 ]
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ticketbooth.accounts.store.accounts import AccountStore
 from ticketbooth.accounts.store.cards import CardStore
 from ticketbooth.accounts.store.parts import PartsStore
-from ticketbooth.applications.store import SettingsStore
+from ticketbooth.applications.store import OperatorStore, SettingsStore, application_of
 from ticketbooth.audit.store.entries import AuditStore
 from ticketbooth.audit.store.retention import RetentionStore
 from ticketbooth.b2b.store.accounts import B2BAccountStore
@@ -70,8 +70,9 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 
 
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
-            SessionStore, ChallengeStore, SettingsStore, HealthStore, RetentionStore, EventStore, B2BAccountStore,
-            B2BUserStore, RoleStore, HierarchyStore, B2BAdminStore, StaffStore, WebhookStore, StoreBase):
+            SessionStore, ChallengeStore, SettingsStore, OperatorStore, HealthStore, RetentionStore, EventStore,
+            B2BAccountStore, B2BUserStore, RoleStore, HierarchyStore, B2BAdminStore, StaffStore, WebhookStore,
+            StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------
@@ -365,12 +366,7 @@ class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore,
                 t.token_families.c.id == family_id))).scalar()
 
 
-def _application(row: Any) -> Application:
-    return Application(
-        id=row.id, client_id=row.client_id, tenant_id=row.tenant_id, name=row.name,
-        secret_hash=row.secret_hash, behaviors=frozenset(row.behaviors or ()), enabled=bool(row.enabled),
-        storefront_server=bool(row.storefront_server),
-    )
+_application = application_of
 
 
 def _family_values(f: TokenFamily) -> dict[str, Any]:

@@ -667,6 +667,62 @@ po_transactions = Table(
 )
 
 
+# -- webhooks (migration 0008_webhooks) --------------------------------------------------------------------
+
+# A push subscription (Kibo's ApplicationSubscription): an application of a tenant asks for the events of
+# some topics at an endpoint. `secret` is the signing secret, sealed (AES-GCM under the server secret, as the
+# outbox's mail): it is shown once, when the subscription is created, and never stored in clear.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("client_id", String(200), nullable=False),
+    Column("endpoint", String(2000), nullable=False),
+    Column("topics", JSON, nullable=False),
+    Column("package_id", Integer, nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("secret", LargeBinary, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index(None, "tenant_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# One delivery of one event to one subscription: the body is fixed when the delivery is created (the same
+# bytes and eventId on every attempt). Claimed with a lease (`claimed_by`, `claimed_until`); `status` is
+# pending, delivered or failed (given up, kept for inspection and redelivery). Retries stop
+# `webhook_retry_for_seconds` after `retry_since` (its creation, or its last redelivery). No personal data, no secret:
+# `last_error` says what went wrong in our words, never the receiver's answer.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("subscription_id", Integer, ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", Integer, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("topic", String(100), nullable=False),
+    Column("entity_id", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    _ts("created_at"),
+    _ts("retry_since"),
+    _ts("next_attempt_at"),
+    Column("claimed_by", String(64), nullable=True),
+    _ts("claimed_until", nullable=True),
+    _ts("last_attempt_at", nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    _ts("delivered_at", nullable=True),
+    _ts("failed_at", nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "subscription_id", "entity_id", "id"),
+    Index(None, "subscription_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+
 # Staff (staff/): the people who use the web console, separate from shoppers. A staff member belongs to
 # one tenant; the email is unique in the installation (the console's sign-in page asks no tenant).
 # Secrets are never kept in clear: the password as Argon2id, the TOTP secret sealed (infra/totp.py),
@@ -721,61 +777,5 @@ staff_sessions = Table(
     Column("ended_at", UtcDateTime, nullable=True),
     Column("ended_by", String(40), nullable=True),
     Index(None, "staff_id"),
-    sqlite_autoincrement=True,
-)
-
-
-# -- webhooks (migration 0008_webhooks) --------------------------------------------------------------------
-
-# A push subscription (Kibo's ApplicationSubscription): an application of a tenant asks for the events of
-# some topics at an endpoint. `secret` is the signing secret, sealed (AES-GCM under the server secret, as the
-# outbox's mail): it is shown once, when the subscription is created, and never stored in clear.
-webhook_subscriptions = Table(
-    "webhook_subscriptions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tenant_id", Integer, nullable=False),
-    Column("client_id", String(200), nullable=False),
-    Column("endpoint", String(2000), nullable=False),
-    Column("topics", JSON, nullable=False),
-    Column("package_id", Integer, nullable=True),
-    Column("is_active", Boolean, nullable=False, default=True),
-    Column("secret", LargeBinary, nullable=False),
-    _ts("created_at"),
-    _ts("updated_at"),
-    Index(None, "tenant_id", "id"),
-    sqlite_autoincrement=True,
-)
-
-# One delivery of one event to one subscription: the body is fixed when the delivery is created (the same
-# bytes and eventId on every attempt). Claimed with a lease (`claimed_by`, `claimed_until`); `status` is
-# pending, delivered or failed (given up, kept for inspection and redelivery). Retries stop
-# `webhook_retry_for_seconds` after `retry_since` (its creation, or its last redelivery). No personal data, no secret:
-# `last_error` says what went wrong in our words, never the receiver's answer.
-webhook_deliveries = Table(
-    "webhook_deliveries",
-    metadata,
-    Column("id", BigId, primary_key=True),
-    Column("subscription_id", Integer, ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=False),
-    Column("tenant_id", Integer, nullable=False),
-    Column("event_id", String(36), nullable=False),
-    Column("topic", String(100), nullable=False),
-    Column("entity_id", String(100), nullable=False),
-    Column("body", Text, nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    _ts("created_at"),
-    _ts("retry_since"),
-    _ts("next_attempt_at"),
-    Column("claimed_by", String(64), nullable=True),
-    _ts("claimed_until", nullable=True),
-    _ts("last_attempt_at", nullable=True),
-    Column("last_status_code", Integer, nullable=True),
-    Column("last_error", String(500), nullable=True),
-    _ts("delivered_at", nullable=True),
-    _ts("failed_at", nullable=True),
-    Index(None, "status", "next_attempt_at"),
-    Index(None, "subscription_id", "entity_id", "id"),
-    Index(None, "subscription_id", "id"),
     sqlite_autoincrement=True,
 )

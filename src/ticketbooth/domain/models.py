@@ -464,6 +464,17 @@ class SigningKey:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What may be shown of a signing key: never its private part."""
+
+    kid: str
+    algorithm: str
+    created_at: datetime
+    retired_at: datetime | None
+    publish_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class AppToken:
     access_token: str
     access_expires_at: datetime

@@ -19,7 +19,7 @@ MAX_APP_TOKEN_SECONDS = 24 * 3600
 
 
 class TokenLifetimes(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     access_token_minutes: int = Field(default=15, ge=1, le=MAX_ACCESS_TOKEN_MINUTES)
     refresh_token_minutes: int = Field(default=24 * 60, ge=1, le=365 * 24 * 60)
@@ -37,7 +37,7 @@ class TokenLifetimes(BaseModel):
 
 
 class PasswordPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     rule: Literal["default", "kibo-legacy"] = "default"
     """default: length only (NIST 800-63B). kibo-legacy: Kibo's old rule, >= 6 with a letter and a digit."""
@@ -61,7 +61,7 @@ RESET_URL_FIELDS = ("code", "userName")
 class MailSettings(BaseModel):
     """How the tenant's mail is signed: its sender, and the storefront page a reset link opens."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     from_address: str = Field(default="no-reply@localhost", pattern=r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,253}$")
     from_name: str = Field(default="", max_length=200, pattern=r"^[^\r\n]*$")
@@ -91,7 +91,7 @@ def reset_link(template: str, values: dict[str, str]) -> str | None:
 class CodeSettings(BaseModel):
     """Single-use codes mailed to shoppers."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     reset_code_hours: int = Field(default=72, ge=1, le=30 * 24)
     """How long a password-reset code works (Kibo: 72 hours)."""
@@ -114,7 +114,7 @@ TWO_FACTOR_TRIGGERS: tuple[TwoFactorTrigger, ...] = get_args(TwoFactorTrigger)
 class SiteSettings(BaseModel):
     """What a storefront (site) switches on for its shoppers. Stored in `sites.settings`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     two_factor: list[TwoFactorTrigger] = Field(default_factory=list, max_length=3)
     """When a correct password also needs an emailed code: "always", on a device fingerprint the account
@@ -145,7 +145,7 @@ class LockoutPolicy(BaseModel):
     shopper out while the per-address limit is below the per-account one (5 and 10 by default: two
     addresses can, which is what stops guessing spread over many)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     max_failed_logins: int = Field(default=10, ge=1, le=1000)
     """Consecutive failed password logins that lock the account."""
@@ -180,7 +180,7 @@ def lock_expiry(policy: LockoutPolicy, now: datetime) -> datetime | None:
 class AuditSettings(BaseModel):
     """The audit trail of security events."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     keep_days: int = Field(default=365, ge=1, le=10 * 365)
     """Entries older than this are purged."""
@@ -189,7 +189,7 @@ class AuditSettings(BaseModel):
 class RateBucket(BaseModel):
     """One token bucket: `capacity` requests at once (the burst), refilled at `per_minute`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     capacity: int = Field(ge=1, le=1_000_000)
     per_minute: float = Field(gt=0, le=6_000_000)
@@ -206,7 +206,7 @@ class RateLimit(BaseModel):
     storefront's server (which are counted per address only when they forward the shopper's address).
     A bucket set to null, or `enabled: false`, switches that limit off: only ever explicitly."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     enabled: bool = True
     per_address: RateBucket | None
@@ -259,7 +259,7 @@ class RateLimits(BaseModel):
     """Token-bucket rate limits per class of endpoint. A tenant's settings are laid over the defaults
     field by field, so `{"login": {"per_account": {"capacity": 20, "per_minute": 2}}}` changes only that."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     login: RateLimit
     refresh: RateLimit
@@ -292,7 +292,7 @@ class RateLimits(BaseModel):
 
 
 class TenantSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     rate_limits: RateLimits = Field(default_factory=lambda: RateLimits.model_validate({}))
 

@@ -1,7 +1,10 @@
-"""What operations ask of the database: is it there (`/readyz`), and how much mail is waiting
-(`/metrics`)."""
+"""What operations ask of the database: is it there (`/readyz`), how much mail is waiting
+(`/metrics`), and how many of some audit events a tenant had lately (the console's overview)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select, text
 
@@ -24,3 +27,11 @@ class HealthStore(StoreBase):
         """Messages in the outbox that are neither sent nor given up (due now or waiting for a retry)."""
         async with self._begin(write=False) as conn:
             return int((await conn.execute(_BACKLOG)).scalar_one())
+
+    async def audit_event_counts(self, tenant_id: int, events: Sequence[str], since: datetime) -> dict[str, int]:
+        """How many entries of each of `events` the tenant's audit trail has from `since` on."""
+        e = t.audit_entries.c
+        async with self._begin(write=False) as conn:
+            rows = (await conn.execute(select(e.event, func.count()).where(
+                e.tenant_id == tenant_id, e.event.in_(list(events)), e.at >= since).group_by(e.event))).all()
+        return {str(event): int(count) for event, count in rows}

@@ -184,3 +184,74 @@ def render(outbox_backlog: int | None, multiprocess_dir: str = "", webhook_backl
     scraped = CollectorRegistry()
     scraped.register(_Values(outbox_backlog, webhook_backlog))
     return generate_latest(registry) + generate_latest(scraped)
+
+
+# -- the console's overview: totals of the counters above, and how they moved minute by minute -----------
+
+HTTP_429 = "http.429"
+"""The key of HTTP answers with status 429 (rate limited) in `counter_totals`."""
+
+
+def counter_totals(multiprocess_dir: str = "") -> dict[str, float]:
+    """The current totals of the counters kept above, for every process when `multiprocess_dir` is set:
+    security events by type (keyed by the event's name, e.g. `login.failed`), HTTP answers with status 429
+    (`HTTP_429`), and webhook deliveries by outcome (`webhook.delivered`, ...). Nothing counted here that
+    /metrics does not count."""
+    if multiprocess_dir:
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    totals: dict[str, float] = {HTTP_429: 0.0}
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "ticketbooth_security_events_total":
+                key = sample.labels.get("event", "")
+            elif sample.name == "ticketbooth_webhook_deliveries_total":
+                key = "webhook." + sample.labels.get("outcome", "")
+            elif sample.name == "ticketbooth_http_requests_total" and sample.labels.get("status") == "429":
+                key = HTTP_429
+            else:
+                continue
+            totals[key] = totals.get(key, 0.0) + sample.value
+    return totals
+
+
+class History:
+    """Samples of `counter_totals` over the last `keep_seconds`, taken by the app every `SAMPLE_SECONDS`,
+    from which the overview tells how much each counter moved in each minute."""
+
+    SAMPLE_SECONDS = 10.0
+
+    def __init__(self, keep_seconds: float = 65 * 60) -> None:
+        self._keep = keep_seconds
+        self._samples: list[tuple[float, dict[str, float]]] = []
+
+    def add(self, at: float, totals: dict[str, float]) -> None:
+        self._samples.append((at, totals))
+        while self._samples and self._samples[0][0] < at - self._keep:
+            self._samples.pop(0)
+
+    def _at(self, when: float, key: str) -> float | None:
+        """The total of `key` in the last sample taken at or before `when` (None: none that old)."""
+        found: float | None = None
+        for at, totals in self._samples:
+            if at > when:
+                break
+            found = totals.get(key, 0.0)
+        return found
+
+    def per_minute(self, key: str, now: float, minutes: int) -> list[tuple[float, float | None]]:
+        """For each of the last `minutes` whole minutes before `now`, newest first: (the minute's start, how
+        much `key` grew in it, or None when the samples do not reach back that far; the minute sampling
+        began in counts from its first sample)."""
+        current = now - now % 60
+        out: list[tuple[float, float | None]] = []
+        for i in range(minutes):
+            start = current - 60 * i
+            end = min(start + 60, now)
+            begin, finish = self._at(start, key), self._at(end, key)
+            if begin is None and self._samples and start < self._samples[0][0] < end:
+                begin = self._samples[0][1].get(key, 0.0)  # sampling began in this minute: from then on
+            out.append((start, None if begin is None or finish is None else max(0.0, finish - begin)))
+        return out
