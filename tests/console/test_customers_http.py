@@ -461,3 +461,34 @@ async def test_odd_input_gets_a_page_never_a_500(console_staff: StaffFactory, pe
     r = await admin.console.submit("/console/attribute-definitions/new", "/console/attribute-definitions",
                                    {"code": "z", "value_type": "Nope", "input_type": "TextBox", "order": "9" * 30})
     assert r.status_code == 400
+
+
+async def test_a_b2b_account_shows_its_hierarchy_users_and_roles(console_staff: StaffFactory,
+                                                                  client: httpx.AsyncClient,
+                                                                  app_headers: dict[str, str]) -> None:
+    """The console's page of a B2B account (issue 16 landed with this one): approval, parent and top account,
+    and each user with their roles and membership state; a B2C customer's page has no such section."""
+    from tests.api.b2b_support import B2B, PURCHASER_ROLE, add_account, add_user, user_path
+
+    admin = await admin_headers(client)
+    top = await add_account(client, admin, "Head Office")
+    branch = await add_account(client, admin, "Branch", approved=False, parentAccountId=top["id"])
+    ok(await add_user(client, admin, branch["id"], "ada.admin@example.com", firstName="Ada"))
+    ok(await add_user(client, admin, branch["id"], "pat.purchaser@example.com", roles=(PURCHASER_ROLE,)))
+    gone = ok(await add_user(client, admin, branch["id"], "rex.removed@example.com", roles=(PURCHASER_ROLE,)))
+    r = await client.put(user_path(branch["id"], gone["userId"], "remove"), headers=admin)
+    assert r.status_code in (200, 204), r.text
+
+    viewer = (await console_staff("viewer")).console
+    page = (await viewer.get(f"/console/customers/{branch['id']}")).text
+    section = html.unescape(page[page.index('id="b2b-h"'):page.index('id="trail-h"')])
+    assert "PendingApproval" in section
+    assert f'href="/console/customers/{top["id"]}"' in section  # its parent, which is also its top account
+    rows = re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", section)
+    assert sorted(rows) == [("ada.admin@example.com", "Admin", "active"),
+                            ("pat.purchaser@example.com", "Purchaser", "active")]  # a removed user is gone
+    top_page = (await viewer.get(f"/console/customers/{top['id']}")).text
+    assert "none (a top account)" in top_page and "No user yet." in top_page
+    shopper = await register(client, app_headers, "b2c.shopper@example.com")
+    assert 'id="b2b-h"' not in (await viewer.get(f"/console/customers/{shopper['customerAccount']['id']}")).text
+    assert ok(await client.get(f"{B2B}/{branch['id']}", headers=admin))["approvalStatus"] == "PendingApproval"

@@ -32,6 +32,8 @@ from ticketbooth.accounts.routes.accounts import ACCOUNT_FIELDS
 from ticketbooth.applications import customer_sets
 from ticketbooth.audit import service as audit
 from ticketbooth.audit.routes import description
+from ticketbooth.b2b import accounts as b2b_accounts
+from ticketbooth.b2b.rules import ACCOUNT_TYPE_B2B
 from ticketbooth.console.auth import when
 from ticketbooth.console.context import CheckedForm, Form, SignedInStaff
 from ticketbooth.console.pages import PREFIX, PageError, console_router, redirect, render
@@ -190,8 +192,11 @@ async def customer_page(request: Request, account_id: int, ctx: SignedInStaff, t
     trail_start = _start(trail)
     entries, trail_total = await audit.entries(core, ctx.tenant.id, account.id, trail_start, TRAIL_PAGE_SIZE)
     path = f"{PREFIX}/customers/{account.id}"
+    # a B2B account: its approval, place in its hierarchy, users and their roles (issue 16)
+    b2b = await b2b_accounts.get_account(core, caller, None, account.id) if account.profile.account_type == ACCOUNT_TYPE_B2B \
+        else None
     return render(request, "customer.html", {
-        "title": f"Customer {account.id}", "account": account, "state": state, "sessions": live,
+        "title": f"Customer {account.id}", "account": account, "state": state, "sessions": live, "b2b": b2b,
         "entries": [(e, description(e)) for e in entries], "trail_total": trail_total, "trail_start": trail_start,
         "trail_links": _page_links(path, {}, trail_start, TRAIL_PAGE_SIZE, trail_total, "trail"),
         "done": DONE.get(done or ""), "when": when, "value_text": _value_text,
