@@ -210,3 +210,47 @@ async def test_an_account_with_child_accounts_is_not_deleted(client: httpx.Async
     assert (await client.delete(f"{accounts}/{north}", headers=admin)).status_code == 204
     assert (await client.delete(f"{accounts}/{acme}", headers=admin)).status_code == 204
     assert await nodes(core) == {}
+
+
+async def test_a_b2b_admin_manages_the_tree_below_their_account(client: httpx.AsyncClient, admin: dict[str, str],
+                                                                app_headers: dict[str, str], core: Core) -> None:
+    """Kibo's B2B storefront's hierarchy page: a user with 1000 (manage account information) and 1010 (view child
+    accounts) adds child accounts below the account of their ticket and moves accounts within that part of the
+    tree; never above it, into it from outside, out of it, or their own account; a purchaser does neither."""
+    from tests.api.b2b_support import PURCHASER_ROLE, user_in
+    from ticketbooth.b2b.rules import APPROVED
+
+    acme = await new_b2b_account(core, "Acme", status=APPROVED)
+    north = await new_b2b_account(core, "Acme North", acme, status=APPROVED)
+    south = await new_b2b_account(core, "Acme South", acme, status=APPROVED)
+    globex = await new_b2b_account(core, "Globex", status=APPROVED)
+    boss = await user_in(client, admin, app_headers, north, "nora.north@example.com")  # Admin of Acme North
+    buyer = await user_in(client, admin, app_headers, north, "pete.north@example.com", (PURCHASER_ROLE,))
+
+    # a child account of their own account, then one below it: pending approval, in the right place
+    shop = ok(await client.post(B2B, headers=boss.headers, json={"companyOrOrganization": "North Shop",
+                                                                 "parentAccountId": north}))
+    assert (shop["parentAccountId"], shop["rootAccountId"], shop["approvalStatus"]) == (north, acme, "PendingApproval")
+    kiosk = ok(await client.post(B2B, headers=boss.headers, json={"companyOrOrganization": "North Kiosk",
+                                                                  "parentAccountId": shop["id"]}))
+    assert kiosk["parentAccountId"] == shop["id"]
+    # moving within their part of the tree
+    ok(await _move(client, boss.headers, kiosk["id"], north))
+    assert ok(await client.get(f"{B2B}/{kiosk['id']}", headers=admin))["parentAccountId"] == north
+
+    before = await nodes(core)
+    refusals = [
+        (boss.headers, north, shop["id"]),  # their own account (the top of what is theirs)
+        (boss.headers, kiosk["id"], south),  # out of their part of the tree
+        (boss.headers, south, north),  # into it, from outside
+        (boss.headers, kiosk["id"], acme),  # above their account
+        (boss.headers, kiosk["id"], 987654),  # no such account: the same answer
+        (buyer.headers, kiosk["id"], shop["id"]),  # a purchaser
+    ]
+    for hdrs, account, parent in refusals:
+        assert_error(await _move(client, hdrs, account, parent), 403, "FORBIDDEN")
+    for hdrs, parent in ((boss.headers, south), (boss.headers, globex), (boss.headers, 987654),
+                         (buyer.headers, north)):
+        r = await client.post(B2B, headers=hdrs, json={"companyOrOrganization": "Elsewhere", "parentAccountId": parent})
+        assert_error(r, 403, "FORBIDDEN")
+    assert await nodes(core) == before

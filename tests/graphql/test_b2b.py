@@ -212,11 +212,15 @@ async def test_hierarchy_and_changing_parents(client: httpx.AsyncClient, admin: 
     assert response == {"status": rest_loop.status_code, "body": rest_loop.json()}
     assert response["status"] == 400 and response["body"]["errorCode"] == "MISSING_OR_INVALID_PARAMETER"
     assert ok(await client.get(f"{B2B}/{acme.company}", headers=admin))["parentAccountId"] is None
-    # moving accounts is the merchant's (as REST's changeparent): not even the company's admin user
-    for who in (acme.admin, acme.purchaser):
-        refused(await gql(client, who, docs.CHANGE_PARENT, {"accountId": south["id"], "parentAccountId": acme.branch}),
-                403, "FORBIDDEN", "changeB2BAccountParent")
+    # a purchaser moves nothing; the company's Admin (1000 and 1010) moves accounts within the company's tree,
+    # as the B2B storefront's hierarchy page does (as REST's changeparent)
+    refused(await gql(client, acme.purchaser, docs.CHANGE_PARENT, {"accountId": south["id"],
+                                                                   "parentAccountId": acme.branch}),
+            403, "FORBIDDEN", "changeB2BAccountParent")
     assert ok(await client.get(f"{B2B}/{south['id']}", headers=admin))["parentAccountId"] == acme.company
+    moved = data(await gql(client, acme.admin, docs.CHANGE_PARENT, {"accountId": south["id"],
+                                                                    "parentAccountId": acme.branch}))
+    assert moved["changeB2BAccountParent"]["parentAccountId"] == acme.branch
     # a path value out of REST's range: REST's 400, naming the argument
     body = refused(await gql(client, merchant, docs.CHANGE_PARENT, {"accountId": south["id"], "parentAccountId": 0}),
                    400, "MISSING_OR_INVALID_PARAMETER", "changeB2BAccountParent")

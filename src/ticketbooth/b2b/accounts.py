@@ -6,7 +6,10 @@ Who may (b2b/access.py): the merchant everything; a B2B user reads the account o
 1010, the accounts below it), changes it with 1000 (manage account information). A storefront application
 without customer:admin may add an account (Kibo's "request a B2B account" form): it starts
 PendingApproval whatever the body says, without a parent, price list or sales reps, and its users are
-invited (the first one gets the Admin role when no roles are given), for the merchant to approve.
+invited (the first one gets the Admin role when no roles are given), for the merchant to approve. A B2B
+user who may view child accounts (1010) and manage account information (1000) may add one below the account of
+their ticket (or below an account under it), as Kibo's B2B storefront's hierarchy page does: it too starts
+PendingApproval.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ticketbooth.accounts.service import KEEP, AccountChanges, AccountDetails, c
 from ticketbooth.accounts.views import shopper_view
 from ticketbooth.audit import service as audit
 from ticketbooth.b2b import access as b2b_access
+from ticketbooth.b2b import hierarchy as b2b_hierarchy
 from ticketbooth.b2b import roles as b2b_roles
 from ticketbooth.b2b import rules
 from ticketbooth.b2b import users as b2b_users
@@ -84,16 +88,26 @@ def _price_list(value: str | None) -> str | None:
     return clean_text(value, "priceList", MAX_PRICE_LIST)
 
 
+DOING_CHILD = "adding a child account there"
+
+
+async def _within(store: B2BPersistence, top: int, account_id: int) -> bool:
+    """Whether `account_id` is `top` or below it."""
+    return account_id == top or top in await store.ancestors(account_id)
+
+
 async def create_account(core: Core, caller: Caller, shopper: Shopper | None, new: NewB2BAccount) -> B2BAccount:
     """Add a B2B account with its parts and users, in one transaction (see the module docstring for who may
     and what a storefront's request starts as)."""
     admin = is_admin(caller)
     b2b = new.b2b
+    below: int | None = None  # a B2B user's child account: the top of their part of the tree
     if not admin:
-        for name, given in (("parentAccountId", b2b.parent_account_id), ("priceList", b2b.price_list),
-                            ("salesReps", list(b2b.sales_reps) or None)):
+        for name, given in (("priceList", b2b.price_list), ("salesReps", list(b2b.sales_reps) or None)):
             if given:
                 raise Forbidden(f"Forbidden: only an application with the customer:admin behavior may set {name}")
+        if b2b.parent_account_id is not None:  # a child account, from the hierarchy page of Kibo's B2B storefront
+            below = await b2b_hierarchy.may_manage_below(core, caller, shopper)
         await limits.check(core, caller, limits.Limit.REGISTRATION,
                            account_key=new.users[0].email if new.users and new.users[0].email else None)
     if len(new.users) > MAX_USERS_AT_CREATION:
@@ -113,6 +127,9 @@ async def create_account(core: Core, caller: Caller, shopper: Shopper | None, ne
     prepared = [await b2b_users.prepare(core, caller, user, f"users[{i}].") for i, user in enumerate(new.users)]
     store = _store(core)
     parent = None
+    if below is not None and b2b.parent_account_id is not None and not await _within(store, below,
+                                                                                      b2b.parent_account_id):
+        raise b2b_access.forbidden(DOING_CHILD)  # outside their part of the tree, or no account: the same answer
     if b2b.parent_account_id is not None:
         parent = await store.get_b2b_account(b2b.parent_account_id, with_users=False)
         if (parent is None or parent.account.tenant_id != caller.tenant.id
@@ -135,6 +152,8 @@ async def create_account(core: Core, caller: Caller, shopper: Shopper | None, ne
         if parent is not None:
             # the parent's place, read under the tenant's hierarchy lock: no move can change it meanwhile
             await tx.lock_hierarchy(caller.tenant.id)
+            if below is not None and not await _within(tx, below, parent.account.id):
+                raise b2b_access.forbidden(DOING_CHILD)
             node = await tx.hierarchy_node(caller.tenant.id, caller.site.customer_set_id, parent.account.id)
             if node is None or node.depth + 1 > rules.MAX_DEPTH:
                 raise InvalidParameter("parentAccountId", "Missing or invalid parameter: the hierarchy would be deeper "

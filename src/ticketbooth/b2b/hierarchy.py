@@ -9,18 +9,28 @@ in the same transaction; a move that would take any account below MAX_DEPTH is r
 they are (apply-to-future-children only acts when an account is created).
 
 Who may: a merchant application (customer:admin) moves accounts and reads any tree of its customer set; a B2B
-user who may view child accounts (1010) reads the part of the tree below the account of their ticket.
+user who may view child accounts (1010) reads the part of the tree below the account of their ticket, and with
+manage account information (1000) besides, moves accounts within it (as Kibo's B2B storefront's hierarchy page
+does): an account strictly below their ticket's, under their ticket's account or another account below it, so
+that nothing ever leaves or enters the part of the tree that is theirs. Both places are checked under the lock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ticketbooth.accounts.access import actor, require_admin
+from ticketbooth.accounts.access import actor, is_admin
 from ticketbooth.audit import service as audit
 from ticketbooth.b2b import access as b2b_access
 from ticketbooth.b2b.persistence import B2BPersistence
-from ticketbooth.b2b.rules import VIEW_CHILD_ACCOUNTS, HierarchyNode, may_move, subtree_height
+from ticketbooth.b2b.rules import (
+    MANAGE_ACCOUNT_INFORMATION,
+    VIEW_CHILD_ACCOUNTS,
+    HierarchyNode,
+    holds,
+    may_move,
+    subtree_height,
+)
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import Conflict, InvalidParameter, NotFound
@@ -71,12 +81,34 @@ async def hierarchy(core: Core, caller: Caller, shopper: Shopper | None, account
     return Tree(top.account_id, [n for n in nodes if n.account_id in below])
 
 
-async def change_parent(core: Core, caller: Caller, account_id: int, parent_account_id: int) -> HierarchyNode:
+DOING_MOVE = "changing the parent of a B2B account"
+
+
+async def may_manage_below(core: Core, caller: Caller, shopper: Shopper | None) -> int | None:
+    """For the hierarchy's changes: None for the merchant; for a B2B user who may view child accounts (1010) and
+    manage account information (1000), the account of their ticket, the top of what they may change;
+    Forbidden for anyone else."""
+    if is_admin(caller):
+        return None
+    access = await b2b_access.user_access(core, shopper)
+    if access is None or access.ticket_account_id is None or not (
+            holds(access.behaviors, VIEW_CHILD_ACCOUNTS) and holds(access.behaviors, MANAGE_ACCOUNT_INFORMATION)):
+        raise b2b_access.forbidden(DOING_MOVE)
+    return access.ticket_account_id
+
+
+async def change_parent(core: Core, caller: Caller, account_id: int, parent_account_id: int,
+                        shopper: Shopper | None = None) -> HierarchyNode:
     """Move the account, with every account below it, under `parent_account_id`; its new place."""
-    require_admin(caller, "changing the parent of a B2B account")
+    top = await may_manage_below(core, caller, shopper)
     now = core.clock.now()
     async with core.store.transaction() as tx:
         await tx.lock_hierarchy(caller.tenant.id)
+        if top is not None:  # a B2B user: both places inside their part of the tree, read under the lock
+            inside = account_id != top and top in await tx.ancestors(account_id) and (
+                parent_account_id == top or top in await tx.ancestors(parent_account_id))
+            if not inside:
+                raise b2b_access.forbidden(DOING_MOVE)
         moved = await node_of(tx, caller, account_id)
         parent = await node_of(tx, caller, parent_account_id)
         if moved.parent_account_id == parent.account_id:
@@ -87,7 +119,7 @@ async def change_parent(core: Core, caller: Caller, account_id: int, parent_acco
             raise InvalidParameter("parentAccountId", f"Missing or invalid parameter: {why}", parent_account_id)
         await tx.move_subtree(moved, [m.account_id for m in members], parent, now)
         await audit.record(core, audit.Event.B2B_PARENT_CHANGED, caller=caller, account_id=account_id,
-                           actor=actor(caller, None), store=tx, detail={
+                           actor=actor(caller, shopper), store=tx, detail={
                                "previousParentAccountId": moved.parent_account_id, "parentAccountId": parent.account_id,
                                "moved": len(members)})
         after = await tx.hierarchy_node(caller.tenant.id, None, account_id)

@@ -27,8 +27,8 @@ async def get_b2b_account_hierarchy(_: Any, info: Info, accountId: int) -> dict[
 
 @mutation.field("changeB2BAccountParent")
 async def change_b2b_account_parent(_: Any, info: Info, accountId: int, parentAccountId: int) -> dict[str, Any]:
-    ctx = await caller(info)
+    ctx = await caller(info, shopper="optional")
     account_id = paths.account_id(accountId)
     parent_id = paths.account_id(parentAccountId, "parentAccountId")
-    await hierarchy.change_parent(core(info), ctx.caller, account_id, parent_id)
+    await hierarchy.change_parent(core(info), ctx.caller, account_id, parent_id, ctx.shopper)
     return await b2b_account(core(info), ctx, account_id)

@@ -43,7 +43,7 @@ async def get_hierarchy(request: Request, accountId: AccountId, responseFields: 
              summary="Move a B2B account, with the accounts below it, under another parent")
 async def change_parent(request: Request, accountId: AccountId, parentAccountId: AccountId,
                         responseFields: str | None = Query(None)) -> KiboJSON:
-    ctx = await resolve(request)
+    ctx = await resolve(request, shopper="optional")
     core = core_of(request)
-    await hierarchy.change_parent(core, ctx.caller, accountId, parentAccountId)
+    await hierarchy.change_parent(core, ctx.caller, accountId, parentAccountId, ctx.shopper)
     return respond(await b2b_account(core, ctx, accountId), responseFields)
