@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ticketbooth.accounts import access as accounts_access
 from ticketbooth.accounts.access import is_admin
 from ticketbooth.b2b import rules
 from ticketbooth.b2b.persistence import B2BPersistence
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import Forbidden, NotFound
-from ticketbooth.domain.models import B2BAccount, Shopper
+from ticketbooth.domain.models import Account, B2BAccount, Shopper
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +113,17 @@ async def account_for(core: Core, caller: Caller, shopper: Shopper | None, accou
             or found.account.customer_set_id != caller.site.customer_set_id):
         raise NotFound(f"Item not found: B2B account {account_id} does not exist")
     return found, access
+
+
+async def customer_account_for(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
+                               behavior: int | None, doing: str, *, owner_may: bool = True) -> Account:
+    """A customer account the caller acts on through the customer accounts API (its parts, its purchase-order
+    account): as accounts/access.py decides (its own shopper when `owner_may`, an admin application), and for a
+    B2B user's ticket, the B2B account of that ticket when they hold `behavior` there (None: any active user).
+    403 before 404 either way."""
+    if shopper is not None and shopper.user_account_id is not None and not is_admin(caller):
+        found, _ = await account_for(core, caller, shopper, account_id, behavior, doing, children=False,
+                                     with_users=False)
+        return found.account
+    return await accounts_access.account_for(core, caller, shopper, account_id, owner_may=owner_may,
+                                             with_parts=False)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from enum import Enum
 
 from ticketbooth.accounts.access import account_for, require_admin
-from ticketbooth.b2b import access as b2b_access
 from ticketbooth.b2b import rules as b2b_rules
+from ticketbooth.b2b.access import customer_account_for
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.models import Account, Shopper
@@ -43,11 +43,9 @@ async def access(core: Core, caller: Caller, shopper: Shopper | None, account_id
     """The account `account_id`, if the caller may do `need` with its purchase-order account; Forbidden or
     NotFound otherwise (rights first, so that nobody without them learns which account ids exist)."""
     require_need(caller, need)
-    if shopper is not None and shopper.user_account_id is not None and need in B2B_BEHAVIOR:
-        found, _ = await b2b_access.account_for(core, caller, shopper, account_id, B2B_BEHAVIOR[need], need.value,
-                                                children=False, with_users=False)
-        return found.account
-    return await account_for(core, caller, shopper, account_id, owner_may=need in SHOPPER_MAY, with_parts=False)
+    if need not in SHOPPER_MAY:  # the merchant's alone (require_need refused everyone else)
+        return await account_for(core, caller, shopper, account_id, owner_may=False, with_parts=False)
+    return await customer_account_for(core, caller, shopper, account_id, B2B_BEHAVIOR[need], need.value)
 
 
 B2B_BEHAVIOR = {Need.READ: b2b_rules.VIEW_PURCHASE_ORDER_CREDIT_LIMIT,

@@ -21,9 +21,9 @@ anything else, and is never stored, logged or repeated back.
 from __future__ import annotations
 
 from ticketbooth.accounts.access import actor
-from ticketbooth.accounts.parts.access import require_part_access
 from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.audit import service as audit
+from ticketbooth.b2b.access import customer_account_for
 from ticketbooth.b2b.rules import MANAGE_SAVED_PAYMENTS
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
@@ -76,12 +76,12 @@ async def _record(core: Core, tx: AccountsPersistence, caller: Caller, shopper: 
 
 async def list_cards(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> list[Card]:
     """The account's cards, in the order they were added (Kibo's CardCollection is not paged)."""
-    await require_part_access(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
+    await customer_account_for(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
     return await core.store.cards_of(account_id)
 
 
 async def get_card(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, card_id: str) -> Card:
-    await require_part_access(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
+    await customer_account_for(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
     card = await core.store.get_card(account_id, _key(account_id, card_id))
     if card is None:
         raise _missing(account_id, card_id)
@@ -91,7 +91,7 @@ async def get_card(core: Core, caller: Caller, shopper: Shopper | None, account_
 async def add_card(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, card: CardInput) -> Card:
     """Save a card on the account. 400 for a bad field (a card number in any field first), 409 when the
     tenant already has a card with the id given."""
-    await require_part_access(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
+    await customer_account_for(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
     details = clean_card(card)
     card_id = clean_card_id(card.id) or new_card_id()
     by, now = actor(caller, shopper), core.clock.now()
@@ -113,7 +113,7 @@ async def update_card(core: Core, caller: Caller, shopper: Shopper | None, accou
                       card: CardInput) -> Card:
     """Replace the card's values (its id stays: an id in the body is checked for card numbers, and
     otherwise ignored)."""
-    await require_part_access(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
+    await customer_account_for(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
     key = _key(account_id, card_id)
     details = clean_card(card)
     by, now = actor(caller, shopper), core.clock.now()
@@ -132,7 +132,7 @@ async def update_card(core: Core, caller: Caller, shopper: Shopper | None, accou
 
 
 async def delete_card(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, card_id: str) -> None:
-    await require_part_access(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
+    await customer_account_for(core, caller, shopper, account_id, MANAGE_SAVED_PAYMENTS, DOING)
     key = _key(account_id, card_id)
     async with core.store.transaction() as tx:
         if not await tx.delete_card(account_id, key):

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from ticketbooth.accounts.access import actor, record_impersonated_change
-from ticketbooth.accounts.parts.access import require_part_access
 from ticketbooth.accounts.persistence import AccountsPersistence
+from ticketbooth.b2b.access import customer_account_for
 from ticketbooth.b2b.rules import MANAGE_CONTACTS
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
@@ -169,12 +169,12 @@ READING, CHANGING = "reading the account's contacts", "changing the account's co
 
 async def list_contacts(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
                         query: ListQuery) -> Page[Contact]:
-    await require_part_access(core, caller, shopper, account_id, None, READING)
+    await customer_account_for(core, caller, shopper, account_id, None, READING)
     return await core.store.page_contacts(account_id, query)
 
 
 async def get_contact(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, contact_id: int) -> Contact:
-    await require_part_access(core, caller, shopper, account_id, None, READING)
+    await customer_account_for(core, caller, shopper, account_id, None, READING)
     contact = await core.store.get_contact(account_id, contact_id)
     if contact is None:
         raise NotFound(f"Item not found: contact {contact_id} of account {account_id} does not exist")
@@ -184,7 +184,7 @@ async def get_contact(core: Core, caller: Caller, shopper: Shopper | None, accou
 async def save_contacts(core: Core, caller: Caller, shopper: Shopper | None, account_id: int,
                         writes: Sequence[ContactWrite]) -> list[Contact]:
     """Add (id None) or replace (id given) contacts of the account, all or none."""
-    await require_part_access(core, caller, shopper, account_id, MANAGE_CONTACTS, CHANGING)
+    await customer_account_for(core, caller, shopper, account_id, MANAGE_CONTACTS, CHANGING)
     if len(writes) > MAX_CONTACTS_PER_REQUEST:
         raise InvalidParameter("contacts", f"Missing or invalid parameter: at most {MAX_CONTACTS_PER_REQUEST} contacts "
                                "at a time")
@@ -210,7 +210,7 @@ async def update_contact(core: Core, caller: Caller, shopper: Shopper | None, ac
 
 
 async def delete_contact(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, contact_id: int) -> None:
-    await require_part_access(core, caller, shopper, account_id, MANAGE_CONTACTS, CHANGING)
+    await customer_account_for(core, caller, shopper, account_id, MANAGE_CONTACTS, CHANGING)
     async with core.store.transaction() as tx:
         if not await tx.delete_contact(account_id, contact_id):
             raise NotFound(f"Item not found: contact {contact_id} of account {account_id} does not exist")
