@@ -171,6 +171,9 @@ Get an application token, then an anonymous shopper ticket:
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s {base}/api/commerce/customer/authtickets/anonymousshopper \\
     -H "Authorization: Bearer $TOKEN" -H 'x-vol-tenant: {demo['tenantId']}' -H 'x-vol-site: {demo['siteId']}'
+
+The staff console is at {base}/console: `ticketbooth staff create --email you@example.com --role admin`
+prints a one-time enrolment link for it.
 """
 
 
