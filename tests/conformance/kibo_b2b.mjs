@@ -29,6 +29,7 @@
 // message, apiError, ...}}. Exit 0 for both (an HTTP error the SDK throws is a normal result); 2 for bad usage;
 // 1 for a driver bug.
 import { createRequire } from 'node:module';
+import { SdkFailure, Steps, UsageError, describeError, jsonObject, sdk } from './driver_support.mjs';
 
 const require = createRequire(import.meta.url);
 const { Configuration } = require('@kibocommerce/rest-sdk');
@@ -38,11 +39,6 @@ const { APIAuthClient } = require('@kibocommerce/sdk-authentication');
 const sdkFetch = createRequire(require.resolve('@kibocommerce/rest-sdk'))('isomorphic-fetch');
 
 const USER_CLAIMS = 'https://www.kibocommerce.com/user_claims';
-
-class UsageError extends Error {}
-class SdkFailure {
-  constructor(error) { this.error = error; }
-}
 
 function readEnv() {
   const raw = process.env.TB_BASE_URL;
@@ -72,32 +68,6 @@ function makeSdk(env) {
   };
 }
 
-async function sdk(fn) {
-  try {
-    return await fn();
-  } catch (error) {
-    throw new SdkFailure(error);
-  }
-}
-
-function describeError(error) {
-  const out = { kind: error?.name || typeof error, message: error?.message ?? String(error), status: null, errorCode: null };
-  if (error?.name === 'ResponseError') {
-    const apiError = error.apiError ?? null;
-    out.status = error.response?.status ?? null;
-    out.url = error.response?.url ?? null;
-    out.correlationId = typeof error.response?.correlationId === 'string' ? error.response.correlationId : null;
-    out.errorCode = apiError?.errorCode ?? null;
-    out.apiError = apiError;
-    if (typeof apiError?.additionalErrorData === 'string') {
-      try { out.additionalErrorData = JSON.parse(apiError.additionalErrorData); } catch { /* leave as is */ }
-    }
-  } else if (error?.cause) {
-    out.cause = String(error.cause?.message || error.cause);
-  }
-  return out;
-}
-
 // What Kibo's B2B storefront reads from a ticket JWT: the user claims and the behavior ids of `bv`.
 function storefrontClaims(jwtAccessToken) {
   const payload = JSON.parse(Buffer.from(jwtAccessToken.split('.')[1], 'base64').toString('utf8'));
@@ -118,48 +88,11 @@ function withClaims(ticket) {
   return { ticket, ...(typeof ticket?.jwtAccessToken === 'string' ? storefrontClaims(ticket.jwtAccessToken) : {}) };
 }
 
-function jsonObject(text, what) {
-  if (text === undefined || text === '') return {};
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UsageError(`${what} is not JSON: ${text}`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${what} must be a JSON object`);
-  return value;
-}
-
 function accountIdArg(text) {
   if (text === undefined || text === '') return undefined;
   const n = Number(text);
   if (!Number.isInteger(n)) throw new UsageError(`ACCOUNT_ID must be an integer: ${text}`);
   return n;
-}
-
-// The steps of the merchant script: each SDK call's outcome under its name; a step whose prerequisites
-// failed is recorded as skipped, so one server-side gap does not hide the others.
-class Steps {
-  constructor() { this.steps = {}; }
-
-  ok(name) { return this.steps[name]?.ok === true; }
-
-  async run(name, fn, needs = []) {
-    if (Object.hasOwn(this.steps, name)) throw new Error(`step ${name} recorded twice`);
-    const missing = needs.filter((n) => !this.ok(n));
-    if (missing.length) {
-      this.steps[name] = { ok: false, error: { kind: 'Skipped', message: `needs ${missing.join(', ')}`, status: null, errorCode: null } };
-      return undefined;
-    }
-    try {
-      const value = await fn();
-      this.steps[name] = { ok: true, result: value === undefined ? null : value };
-      return value;
-    } catch (error) {
-      this.steps[name] = { ok: false, error: describeError(error) };
-      return undefined;
-    }
-  }
 }
 
 const ADMIN_ROLE = 1;

@@ -70,6 +70,7 @@
 //         {"scenario", "ok": false, "error": {kind, status, statusText, errorCode, message, ...}}.
 // Exit 0 for both (an HTTP error the SDK throws is a normal result); 2 for bad usage; 1 for a bug.
 import { createRequire } from 'node:module';
+import { SdkFailure, Steps, UsageError, describeError, jsonObject, sdk } from './driver_support.mjs';
 
 const require = createRequire(import.meta.url);
 const { Configuration } = require('@kibocommerce/rest-sdk');
@@ -85,7 +86,6 @@ const { APIAuthClient } = require('@kibocommerce/sdk-authentication');
 // The very fetch implementation rest-sdk uses by default (isomorphic-fetch -> node-fetch 2).
 const sdkFetch = createRequire(require.resolve('@kibocommerce/rest-sdk'))('isomorphic-fetch');
 
-class UsageError extends Error {}
 
 // ---------------------------------------------------------------- environment and SDK set-up
 
@@ -186,42 +186,6 @@ function makeSdk(env) {
 
 // ---------------------------------------------------------------- results
 
-class SdkFailure {
-  constructor(error) { this.error = error; }
-}
-
-// Runs one SDK call; anything it throws is a result, not a driver failure.
-async function sdk(fn) {
-  try {
-    return await fn();
-  } catch (error) {
-    throw new SdkFailure(error);
-  }
-}
-
-function describeError(error) {
-  const out = { kind: error?.name || typeof error, message: error?.message ?? String(error) };
-  if (error?.name === 'ResponseError') {
-    const apiError = error.apiError ?? null;
-    out.status = error.response?.status ?? null;
-    out.statusText = error.response?.statusText ?? null;
-    out.url = error.response?.url ?? null;
-    // the SDK puts {} here when the response had no x-vol-correlation header
-    out.correlationId = typeof error.response?.correlationId === 'string' ? error.response.correlationId : null;
-    out.errorCode = apiError?.errorCode ?? null;
-    out.apiError = apiError;
-    // ResponseError JSON.stringify()s additionalErrorData in place; give tests the parsed form too.
-    if (typeof apiError?.additionalErrorData === 'string') {
-      try { out.additionalErrorData = JSON.parse(apiError.additionalErrorData); } catch { /* leave as is */ }
-    }
-  } else {
-    out.status = null;
-    out.errorCode = null;
-    if (error?.cause) out.cause = String(error.cause?.message || error.cause);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- scenarios
 
 function need(args, n, usage) {
@@ -233,46 +197,9 @@ function extraJson(text) {
   return jsonObject(text, 'EXTRA_JSON');
 }
 
-function jsonObject(text, what) {
-  if (text === undefined || text === '') return {};
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UsageError(`${what} is not JSON: ${text}`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${what} must be a JSON object`);
-  return value;
-}
-
 function prefixArg(prefix) {
   if (!/^[a-z][a-z0-9]{0,19}$/.test(prefix)) throw new UsageError(`PREFIX must be 1-20 lowercase letters and digits: ${prefix}`);
   return prefix;
-}
-
-// The steps of a multi-step scenario: each SDK call's outcome is recorded under its name and the
-// script goes on; a step whose prerequisites failed is recorded as skipped instead of being run.
-class Steps {
-  constructor() { this.steps = {}; }
-
-  ok(name) { return this.steps[name]?.ok === true; }
-
-  async run(name, fn, needs = []) {
-    if (Object.hasOwn(this.steps, name)) throw new Error(`step ${name} recorded twice`);
-    const missing = needs.filter((n) => !this.ok(n));
-    if (missing.length) {
-      this.steps[name] = { ok: false, error: { kind: 'Skipped', message: `needs ${missing.join(', ')}`, status: null, errorCode: null } };
-      return undefined;
-    }
-    try {
-      const value = await fn();
-      this.steps[name] = { ok: true, result: value === undefined ? null : value };
-      return value;
-    } catch (error) {
-      this.steps[name] = { ok: false, error: describeError(error) };
-      return undefined;
-    }
-  }
 }
 
 // The id of the account with this email in any of the given SDK results (collections or arrays).

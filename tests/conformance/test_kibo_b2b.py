@@ -27,25 +27,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.conformance.conftest import DRIVER_ENV, HERE, HEX32, Kibo, StepChecks, assert_api_error
-from tests.conformance.test_kibo_storefront import Stack, Storefront
+from tests.conformance.test_kibo_storefront import Stack, Storefront, live_stack
 from tests.conftest import (
     ADMIN,
     BACKENDS,
     PASSWORD,
     SITE,
     TENANT,
-    _empty_postgres,
-    seed_cli,
-    start_server,
-    stop_server,
 )
 from tests.graphql import b2b_support as docs
 from tests.graphql.support import LOGIN
-from tests.smtp import Recorder, SmtpServer, free_port
-from tests.smtp import _run as run_smtp
 
 pytestmark = pytest.mark.conformance
 
@@ -94,23 +87,7 @@ class Company:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp(f"b2b-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{workdir / 'ticketbooth.db'}"
-    else:
-        database_url = request.getfixturevalue("postgres_database")
-        _empty_postgres(database_url)
-    seed_cli({**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, workdir)
-    recorder, port = Recorder(), free_port()
-    for smtp in run_smtp(Controller(recorder, hostname="127.0.0.1", port=port), SmtpServer("127.0.0.1", port, recorder)):
-        server = start_server(database_url, workdir, extra_env={
-            "TICKETBOOTH_SMTP_HOST": smtp.host, "TICKETBOOTH_SMTP_PORT": str(smtp.port),
-            "TICKETBOOTH_SMTP_STARTTLS": "false", "TICKETBOOTH_MAIL_DIR": str(workdir / "mail"),
-            "TICKETBOOTH_MAIL_POLL_SECONDS": "0.5"})
-        try:
-            yield Stack(server, smtp, workdir / f"server-{server.base_url.rsplit(':', 1)[1]}.log")
-        finally:
-            stop_server(server)
+    yield from live_stack(request, tmp_path_factory, "b2b")
 
 
 def invitation_codes(stack: Stack, email: str, invitations: int) -> list[str]:

@@ -112,7 +112,13 @@ class Stack:
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One seeded `ticketbooth serve` per backend for the module (each test uses shoppers of its own), mailing
     through an SMTP server of the module's own."""
-    workdir = tmp_path_factory.mktemp(f"storefront-{request.param}")
+    yield from live_stack(request, tmp_path_factory, "storefront")
+
+
+def live_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Stack]:
+    """A seeded `ticketbooth serve` on the backend of `request.param`, with an SMTP server of its own (the body
+    of a module's `stack` fixture)."""
+    workdir = tmp_path_factory.mktemp(f"{name}-{request.param}")
     if request.param == "sqlite":
         database_url = f"sqlite:///{workdir / 'ticketbooth.db'}"
     else:
