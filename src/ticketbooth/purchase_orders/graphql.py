@@ -7,10 +7,14 @@ mutation, as its REST twin is a POST); it creates nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ariadne import MutationType, QueryType
 
+from ticketbooth.caller import Caller
+from ticketbooth.core import Core
+from ticketbooth.domain.models import Shopper
 from ticketbooth.kibo.bodies import CustomerPurchaseOrderAccountIn, PurchaseOrderTransactionIn
 from ticketbooth.kibo.graphql.context import Info, caller, core, read_input
 from ticketbooth.kibo.graphql.paging import paging
@@ -23,6 +27,7 @@ from ticketbooth.purchase_orders.routes import (
     settings_of,
     transactions_page,
 )
+from ticketbooth.purchase_orders.rules import PurchaseOrderAccount, Settings
 
 query = QueryType()
 mutation = MutationType()
@@ -54,22 +59,23 @@ async def purchase_order_accounts(_: Any, info: Info, startIndex: int | None = N
 async def create_customer_account_purchase_order_account(
         _: Any, info: Info, accountId: int,
         customerPurchaseOrderAccountInput: dict[str, Any] | None = None) -> dict[str, Any]:
-    ctx = await caller(info, shopper="optional")
-    service.require_may_manage(ctx.caller)
-    body = read_input(CustomerPurchaseOrderAccountIn, customerPurchaseOrderAccountInput,
-                      "customerPurchaseOrderAccountInput")
-    return po_account(await service.create_account(core(info), ctx.caller, ctx.shopper, accountId, settings_of(body)))
+    return await _write_settings(info, accountId, customerPurchaseOrderAccountInput, service.create_account)
 
 
 @mutation.field("updateCustomerPurchaseOrderAccount")
 async def update_customer_purchase_order_account(
         _: Any, info: Info, accountId: int,
         customerPurchaseOrderAccountInput: dict[str, Any] | None = None) -> dict[str, Any]:
+    return await _write_settings(info, accountId, customerPurchaseOrderAccountInput, service.update_account)
+
+
+async def _write_settings(info: Info, account_id: int, given: dict[str, Any] | None,
+                          flow: Callable[[Core, Caller, Shopper | None, int, Settings],
+                                         Awaitable[PurchaseOrderAccount]]) -> dict[str, Any]:
     ctx = await caller(info, shopper="optional")
     service.require_may_manage(ctx.caller)
-    body = read_input(CustomerPurchaseOrderAccountIn, customerPurchaseOrderAccountInput,
-                      "customerPurchaseOrderAccountInput")
-    return po_account(await service.update_account(core(info), ctx.caller, ctx.shopper, accountId, settings_of(body)))
+    body = read_input(CustomerPurchaseOrderAccountIn, given, "customerPurchaseOrderAccountInput")
+    return po_account(await flow(core(info), ctx.caller, ctx.shopper, account_id, settings_of(body)))
 
 
 @mutation.field("createCustomerAccountPurchaseOrderAccountTransaction")
