@@ -205,7 +205,7 @@ class Mailbox:
         self._seen = 0
 
     async def new(self) -> list[Delivered]:
-        await self.sender.run_once()
+        await self.sender.run_until_idle()  # one person's messages go one batch after another
         fresh = self.server.messages[self._seen:]
         self._seen = len(self.server.messages)
         # in the order they were queued: the sender delivers a batch at once, so they may arrive in any order

@@ -141,7 +141,7 @@ async def test_a_lock_by_failures_and_a_reset(
     assert (await client.post(f"{CUSTOMER}/accounts/Reset-Password", headers=app_headers,
                               json={"emailAddress": EMAIL})).status_code == 200
     sender = MailSender(core, SmtpTransport(smtp_server.host, smtp_server.port, starttls=False, timeout=5))
-    await sender.run_once()
+    await sender.run_until_idle()
     reset = next(m for m in smtp_server.wait_for(2) if "reset" in str(m.message["Subject"]).lower())
     r = await client.post(f"{CUSTOMER}/accounts/Update-Forgotten-Password", headers=app_headers,
                           json={"userName": EMAIL, "confirmationCode": reset.code(), "newPassword": NEW_PASSWORD})

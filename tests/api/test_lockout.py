@@ -293,7 +293,7 @@ async def test_a_password_reset_unlocks(client: httpx.AsyncClient, app_headers: 
     r = await client.post("/api/commerce/customer/accounts/Reset-Password", headers=app_headers,
                           json={"emailAddress": EMAIL})
     assert r.status_code == 200, r.text
-    await mail_sender.run_once()
+    await mail_sender.run_until_idle()
     reset = next(m for m in smtp_server.wait_for(2) if "reset" in str(m.message["Subject"]).lower())
     r = await client.post("/api/commerce/customer/accounts/Update-Forgotten-Password", headers=app_headers,
                           json={"userName": EMAIL, "confirmationCode": reset.code(), "newPassword": NEW_PASSWORD})

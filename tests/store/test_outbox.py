@@ -124,6 +124,48 @@ async def test_release_gives_claims_back_at_once(core: Core) -> None:
     assert await claim(core, "w2") == ids[1:]
 
 
+
+# -- one recipient's messages go in the order they were queued ------------------------------------------
+
+async def queue_to(core: Core, recipient: str | None, n: int = 1) -> list[int]:
+    return [await core.store.enqueue_mail(TENANT, "password-reset", b"sealed", core.clock.now(), recipient)
+            for _ in range(n)]
+
+
+async def test_a_recipients_later_message_waits_until_the_earlier_one_is_sent(core: Core, clock: ManualClock) -> None:
+    first, second = await queue_to(core, "key-ann", 2)
+    [other] = await queue_to(core, "key-bob")
+    # one claim never holds two of one recipient's messages (a batch is sent concurrently), and another
+    # sender cannot take the later one while the earlier one is out
+    assert await claim(core, "w1") == [first, other]
+    assert await claim(core, "w2") == []
+    assert await core.store.mark_mail_sent(first, "w1", clock.now())
+    assert await claim(core, "w2") == [second]
+
+
+async def test_a_recipients_messages_wait_behind_a_retry_and_go_on_once_it_is_given_up(
+        core: Core, clock: ManualClock) -> None:
+    first, second = await queue_to(core, "key-ann", 2)
+    assert await claim(core, "w1") == [first]
+    assert await core.store.mark_mail_failed(first, "w1", "451 later", clock.now(), clock.now() + timedelta(minutes=1))
+    assert await claim(core, "w1") == []  # the earlier message is waiting for its retry: so is the later one
+    clock.advance(timedelta(minutes=1))
+    assert await claim(core, "w1") == [first]
+    assert await core.store.mark_mail_failed(first, "w1", "550 no such user", clock.now(), None)
+    assert await claim(core, "w1") == [second]
+
+
+async def test_messages_without_a_recipient_key_are_not_ordered(core: Core) -> None:
+    ids = await queue_to(core, None, 3)
+    assert await claim(core, "w1") == ids
+
+
+async def test_concurrent_senders_never_hold_two_messages_of_one_recipient(core: Core) -> None:
+    mine = [m for i in range(6) for m in await queue_to(core, f"key-{i % 3}")]
+    claims = await asyncio.gather(*(claim(core, f"w{i}") for i in range(4)))
+    taken = [m for batch in claims for m in batch]
+    assert sorted(taken) == mine[:3]  # each recipient's first message, once, whoever took it
+
 async def test_purge_keeps_recent_rows_and_gives_up_abandoned_ones(core: Core, clock: ManualClock) -> None:
     sent, failed, waiting, abandoned = await queue(core, 4)
     await claim(core, "w1")

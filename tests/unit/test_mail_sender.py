@@ -266,3 +266,36 @@ async def test_housekeeping_purges_old_sent_messages(core: Core, clock: ManualCl
     await sender.housekeeping()
     async with core.store.engine.connect() as conn:
         assert (await conn.execute(select(t.outbox.c.id))).all() == []
+
+
+async def test_one_persons_codes_arrive_in_the_order_they_were_queued(core: Core, smtp_server: SmtpServer) -> None:
+    """A superseded code never arrives after its replacement: the second message to an address (however
+    its case is spelled) waits until the first is sent, while another person's goes in the same batch."""
+    first = await enqueue(core, code="1" * 32)
+    second = await enqueue(core, to=TO.upper(), code="2" * 32)
+    other = await enqueue(core, to="yann.other@example.org", code="3" * 32)
+    sender = MailSender(core, smtp(smtp_server))
+    assert (await sender.run_once()).sent == 2
+    assert sorted(m.code() for m in smtp_server.messages) == ["1" * 32, "3" * 32]
+    assert (await outbox_row(core, second))["sent_at"] is None
+    assert (await sender.run_once()).sent == 1
+    assert smtp_server.messages[-1].code() == "2" * 32
+    keys = [(await outbox_row(core, m))["recipient_key"] for m in (first, second, other)]
+    assert keys[0] == keys[1] != keys[2] and TO not in str(keys[0])
+
+
+async def test_background_sender_sends_a_persons_next_message_without_waiting_for_the_poll(
+        core: Core, smtp_server: SmtpServer) -> None:
+    core.settings.mail_poll_seconds = 600  # only going again at once after a delivery sends the second code
+    await enqueue(core, code="1" * 32)
+    await enqueue(core, code="2" * 32)
+    sender = MailSender(core, smtp(smtp_server))
+    sender.start()
+    try:
+        async def both() -> bool:
+            return len(smtp_server.messages) == 2
+
+        await eventually(both)
+    finally:
+        await sender.stop()
+    assert [m.code() for m in smtp_server.messages] == ["1" * 32, "2" * 32]

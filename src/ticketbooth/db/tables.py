@@ -418,7 +418,12 @@ outbox = Table(
     _ts("claimed_until", nullable=True),
     _ts("sent_at", nullable=True),
     _ts("failed_at", nullable=True),
+    Column("recipient_key", String(64), nullable=True),  # migration 0010_mail_order: a keyed hash of the address
     Index(None, "sent_at", "next_attempt_at"),
+    # a recipient's earlier messages still waiting (mail/store.py: one recipient's messages in order)
+    Index("ix_outbox_waiting_recipient", "recipient_key", "id",
+          sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+          postgresql_where=text("sent_at IS NULL AND failed_at IS NULL")),
 )
 
 

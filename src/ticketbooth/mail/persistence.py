@@ -14,7 +14,8 @@ from ticketbooth.domain.models import OutboxMessage
 class Outbox(Protocol):
     """Queueing a sealed message: what `mail.enqueue(core, tx, ...)` needs of a transaction."""
 
-    async def enqueue_mail(self, tenant_id: int, kind: str, message: bytes, now: datetime) -> int: ...
+    async def enqueue_mail(self, tenant_id: int, kind: str, message: bytes, now: datetime,
+                           recipient_key: str | None = None) -> int: ...
 
 
 class MailPersistence(Outbox, Protocol):

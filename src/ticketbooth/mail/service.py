@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import random
@@ -62,9 +64,22 @@ def render(core: Core, tenant: Tenant, kind: str, to: str, locale: str | None,
 async def enqueue(core: Core, tx: Outbox, tenant: Tenant, kind: str, to: str, locale: str | None,
                   values: Mapping[str, Any]) -> int:
     """Render message `kind` for `to` and queue it, sealed, on the transaction `tx`; its outbox id.
-    After the transaction commits, `core.mail.wake()` has it sent at once."""
+    After the transaction commits, `core.mail.wake()` has it sent at once, after any earlier message to
+    the same address (mail/store.py): a code that replaced another always arrives last."""
     mail = render(core, tenant, kind, to, locale, values)
-    return await tx.enqueue_mail(tenant.id, kind, core.mail.seal(tenant.id, kind, mail), core.clock.now())
+    return await tx.enqueue_mail(tenant.id, kind, core.mail.seal(tenant.id, kind, mail), core.clock.now(),
+                                 recipient_key(core, tenant.id, to))
+
+
+_RECIPIENT_KEY_LABEL = b"ticketbooth mail recipients"
+
+
+def recipient_key(core: Core, tenant_id: int, to: str) -> str:
+    """The outbox's name for an address (keyed, so the table does not tell who is written to), the same for
+    every spelling of its case."""
+    key = hmac.new(core.refresh_secret, _RECIPIENT_KEY_LABEL, hashlib.sha256).digest()
+    message = f"{tenant_id}\x00{to.strip().casefold()}".encode("utf-8", "surrogatepass")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 # -- the sender ---------------------------------------------------------------------------------------
@@ -114,6 +129,18 @@ class MailSender:
         self._last_housekeeping = -float(HOUSEKEEPING_SECONDS)
 
     # -- one batch --
+
+    async def run_until_idle(self, max_rounds: int = 100) -> SendResult:
+        """Deliver what is due, batch after batch, until a batch sends nothing (a person's messages go one per
+        batch, in order), at most `max_rounds` batches; the totals. For tests and tools, as `run_once`."""
+        total = SendResult()
+        for _ in range(max_rounds):
+            result = await self.run_once()
+            total.claimed, total.sent, total.failed = (
+                total.claimed + result.claimed, total.sent + result.sent, total.failed + result.failed)
+            if result.sent == 0:
+                break
+        return total
 
     async def run_once(self) -> SendResult:
         """Claim a batch of due messages and deliver it."""
@@ -200,7 +227,9 @@ class MailSender:
                         self._last_housekeeping = time.monotonic()
                         await self.housekeeping()
                     result = await self.run_once()
-                    full = result.claimed >= self.batch
+                    # go again at once when the batch was full, or when a message went out: it may have been
+                    # holding back its recipient's next one (one person's mail goes in order, mail/store.py)
+                    full = result.claimed >= self.batch or result.sent > 0
                 except asyncio.CancelledError:
                     raise
                 except ServiceUnavailable:  # the database is down for a while: one line a round, no traceback

@@ -6,43 +6,57 @@ other sender may claim those rows, so several processes never send the same mess
 time. A sender that dies leaves its claim to run out, and the next sender takes the message over:
 nothing is lost. The body is dropped once a message is delivered; the row stays for
 `keep` (so an operator can see what was sent) and is then purged.
+
+One recipient's messages go out in the order they were queued: a message is claimed only when no earlier
+message to the same `recipient_key` (a keyed hash of the address: the row never names it) is still
+waiting, claimed or not. So a superseded code never arrives after the code that replaced it (a second
+invitation, a resent reset code). A message waiting for a retry holds its recipient's later ones back until
+it is sent or given up.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
 
 from ticketbooth.db import tables as t
 from ticketbooth.db.base import StoreBase
 from ticketbooth.domain.models import OutboxMessage
 
 _o = t.outbox.c
+_earlier = t.outbox.alias("earlier")
 LAST_ERROR_MAX = 500
 
 
 def _due(now: datetime, max_attempts: int) -> list[ColumnElement[bool]]:
+    e = _earlier.c
     return [
         _o.sent_at.is_(None), _o.failed_at.is_(None), _o.next_attempt_at <= now,
         or_(_o.claimed_until.is_(None), _o.claimed_until < now), _o.attempts < max_attempts,
+        or_(_o.recipient_key.is_(None), ~exists().where(  # no earlier message to its recipient still waiting
+            e.recipient_key == _o.recipient_key, e.id < _o.id, e.sent_at.is_(None), e.failed_at.is_(None))),
     ]
 
 
 class OutboxStore(StoreBase):
-    async def enqueue_mail(self, tenant_id: int, kind: str, message: bytes, now: datetime) -> int:
+    async def enqueue_mail(self, tenant_id: int, kind: str, message: bytes, now: datetime,
+                           recipient_key: str | None = None) -> int:
         """Queue a sealed message; its id. Call it on the transaction of the change that causes the mail,
-        so the message exists exactly when the change does."""
+        so the message exists exactly when the change does. Messages with one `recipient_key` are sent in
+        the order queued (None: no order kept)."""
         async with self._begin(write=True) as conn:
             res = await conn.execute(insert(t.outbox).values(
                 tenant_id=tenant_id, kind=kind, message=message, created_at=now, next_attempt_at=now, attempts=0,
+                recipient_key=recipient_key,
             ).returning(_o.id))
             return int(res.scalar_one())
 
     async def claim_mail(self, worker: str, now: datetime, lease_until: datetime, limit: int,
                          max_attempts: int) -> list[OutboxMessage]:
-        """Claim up to `limit` due messages for `worker` until `lease_until`, oldest first, counting an
-        attempt on each (so a message whose sending kills its sender is still given up after
+        """Claim up to `limit` due messages for `worker` until `lease_until`, oldest first, at most one per
+        recipient (the earliest of theirs still waiting, and only when no other sender holds an earlier one),
+        counting an attempt on each (so a message whose sending kills its sender is still given up after
         `max_attempts`). On PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so concurrent
         claimers take disjoint batches without waiting; SQLite has one writer at a time, so the
         conditional UPDATE is enough."""
