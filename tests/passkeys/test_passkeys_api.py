@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.support import assert_error, ok
+from tests.api.support import ok
 from tests.passkeys.authenticator import Authenticator
 from tests.passkeys.support import ORIGIN, add_passkey, enable, fresh_shopper, passkeys_path, sign_in
 from ticketbooth.core import Core
