@@ -47,6 +47,8 @@ SERVED = {
               # B2B accounts (b2b/graphql.py, issue 16)
               "b2bAccount", "b2bAccounts", "b2bAccountUsers", "b2bAccountUserRoles", "getB2BAccountHierarchy",
               "b2bAccountAttributes", "b2bAccountAttributeVocabularyValues",
+              # passkeys (passkeys/graphql.py, issue 19; ours: in ADDED)
+              "customerAccountPasskeys",
               # OpenID Connect federation (federation/graphql.py, issue 19; in ADDED): getOneTimeSecret is Kibo's
               # (its Next.js storefront's cart takeover), in neither reference
               "getOneTimeSecret", "customerAccountLinkedIdentities"],
@@ -71,6 +73,10 @@ SERVED = {
                  "createCustomerB2bAccountUser", "updateCustomerB2bAccountUser", "removeCustomerB2bAccountUser",
                  "addRoleToCustomerB2bAccount", "deleteB2bAccountRole", "createCustomerB2bAccountAttribute",
                  "updateCustomerB2bAccountAttribute", "deleteB2bAccountAttribute",
+                 # passkeys (passkeys/graphql.py, issue 19; ours: in ADDED)
+                 "createCustomerAccountPasskeyRegistrationOptions", "createCustomerAccountPasskey",
+                 "updateCustomerAccountPasskey", "deleteCustomerAccountPasskey", "createPasskeyAuthenticationOptions",
+                 "createCustomerAuthTicketWithPasskey",
                  # OpenID Connect federation (federation/graphql.py, issue 19; ours: in ADDED)
                  "createOidcAuthorization", "exchangeOidcCode", "deleteCustomerAccountLinkedIdentity"],
 }
@@ -84,6 +90,21 @@ ADDED = {
     ("Query", "getB2BAccountHierarchy"): "getB2BAccountHierarchy(accountId: Int!): B2BAccountHierarchyResult",
     ("Mutation", "changeB2BAccountParent"):
         "changeB2BAccountParent(accountId: Int!, parentAccountId: Int!): B2BAccount",
+    # passkeys (issue 19): ours, the twins of the REST operations (README "Passkeys")
+    ("Query", "customerAccountPasskeys"): "customerAccountPasskeys(accountId: Int!): PasskeyCollection",
+    ("Mutation", "createCustomerAccountPasskeyRegistrationOptions"):
+        "createCustomerAccountPasskeyRegistrationOptions(accountId: Int!): PasskeyOptions",
+    ("Mutation", "createCustomerAccountPasskey"):
+        "createCustomerAccountPasskey(accountId: Int!, passkeyRegistrationInput: PasskeyRegistrationInput): Passkey",
+    ("Mutation", "updateCustomerAccountPasskey"):
+        "updateCustomerAccountPasskey(accountId: Int!, passkeyId: String!, passkeyUpdateInput: PasskeyUpdateInput): "
+        "Passkey",
+    ("Mutation", "deleteCustomerAccountPasskey"):
+        "deleteCustomerAccountPasskey(accountId: Int!, passkeyId: String!): Boolean",
+    ("Mutation", "createPasskeyAuthenticationOptions"):
+        "createPasskeyAuthenticationOptions(passkeyOptionsInput: PasskeyOptionsInput): PasskeyOptions",
+    ("Mutation", "createCustomerAuthTicketWithPasskey"):
+        "createCustomerAuthTicketWithPasskey(passkeyAuthInput: PasskeyAuthInput): CustomerAuthTicket",
     # OpenID Connect federation (issue 19): the REST operations' twins (README "Social sign-in"); getOneTimeSecret
     # as Kibo's Next.js storefront queries it: `getOneTimeSecret(secretId: $secretId) { value }`
     ("Query", "getOneTimeSecret"): "getOneTimeSecret(secretId: String!): OneTimeSecret",
@@ -105,6 +126,19 @@ ADDED_TYPES = {
     "B2BAccountHierarchyResult": "type B2BAccountHierarchyResult {\n  accounts: [B2BAccount]\n"
                                  "  hierarchy: AccountHierarchyNode\n}",
     "AccountHierarchyNode": "type AccountHierarchyNode {\n  id: Int!\n  children: [AccountHierarchyNode]\n}",
+    # passkeys (issue 19): the REST shapes (passkeys/routes/openapi.py); options and credentials are WebAuthn's JSON
+    "Passkey": "type Passkey {\n  id: String!\n  name: String\n  credentialId: String\n  createdOn: DateTime\n"
+               "  lastUsedOn: DateTime\n  backupEligible: Boolean\n  backedUp: Boolean\n  transports: [String]\n"
+               "  aaguid: String\n}",
+    "PasskeyCollection": "type PasskeyCollection {\n  startIndex: Int\n  pageSize: Int\n  pageCount: Int\n"
+                         "  totalCount: Int\n  items: [Passkey]\n}",
+    "PasskeyOptions": "type PasskeyOptions {\n  challengeId: String!\n  options: Object\n}",
+    "PasskeyRegistrationInput": "input PasskeyRegistrationInput {\n  challengeId: String\n  credential: Object\n"
+                                "  name: String\n}",
+    "PasskeyUpdateInput": "input PasskeyUpdateInput {\n  name: String\n}",
+    "PasskeyOptionsInput": "input PasskeyOptionsInput {\n  username: String\n}",
+    "PasskeyAuthInput": "input PasskeyAuthInput {\n  challengeId: String\n  credential: Object\n"
+                        "  fingerprint: String\n  region: String\n}",
     # OpenID Connect federation (issue 19): the REST shapes (federation/routes/openapi.py)
     "OneTimeSecret": "type OneTimeSecret {\n  value: Object\n}",
     "OidcAuthorizationInput": "input OidcAuthorizationInput {\n  provider: String\n  returnUrl: String\n"
