@@ -8,7 +8,7 @@ from ticketbooth.kibo import openapi
 from ticketbooth.kibo.openapi import BOOL, DATE, INT64, SHOPPER, STRING, TEXT, Operation, array, collection, shape
 
 P = f"{openapi.C}/identityproviders"
-O = f"{openapi.T}/oidc"
+OIDC = f"{openapi.T}/oidc"
 L = f"{openapi.A}/{{accountId}}/linkedidentities"
 
 SCHEMAS = {
@@ -34,9 +34,9 @@ OPERATIONS = {
     ("GET", f"{P}/{{providerId}}"): Operation("IdentityProvider"),
     ("PUT", f"{P}/{{providerId}}"): Operation("IdentityProvider", body="IdentityProviderInput", body_required=True),
     ("DELETE", f"{P}/{{providerId}}"): Operation("204"),
-    ("POST", f"{O}/authorize"): Operation("OidcAuthorization", "400 401 403 404 413 429 503",
+    ("POST", f"{OIDC}/authorize"): Operation("OidcAuthorization", "400 401 403 404 413 429 503",
                                           body="OidcAuthorizationInput", body_required=True, auth=SHOPPER),
-    ("POST", f"{O}/exchange"): Operation("CustomerAuthTicket", "400 401 413 429 503", body="OidcExchangeInput",
+    ("POST", f"{OIDC}/exchange"): Operation("CustomerAuthTicket", "400 401 413 429 503", body="OidcExchangeInput",
                                          body_required=True, auth=SHOPPER),
     ("GET", L): Operation("LinkedIdentityCollection", auth=SHOPPER),
     ("DELETE", f"{L}/{{identityId}}"): Operation("204", auth=SHOPPER),
