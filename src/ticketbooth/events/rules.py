@@ -128,6 +128,12 @@ PASSKEY_ADDED = _topic("customeraccount.passkeyadded", "A passkey was added to a
 PASSKEY_REMOVED = _topic("customeraccount.passkeyremoved", (
     "A passkey was removed from an account (by its shopper or an administrator); extended: passkeyId."))
 
+# -- OpenID Connect federation (federation/; entityId: the account id) --------------------------------------------
+IDENTITY_LINKED = _topic("customeraccount.identitylinked", (
+    "A provider identity (OpenID Connect) was linked to an account; extended: identityId, providerId."))
+IDENTITY_UNLINKED = _topic("customeraccount.identityunlinked", (
+    "A provider identity was unlinked from an account; extended: identityId, providerId."))
+
 
 _ID_KEY = re.compile(r"[a-z][A-Za-z]*(Id|FQN)")
 _ID_VALUE = re.compile(r"[A-Za-z0-9_.:~@-]{1,255}")
