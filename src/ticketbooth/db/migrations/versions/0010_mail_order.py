@@ -1,7 +1,7 @@
 """one recipient's mail in the order it was queued
 
 Revision ID: 0010_mail_order
-Revises: 0010_passkeys
+Revises: 0010_federation
 Create Date: 2026-12-05
 
 The outbox sender sends a batch concurrently and several senders may run, so two messages queued for one
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_mail_order'
-down_revision = '0010_passkeys'
+down_revision = '0010_federation'
 branch_labels = None
 depends_on = None
 
