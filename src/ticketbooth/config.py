@@ -66,9 +66,10 @@ class Settings(BaseSettings):
     """How long a replay of a just-rotated refresh token returns its successor instead of revoking."""
 
     fresh_login_seconds: int = Field(default=300, ge=0, le=86400)
-    """A shopper may change their account's email address or user name (its login names) without giving
-    the current password within this many seconds of logging in; later the update must carry `password`.
-    0: always the password. Applications with customer:admin need neither."""
+    """A fresh login (domain/policies.py `logged_in_recently`): within this many seconds of logging in, a
+    shopper may change their account's email address or user name (its login names) without giving the
+    current password (later the update must carry `password`; 0: always the password; applications with
+    customer:admin need neither), add a passkey, or link a provider to their account (0: never)."""
 
     key_reload_seconds: float = Field(default=30.0, gt=0)
     """How often each process re-reads signing keys (rotation by another process shows up within this)."""

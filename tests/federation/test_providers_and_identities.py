@@ -160,13 +160,29 @@ async def test_linked_identities_owner_admin_and_others(
     assert (await client.delete(identities_path(account_id, item["id"]), headers=admin)).status_code == 204
 
 
-async def test_identity_count_for_other_concepts(client: httpx.AsyncClient, core: Core, app_headers: dict[str, str],
-                                                 admin: dict[str, str], provider: TinyProvider) -> None:
-    from ticketbooth.federation import identities
+async def test_a_passkey_and_an_identity_each_keep_the_other_the_last_way_in(
+        client: httpx.AsyncClient, core: Core, app_headers: dict[str, str], admin: dict[str, str],
+        provider: TinyProvider) -> None:
+    """An account a provider made has no password: with a passkey added, either may go, never both."""
+    from tests.api.code_support import set_site
+    from tests.federation.support import RETURN_URL
+    from tests.passkeys.authenticator import Authenticator
+    from tests.passkeys.support import ORIGIN, PASSKEY_SETTINGS, Shopper, add_passkey, passkeys_path
 
-    await enable(core)
+    await set_site(core, federation={"return_urls": [RETURN_URL]}, passkeys=PASSKEY_SETTINGS)
     await add_provider(client, admin, provider)
     back = await sign_in(client, app_headers, provider, "sub-cnt", email="cnt@example.com", email_verified=True)
-    account_id = ok(await exchange(client, app_headers, back["code"]))["customerAccount"]["id"]
-    assert await identities.count(core, account_id) == 1
-    assert await identities.count(core, account_id + 1000) == 0
+    ticket = ok(await exchange(client, app_headers, back["code"]))
+    account_id = ticket["customerAccount"]["id"]
+    shopper = Shopper(account_id, ticket["userId"], "cnt@example.com",
+                      {**app_headers, "x-vol-user-claims": ticket["accessToken"]}, ticket)
+    # a provider's sign-in is a fresh login: the shopper adds a passkey at once
+    passkey = ok(await add_passkey(client, shopper, Authenticator(ORIGIN)))
+    [identity] = ok(await client.get(identities_path(account_id), headers=admin))["items"]
+    assert (await client.delete(identities_path(account_id, identity["id"]), headers=admin)).status_code == 204
+    # the passkey is now the only way in: neither its shopper nor an administrator removes it
+    for hdrs in (shopper.headers, admin):
+        body = assert_error(await client.delete(passkeys_path(account_id, passkey["id"]), headers=hdrs), 409,
+                            "VALIDATION_CONFLICT")
+        assert "last way to sign in" in body["message"]
+    assert len(ok(await client.get(passkeys_path(account_id), headers=admin))["items"]) == 1

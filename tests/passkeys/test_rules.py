@@ -45,14 +45,15 @@ def test_localhost_over_http() -> None:
 
 
 def test_a_fresh_login() -> None:
-    assert rules.fresh_login("pwd", NOW - timedelta(minutes=5), NOW, 5)
-    assert rules.fresh_login("pwd otp mfa", NOW, NOW, 5) and rules.fresh_login("hwk user mfa", NOW, NOW, 5)
-    assert rules.fresh_login("otp", NOW, NOW, 5)
-    assert not rules.fresh_login("pwd", NOW - timedelta(minutes=5, seconds=1), NOW, 5)
-    assert not rules.fresh_login(None, NOW, NOW, 5)  # a registration's or an administrator's session
-    assert not rules.fresh_login("", NOW, NOW, 5) and not rules.fresh_login("fed", NOW, NOW, 5)
-    assert not rules.fresh_login("pwd", None, NOW, 5)
-    assert not rules.fresh_login("pwd", NOW + timedelta(minutes=1), NOW, 5)
+    assert rules.fresh_login("pwd", NOW - timedelta(minutes=5), NOW, 300)
+    assert rules.fresh_login("pwd otp mfa", NOW, NOW, 300) and rules.fresh_login("hwk user mfa", NOW, NOW, 300)
+    assert rules.fresh_login("otp", NOW, NOW, 300) and rules.fresh_login("fed", NOW, NOW, 300)
+    assert not rules.fresh_login("pwd", NOW - timedelta(minutes=5, seconds=1), NOW, 300)
+    assert not rules.fresh_login(None, NOW, NOW, 300)  # a registration's or an administrator's session
+    assert not rules.fresh_login("", NOW, NOW, 300)
+    assert not rules.fresh_login("pwd", None, NOW, 300)
+    assert not rules.fresh_login("pwd", NOW + timedelta(minutes=1), NOW, 300)
+    assert not rules.fresh_login("pwd", NOW, NOW, 0)  # fresh_login_seconds 0: never
 
 
 def test_passkey_names() -> None:

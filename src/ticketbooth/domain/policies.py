@@ -107,6 +107,12 @@ class CodeSettings(BaseModel):
     """How often one code may be mailed (the first mail and its resends)."""
 
 
+
+def logged_in_recently(logged_in_at: datetime | None, now: datetime, seconds: int) -> bool:
+    """Whether a session's login was at most `seconds` ago (`Settings.fresh_login_seconds`; 0: never), the one
+    test of a fresh login: changing a login name without the password, adding a passkey, linking a provider."""
+    return logged_in_at is not None and seconds > 0 and timedelta(0) <= now - logged_in_at <= timedelta(seconds=seconds)
+
 TwoFactorTrigger = Literal["always", "new-device", "region-change"]
 TWO_FACTOR_TRIGGERS: tuple[TwoFactorTrigger, ...] = get_args(TwoFactorTrigger)
 
@@ -182,8 +188,6 @@ class PasskeySettings(BaseModel):
     """The exact origins (scheme://host[:port]) of the storefront pages that call the browser's passkey
     API, e.g. https://shop.example.com. Each host must be the relying party id or under it; https, or
     http for localhost only."""
-    fresh_login_minutes: int = Field(default=5, ge=1, le=24 * 60)
-    """Adding a passkey needs a sign-in (password, code or passkey) within this many minutes."""
     challenge_seconds: int = Field(default=300, ge=30, le=3600)
     """How long the browser has to answer a passkey ceremony (registration or sign-in)."""
 

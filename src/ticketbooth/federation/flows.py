@@ -47,7 +47,7 @@ from ticketbooth.domain.errors import (
     TooManyRequests,
 )
 from ticketbooth.domain.models import IssuedTicket, NewAccount, Profile, Shopper
-from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, login_key
+from ticketbooth.domain.policies import TWO_FACTOR_TRIGGERS, logged_in_recently, login_key
 from ticketbooth.domain.text import clean_email, clean_username
 from ticketbooth.federation import id_tokens, outbound, providers
 from ticketbooth.federation.persistence import FederationPersistence
@@ -151,8 +151,7 @@ def _link_account(core: Core, shopper: Shopper | None) -> int:
         raise InvalidAccessToken("Invalid Access Token: linking a provider needs the signed-in shopper's ticket")
     if shopper.acting_client_id or shopper.user_account_id is not None:
         raise Forbidden("Forbidden: an impersonation or B2B user's ticket may not link a provider")
-    window = timedelta(seconds=core.settings.fresh_login_seconds)
-    if shopper.logged_in_at is None or not window or core.clock.now() - shopper.logged_in_at > window:
+    if not logged_in_recently(shopper.logged_in_at, core.clock.now(), core.settings.fresh_login_seconds):
         raise Forbidden(f"Forbidden: linking a provider needs a login within the last {core.settings.fresh_login_seconds} "
                         "seconds; sign in again first")
     return shopper.account_id

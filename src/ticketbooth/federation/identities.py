@@ -10,9 +10,9 @@ from ticketbooth.audit import service as audit
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core, federation_persistence
 from ticketbooth.domain.errors import Conflict, NotFound
-from ticketbooth.domain.models import Account, Shopper
+from ticketbooth.domain.models import Shopper
 from ticketbooth.federation.rules import LinkedIdentity
-from ticketbooth.passkeys import service as passkey_flows
+from ticketbooth.login import ways_in
 
 
 async def listing(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> list[LinkedIdentity]:
@@ -20,17 +20,12 @@ async def listing(core: Core, caller: Caller, shopper: Shopper | None, account_i
     return await federation_persistence(core.store).list_identities(caller.tenant.id, account.id)
 
 
-async def other_ways_in(core: Core, account: Account) -> int:
-    """How many ways to sign in the account has besides its linked identities: its password, its passkeys."""
-    passkeys = await passkey_flows.count(core, account.id)
-    return int(account.has_password or account.has_external_password) + passkeys
-
-
 async def unlink(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, identity_id: int) -> None:
     account = await account_for(core, caller, shopper, account_id, with_parts=False, sensitive=True)
     store = federation_persistence(core.store)
     async with store.transaction() as tx:
-        removed = await tx.delete_identity(caller.tenant.id, account.id, identity_id, await other_ways_in(core, account))
+        others = await ways_in.count(core, account, identities=False)  # its password, its passkeys
+        removed = await tx.delete_identity(caller.tenant.id, account.id, identity_id, others)
         if removed is None:
             raise NotFound(f"Item not found: linked identity {identity_id} does not exist")
         if removed is False:
@@ -40,8 +35,3 @@ async def unlink(core: Core, caller: Caller, shopper: Shopper | None, account_id
         await audit.record(core, audit.Event.IDENTITY_UNLINKED, caller=caller, account_id=account.id,
                            detail={"identityId": removed.id, "providerId": removed.provider_id}, store=tx)
 
-
-async def count(core: Core, account_id: int) -> int:
-    """How many provider identities the account has linked (a passkey's removal may ask: is there another way
-    to sign in?)."""
-    return (await federation_persistence(core.store).identity_counts([account_id])).get(account_id, 0)

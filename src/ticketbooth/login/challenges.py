@@ -107,7 +107,9 @@ def device_hash(core: Core, account_id: int, kind: str, value: str | None) -> st
     return hmac.new(_key(core, _DEVICE_KEY_LABEL), message, hashlib.sha256).hexdigest()
 
 
-def _devices(core: Core, account_id: int, fingerprint: str | None, region: str | None) -> list[tuple[str, str]]:
+def devices(core: Core, account_id: int, fingerprint: str | None, region: str | None) -> list[tuple[str, str]]:
+    """A login's fingerprint and region as the account's known devices (kind, keyed hash): what a completed
+    login remembers, so no 2FA code is asked for them later."""
     found = []
     for kind, value in ((KIND_FINGERPRINT, fingerprint), (KIND_REGION, region)):
         hashed = device_hash(core, account_id, kind, value)
@@ -146,8 +148,8 @@ async def begin_two_factor(
     settings = caller.site.settings
     if not settings.two_factor:
         return None
-    devices = _devices(core, account.id, fingerprint, region)
-    by_kind = dict(devices)
+    given = devices(core, account.id, fingerprint, region)
+    by_kind = dict(given)
     known = await core.store.known_device_hashes(account.id) if settings.two_factor != ["always"] else set()
     reasons = two_factor_reasons(settings, known, by_kind.get(KIND_FINGERPRINT), by_kind.get(KIND_REGION))
     if not reasons:
@@ -163,7 +165,7 @@ async def begin_two_factor(
         failed_attempts=0, sends=1, last_sent_at=now,
         context={
             "access_seconds": int(access_ttl.total_seconds()), "refresh_seconds": int(refresh_ttl.total_seconds()),
-            "previous_anonymous": previous_anonymous, "devices": [list(d) for d in devices],
+            "previous_anonymous": previous_anonymous, "devices": [list(d) for d in given],
             "b2b_account_id": b2b_account_id,
         },
     )
@@ -437,7 +439,7 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
         if unlock:
             await audit.record(core, Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
                                detail={"by": "otp-login"}, store=tx)
-    await core.store.remember_devices(account.id, _devices(core, account.id, fingerprint, region), now)
+    await core.store.remember_devices(account.id, devices(core, account.id, fingerprint, region), now)
     await audit.record(core, Event.OTP_VERIFIED, caller=caller, account_id=account.id)
     full = await core.store.get_account(account.id)
     assert full is not None

@@ -15,14 +15,13 @@ keep the owner from knowing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from ticketbooth.accounts.access import is_admin
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import Forbidden, InvalidCredentials
 from ticketbooth.domain.models import MAIL_LOGIN_CHANGED, Account, Shopper
-from ticketbooth.domain.policies import login_key
+from ticketbooth.domain.policies import logged_in_recently, login_key
 from ticketbooth.login import lockout
 from ticketbooth.mail import service as mail
 from ticketbooth.mail.persistence import Outbox
@@ -55,9 +54,8 @@ async def require_proof(core: Core, caller: Caller, shopper: Shopper | None, acc
     if password:
         await _check_password(core, caller, account, password)
         return
-    window = timedelta(seconds=core.settings.fresh_login_seconds)
     started = shopper.logged_in_at if shopper is not None else None
-    if started is None or core.clock.now() - started > window or not window:
+    if not logged_in_recently(started, core.clock.now(), core.settings.fresh_login_seconds):
         seconds = core.settings.fresh_login_seconds
         fresh = f" or a login within the last {seconds} seconds" if seconds else ""
         raise Forbidden("Forbidden: changing the email address or user name needs the current password (password in "

@@ -6,11 +6,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ticketbooth.domain.errors import InvalidParameter
-from ticketbooth.domain.policies import PasskeySettings
+from ticketbooth.domain.policies import PasskeySettings, logged_in_recently
 
 # Challenge purposes (passkey_challenges.purpose): stored names.
 PURPOSE_REGISTER = "register"
@@ -26,7 +26,7 @@ SIGN_IN_PURPOSES = (PURPOSE_SIGN_IN, PURPOSE_SIGN_IN_NAMED)
 MAX_NAME = 100
 MAX_PASSKEYS = 20
 """Passkeys one account may hold."""
-FRESH_METHODS = frozenset({"pwd", "otp", "hwk"})
+FRESH_METHODS = frozenset({"pwd", "otp", "hwk", "fed"})
 """The `amr` values of a login that may add a passkey soon after it: a password, a mailed code, a passkey."""
 PASSKEY_AMR = ("hwk", "user", "mfa")
 """RFC 8176: proof of possession of a hardware-bound key, user presence/verification, two factors."""
@@ -91,13 +91,12 @@ def user_handle(user_id: str) -> bytes:
     return user_id.encode("ascii")
 
 
-def fresh_login(amr: str | None, logged_in_at: datetime | None, now: datetime, minutes: int) -> bool:
-    """Whether a session's login (its `amr` methods, and when it was) may add a passkey now: a password,
-    code or passkey login no more than `minutes` ago. A session opened by a registration or an
-    administrator (no method) never is."""
+def fresh_login(amr: str | None, logged_in_at: datetime | None, now: datetime, seconds: int) -> bool:
+    """Whether a session's login (its `amr` methods, and when it was) may add a passkey now: a password, code,
+    passkey or provider login no more than `seconds` ago (`logged_in_recently`, the one rule of a fresh
+    login). A session opened by a registration or an administrator (no method) never is."""
     methods = set((amr or "").split())
-    return (bool(methods & FRESH_METHODS) and logged_in_at is not None
-            and timedelta(0) <= now - logged_in_at <= timedelta(minutes=minutes))
+    return bool(methods & FRESH_METHODS) and logged_in_recently(logged_in_at, now, seconds)
 
 
 def passkey_name(value: str | None, existing: Iterable[str]) -> str:

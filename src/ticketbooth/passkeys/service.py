@@ -5,7 +5,7 @@ signed in a moment ago, the account's passkeys listed, renamed and removed, and 
 - Passkeys are off at a site until its `passkeys.rp_id` is set (`SiteSettings.passkeys`): every flow
   then refuses with Conflict, saying so.
 - Registration needs the shopper's own ticket, not an impersonation's, from a login (password, code or
-  passkey) within `fresh_login_minutes`: an application's credential alone, or a ticket that has lived
+  passkey or provider) within `fresh_login_seconds`: an application's credential alone, or a ticket that has lived
   long, cannot add a way into the account.
 - Sign-in: every refusal is InvalidCredentials, the answer of a wrong password, after the same checks;
   the audit trail says why (`passkey.refused`, a fixed reason). A username's options look like anyone's
@@ -40,11 +40,11 @@ from ticketbooth.domain.errors import (
     PasskeyRefused,
     PasswordChangeRequired,
 )
-from ticketbooth.domain.models import KIND_FINGERPRINT, KIND_REGION, Account, IssuedTicket, Shopper
+from ticketbooth.domain.models import Account, IssuedTicket, Shopper
 from ticketbooth.domain.policies import PasskeySettings, login_key
 from ticketbooth.domain.text import clean_text
 from ticketbooth.infra.tokens import new_hex
-from ticketbooth.login import challenges, limits
+from ticketbooth.login import challenges, limits, ways_in
 from ticketbooth.login.rules import locked_by_failures
 from ticketbooth.passkeys import ceremony, rules
 from ticketbooth.passkeys.persistence import PasskeysPersistence
@@ -111,11 +111,11 @@ async def _registering_account(core: Core, caller: Caller, shopper: Shopper | No
 
 async def _require_fresh_login(core: Core, caller: Caller, shopper: Shopper) -> None:
     family = await core.store.get_family(shopper.family_id) if shopper.family_id else None
-    minutes = caller.site.settings.passkeys.fresh_login_minutes
+    seconds = core.settings.fresh_login_seconds
     if (family is None or family.revoked_at is not None or family.user_id != shopper.user_id
-            or not rules.fresh_login(family.amr, family.created_at, core.clock.now(), minutes)):
-        raise Forbidden(f"Forbidden: adding a passkey needs a login (password, code or passkey) within the last "
-                        f"{minutes} minutes; log in again")
+            or not rules.fresh_login(family.amr, family.created_at, core.clock.now(), seconds)):
+        raise Forbidden(f"Forbidden: adding a passkey needs a login (password, code, passkey or provider) within the "
+                        f"last {seconds} seconds; log in again")
 
 
 async def registration_options(core: Core, caller: Caller, shopper: Shopper | None,
@@ -209,9 +209,13 @@ async def rename(core: Core, caller: Caller, shopper: Shopper | None, account_id
 
 
 async def remove(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, passkey_id: int) -> None:
-    """Remove a passkey (its shopper, not an impersonation; or an application with customer:admin)."""
+    """Remove a passkey (its shopper, not an impersonation; or an application with customer:admin), unless it
+    is the account's last way to sign in (no password, no other passkey, no linked identity: Conflict)."""
     account = await account_for(core, caller, shopper, account_id, with_parts=False, sensitive=True)
     found = await _owned_passkey(core, account, passkey_id)
+    if await ways_in.count(core, account) <= 1:
+        raise Conflict("Validation Conflict: this passkey is the account's last way to sign in (no password, no other "
+                       "passkey, no linked identity); add one before removing it")
     async with _store(core).transaction() as tx:
         if not await tx.delete_passkey(found.id, account.id):
             raise NotFound(f"Item not found: passkey {passkey_id} does not exist")
@@ -219,10 +223,6 @@ async def remove(core: Core, caller: Caller, shopper: Shopper | None, account_id
                            detail={"passkeyId": str(found.id), "by": "admin" if is_admin(caller) and not owns(
                                shopper, account) else "shopper"})
 
-
-async def count(core: Core, account_id: int) -> int:
-    """How many passkeys the account holds (federation's unlink asks: is there another way to sign in?)."""
-    return await _store(core).count_passkeys(account_id)
 
 
 # -- sign-in ------------------------------------------------------------------------------------------
@@ -241,16 +241,6 @@ async def authentication_options(core: Core, caller: Caller, username: str | Non
     options = ceremony.authentication_options(rp, timeout_ms=caller.site.settings.passkeys.challenge_seconds * 1000)
     challenge_id = await _new_challenge(core, caller, purpose, options, account_id)
     return challenge_id, options.options
-
-
-def _devices(core: Core, account_id: int, fingerprint: str | None, region: str | None) -> list[tuple[str, str]]:
-    """The fingerprint and region of a sign-in as known devices of the account (no 2FA code for them later)."""
-    found = []
-    for kind, value in ((KIND_FINGERPRINT, fingerprint), (KIND_REGION, region)):
-        hashed = challenges.device_hash(core, account_id, kind, value)
-        if hashed is not None:
-            found.append((kind, hashed))
-    return found
 
 
 def _invalid() -> InvalidCredentials:
@@ -320,7 +310,7 @@ async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credenti
                                detail={"by": "passkey-login"}, store=tx)
         await audit.record(core, Event.PASSKEY_USED, caller=caller, account_id=account.id, store=tx,
                            detail={"passkeyId": str(passkey.id)})
-    await core.store.remember_devices(account.id, _devices(core, account.id, fingerprint, region), now)
+    await core.store.remember_devices(account.id, challenges.devices(core, account.id, fingerprint, region), now)
     full = await core.store.get_account(account.id)
     if full is None:
         raise _invalid()
