@@ -91,6 +91,12 @@ class Event(StrEnum):
     B2B_STATUS_CHANGED = "b2b.status-changed"
     B2B_SALES_REPS_CHANGED = "b2b.sales-reps-changed"
     B2B_UPGRADED = "b2b.upgraded"
+    # Staff passkeys of the console (staff/passkeys.py, issue 19): tenant-level, as the other staff events
+    STAFF_PASSKEY_REGISTERED = "staff.passkey.registered"
+    STAFF_PASSKEY_RENAMED = "staff.passkey.renamed"
+    STAFF_PASSKEY_REMOVED = "staff.passkey.removed"
+    STAFF_PASSKEY_USED = "staff.passkey.used"
+    STAFF_PASSKEY_REFUSED = "staff.passkey.refused"
 
 
 COUNTED_IN_METRICS = frozenset({
