@@ -89,6 +89,11 @@ class InvalidOtp(TicketboothError):
     """A wrong, expired or used-up 2FA or one-time-passcode code (or its pending ticket)."""
 
 
+class InvalidExchangeCode(TicketboothError):
+    """A federated sign-in's one-time exchange code that is unknown, spent, expired, or presented by another
+    application or at another site than the one that started the sign-in (federation/)."""
+
+
 class PasskeyRefused(InvalidParameter):
     """A WebAuthn answer (a passkey's registration or assertion) failed a check of the ceremony: wrong
     origin, relying party, challenge or type, no user verification, a bad signature, a sign counter that
