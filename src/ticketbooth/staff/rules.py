@@ -43,6 +43,12 @@ class Action(StrEnum):
     EDIT_SETTINGS = "edit-settings"
     MANAGE_WEBHOOKS = "manage-webhooks"
     MANAGE_STAFF = "manage-staff"
+    # issue 19: passkeys and identity providers
+    REMOVE_SIGN_IN_METHOD = "remove-sign-in-method"
+    """Remove a customer's passkey or unlink an identity of a provider (a lost phone, a taken-over
+    provider account): support and admin."""
+    MANAGE_IDENTITY_PROVIDERS = "manage-identity-providers"
+    """Add, change, switch off and delete the tenant's identity providers (OpenID Connect): admin."""
 
 
 _LEAST_ROLE: dict[Action, Role] = {
@@ -60,6 +66,8 @@ _LEAST_ROLE: dict[Action, Role] = {
     Action.EDIT_SETTINGS: Role.ADMIN,
     Action.MANAGE_WEBHOOKS: Role.ADMIN,
     Action.MANAGE_STAFF: Role.ADMIN,
+    Action.REMOVE_SIGN_IN_METHOD: Role.SUPPORT,
+    Action.MANAGE_IDENTITY_PROVIDERS: Role.ADMIN,
 }
 
 
