@@ -213,6 +213,33 @@ class Settings(BaseSettings):
     (loopback, private, link-local...); empty: only public addresses. Checked when subscribing and again
     at every delivery, against the address the endpoint's name resolves to then."""
 
+    # -- OpenID Connect federation: social and enterprise sign-in (see federation/) --
+    public_url: str = ""
+    """The address browsers reach this server at, as `https://id.example.com` (no path): the provider sends
+    the shopper back to `{public_url}/api/commerce/customer/authtickets/oidc/callback`, the redirect URI to
+    register with each provider. Empty: the issuer (`issuer`, else http(s)://{public_host})."""
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long one call to a provider (discovery, its keys, the token endpoint) may take, connection included."""
+    oidc_http_hosts: str = ""
+    """Comma-separated host names (or addresses) of providers that may be called over plain http; every other
+    provider address (issuer, endpoints) must be https."""
+    oidc_allowed_networks: str = ""
+    """Comma-separated addresses or networks (CIDR) that calls to providers may go to although they are not
+    public (loopback, private...); empty: only public addresses. Checked at every call, against the address the
+    name resolves to then (the webhooks' rule, webhooks/rules.py)."""
+
+    @field_validator("oidc_allowed_networks")
+    @classmethod
+    def _oidc_networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or self.effective_issuer).rstrip("/")
+
     @field_validator("trusted_proxies", "webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:

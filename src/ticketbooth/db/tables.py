@@ -779,3 +779,83 @@ staff_sessions = Table(
     Index(None, "staff_id"),
     sqlite_autoincrement=True,
 )
+
+
+# OpenID Connect federation (federation/, issue 19): a tenant's identity providers, the provider identities
+# linked to accounts, sign-ins under way (flows) and the one-time exchange codes they end in. Only hashes of
+# a flow's state, nonce and of exchange codes are kept; the provider's client secret and a flow's PKCE
+# verifier are sealed (federation/sealing.py).
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("issuer", String(2000), nullable=False),
+    Column("client_id", String(500), nullable=False),
+    Column("client_secret", LargeBinary, nullable=True),
+    Column("scopes", JSON, nullable=False),
+    Column("trust_email", Boolean, nullable=False),
+    Column("create_accounts", Boolean, nullable=False),
+    Column("is_enabled", Boolean, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("tenant_id", "alias"),
+    sqlite_autoincrement=True,
+)
+
+linked_identities = Table(
+    "linked_identities",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("provider_id", BigInteger, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("email", String(320), nullable=True),
+    _ts("created_at"),
+    _ts("last_used_at", nullable=True),
+    UniqueConstraint("provider_id", "subject"),
+    Index(None, "account_id"),
+    sqlite_autoincrement=True,
+)
+
+federation_flows = Table(
+    "federation_flows",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("nonce_hash", String(64), nullable=False),
+    Column("verifier", LargeBinary, nullable=False),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=False),
+    Column("application_id", Integer, nullable=False),
+    Column("provider_id", BigInteger, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("return_url", Text, nullable=False),
+    Column("link_account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
+    Column("previous_anonymous", String(32), nullable=True),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("used_at", nullable=True),
+    Index(None, "expires_at"),
+)
+
+federation_codes = Table(
+    "federation_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("flow_id", String(32), nullable=False),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=False),
+    Column("application_id", Integer, nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("identity_id", BigInteger, ForeignKey("linked_identities.id", ondelete="CASCADE"), nullable=False),
+    Column("provider_mfa", Boolean, nullable=False),
+    Column("previous_anonymous", String(32), nullable=True),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("used_at", nullable=True),
+    Index(None, "expires_at"),
+)

@@ -87,3 +87,8 @@ class TooManyRequests(TicketboothError):
 
 class InvalidOtp(TicketboothError):
     """A wrong, expired or used-up 2FA or one-time-passcode code (or its pending ticket)."""
+
+
+class InvalidExchangeCode(TicketboothError):
+    """A federated sign-in's one-time exchange code that is unknown, spent, expired, or presented by another
+    application or at another site than the one that started the sign-in (federation/)."""

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal, get_args
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -111,6 +111,57 @@ TwoFactorTrigger = Literal["always", "new-device", "region-change"]
 TWO_FACTOR_TRIGGERS: tuple[TwoFactorTrigger, ...] = get_args(TwoFactorTrigger)
 
 
+# -- OpenID Connect federation (issue 19; federation/) --
+RETURN_URL_MAX = 2000
+MAX_RETURN_URLS = 50
+
+
+class FederationSettings(BaseModel):
+    """Social and enterprise sign-in at a site (federation/): where the storefront may have the shopper sent
+    back, and how. The providers themselves are the tenant's (`/commerce/customer/identityproviders`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    return_urls: list[str] = Field(default_factory=list, max_length=MAX_RETURN_URLS)
+    """The storefront's addresses a sign-in may return to, each compared exactly (scheme, host, port, path
+    and query as written). Empty (the default): federated sign-in is off at this site."""
+    code_parameter: Literal["code", "secretId"] = "code"
+    """The query parameter of the return URL that carries the one-time exchange code: `code`, or `secretId`
+    for a storefront that hands it to Kibo's `getOneTimeSecret` (the cart-takeover page of Kibo's Next.js
+    storefront reads `?secretId=`)."""
+    flow_minutes: int = Field(default=10, ge=1, le=60)
+    """How long a started sign-in may take at the provider before its `state` lapses."""
+    code_seconds: int = Field(default=120, ge=10, le=600)
+    """How long the exchange code handed to the return URL works (once)."""
+
+    @model_validator(mode="after")
+    def _urls(self) -> FederationSettings:
+        for url in self.return_urls:
+            problem = return_url_problem(url)
+            if problem:
+                raise ValueError(f"return_urls: {url[:200]!r} {problem}")
+        return self
+
+
+def return_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a return URL (None: it can): an absolute http(s) URL without user, password or
+    fragment, at most RETURN_URL_MAX characters, no spaces or control characters."""
+    if not url or len(url) > RETURN_URL_MAX or any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "is not a valid URL"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a bad port raises
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an absolute http(s) URL"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user name or password"
+    if parts.fragment or "#" in url:
+        return "must not have a fragment"
+    return None
+
+
 class SiteSettings(BaseModel):
     """What a storefront (site) switches on for its shoppers. Stored in `sites.settings`."""
 
@@ -124,6 +175,10 @@ class SiteSettings(BaseModel):
     """Log in with an emailed one-time passcode instead of a password (/otp/request, /otp/auth). On by
     default: it is what lets the owner of an account locked by failed passwords in. Refused all the same
     at a site whose `two_factor` holds "always": a mailed code alone is one factor."""
+
+    # -- OpenID Connect federation (issue 19; federation/) --
+    federation: FederationSettings = Field(default_factory=FederationSettings)
+    """Social and enterprise sign-in at this site: the return URLs a sign-in may come back to."""
 
     def otp_allowed(self) -> bool:
         return self.otp_login and "always" not in self.two_factor
@@ -243,6 +298,8 @@ RATE_LIMIT_DEFAULTS: dict[str, dict[str, object]] = {
     # Codes tried (2FA and one-time passcode). Per account it is a hard cap on guessing: 20 tries and
     # then 20 more a day, so a 6-digit code is found with a chance of about 1 in 25,000 a day at most.
     "code_verify": _limits(_bucket(120, 60), _bucket(20, 20 / (24 * 60))),
+    # OpenID Connect federation (federation/): starting a sign-in, the provider's callback, the code exchange.
+    "federation": _limits(_bucket(300, 300), None),
 }
 
 
@@ -268,6 +325,7 @@ class RateLimits(BaseModel):
     code_request: RateLimit
     password_reset: RateLimit
     code_verify: RateLimit
+    federation: RateLimit
 
     @model_validator(mode="before")
     @classmethod

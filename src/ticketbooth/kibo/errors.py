@@ -42,6 +42,7 @@ STATUS: dict[type[e.TicketboothError], tuple[int, str]] = {
     e.TooManyRequests: (429, "TOO_MANY_REQUESTS"),
     e.InvalidOtp: (401, "INVALID_OTP"),
     e.ServiceUnavailable: (503, "SERVICE_UNAVAILABLE"),
+    e.InvalidExchangeCode: (401, "INVALID_EXCHANGE_CODE"),
 }
 
 

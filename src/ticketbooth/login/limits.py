@@ -45,6 +45,7 @@ class Limit(StrEnum):
     CODE_REQUEST = "code-request"
     PASSWORD_RESET = "password-reset"
     CODE_VERIFY = "code-verify"
+    FEDERATION = "federation"
 
 
 _WHAT = {
@@ -55,6 +56,7 @@ _WHAT = {
     Limit.CODE_REQUEST: "code requests",
     Limit.PASSWORD_RESET: "password reset requests",
     Limit.CODE_VERIFY: "code attempts",
+    Limit.FEDERATION: "federated sign-in requests",
 }
 
 
