@@ -68,7 +68,7 @@ class OidcProvider:
             raise RuntimeError("node is not on PATH; the federation tests need Node.js >= 20")
         if not OIDC_PROVIDER_PACKAGE.exists():
             raise RuntimeError("oidc-provider is not installed: run `make test` (or `cd tests/conformance && npm ci`)")
-        self.stderr: IO[str] = (open(workdir / "provider.log", "w+") if workdir is not None  # noqa: SIM115
+        self.stderr: IO[str] = (open(workdir / "provider.log", "w+") if workdir is not None
                                 else tempfile.TemporaryFile("w+"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TB_")}
         self.process = subprocess.Popen(
