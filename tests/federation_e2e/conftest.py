@@ -7,7 +7,8 @@ the admin REST API, all three clients of the same provider process:
 - `untrusted`: it does not (a verified email of an existing account needs the shopper to sign in and link);
 - `closed`: trusted, but `createAccounts` is off (an unknown email gets an error, no account).
 
-Site 200 allows the return URL `RETURN_URL` only. Tenant 100 has a second storefront application
+Site 200 allows the return URL `RETURN_URL` only; site 201 (same customer set) `KIBO_RETURN_URL` only, with
+the code in `secretId`. Tenant 100 has a second storefront application
 (`ANOTHER`) for the exchange-by-another-application case."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.conftest import (
     ADMIN,
     BACKENDS,
     SITE,
+    SITE_SAME_SET,
     TENANT,
     LiveServer,
     _empty_postgres,
@@ -36,7 +38,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.federation_e2e.support import CALLBACK, IDENTITY_PROVIDERS, RETURN_URL, Client, OidcProvider
+from tests.federation_e2e.support import CALLBACK, IDENTITY_PROVIDERS, KIBO_RETURN_URL, RETURN_URL, Client, OidcProvider
 
 ANOTHER = ("another.app", "another-secret-0123456789abcdef")
 """A second storefront application of tenant 100."""
@@ -87,6 +89,8 @@ def _prepare(database_url: str, workdir: Path) -> None:
     commands = [
         ["app", "create", "--tenant-id", str(TENANT), "--client-id", ANOTHER[0], "--client-secret", ANOTHER[1]],
         ["site", "settings", str(SITE), "--set", f"federation.return_urls={json.dumps([RETURN_URL])}"],
+        ["site", "settings", str(SITE_SAME_SET), "--set", f"federation.return_urls={json.dumps([KIBO_RETURN_URL])}",
+         "--set", "federation.code_parameter=secretId"],
     ]
     done = subprocess.run([sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, cwd=workdir,
                           capture_output=True, timeout=120)

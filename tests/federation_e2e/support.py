@@ -35,7 +35,10 @@ CALLBACK = f"{CUSTOMER}/authtickets/oidc/callback"
 EXCHANGE = f"{CUSTOMER}/authtickets/oidc/exchange"
 IDENTITY_PROVIDERS = f"{CUSTOMER}/identityproviders"
 RETURN_URL = "https://shop.example.test/account/social/return"
-"""The storefront page the callback sends the browser back to (in the site's `federation.return_urls`)."""
+"""The storefront page the callback sends the browser back to (site 200's `federation.return_urls`)."""
+KIBO_RETURN_URL = "https://kibo.example.test/cart?takeover=1"
+"""Site 201's return URL, with a query of its own; its code arrives as `secretId` (`code_parameter`), the
+parameter the cart-takeover page of Kibo's Next.js storefront hands to `getOneTimeSecret`."""
 
 
 def linked_identities_path(account_id: int) -> str:
@@ -163,28 +166,32 @@ class Landing:
     """Ticketbooth's answer to the callback."""
 
     response: httpx.Response
+    return_url: str = RETURN_URL
+    code_parameter: str = "code"
 
     @property
     def location(self) -> str:
         assert self.response.status_code == 303, (self.response.status_code, self.response.text[:500])
-        return str(self.response.headers["location"])
+        location = str(self.response.headers["location"])
+        assert location.startswith(self.return_url.split("?", 1)[0] + "?"), location
+        own = query_of(self.return_url)
+        assert {k: v for k, v in query_of(location).items() if k in own} == own, "the return URL's own query is kept"
+        return location
 
     @property
     def code(self) -> str:
         """The one-time exchange code the storefront's return URL received (the callback must have succeeded)."""
         params = query_of(self.location)
         assert "error" not in params, params
-        assert self.location.split("?", 1)[0] == RETURN_URL, self.location
-        return params["code"]
+        return params[self.code_parameter]
 
     @property
     def error(self) -> dict[str, str]:
         """`error` and `error_description` the return URL received (the callback must have failed with a valid state)."""
         params = query_of(self.location)
-        assert self.location.split("?", 1)[0] == RETURN_URL, self.location
-        assert "code" not in params, params
-        assert "error" in params, params
-        return params
+        assert self.code_parameter not in params, params
+        assert "error" in params and params.get("error_description"), params
+        return {k: params[k] for k in ("error", "error_description")}
 
 
 @dataclass
@@ -222,10 +229,10 @@ class Browser:
             url = str(httpx.URL(url).join(posted.headers["location"]))
         raise AssertionError(f"the provider never sent the browser back to Ticketbooth: {self.hops}")
 
-    async def land(self, sign_in: SignIn | str) -> Landing:
+    async def land(self, sign_in: SignIn | str, return_url: str = RETURN_URL, code_parameter: str = "code") -> Landing:
         """Deliver the provider's answer (or this URL) to Ticketbooth's callback."""
         url = sign_in.callback_url if isinstance(sign_in, SignIn) else sign_in
-        return Landing(await self.client.get(url))
+        return Landing(await self.client.get(url), return_url, code_parameter)
 
 
 # -- the storefront server -----------------------------------------------------------------------
@@ -237,9 +244,10 @@ class Storefront:
     base_url: str
     token: str
     http: httpx.AsyncClient
+    site: int = SITE
 
     def headers(self, address: str, ticket: dict[str, Any] | None = None) -> dict[str, str]:
-        hdrs = {"Authorization": f"Bearer {self.token}", "x-vol-tenant": str(TENANT), "x-vol-site": str(SITE),
+        hdrs = {"Authorization": f"Bearer {self.token}", "x-vol-tenant": str(TENANT), "x-vol-site": str(self.site),
                 "X-Forwarded-For": address}
         if ticket is not None:
             hdrs["x-vol-user-claims"] = str(ticket["accessToken"])

@@ -26,6 +26,7 @@ from tests.conftest import ADMIN, OTHER, PASSWORD, SITE, SITE_SAME_SET, STOREFRO
 from tests.federation_e2e.conftest import ANOTHER, Stack
 from tests.federation_e2e.support import (
     IDENTITY_PROVIDERS,
+    KIBO_RETURN_URL,
     RETURN_URL,
     Browser,
     Identity,
@@ -117,12 +118,16 @@ class Federation:
         items: list[dict[str, Any]] = page["items"]
         return items
 
-    async def gql(self, query: str, variables: dict[str, Any], user_claims: str | None = None) -> dict[str, Any]:
-        """One GraphQL operation as Kibo's storefront sends it (the app's Bearer token, the shopper's claims)."""
+    async def gql(self, query: str, variables: dict[str, Any], user_claims: str | None = None,
+                  site: int | None = None) -> dict[str, Any]:
+        """One GraphQL operation as Kibo's storefront sends it (the app's Bearer token, the shopper's claims or
+        `undefined`, no tenant or site unless `site` is given)."""
+        hdrs = {"Authorization": f"Bearer {self.storefront.token}", "x-vol-user-claims": user_claims or "undefined",
+                "X-Forwarded-For": new_address()}
+        if site is not None:
+            hdrs |= {"x-vol-tenant": str(TENANT), "x-vol-site": str(site)}
         r = await self.http.post(f"{self.stack.base_url}{GRAPHQL}", json={"query": query, "variables": variables},
-                                 headers={"Authorization": f"Bearer {self.storefront.token}",
-                                          "x-vol-user-claims": user_claims or "undefined",
-                                          "X-Forwarded-For": new_address()})
+                                 headers=hdrs)
         assert r.status_code == 200, r.text
         answer: dict[str, Any] = r.json()
         return answer
@@ -288,7 +293,7 @@ async def test_an_exchange_code_is_for_the_application_and_site_that_started_the
 async def test_a_return_url_not_allowed_is_refused(fed: Federation) -> None:
     address = new_address()
     for url in (RETURN_URL + "/", RETURN_URL + "?next=/", RETURN_URL.upper(), RETURN_URL.replace("https", "http"),
-                "https://shop.example.test.evil.test/account/social/return", "https://evil.test/",
+                "https://shop.example.test.evil.test/account/social/return", "https://evil.test/", KIBO_RETURN_URL,
                 RETURN_URL + "#x", "javascript:alert(1)", ""):
         r = await fed.storefront.authorize("trusted", address, return_url=url)
         assert r.status_code == 400, (url, r.status_code, r.text)
@@ -403,18 +408,21 @@ LINKED = """query linked($accountId: Int!) {
 
 
 async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_code(fed: Federation) -> None:
-    for how in ("getOneTimeSecret", "exchangeOidcCode"):
+    """Site 201 hands the code to its return URL as `secretId`, which the storefront redeems with Kibo's
+    `getOneTimeSecret` (the value: the ticket as JSON); site 200 uses `exchangeOidcCode`."""
+    for how, site, return_url, parameter in (("getOneTimeSecret", SITE_SAME_SET, KIBO_RETURN_URL, "secretId"),
+                                             ("exchangeOidcCode", None, RETURN_URL, "code")):
         identity = fresh_identity(how)
-        answer = await fed.gql(START, {"input": {"provider": "trusted", "returnUrl": RETURN_URL}})
+        answer = await fed.gql(START, {"input": {"provider": "trusted", "returnUrl": return_url}}, site=site)
         assert "errors" not in answer, answer
         browser = fed.browser()
         sign_in = await browser.sign_in(answer["data"]["createOidcAuthorization"]["authorizationUrl"], identity)
-        code = (await browser.land(sign_in)).code
+        code = (await browser.land(sign_in, return_url, parameter)).code
         if how == "getOneTimeSecret":
-            answer = await fed.gql(SECRET, {"secretId": code})
+            answer = await fed.gql(SECRET, {"secretId": code}, site=site)
             assert "errors" not in answer, answer
             ticket = json.loads(answer["data"]["getOneTimeSecret"]["value"])
-            again = await fed.gql(SECRET, {"secretId": code})
+            again = await fed.gql(SECRET, {"secretId": code}, site=site)
         else:
             answer = await fed.gql(EXCHANGE_CODE, {"code": code})
             assert "errors" not in answer, answer
