@@ -20,6 +20,7 @@ from ticketbooth.db.database import create_engine, migrate
 from ticketbooth.db.store import Store
 from ticketbooth.domain.policies import MAX_ACCESS_TOKEN_MINUTES, MAX_APP_TOKEN_SECONDS
 from ticketbooth.events.persistence import EventsPersistence
+from ticketbooth.federation.persistence import FederationPersistence
 from ticketbooth.health.persistence import OverviewPersistence
 from ticketbooth.infra.clock import Clock, SystemClock
 from ticketbooth.infra.hashing import PasswordHashing
@@ -77,6 +78,11 @@ def persistence(store: Store) -> tuple[AccountsPersistence, ApplicationsPersiste
 
 def b2b_persistence(store: Store) -> B2BPersistence:
     """The store as the B2B flows' persistence interface (mypy checks that the SQL store implements it)."""
+    return store
+
+
+def federation_persistence(store: Store) -> FederationPersistence:
+    """The store as the federation flows' persistence interface (mypy checks that the SQL store implements it)."""
     return store
 
 

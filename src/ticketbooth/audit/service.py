@@ -91,6 +91,13 @@ class Event(StrEnum):
     B2B_STATUS_CHANGED = "b2b.status-changed"
     B2B_SALES_REPS_CHANGED = "b2b.sales-reps-changed"
     B2B_UPGRADED = "b2b.upgraded"
+    # OpenID Connect federation (federation/, issue 19): never a code, state, nonce, token or secret in detail
+    IDENTITY_LINKED = "identity.linked"
+    IDENTITY_UNLINKED = "identity.unlinked"
+    IDENTITY_USED = "identity.used"
+    IDENTITY_PROVIDER_CREATED = "identityprovider.created"
+    IDENTITY_PROVIDER_UPDATED = "identityprovider.updated"
+    IDENTITY_PROVIDER_DELETED = "identityprovider.deleted"
 
 
 COUNTED_IN_METRICS = frozenset({
@@ -133,6 +140,8 @@ PUBLISHED: dict[Event, tuple[str, tuple[str, ...]]] = {
     Event.B2B_ROLE_TAKEN: (topics.B2B_ROLE_TAKEN, ("roleId",)),
     Event.B2B_SALES_REPS_CHANGED: (topics.B2B_SALES_REPS_CHANGED, ()),
     Event.B2B_UPGRADED: (topics.B2B_UPGRADED, ()),
+    Event.IDENTITY_LINKED: (topics.IDENTITY_LINKED, ("identityId", "providerId")),
+    Event.IDENTITY_UNLINKED: (topics.IDENTITY_UNLINKED, ("identityId", "providerId")),
 }
 """The audit events that publish an event of the log, about their account (`entityId`), and the keys of
 their `detail` (ids) that go into its extendedProperties. The others publish theirs where they happen

@@ -46,6 +46,7 @@ from ticketbooth.domain.models import (
 )
 from ticketbooth.domain.policies import SiteSettings, TenantSettings
 from ticketbooth.events.store import EventStore
+from ticketbooth.federation.store import FederationStore
 from ticketbooth.health.store import HealthStore
 from ticketbooth.login.store.challenges import ChallengeStore
 from ticketbooth.login.store.logins import LoginStore
@@ -72,7 +73,7 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
             SessionStore, ChallengeStore, SettingsStore, OperatorStore, HealthStore, RetentionStore, EventStore,
             B2BAccountStore, B2BUserStore, RoleStore, HierarchyStore, B2BAdminStore, StaffStore, WebhookStore,
-            StoreBase):
+            FederationStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------
