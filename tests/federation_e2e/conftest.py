@@ -8,7 +8,8 @@ the admin REST API, all three clients of the same provider process:
 - `closed`: trusted, but `createAccounts` is off (an unknown email gets an error, no account).
 
 Site 200 allows the return URL `RETURN_URL` only; site 201 (same customer set) `KIBO_RETURN_URL` only, with
-the code in `secretId`. Tenant 100 has a second storefront application
+the code in `secretId`; site 202 (customer set "outlet") `RETURN_URL`, and asks a second factor at every
+sign-in (`two_factor: always`). Tenant 100 has a second storefront application
 (`ANOTHER`) for the exchange-by-another-application case."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tests.conftest import (
     ADMIN,
     BACKENDS,
     SITE,
+    SITE_OTHER_SET,
     SITE_SAME_SET,
     TENANT,
     LiveServer,
@@ -91,6 +93,8 @@ def _prepare(database_url: str, workdir: Path) -> None:
         ["site", "settings", str(SITE), "--set", f"federation.return_urls={json.dumps([RETURN_URL])}"],
         ["site", "settings", str(SITE_SAME_SET), "--set", f"federation.return_urls={json.dumps([KIBO_RETURN_URL])}",
          "--set", "federation.code_parameter=secretId"],
+        ["site", "settings", str(SITE_OTHER_SET), "--set", f"federation.return_urls={json.dumps([RETURN_URL])}",
+         "--set", 'two_factor=["always"]'],
     ]
     done = subprocess.run([sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, cwd=workdir,
                           capture_output=True, timeout=120)

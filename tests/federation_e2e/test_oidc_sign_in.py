@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, ok
-from tests.conftest import ADMIN, OTHER, PASSWORD, SITE, SITE_SAME_SET, STOREFRONT, TENANT
+from tests.conftest import ADMIN, OTHER, PASSWORD, SITE, SITE_OTHER_SET, SITE_SAME_SET, STOREFRONT, TENANT
 from tests.federation_e2e.conftest import ANOTHER, Stack
 from tests.federation_e2e.support import (
     IDENTITY_PROVIDERS,
@@ -215,6 +215,18 @@ async def test_a_shopper_who_says_no_at_the_provider_comes_back_with_an_error(fe
     assert await fed.accounts_with(str(identity.email)) == []
 
 
+async def test_a_site_asking_a_second_factor_gets_one_unless_the_provider_asserted_mfa(fed: Federation) -> None:
+    """Site 202 has `two_factor: always`: a federated sign-in is one factor (a pending ticket, the mailed code
+    to come), unless the provider's ID token says `amr` holds "mfa"."""
+    outlet = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_OTHER_SET)
+    one_factor = ok(await fed.exchange((await fed.landing(fresh_identity("one"), storefront=outlet)).code, outlet))
+    assert one_factor["requires2FA"] is True
+    two = fresh_identity("two", amr=("pwd", "mfa"))
+    ticket = ok(await fed.exchange((await fed.landing(two, storefront=outlet)).code, outlet))
+    assert ticket["requires2FA"] is False
+    assert (await fed.current(ticket))["emailAddress"] == two.email
+
+
 # -- state, nonce, ID token, code ------------------------------------------------------------------
 
 async def test_a_tampered_state_is_refused_and_changes_nothing(fed: Federation) -> None:
@@ -277,17 +289,18 @@ async def test_an_exchange_code_raced_gives_one_ticket(fed: Federation) -> None:
 
 
 async def test_an_exchange_code_is_for_the_application_and_site_that_started_the_sign_in(fed: Federation) -> None:
-    identity = fresh_identity("stolen")
-    landing = await fed.landing(identity)
-    for thief in (fed.another, Storefront(fed.stack.base_url, await app_token(fed.http, fed.stack.base_url, OTHER),
-                                          fed.http)):
+    """Another application of the tenant, an application of another tenant, the same application at another site
+    of the same customer set: each is refused, and the code it tried is spent (the storefront's own exchange
+    fails after it: a leaked code is worth one try, to nobody)."""
+    other_tenant = Storefront(fed.stack.base_url, await app_token(fed.http, fed.stack.base_url, OTHER), fed.http)
+    other_site = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_SAME_SET)
+    for thief in (fed.another, other_tenant, other_site):
+        landing = await fed.landing(fresh_identity("stolen"))
         r = await fed.exchange(landing.code, thief)
         assert r.status_code == 401 and r.json()["errorCode"] == "INVALID_EXCHANGE_CODE", r.text
         assert "accessToken" not in r.text
-    other_site = {**fed.storefront.headers(new_address()), "x-vol-site": str(SITE_SAME_SET)}
-    r = await fed.http.post(f"{fed.stack.base_url}/api/commerce/customer/authtickets/oidc/exchange",
-                            headers=other_site, json={"code": landing.code})
-    assert r.status_code == 401 and r.json()["errorCode"] == "INVALID_EXCHANGE_CODE", r.text
+        r = await fed.exchange(landing.code)
+        assert r.status_code == 401 and r.json()["errorCode"] == "INVALID_EXCHANGE_CODE", r.text
 
 
 async def test_a_return_url_not_allowed_is_refused(fed: Federation) -> None:
