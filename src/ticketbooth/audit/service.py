@@ -98,6 +98,12 @@ class Event(StrEnum):
     IDENTITY_PROVIDER_CREATED = "identityprovider.created"
     IDENTITY_PROVIDER_UPDATED = "identityprovider.updated"
     IDENTITY_PROVIDER_DELETED = "identityprovider.deleted"
+    # Passkeys (passkeys/service.py): detail holds the passkey's id and fixed words, never a key or challenge
+    PASSKEY_REGISTERED = "passkey.registered"
+    PASSKEY_RENAMED = "passkey.renamed"
+    PASSKEY_REMOVED = "passkey.removed"
+    PASSKEY_USED = "passkey.used"
+    PASSKEY_REFUSED = "passkey.refused"
 
 
 COUNTED_IN_METRICS = frozenset({
@@ -142,6 +148,8 @@ PUBLISHED: dict[Event, tuple[str, tuple[str, ...]]] = {
     Event.B2B_UPGRADED: (topics.B2B_UPGRADED, ()),
     Event.IDENTITY_LINKED: (topics.IDENTITY_LINKED, ("identityId", "providerId")),
     Event.IDENTITY_UNLINKED: (topics.IDENTITY_UNLINKED, ("identityId", "providerId")),
+    Event.PASSKEY_REGISTERED: (topics.PASSKEY_ADDED, ("passkeyId",)),
+    Event.PASSKEY_REMOVED: (topics.PASSKEY_REMOVED, ("passkeyId",)),
 }
 """The audit events that publish an event of the log, about their account (`entityId`), and the keys of
 their `detail` (ids) that go into its extendedProperties. The others publish theirs where they happen

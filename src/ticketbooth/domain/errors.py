@@ -92,3 +92,14 @@ class InvalidOtp(TicketboothError):
 class InvalidExchangeCode(TicketboothError):
     """A federated sign-in's one-time exchange code that is unknown, spent, expired, or presented by another
     application or at another site than the one that started the sign-in (federation/)."""
+
+
+class PasskeyRefused(InvalidParameter):
+    """A WebAuthn answer (a passkey's registration or assertion) failed a check of the ceremony: wrong
+    origin, relying party, challenge or type, no user verification, a bad signature, a sign counter that
+    did not grow, or malformed data. `reason` is a short fixed word for the audit trail (never the data);
+    a sign-in turns it into `InvalidCredentials`, like a wrong password."""
+
+    def __init__(self, reason: str, message: str = "The passkey's answer was refused") -> None:
+        super().__init__("credential", message)
+        self.reason = reason

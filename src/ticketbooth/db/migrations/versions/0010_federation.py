@@ -1,7 +1,7 @@
 """identity providers, linked identities, federation flows and exchange codes
 
 Revision ID: 0010_federation
-Revises: 0009_console_search
+Revises: 0010_passkeys
 Create Date: 2026-12-05
 
 OpenID Connect federation (issue 19; federation/): a tenant's identity providers (client secret sealed), the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_federation'
-down_revision = '0009_console_search'
+down_revision = '0010_passkeys'
 branch_labels = None
 depends_on = None
 
