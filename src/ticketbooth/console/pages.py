@@ -50,6 +50,7 @@ NAV: list[NavLink] = [
     NavLink("Signing keys", f"{PREFIX}/keys"),
     NavLink("Settings", f"{PREFIX}/settings"),
     NavLink("Webhooks", f"{PREFIX}/webhooks"),
+    NavLink("Identity providers", f"{PREFIX}/identity-providers"),
     NavLink("Staff", f"{PREFIX}/staff", "manage-staff"),
     NavLink("My sessions", f"{PREFIX}/account/sessions"),
     NavLink("My passkeys", f"{PREFIX}/account/passkeys"),
