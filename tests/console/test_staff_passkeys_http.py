@@ -21,7 +21,7 @@ import pytest
 from tests.console.conftest import StaffFactory
 from tests.console.ops_support import audit_rows, reauthenticate, stale
 from tests.console.support import ConsoleClient, StaffMember, fresh_client
-from tests.passkeys.authenticator import Authenticator
+from tests.passkeys.authenticator import Authenticator, b64url
 from ticketbooth.config import Settings, clean_console_origin
 from ticketbooth.core import Core
 from ticketbooth.infra.clock import ManualClock
@@ -254,6 +254,41 @@ async def test_own_passkeys_are_renamed_and_removed_and_an_admin_removes_another
         "/console/account/passkeys?done=removed")).text
     actors = [row.actor for row in await audit_rows(core, "staff.passkey.removed")]
     assert actors == [f"staff:{admin.email}", f"staff:{member.email}"]
+
+
+async def test_a_passkey_confirms_it_is_them_before_a_sensitive_action(
+        core: Core, client: httpx.AsyncClient, clock: ManualClock, console_staff: StaffFactory) -> None:
+    member, other = await console_staff("admin"), await console_staff("admin")
+    key, others = Authenticator(ORIGIN), Authenticator(ORIGIN)
+    assert (await add_passkey(member, key)).status_code == 303
+    assert (await add_passkey(other, others)).status_code == 303
+    stale(clock, core)
+    page = await member.console.get("/console/reauth?next=/console/staff")
+    assert "Confirm with a passkey" in page.text
+    reauth = "/console/reauth?next=/console/staff"
+
+    async def confirm(authenticator: Authenticator) -> httpx.Response:
+        r = await member.console.submit(reauth, "/console/reauth/passkey", {"next": "/console/staff"})
+        assert r.status_code == 200, r.text[:500]
+        challenge, options = ceremony_of(r.text)
+        assert [c["id"] for c in options["allowCredentials"]] == [b64url(key.credentials[0].credential_id)]
+        return await member.console.submit(reauth, "/console/reauth/passkey/verify", {
+            "challenge": challenge, "next": "/console/staff",
+            "credential": json.dumps(authenticator.get(options, credential=authenticator.credentials[0]))})
+
+    # another staff member's passkey does not confirm it is this one
+    r = await confirm(others)
+    assert r.status_code == 401 and "did not confirm it is you" in r.text
+    r = await member.console.submit("/console/staff", "/console/staff", {"email": "new@staff.example.test",
+                                                                       "role": "viewer"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/console/reauth")  # still stale
+    r = await confirm(key)
+    assert r.status_code == 303 and r.headers["location"] == "/console/staff"
+    r = await member.console.submit("/console/staff", "/console/staff", {"email": "new@staff.example.test",
+                                                                       "role": "viewer"})
+    assert r.status_code == 200 and "Staff member added" in r.text
+    reauthenticated = details(await audit_rows(core, "staff.reauthenticated"))
+    assert reauthenticated[-1]["method"] == "passkey" and reauthenticated[-1]["staff"] == member.email
 
 
 async def test_reset_2fa_removes_the_passkeys_too(core: Core, client: httpx.AsyncClient,

@@ -10,12 +10,13 @@ that page says so, and everything else of the console works as ever.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request, Response
 
 from ticketbooth.console.auth import when
 from ticketbooth.console.context import CheckedForm, SignedInStaff, anonymous_caller
-from ticketbooth.console.pages import PREFIX, PageError, console_router, redirect, render
+from ticketbooth.console.pages import PREFIX, PageError, console_router, redirect, render, safe_next
 from ticketbooth.console.visit import visit_of
 from ticketbooth.domain.errors import Conflict, Forbidden, InvalidCredentials, InvalidParameter, TooManyRequests
 from ticketbooth.staff import passkeys as staff_passkeys
@@ -148,3 +149,33 @@ async def finish_sign_in(request: Request, form: CheckedForm) -> Response:
         return _sign_in_refused(request, exc.message, 409)
     visit_of(request).set_session = signed.token
     return redirect(request, PREFIX)
+
+
+# -- re-authentication with a passkey ---------------------------------------------------------------------------
+
+@router.post("/reauth/passkey")
+async def start_reauthentication(request: Request, ctx: SignedInStaff, form: CheckedForm) -> Response:
+    next_path = safe_next(form.get("next"))
+    try:
+        started = await staff_passkeys.reauthentication_options(ctx.core, ctx.caller, ctx.staff)
+    except TooManyRequests as exc:
+        raise PageError(429, f"Too many attempts: try again in {exc.retry_after} seconds.") from exc
+    return _no_store(render(request, "passkey_ceremony.html", {
+        "title": "Confirm it is you", "mode": "sign-in", "ceremony": started, "next": next_path,
+        "action": f"{PREFIX}/reauth/passkey/verify", "name": "", "cancel": f"{PREFIX}/reauth?next={quote(next_path, safe='/')}"}))
+
+
+@router.post("/reauth/passkey/verify")
+async def finish_reauthentication(request: Request, ctx: SignedInStaff, form: CheckedForm) -> Response:
+    next_path = safe_next(form.get("next"))
+    try:
+        await staff_passkeys.reauthenticate(ctx.core, ctx.caller, ctx.session, ctx.staff, form.get("challenge"),
+                                            form.get("credential", ""))
+    except (InvalidCredentials, TooManyRequests) as exc:
+        if await staff_service.session_of(ctx.core, visit_of(request).session_token) is None:
+            return redirect(request, f"{PREFIX}/sign-in")  # locked by this failure: the session ended
+        message = (f"Too many attempts: try again in {exc.retry_after} seconds." if isinstance(exc, TooManyRequests)
+                   else "That passkey did not confirm it is you: use another, or your password and code.")
+        return render(request, "reauth.html", {"title": "Confirm it is you", "next": next_path, "error": message},
+                      status=429 if isinstance(exc, TooManyRequests) else 401)
+    return redirect(request, next_path)

@@ -39,7 +39,7 @@ from ticketbooth.passkeys import ceremony
 from ticketbooth.staff import rules
 from ticketbooth.staff import service as staff_service
 from ticketbooth.staff.persistence import StaffPersistence
-from ticketbooth.staff.rules import Staff, StaffPasskey, StaffSession
+from ticketbooth.staff.rules import Staff, StaffCredential, StaffPasskey, StaffSession
 
 RP_NAME = "Ticketbooth console"
 OFF = ("Staff passkeys are off: the operator sets TICKETBOOTH_CONSOLE_ORIGIN to the console's address "
@@ -217,9 +217,12 @@ async def sign_in_options(core: Core, caller: Caller) -> Ceremony:
                     json.dumps(made.options))
 
 
-async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credential_json: str) -> staff_service.SignedIn:
-    """A complete console sign-in with a passkey (it stands for password and code): a signed-in
-    session. InvalidCredentials for every refusal, recorded as a password sign-in's are."""
+async def _verified(core: Core, caller: Caller, purpose: str, challenge_id: str | None, credential_json: str,
+                    expected: Staff | None, step: str) -> tuple[Staff, StaffCredential]:
+    """The staff member and passkey a ceremony's answer proves (for a re-authentication: `expected`'s
+    own passkey, against a challenge made for them). Every refusal is recorded as a sign-in's
+    (staff/service.py `record_refusal`: limits, the per-address allowance, the failure count) and raised
+    as InvalidCredentials."""
     rp = relying_party(core)
     await limits.check(core, caller, limits.Limit.LOGIN)
     now = core.clock.now()
@@ -230,13 +233,14 @@ async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credenti
         credential_id = ""
     found = await _store(core).staff_credential(credential_id) if credential_id else None
     stored, staff = found if found else (None, None)
-    if staff is not None and staff.tenant_id != caller.tenant.id:
+    if staff is not None and (staff.tenant_id != caller.tenant.id or (expected and staff.id != expected.id)):
         stored, staff = None, None
+    staff = staff or expected
     subject = f"staff:{staff.id}" if staff else f"staff-passkey:{at_rest(credential_id)[:32]}"
     await limits.check_account_left(core, caller, limits.Limit.LOGIN, subject)
     blocked = await lockout.address_blocked(core, caller, subject)
-    taken = await _store(core).take_staff_challenge(_challenge_id(challenge_id), rules.CHALLENGE_SIGN_IN,
-                                                    caller.tenant.id, None, now)
+    taken = await _store(core).take_staff_challenge(_challenge_id(challenge_id), purpose, caller.tenant.id,
+                                                    expected.id if expected else None, now)
     reason: str | None = None
     if staff is None or stored is None or credential is None:
         reason = staff_service.UNKNOWN
@@ -269,8 +273,17 @@ async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credenti
         if why and staff and stored:
             await audit.record(core, audit.Event.STAFF_PASSKEY_REFUSED, caller=caller, actor=staff.actor, detail={
                 "staff": staff.email, "passkey": stored.passkey.id, "reason": why})
-        raise await staff_service.record_refusal(core, caller, subject, staff, reason, now, step="passkey")
+        raise await staff_service.record_refusal(core, caller, subject, staff, reason, now, step=step)
     assert staff is not None and stored is not None
+    return staff, stored
+
+
+async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credential_json: str) -> staff_service.SignedIn:
+    """A complete console sign-in with a passkey (it stands for password and code): a signed-in
+    session. InvalidCredentials for every refusal, recorded as a password sign-in's are."""
+    staff, stored = await _verified(core, caller, rules.CHALLENGE_SIGN_IN, challenge_id, credential_json, None,
+                                    "passkey")
+    now = core.clock.now()
     token = secrets.token_urlsafe(32)
     async with _store(core).transaction() as tx:
         session = await tx.open_staff_session(staff.id, at_rest(token), rules.STAGE_SIGNED_IN, now, now,
@@ -283,3 +296,33 @@ async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credenti
     signed = await _store(core).get_staff(staff.id)
     assert signed is not None
     return staff_service.SignedIn(signed, session, token)
+
+
+# -- re-authentication with a passkey ------------------------------------------------------------------------
+
+async def reauthentication_options(core: Core, caller: Caller, staff: Staff) -> Ceremony:
+    """Start proving it is them again with one of their passkeys (instead of password and code)."""
+    rp = relying_party(core)
+    await limits.check(core, caller, limits.Limit.LOGIN)
+    held = await passkeys_of(core, staff)
+    if not held:
+        raise Conflict("You have no passkey: confirm with your password and code.")
+    made = ceremony.authentication_options(rp, allow=[p.credential_id for p in held])
+    return Ceremony(await _new_challenge(core, caller, rules.CHALLENGE_REAUTH, staff, made.challenge, rp),
+                    json.dumps(made.options))
+
+
+async def reauthenticate(core: Core, caller: Caller, session: StaffSession, staff: Staff, challenge_id: str | None,
+                         credential_json: str) -> None:
+    """The session's proof renewed by one of the staff member's own passkeys (console
+    `require_recent_auth`); refusals as a sign-in's (InvalidCredentials)."""
+    _, stored = await _verified(core, caller, rules.CHALLENGE_REAUTH, challenge_id, credential_json, staff,
+                                "reauthentication")
+    now = core.clock.now()
+    async with _store(core).transaction() as tx:
+        await tx.reauthenticate_staff_session(session.id, now)
+        await tx.record_staff_sign_in(staff.id, now)
+        await audit.record(core, audit.Event.STAFF_PASSKEY_USED, caller=caller, actor=staff.actor, detail={
+            "staff": staff.email, "passkey": stored.passkey.id, "name": stored.passkey.name}, store=tx)
+        await audit.record(core, audit.Event.STAFF_REAUTHENTICATED, caller=caller, actor=staff.actor,
+                           detail={"staff": staff.email, "method": "passkey", "session": session.id}, store=tx)

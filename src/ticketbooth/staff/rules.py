@@ -218,6 +218,8 @@ CHALLENGE_REGISTER = "staff-register"
 """The purpose of a stored ceremony challenge (table passkey_challenges): a staff member adding a passkey."""
 CHALLENGE_SIGN_IN = "staff-sign-in"
 """The purpose of a stored ceremony challenge: a console sign-in with a passkey (nobody named yet)."""
+CHALLENGE_REAUTH = "staff-reauth"
+"""The purpose of a stored ceremony challenge: a signed-in staff member proving it is them again."""
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 
 
