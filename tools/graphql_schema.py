@@ -48,7 +48,10 @@ SERVED = {
               "b2bAccount", "b2bAccounts", "b2bAccountUsers", "b2bAccountUserRoles", "getB2BAccountHierarchy",
               "b2bAccountAttributes", "b2bAccountAttributeVocabularyValues",
               # passkeys (passkeys/graphql.py, issue 19; ours: in ADDED)
-              "customerAccountPasskeys"],
+              "customerAccountPasskeys",
+              # OpenID Connect federation (federation/graphql.py, issue 19; in ADDED): getOneTimeSecret is Kibo's
+              # (its Next.js storefront's cart takeover), in neither reference
+              "getOneTimeSecret", "customerAccountLinkedIdentities"],
     "Mutation": ["createCustomerAuthTicket", "refreshCustomerAuthTickets", "createCustomerAccountAndLogin",
                  "createCustomerAccount", "createCustomerAccountLogin",
                  # accounts, passwords, audit, customer sets (issue 15, second wave)
@@ -73,7 +76,9 @@ SERVED = {
                  # passkeys (passkeys/graphql.py, issue 19; ours: in ADDED)
                  "createCustomerAccountPasskeyRegistrationOptions", "createCustomerAccountPasskey",
                  "updateCustomerAccountPasskey", "deleteCustomerAccountPasskey", "createPasskeyAuthenticationOptions",
-                 "createCustomerAuthTicketWithPasskey"],
+                 "createCustomerAuthTicketWithPasskey",
+                 # OpenID Connect federation (federation/graphql.py, issue 19; ours: in ADDED)
+                 "createOidcAuthorization", "exchangeOidcCode", "deleteCustomerAccountLinkedIdentity"],
 }
 ADDED = {
     # root fields of Kibo's 2024 types (kibo-graphql-types-2024.ts) that its 2022 SDL lacks: name -> SDL
@@ -100,6 +105,17 @@ ADDED = {
         "createPasskeyAuthenticationOptions(passkeyOptionsInput: PasskeyOptionsInput): PasskeyOptions",
     ("Mutation", "createCustomerAuthTicketWithPasskey"):
         "createCustomerAuthTicketWithPasskey(passkeyAuthInput: PasskeyAuthInput): CustomerAuthTicket",
+    # OpenID Connect federation (issue 19): the REST operations' twins (README "Social sign-in"); getOneTimeSecret
+    # as Kibo's Next.js storefront queries it: `getOneTimeSecret(secretId: $secretId) { value }`
+    ("Query", "getOneTimeSecret"): "getOneTimeSecret(secretId: String!): OneTimeSecret",
+    ("Query", "customerAccountLinkedIdentities"):
+        "customerAccountLinkedIdentities(accountId: Int!): LinkedIdentityCollection",
+    ("Mutation", "createOidcAuthorization"):
+        "createOidcAuthorization(oidcAuthorizationInput: OidcAuthorizationInput): OidcAuthorization",
+    ("Mutation", "exchangeOidcCode"):
+        "exchangeOidcCode(code: String!, flowId: String, fingerprint: String, region: String): CustomerAuthTicket",
+    ("Mutation", "deleteCustomerAccountLinkedIdentity"):
+        "deleteCustomerAccountLinkedIdentity(accountId: Int!, identityId: Int!): Boolean",
 }
 ADDED_TYPES = {
     # types of Kibo's 2024 types that its 2022 SDL lacks, reached by an ADDED root field: name -> SDL
@@ -123,6 +139,17 @@ ADDED_TYPES = {
     "PasskeyOptionsInput": "input PasskeyOptionsInput {\n  username: String\n}",
     "PasskeyAuthInput": "input PasskeyAuthInput {\n  challengeId: String\n  credential: Object\n"
                         "  fingerprint: String\n  region: String\n}",
+    # OpenID Connect federation (issue 19): the REST shapes (federation/routes/openapi.py)
+    "OneTimeSecret": "type OneTimeSecret {\n  value: Object\n}",
+    "OidcAuthorizationInput": "input OidcAuthorizationInput {\n  provider: String\n  returnUrl: String\n"
+                              "  link: Boolean\n}",
+    "OidcAuthorization": "type OidcAuthorization {\n  authorizationUrl: String\n  expiresOn: DateTime\n"
+                         "  flowId: String\n}",
+    "LinkedIdentity": "type LinkedIdentity {\n  id: Int!\n  providerId: Int\n  providerAlias: String\n"
+                      "  providerName: String\n  subject: String\n  emailAddress: String\n  createdOn: DateTime\n"
+                      "  lastUsedOn: DateTime\n}",
+    "LinkedIdentityCollection": "type LinkedIdentityCollection {\n  startIndex: Int\n  pageSize: Int\n"
+                                "  pageCount: Int\n  totalCount: Int\n  items: [LinkedIdentity]\n}",
 }
 EXTRA_ARGUMENTS = {
     # arguments Kibo's newer storefront sends (KIBO_COMPAT section 8) that neither reference lists
