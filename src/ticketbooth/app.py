@@ -32,6 +32,7 @@ from ticketbooth.console.security import ConsoleSecurity
 from ticketbooth.core import Core, common_passwords, open_core
 from ticketbooth.events import routes as event_log
 from ticketbooth.events.rules import TOPICS
+from ticketbooth.federation.routes import api as federation
 from ticketbooth.health import overview
 from ticketbooth.health import routes as health
 from ticketbooth.health.routes import RequestMetrics
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
                customer_definitions, audit_log, purchase_orders, event_log, webhooks, b2b_roles, b2b_hierarchy,
-               b2b_admin, b2b_attributes, b2b_users, b2b_accounts, passkeys, accounts)
+               b2b_admin, b2b_attributes, b2b_users, b2b_accounts, passkeys, federation, accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
     console = (console_auth, console_customers, console_ops)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),

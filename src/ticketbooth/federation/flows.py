@@ -364,8 +364,11 @@ def _refused(detail: str = "") -> InvalidExchangeCode:
 
 
 async def exchange(core: Core, caller: Caller, code: str | None, *, fingerprint: str | None = None,
-                   region: str | None = None, previous: Shopper | None = None) -> IssuedTicket:
-    """The shopper's ticket for an exchange code (see the module docstring)."""
+                   region: str | None = None, previous: Shopper | None = None,
+                   flow_id: str | None = None) -> IssuedTicket:
+    """The shopper's ticket for an exchange code (see the module docstring). `flow_id`, when the storefront
+    gives it, must be the flow the code ends (the storefront kept it in the shopper's session when it started
+    the sign-in: a code from a sign-in started in another browser is then refused)."""
     await limits.check(core, caller, limits.Limit.FEDERATION)
     given = (code or "").strip()
     if not given:
@@ -377,9 +380,9 @@ async def exchange(core: Core, caller: Caller, code: str | None, *, fingerprint:
     if grant is None:
         raise _refused()
     if not (hmac.compare_digest(str(grant.application_id), str(caller.app.id)) and grant.tenant_id == caller.tenant.id
-            and grant.site_id == caller.site.id):
-        log.warning("an exchange code of application %s was presented by application %s: refused (and spent)",
-                    grant.application_id, caller.app.id)
+            and grant.site_id == caller.site.id and (not flow_id or hmac.compare_digest(flow_id, grant.flow_id))):
+        log.warning("an exchange code of application %s was presented by application %s (or for another flow): "
+                    "refused, and spent", grant.application_id, caller.app.id)
         raise _refused()
     gate = await core.store.login_gate(grant.account_id)
     account = await core.store.get_account(grant.account_id)

@@ -74,6 +74,9 @@ class KeyCache:
             self._sets.popitem(last=False)
         return fetched
 
+    def clear(self) -> None:
+        self._sets.clear()
+
     def fetched_at(self, jwks_uri: str) -> datetime | None:
         cached = self._sets.get(jwks_uri)
         return cached.fetched_at if cached else None

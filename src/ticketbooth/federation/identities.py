@@ -12,6 +12,7 @@ from ticketbooth.core import Core, federation_persistence
 from ticketbooth.domain.errors import Conflict, NotFound
 from ticketbooth.domain.models import Account, Shopper
 from ticketbooth.federation.rules import LinkedIdentity
+from ticketbooth.passkeys import service as passkey_flows
 
 
 async def listing(core: Core, caller: Caller, shopper: Shopper | None, account_id: int) -> list[LinkedIdentity]:
@@ -21,7 +22,8 @@ async def listing(core: Core, caller: Caller, shopper: Shopper | None, account_i
 
 async def other_ways_in(core: Core, account: Account) -> int:
     """How many ways to sign in the account has besides its linked identities: its password, its passkeys."""
-    return int(account.has_password or account.has_external_password)
+    passkeys = await passkey_flows.count(core, account.id)
+    return int(account.has_password or account.has_external_password) + passkeys
 
 
 async def unlink(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, identity_id: int) -> None:

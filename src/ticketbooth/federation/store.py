@@ -179,7 +179,7 @@ class FederationStore(StoreBase):
             return [_identity(r) for r in rows]
 
     async def delete_identity(self, tenant_id: int, account_id: int, identity_id: int,
-                              other_ways: int) -> LinkedIdentity | None | bool:
+                              other_ways: int) -> LinkedIdentity | bool | None:
         """Unlink: the removed identity; None when the account has no such identity; False when it is the
         account's last identity and `other_ways` (its password, passkeys) is 0, so nothing is removed. The
         account's row is locked first (PostgreSQL; SQLite's write lock does as much), so two unlinks of an

@@ -1,0 +1,1 @@
+"""OpenID Connect federation (issue 19): social and enterprise sign-in, linked identities, identity providers."""
