@@ -57,7 +57,7 @@ class Registered:
     """An identity provider as Ticketbooth knows it."""
 
     alias: str
-    id: str
+    id: int
     client: Client
 
 
@@ -73,9 +73,13 @@ class Stack:
     def base_url(self) -> str:
         return self.server.base_url
 
-    def log(self) -> str:
+    def log(self, since: int = 0) -> str:
+        """What the server wrote to its log (from character `since` on: see `log_mark`)."""
         port = self.server.base_url.rsplit(":", 1)[1]
-        return (self.workdir / f"server-{port}.log").read_text(errors="replace")
+        return (self.workdir / f"server-{port}.log").read_text(errors="replace")[since:]
+
+    def log_mark(self) -> int:
+        return len(self.log())
 
 
 PROVIDERS = {
@@ -117,7 +121,7 @@ def _register(base_url: str, issuer: str, clients: dict[str, Client]) -> dict[st
             assert r.status_code in (200, 201), r.text
             body = r.json()
             assert "clientSecret" not in body or not body["clientSecret"], "the client secret is write only"
-            registered[alias] = Registered(alias, str(body["id"]), client)
+            registered[alias] = Registered(alias, int(body["id"]), client)
         return registered
 
 

@@ -245,9 +245,10 @@ class Storefront:
     token: str
     http: httpx.AsyncClient
     site: int = SITE
+    tenant: int = TENANT
 
     def headers(self, address: str, ticket: dict[str, Any] | None = None) -> dict[str, str]:
-        hdrs = {"Authorization": f"Bearer {self.token}", "x-vol-tenant": str(TENANT), "x-vol-site": str(self.site),
+        hdrs = {"Authorization": f"Bearer {self.token}", "x-vol-tenant": str(self.tenant), "x-vol-site": str(self.site),
                 "X-Forwarded-For": address}
         if ticket is not None:
             hdrs["x-vol-user-claims"] = str(ticket["accessToken"])

@@ -22,7 +22,18 @@ import httpx
 import pytest
 
 from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, ok
-from tests.conftest import ADMIN, OTHER, PASSWORD, SITE, SITE_OTHER_SET, SITE_SAME_SET, STOREFRONT, TENANT
+from tests.conftest import (
+    ADMIN,
+    OTHER,
+    OTHER_SITE,
+    OTHER_TENANT,
+    PASSWORD,
+    SITE,
+    SITE_OTHER_SET,
+    SITE_SAME_SET,
+    STOREFRONT,
+    TENANT,
+)
 from tests.federation_e2e.conftest import ANOTHER, Stack
 from tests.federation_e2e.support import (
     IDENTITY_PROVIDERS,
@@ -250,8 +261,11 @@ async def test_a_code_of_another_sign_in_is_refused(fed: Federation) -> None:
     victim, attacker = fresh_identity("victim"), fresh_identity("attacker")
     browser, callback = await fed.start(victim)
     _, other = await fed.start(attacker)
+    mark = fed.stack.log_mark()
     landing = await browser.land(with_query(callback, code=query_of(other)["code"]))
-    assert landing.error["error"] == "provider_error"  # the provider refuses the code: PKCE verifier mismatch
+    assert landing.error["error"] == "provider_error"
+    # the provider refused the code (its PKCE challenge is the attacker's flow's, not this verifier's)
+    assert "token endpoint answered 400 (invalid_grant)" in fed.stack.log(mark)
     assert await fed.accounts_with(str(attacker.email)) == []
     assert await fed.accounts_with(str(victim.email)) == []
 
@@ -262,15 +276,21 @@ async def test_a_nonce_changed_in_the_authorization_url_is_refused(fed: Federati
     url = await fed.storefront.authorization_url("trusted", browser.address)
     nonce = query_of(url)["nonce"]
     sign_in = await browser.sign_in(with_query(url, nonce=nonce[::-1] + "x"), identity)
+    mark = fed.stack.log_mark()
     landing = await browser.land(sign_in)
     assert landing.error["error"] == "invalid_id_token"
+    log = fed.stack.log(mark)
+    assert "was refused: claim-nonce" in log
+    assert nonce not in log and query_of(sign_in.callback_url)["state"] not in log
     assert await fed.accounts_with(str(identity.email)) == []
 
 
 async def test_an_expired_id_token_is_refused(fed: Federation) -> None:
     identity = fresh_identity("expired", expired_by=3600)
+    mark = fed.stack.log_mark()
     landing = await fed.landing(identity)
     assert landing.error["error"] == "invalid_id_token"
+    assert "was refused: claim-exp" in fed.stack.log(mark)
     assert await fed.accounts_with(str(identity.email)) == []
 
 
@@ -279,7 +299,9 @@ async def test_an_exchange_code_works_once(fed: Federation) -> None:
     ticket = ok(await fed.exchange(landing.code))
     replayed = await fed.exchange(landing.code)
     assert replayed.status_code == 401 and replayed.json()["errorCode"] == "INVALID_EXCHANGE_CODE", replayed.text
+    assert "accessToken" not in replayed.text
     assert (await fed.current(ticket))["id"] == ticket["customerAccount"]["id"]
+    assert landing.code not in fed.stack.log()
 
 
 async def test_an_exchange_code_raced_gives_one_ticket(fed: Federation) -> None:
@@ -292,7 +314,8 @@ async def test_an_exchange_code_is_for_the_application_and_site_that_started_the
     """Another application of the tenant, an application of another tenant, the same application at another site
     of the same customer set: each is refused, and the code it tried is spent (the storefront's own exchange
     fails after it: a leaked code is worth one try, to nobody)."""
-    other_tenant = Storefront(fed.stack.base_url, await app_token(fed.http, fed.stack.base_url, OTHER), fed.http)
+    other_tenant = Storefront(fed.stack.base_url, await app_token(fed.http, fed.stack.base_url, OTHER), fed.http,
+                              site=OTHER_SITE, tenant=OTHER_TENANT)
     other_site = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_SAME_SET)
     for thief in (fed.another, other_tenant, other_site):
         landing = await fed.landing(fresh_identity("stolen"))
