@@ -1,11 +1,12 @@
 """The stack of the federation end-to-end tests, one per database for the whole module: a real OpenID
 provider (provider.mjs: the npm oidc-provider) and a seeded `ticketbooth serve` that reaches it over plain
-HTTP on 127.0.0.1 (allowed by the operator settings below), with three identity providers registered through
-the admin REST API, all three clients of the same provider process:
+HTTP on 127.0.0.1 (allowed by the operator settings below), with four identity providers registered through
+the admin REST API, all four clients of the same provider process:
 
 - `trusted`: the tenant trusts its verified emails (`trustEmail`), new accounts allowed;
 - `untrusted`: it does not (a verified email of an existing account needs the shopper to sign in and link);
-- `closed`: trusted, but `createAccounts` is off (an unknown email gets an error, no account).
+- `closed`: trusted, but `createAccounts` is off (an unknown email gets an error, no account);
+- `posting`: as `trusted`, but the provider posts the browser back (`responseMode: form_post`, as Apple does).
 
 Site 200 allows the return URL `RETURN_URL` only; site 201 (same customer set) `KIBO_RETURN_URL` only, with
 the code in `secretId`; site 202 (customer set "outlet") `RETURN_URL`, and asks a second factor at every
@@ -86,6 +87,7 @@ PROVIDERS = {
     "trusted": {"trustEmail": True, "createAccounts": True},
     "untrusted": {"trustEmail": False, "createAccounts": True},
     "closed": {"trustEmail": True, "createAccounts": False},
+    "posting": {"trustEmail": True, "createAccounts": True, "responseMode": "form_post"},
 }
 
 

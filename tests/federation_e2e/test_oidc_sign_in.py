@@ -42,6 +42,7 @@ from tests.federation_e2e.support import (
     Browser,
     Identity,
     Landing,
+    SignIn,
     Storefront,
     app_token,
     linked_identities_path,
@@ -201,6 +202,19 @@ async def test_the_same_identity_again_signs_in_to_the_same_account(fed: Federat
     assert third["customerAccount"]["id"] == first["customerAccount"]["id"]
     assert len(await fed.accounts_with(str(identity.email))) == 1
     assert len(await fed.linked(first["customerAccount"]["id"])) == 1
+
+
+async def test_a_provider_posting_the_browser_back_signs_in_too(fed: Federation) -> None:
+    """response_mode=form_post: the provider's page posts code and state to the callback (POST)."""
+    identity = fresh_identity("posted")
+    browser = fed.browser()
+    sign_in = await browser.sign_in(await fed.storefront.authorization_url("posting", browser.address), identity)
+    assert sign_in.form is not None and set(sign_in.form) >= {"code", "state"}
+    tampered = SignIn(sign_in.callback_url, {**sign_in.form, "state": sign_in.state[::-1]})
+    assert_refused_page(await browser.land(tampered))
+    ticket = ok(await fed.exchange((await browser.land(sign_in)).code))
+    assert (await fed.current(ticket))["emailAddress"] == identity.email
+    assert_refused_page(await browser.land(sign_in))
 
 
 async def test_a_provider_that_cannot_create_accounts_turns_an_unknown_email_away(fed: Federation) -> None:
