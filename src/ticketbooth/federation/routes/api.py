@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ticketbooth.federation import flows, identities, providers
 from ticketbooth.federation.providers import ProviderInput
+from ticketbooth.federation.routes import openapi as _openapi  # noqa: F401  (the operations' descriptions)
 from ticketbooth.federation.routes import wire as fed_wire
 from ticketbooth.federation.routes.bodies import IdentityProviderIn, OidcAuthorizationIn, OidcExchangeIn
 from ticketbooth.kibo import wire
@@ -120,13 +121,13 @@ async def _callback(request: Request, values: dict[str, str]) -> Response:
 
 
 @router.get(OIDC + "/callback", summary="Where the provider sends the browser back (?code=&state=)",
-            response_class=HTMLResponse)
+            response_class=HTMLResponse, include_in_schema=False)
 async def callback(request: Request) -> Response:
     return await _callback(request, dict(request.query_params))
 
 
 @router.post(OIDC + "/callback", summary="Where the provider posts the browser back (response_mode=form_post)",
-             response_class=HTMLResponse)
+             response_class=HTMLResponse, include_in_schema=False)
 async def callback_form(request: Request) -> Response:
     values: dict[str, str] = {}
     if request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM:
