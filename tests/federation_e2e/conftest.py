@@ -1,12 +1,14 @@
 """The stack of the federation end-to-end tests, one per database for the whole module: a real OpenID
 provider (provider.mjs: the npm oidc-provider) and a seeded `ticketbooth serve` that reaches it over plain
-HTTP on 127.0.0.1 (allowed by the operator settings below), with four identity providers registered through
-the admin REST API, all four clients of the same provider process:
+HTTP on 127.0.0.1 (allowed by the operator settings below), with six identity providers registered through
+the admin REST API, all six clients of the same provider process:
 
 - `trusted`: the tenant trusts its verified emails (`trustEmail`), new accounts allowed;
 - `untrusted`: it does not (a verified email of an existing account needs the shopper to sign in and link);
 - `closed`: trusted, but `createAccounts` is off (an unknown email gets an error, no account);
-- `posting`: as `trusted`, but the provider posts the browser back (`responseMode: form_post`, as Apple does).
+- `posting`: as `trusted`, but the provider posts the browser back (`responseMode: form_post`, as Apple does);
+- `hmac`: as `trusted`, but its client's ID tokens are signed HS256 with the client secret (to be refused);
+- `switched`: as `trusted`, for the test that disables a provider in the middle of a sign-in.
 
 Site 200 allows the return URL `RETURN_URL` only; site 201 (same customer set) `KIBO_RETURN_URL` only, with
 the code in `secretId`; site 202 (customer set "outlet") `RETURN_URL`, and asks a second factor at every
@@ -44,6 +46,8 @@ from tests.conftest import (
 from tests.federation_e2e.support import CALLBACK, IDENTITY_PROVIDERS, KIBO_RETURN_URL, RETURN_URL, Client, OidcProvider
 
 ANOTHER = ("another.app", "another-secret-0123456789abcdef")
+MAX_FAILED_LOGINS = 3
+"""Tenant 100's lockout: this many failed passwords lock an account (the lock a federated sign-in goes past)."""
 """A second storefront application of tenant 100."""
 OIDC_ENV = {
     # The operator's outbound rules for the OpenID provider (federation's settings in config.py): plain HTTP to
@@ -88,7 +92,11 @@ PROVIDERS = {
     "untrusted": {"trustEmail": False, "createAccounts": True},
     "closed": {"trustEmail": True, "createAccounts": False},
     "posting": {"trustEmail": True, "createAccounts": True, "responseMode": "form_post"},
+    "hmac": {"trustEmail": True, "createAccounts": True},
+    "switched": {"trustEmail": True, "createAccounts": True},
 }
+HMAC_SIGNED = {"hmac"}
+"""The providers whose ID tokens the provider signs with HS256 (keyed with the client secret), not its RSA key."""
 
 
 def _prepare(database_url: str, workdir: Path) -> None:
@@ -96,6 +104,7 @@ def _prepare(database_url: str, workdir: Path) -> None:
     seed_cli(env, workdir)
     commands = [
         ["app", "create", "--tenant-id", str(TENANT), "--client-id", ANOTHER[0], "--client-secret", ANOTHER[1]],
+        ["tenant", "settings", str(TENANT), "--set", f"lockout.max_failed_logins={MAX_FAILED_LOGINS}"],
         ["site", "settings", str(SITE), "--set", f"federation.return_urls={json.dumps([RETURN_URL])}"],
         ["site", "settings", str(SITE_SAME_SET), "--set", f"federation.return_urls={json.dumps([KIBO_RETURN_URL])}",
          "--set", "federation.code_parameter=secretId"],
@@ -139,7 +148,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         _empty_postgres(database_url)
     port = free_port()
     callback = f"http://127.0.0.1:{port}{CALLBACK}"
-    clients = {alias: Client(f"ticketbooth-{alias}", f"{alias}-client-secret-0123456789abcdef", callback)
+    clients = {alias: Client(f"ticketbooth-{alias}", f"{alias}-client-secret-0123456789abcdef", callback,
+                             "HS256" if alias in HMAC_SIGNED else "RS256")
                for alias in PROVIDERS}
     provider = OidcProvider(list(clients.values()), workdir=workdir)
     try:

@@ -57,9 +57,11 @@ class Client:
     client_id: str
     client_secret: str
     redirect_uri: str
+    id_token_alg: str = "RS256"
 
     def as_json(self) -> dict[str, str]:
-        return {"client_id": self.client_id, "client_secret": self.client_secret, "redirect_uri": self.redirect_uri}
+        return {"client_id": self.client_id, "client_secret": self.client_secret, "redirect_uri": self.redirect_uri,
+                "id_token_signed_response_alg": self.id_token_alg}
 
 
 class OidcProvider:

@@ -34,7 +34,7 @@ from tests.conftest import (
     STOREFRONT,
     TENANT,
 )
-from tests.federation_e2e.conftest import ANOTHER, Stack
+from tests.federation_e2e.conftest import ANOTHER, MAX_FAILED_LOGINS, Stack
 from tests.federation_e2e.support import (
     IDENTITY_PROVIDERS,
     KIBO_RETURN_URL,
@@ -252,6 +252,60 @@ async def test_a_site_asking_a_second_factor_gets_one_unless_the_provider_assert
     assert (await fed.current(ticket))["emailAddress"] == two.email
 
 
+async def test_one_identity_signing_in_twice_at_once_makes_one_account(fed: Federation) -> None:
+    identity = fresh_identity("twice")
+    (first, one), (second, two) = await asyncio.gather(fed.start(identity), fed.start(identity))
+    landings = await asyncio.gather(first.land(one), second.land(two))
+    codes = [query_of(landing.location)["code"] for landing in landings if "code" in query_of(landing.location)]
+    assert codes, [landing.location for landing in landings]
+    [account] = await fed.accounts_with(str(identity.email))
+    assert [i["subject"] for i in await fed.linked(account["id"])] == [identity.sub]
+    for code in codes:
+        assert ok(await fed.exchange(code))["customerAccount"]["id"] == account["id"]
+
+
+async def test_an_inactive_account_cannot_sign_in_with_its_identity(fed: Federation) -> None:
+    identity = fresh_identity("inactive")
+    account_id = (await fed.ticket(identity))["customerAccount"]["id"]
+    path = f"{fed.stack.base_url}/api/commerce/customer/accounts/{account_id}"
+    account = ok(await fed.http.get(path, headers=fed.admin))
+    ok(await fed.http.put(path, headers=fed.admin, json={**account, "isActive": False}))
+    assert (await fed.landing(identity)).error["error"] == "account_unavailable"
+
+
+async def test_a_lock_from_failed_passwords_does_not_stop_a_linked_identity(fed: Federation) -> None:
+    """The owner of an account that guessers locked signs in with the provider, which lifts the lock (as a mailed
+    one-time code does)."""
+    email = f"{unique('locked')}@example.com"
+    account_id = (await fed.register(email))["customerAccount"]["id"]
+    identity = Identity(sub=unique("sub"), email=email)
+    assert (await fed.ticket(identity))["customerAccount"]["id"] == account_id
+    login = f"{fed.stack.base_url}{LOGIN}"
+    for _ in range(MAX_FAILED_LOGINS):
+        r = await fed.http.post(login, headers=fed.storefront.headers(new_address()),
+                                json={"username": email, "password": "not the passphrase at all"})
+        assert r.status_code == 401, r.text
+    r = await fed.http.post(login, headers=fed.storefront.headers(new_address()),
+                            json={"username": email, "password": PASSWORD})
+    assert r.status_code != 200, "the account should be locked by now"
+    assert (await fed.ticket(identity))["customerAccount"]["id"] == account_id
+    assert (await fed.login(email))["customerAccount"]["id"] == account_id
+
+
+async def test_a_provider_disabled_during_a_sign_in_ends_it(fed: Federation) -> None:
+    identity = fresh_identity("switched")
+    browser, callback = await fed.start(identity, "switched")
+    path = f"{fed.stack.base_url}{IDENTITY_PROVIDERS}/{fed.stack.providers['switched'].id}"
+    ok(await fed.http.put(path, headers=fed.admin, json={"isEnabled": False}))
+    try:
+        assert (await browser.land(callback)).error["error"] == "provider_disabled"
+        r = await fed.storefront.authorize("switched", new_address())
+        assert r.status_code == 404 and "authorizationUrl" not in r.text, r.text
+    finally:
+        ok(await fed.http.put(path, headers=fed.admin, json={"isEnabled": True}))
+    assert await fed.accounts_with(str(identity.email)) == []
+
+
 # -- state, nonce, ID token, code ------------------------------------------------------------------
 
 async def test_a_tampered_state_is_refused_and_changes_nothing(fed: Federation) -> None:
@@ -305,6 +359,16 @@ async def test_an_expired_id_token_is_refused(fed: Federation) -> None:
     landing = await fed.landing(identity)
     assert landing.error["error"] == "invalid_id_token"
     assert "was refused: claim-exp" in fed.stack.log(mark)
+    assert await fed.accounts_with(str(identity.email)) == []
+
+
+async def test_an_id_token_signed_with_the_client_secret_is_refused(fed: Federation) -> None:
+    """HS256 (the client secret as the key) proves nothing the client could not forge itself: only the
+    provider's own (asymmetric) keys count."""
+    identity = fresh_identity("hmac")
+    mark = fed.stack.log_mark()
+    assert (await fed.landing(identity, "hmac")).error["error"] == "invalid_id_token"
+    assert "was refused: signature" in fed.stack.log(mark)
     assert await fed.accounts_with(str(identity.email)) == []
 
 
@@ -452,6 +516,9 @@ SECRET = "query secret($secretId: String!) { getOneTimeSecret(secretId: $secretI
 EXCHANGE_CODE = """mutation exchange($code: String!) {
   exchangeOidcCode(code: $code) { accessToken jwtAccessToken refreshToken userId customerAccount { id emailAddress } }
 }"""
+UNLINK = """mutation unlink($accountId: Int!, $identityId: Int!) {
+  deleteCustomerAccountLinkedIdentity(accountId: $accountId, identityId: $identityId)
+}"""
 LINKED = """query linked($accountId: Int!) {
   customerAccountLinkedIdentities(accountId: $accountId) { totalCount items { id providerAlias subject } }
 }"""
@@ -459,7 +526,7 @@ LINKED = """query linked($accountId: Int!) {
 
 async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_code(fed: Federation) -> None:
     """Site 201 hands the code to its return URL as `secretId`, which the storefront redeems with Kibo's
-    `getOneTimeSecret` (the value: the ticket as JSON); site 200 uses `exchangeOidcCode`."""
+    `getOneTimeSecret` (its value: the ticket); site 200 uses `exchangeOidcCode`."""
     for how, site, return_url, parameter in (("getOneTimeSecret", SITE_SAME_SET, KIBO_RETURN_URL, "secretId"),
                                              ("exchangeOidcCode", None, RETURN_URL, "code")):
         identity = fresh_identity(how)
@@ -471,7 +538,8 @@ async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_cod
         if how == "getOneTimeSecret":
             answer = await fed.gql(SECRET, {"secretId": code}, site=site)
             assert "errors" not in answer, answer
-            ticket = json.loads(answer["data"]["getOneTimeSecret"]["value"])
+            ticket = answer["data"]["getOneTimeSecret"]["value"]  # the ticket itself (an Object), as Kibo's storefront reads it
+            assert isinstance(ticket, dict) and ticket["customerAccount"]["emailAddress"] == identity.email
             again = await fed.gql(SECRET, {"secretId": code}, site=site)
         else:
             answer = await fed.gql(EXCHANGE_CODE, {"code": code})
@@ -485,6 +553,11 @@ async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_cod
         assert "errors" not in answer, answer
         linked = answer["data"]["customerAccountLinkedIdentities"]
         assert [(i["providerAlias"], i["subject"]) for i in linked["items"]] == [("trusted", identity.sub)]
+        # the account's only way in (no password): unlinking it is refused, as over REST
+        answer = await fed.gql(UNLINK, {"accountId": account["id"], "identityId": linked["items"][0]["id"]},
+                               user_claims=ticket["accessToken"])
+        assert answer["errors"][0]["extensions"]["response"]["status"] == 409, answer
+        assert len(await fed.linked(account["id"])) == 1
 
 
 async def test_the_providers_client_secret_is_never_shown(fed: Federation) -> None:
