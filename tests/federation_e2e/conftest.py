@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -87,7 +88,7 @@ class Stack:
         return len(self.log())
 
 
-PROVIDERS = {
+PROVIDERS: dict[str, dict[str, Any]] = {
     "trusted": {"trustEmail": True, "createAccounts": True},
     "untrusted": {"trustEmail": False, "createAccounts": True},
     "closed": {"trustEmail": True, "createAccounts": False},
