@@ -38,6 +38,9 @@ OURS = {
     # passkeys (issue 19)
     "Passkey", "PasskeyCollection", "PasskeyOptions", "PasskeyRegistrationInput", "PasskeyUpdateInput",
     "PasskeyOptionsInput", "PasskeyAuthInput",
+    # OpenID Connect federation (issue 19)
+    "IdentityProvider", "IdentityProviderInput", "IdentityProviderCollection", "OidcAuthorization",
+    "OidcAuthorizationInput", "OidcExchangeInput", "LinkedIdentity", "LinkedIdentityCollection",
 }
 
 

@@ -300,7 +300,9 @@ def test_the_defaults_are_on_for_every_class() -> None:
     for limit in limits.Limit:
         one = rules.of(limit.value)
         assert one.enabled and one.per_address is not None
-        assert (one.per_account is None) == (limit == limits.Limit.ANONYMOUS)
+        # no account bucket where no account is named: anonymous tickets; federation (the state and the exchange code,
+        # the only keys before the account is known, are unguessable and single use)
+        assert (one.per_account is None) == (limit in (limits.Limit.ANONYMOUS, limits.Limit.FEDERATION))
     assert set(RATE_LIMIT_DEFAULTS) == {limit.value.replace("-", "_") for limit in limits.Limit}
 
 

@@ -52,6 +52,16 @@ NEWER_THAN_THE_SDL = {
     **{(name,): "GraphQLObjectType" for name in ("Passkey", "PasskeyCollection", "PasskeyOptions")},
     **{(name,): "GraphQLInputObjectType" for name in (
         "PasskeyRegistrationInput", "PasskeyUpdateInput", "PasskeyOptionsInput", "PasskeyAuthInput")},
+    # OpenID Connect federation (issue 19): Kibo's getOneTimeSecret as its Next.js storefront queries it (in neither
+    # reference), and ours, the twins of the REST operations (README "Social sign-in")
+    ("Query", "getOneTimeSecret"): "OneTimeSecret",
+    ("Query", "customerAccountLinkedIdentities"): "LinkedIdentityCollection",
+    ("Mutation", "createOidcAuthorization"): "OidcAuthorization",
+    ("Mutation", "exchangeOidcCode"): "CustomerAuthTicket",
+    ("Mutation", "deleteCustomerAccountLinkedIdentity"): "Boolean",
+    **{(name,): "GraphQLObjectType" for name in (
+        "OneTimeSecret", "OidcAuthorization", "LinkedIdentity", "LinkedIdentityCollection")},
+    ("OidcAuthorizationInput",): "GraphQLInputObjectType",
 }
 
 
