@@ -17,10 +17,14 @@ sign-in (`two_factor: always`). Tenant 100 has a second storefront application
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +90,23 @@ class Stack:
 
     def log_mark(self) -> int:
         return len(self.log())
+
+    def mailed_code(self, to: str, seconds: float = 30.0) -> str:
+        """The 6-digit code of the one message to `to` the server wrote (no SMTP server: .eml files in var/mail),
+        waiting for its mail sender."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [m for m in (email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                                 for p in sorted((self.workdir / "var" / "mail").glob("*.eml"))) if m["To"] == to]
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert len(found) == 1, f"{len(found)} messages to {to}"
+        body = found[0].get_body(preferencelist=("plain",))
+        assert body is not None
+        codes = set(re.findall(r"\b\d{6}\b", body.get_content()))
+        assert len(codes) == 1, body.get_content()
+        return codes.pop()
 
 
 PROVIDERS: dict[str, dict[str, Any]] = {

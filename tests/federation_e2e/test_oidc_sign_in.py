@@ -244,8 +244,16 @@ async def test_a_site_asking_a_second_factor_gets_one_unless_the_provider_assert
     """Site 202 has `two_factor: always`: a federated sign-in is one factor (a pending ticket, the mailed code
     to come), unless the provider's ID token says `amr` holds "mfa"."""
     outlet = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_OTHER_SET)
-    one_factor = ok(await fed.exchange((await fed.landing(fresh_identity("one"), storefront=outlet)).code, outlet))
-    assert one_factor["requires2FA"] is True
+    one = fresh_identity("one")
+    pending = ok(await fed.exchange((await fed.landing(one, storefront=outlet)).code, outlet))
+    assert pending["requires2FA"] is True and pending["jwtAccessToken"] is None
+    # the shopper finishes it with the mailed code, as after a password
+    code = await asyncio.to_thread(fed.stack.mailed_code, str(one.email))
+    r = await fed.http.post(f"{fed.stack.base_url}{LOGIN}/2fa/auth",
+                            headers=outlet.headers(new_address(), pending),
+                            json={"userId": pending["userId"], "otpCode": code})
+    ticket = ok(r)
+    assert ticket["requires2FA"] is False and (await fed.current(ticket))["emailAddress"] == one.email
     two = fresh_identity("two", amr=("pwd", "mfa"))
     ticket = ok(await fed.exchange((await fed.landing(two, storefront=outlet)).code, outlet))
     assert ticket["requires2FA"] is False
@@ -452,9 +460,6 @@ async def test_an_untrusted_provider_needs_the_shopper_to_sign_in_and_link(fed: 
     landing = await fed.landing(identity, "untrusted")
     assert landing.error["error"] == "link_required"
     assert await fed.linked(account_id) == []
-    # a link asked by the app alone (no shopper) is refused
-    r = await fed.storefront.authorize("untrusted", new_address(), link=True)
-    assert r.status_code in (400, 401, 403), r.text
     # the shopper signs in with the password, then links
     signed_in = await fed.login(email)
     ticket = await fed.ticket(identity, "untrusted", ticket=signed_in, link=True)
@@ -476,6 +481,25 @@ async def test_an_identity_linked_to_one_account_cannot_be_linked_to_another(fed
     assert landing.error["error"] == "identity_linked_elsewhere"
     assert await fed.linked(grabber["customerAccount"]["id"]) == []
     assert len(await fed.linked(first["customerAccount"]["id"])) == 1
+
+
+async def test_an_identity_does_not_sign_in_across_customer_sets(fed: Federation) -> None:
+    """Site 202 is in customer set "outlet": the account site 200's sign-in made is not one of its shoppers, so
+    the identity does not sign in there (and makes no second account: an identity is linked once)."""
+    identity = fresh_identity("crossing")
+    account_id = (await fed.ticket(identity))["customerAccount"]["id"]
+    outlet = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_OTHER_SET)
+    landing = await fed.landing(identity, storefront=outlet)
+    assert landing.error["error"] == "identity_linked_elsewhere"
+    assert [a["id"] for a in await fed.accounts_with(str(identity.email))] == [account_id]
+
+
+async def test_linking_needs_a_registered_shoppers_ticket(fed: Federation) -> None:
+    anonymous = ok(await fed.http.get(f"{fed.stack.base_url}{LOGIN}/anonymousshopper",
+                                      headers=fed.storefront.headers(new_address())))
+    for ticket in (None, anonymous):
+        r = await fed.storefront.authorize("untrusted", new_address(), link=True, ticket=ticket)
+        assert r.status_code == 401 and "authorizationUrl" not in r.text, r.text
 
 
 async def test_unlinking_keeps_a_way_to_sign_in(fed: Federation) -> None:
