@@ -36,6 +36,8 @@ from tests.conftest import (
 )
 from tests.federation_e2e.conftest import ANOTHER, MAX_FAILED_LOGINS, Stack
 from tests.federation_e2e.support import (
+    CALLBACK,
+    EXCHANGE,
     IDENTITY_PROVIDERS,
     KIBO_RETURN_URL,
     RETURN_URL,
@@ -329,6 +331,27 @@ async def test_a_tampered_state_is_refused_and_changes_nothing(fed: Federation) 
     landing = await browser.land(callback)
     ok(await fed.exchange(landing.code))
     assert_refused_page(await browser.land(callback))
+
+
+async def test_bent_callbacks_and_exchanges_get_clear_refusals(fed: Federation) -> None:
+    """Whatever a browser or a storefront sends, a 400 or 401, never a 500, and the genuine sign-in still works."""
+    identity = fresh_identity("bent")
+    browser, callback = await fed.start(identity)
+    state = query_of(callback)["state"]
+    for bent in (with_query(callback, state="x" * 5000), callback + "&state=" + state[::-1], callback.replace(state, "%ff%fe"),
+                 with_query(callback, state=state + "\u0000"), fed.stack.base_url + CALLBACK):
+        r = await browser.client.get(bent)
+        assert r.status_code == 400 and "location" not in r.headers, (bent[:200], r.status_code, r.text[:200])
+    r = await browser.client.post(fed.stack.base_url + CALLBACK, content=b"\xff\xfe", headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400, r.text[:200]
+    exchange = f"{fed.stack.base_url}{EXCHANGE}"
+    for body in ({}, {"code": 12}, {"code": ""}, {"code": None}, {"code": "x" * 10_000}, [], "code"):
+        r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), json=body)
+        assert r.status_code in (400, 401), (body, r.status_code, r.text)
+    r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), content=b"{not json")
+    assert r.status_code == 400, r.text
+    ok(await fed.exchange((await browser.land(callback)).code))
 
 
 async def test_a_code_of_another_sign_in_is_refused(fed: Federation) -> None:
