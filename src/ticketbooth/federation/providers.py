@@ -29,6 +29,7 @@ from ticketbooth.federation.rules import (
     check_text,
 )
 from ticketbooth.federation.sealing import open_client_secret, seal_client_secret
+from ticketbooth.infra.mail import SealError
 
 log = logging.getLogger("ticketbooth.federation")
 
@@ -189,7 +190,11 @@ async def update(core: Core, caller: Caller, provider_id: int, given: ProviderIn
     secret = _secret(given.client_secret)
     if secret is None and alias != current.alias and current.has_secret:
         sealed = await _store(core).provider_secret(current.id)
-        secret = open_client_secret(core, caller.tenant.id, current.alias, sealed) if sealed else None
+        try:
+            secret = open_client_secret(core, caller.tenant.id, current.alias, sealed) if sealed else None
+        except SealError:
+            raise InvalidParameter("clientSecret", "Missing or invalid parameter: clientSecret: the stored secret "
+                                   "cannot be opened (the server secret changed); send it again") from None
     if secret is not None:
         changes["client_secret"] = seal_client_secret(core, caller.tenant.id, alias, secret)
     async with _store(core).transaction() as tx:
