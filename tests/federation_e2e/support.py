@@ -296,8 +296,11 @@ class Storefront:
         url: str = r.json()["authorizationUrl"]
         return url
 
-    async def exchange(self, code: str, address: str) -> httpx.Response:
-        return await self.http.post(f"{self.base_url}{EXCHANGE}", headers=self.headers(address), json={"code": code})
+    async def exchange(self, code: str, address: str, flow_id: str | None = None) -> httpx.Response:
+        """The exchange; with `flow_id` (the one the authorization answered, kept in the shopper's session), a
+        code of a sign-in that another browser started is refused (login CSRF)."""
+        body = {"code": code} if flow_id is None else {"code": code, "flowId": flow_id}
+        return await self.http.post(f"{self.base_url}{EXCHANGE}", headers=self.headers(address), json=body)
 
 
 async def app_token(http: httpx.AsyncClient, base_url: str, creds: tuple[str, str]) -> str:

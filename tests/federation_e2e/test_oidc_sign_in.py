@@ -435,6 +435,26 @@ async def test_an_exchange_code_is_for_the_application_and_site_that_started_the
         assert r.status_code == 401 and r.json()["errorCode"] == "INVALID_EXCHANGE_CODE", r.text
 
 
+async def test_a_code_planted_in_another_shoppers_browser_is_refused(fed: Federation) -> None:
+    """Login CSRF: an attacker signs in with their own identity, stops before the storefront, and makes the
+    victim's browser open the return URL with the attacker's code. The storefront exchanges it with the flowId
+    of the victim's own sign-in, kept in the victim's session: refused (and the planted code is spent)."""
+    victim_browser = fed.browser()
+    started = ok(await fed.storefront.authorize("trusted", victim_browser.address))
+    assert set(started) >= {"authorizationUrl", "expiresOn", "flowId"}
+    attacker = fresh_identity("csrf")
+    planted = (await fed.landing(attacker)).code
+    r = await fed.storefront.exchange(planted, new_address(), started["flowId"])
+    assert r.status_code == 401 and r.json()["errorCode"] == "INVALID_EXCHANGE_CODE", r.text
+    r = await fed.storefront.exchange(planted, new_address())
+    assert r.status_code == 401, r.text
+    # the victim's own sign-in goes on, and its code works with its flowId
+    victim = fresh_identity("victim")
+    code = (await victim_browser.land(await victim_browser.sign_in(started["authorizationUrl"], victim))).code
+    ticket = ok(await fed.storefront.exchange(code, new_address(), started["flowId"]))
+    assert ticket["customerAccount"]["emailAddress"] == victim.email
+
+
 async def test_a_return_url_not_allowed_is_refused(fed: Federation) -> None:
     address = new_address()
     for url in (RETURN_URL + "/", RETURN_URL + "?next=/", RETURN_URL.upper(), RETURN_URL.replace("https", "http"),
@@ -557,11 +577,11 @@ async def test_unlinking_keeps_a_way_to_sign_in(fed: Federation) -> None:
 # -- GraphQL -----------------------------------------------------------------------------------------
 
 START = """mutation start($input: OidcAuthorizationInput!) {
-  createOidcAuthorization(oidcAuthorizationInput: $input) { authorizationUrl expiresOn }
+  createOidcAuthorization(oidcAuthorizationInput: $input) { authorizationUrl expiresOn flowId }
 }"""
 SECRET = "query secret($secretId: String!) { getOneTimeSecret(secretId: $secretId) { value } }"
-EXCHANGE_CODE = """mutation exchange($code: String!) {
-  exchangeOidcCode(code: $code) { accessToken jwtAccessToken refreshToken userId customerAccount { id emailAddress } }
+EXCHANGE_CODE = """mutation exchange($code: String!, $flowId: String) {
+  exchangeOidcCode(code: $code, flowId: $flowId) { accessToken jwtAccessToken refreshToken userId customerAccount { id emailAddress } }
 }"""
 UNLINK = """mutation unlink($accountId: Int!, $identityId: Int!) {
   deleteCustomerAccountLinkedIdentity(accountId: $accountId, identityId: $identityId)
@@ -579,8 +599,9 @@ async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_cod
         identity = fresh_identity(how)
         answer = await fed.gql(START, {"input": {"provider": "trusted", "returnUrl": return_url}}, site=site)
         assert "errors" not in answer, answer
+        started = answer["data"]["createOidcAuthorization"]
         browser = fed.browser()
-        sign_in = await browser.sign_in(answer["data"]["createOidcAuthorization"]["authorizationUrl"], identity)
+        sign_in = await browser.sign_in(started["authorizationUrl"], identity)
         code = (await browser.land(sign_in, return_url, parameter)).code
         if how == "getOneTimeSecret":
             answer = await fed.gql(SECRET, {"secretId": code}, site=site)
@@ -589,10 +610,10 @@ async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_cod
             assert isinstance(ticket, dict) and ticket["customerAccount"]["emailAddress"] == identity.email
             again = await fed.gql(SECRET, {"secretId": code}, site=site)
         else:
-            answer = await fed.gql(EXCHANGE_CODE, {"code": code})
+            answer = await fed.gql(EXCHANGE_CODE, {"code": code, "flowId": started["flowId"]})
             assert "errors" not in answer, answer
             ticket = answer["data"]["exchangeOidcCode"]
-            again = await fed.gql(EXCHANGE_CODE, {"code": code})
+            again = await fed.gql(EXCHANGE_CODE, {"code": code, "flowId": started["flowId"]})
         assert again["errors"][0]["extensions"]["response"]["status"] == 401, again
         account = await fed.current(ticket)
         assert account["emailAddress"] == identity.email
