@@ -581,7 +581,9 @@ START = """mutation start($input: OidcAuthorizationInput!) {
 }"""
 SECRET = "query secret($secretId: String!) { getOneTimeSecret(secretId: $secretId) { value } }"
 EXCHANGE_CODE = """mutation exchange($code: String!, $flowId: String) {
-  exchangeOidcCode(code: $code, flowId: $flowId) { accessToken jwtAccessToken refreshToken userId customerAccount { id emailAddress } }
+  exchangeOidcCode(code: $code, flowId: $flowId) {
+    accessToken jwtAccessToken refreshToken userId customerAccount { id emailAddress }
+  }
 }"""
 UNLINK = """mutation unlink($accountId: Int!, $identityId: Int!) {
   deleteCustomerAccountLinkedIdentity(accountId: $accountId, identityId: $identityId)
