@@ -1,11 +1,14 @@
 """The stack of the federation end-to-end tests, one per database for the whole module: a real OpenID
 provider (provider.mjs: the npm oidc-provider) and a seeded `ticketbooth serve` that reaches it over plain
-HTTP on 127.0.0.1 (allowed by the operator settings below), with three identity providers registered through
-the admin REST API, all three clients of the same provider process:
+HTTP on 127.0.0.1 (allowed by the operator settings below), with six identity providers registered through
+the admin REST API, all six clients of the same provider process:
 
 - `trusted`: the tenant trusts its verified emails (`trustEmail`), new accounts allowed;
 - `untrusted`: it does not (a verified email of an existing account needs the shopper to sign in and link);
-- `closed`: trusted, but `createAccounts` is off (an unknown email gets an error, no account).
+- `closed`: trusted, but `createAccounts` is off (an unknown email gets an error, no account);
+- `posting`: as `trusted`, but the provider posts the browser back (`responseMode: form_post`, as Apple does);
+- `hmac`: as `trusted`, but its client's ID tokens are signed HS256 with the client secret (to be refused);
+- `switched`: as `trusted`, for the test that disables a provider in the middle of a sign-in.
 
 Site 200 allows the return URL `RETURN_URL` only; site 201 (same customer set) `KIBO_RETURN_URL` only, with
 the code in `secretId`; site 202 (customer set "outlet") `RETURN_URL`, and asks a second factor at every
@@ -14,13 +17,18 @@ sign-in (`two_factor: always`). Tenant 100 has a second storefront application
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,6 +51,8 @@ from tests.conftest import (
 from tests.federation_e2e.support import CALLBACK, IDENTITY_PROVIDERS, KIBO_RETURN_URL, RETURN_URL, Client, OidcProvider
 
 ANOTHER = ("another.app", "another-secret-0123456789abcdef")
+MAX_FAILED_LOGINS = 3
+"""Tenant 100's lockout: this many failed passwords lock an account (the lock a federated sign-in goes past)."""
 """A second storefront application of tenant 100."""
 OIDC_ENV = {
     # The operator's outbound rules for the OpenID provider (federation's settings in config.py): plain HTTP to
@@ -57,7 +67,7 @@ class Registered:
     """An identity provider as Ticketbooth knows it."""
 
     alias: str
-    id: str
+    id: int
     client: Client
 
 
@@ -73,16 +83,42 @@ class Stack:
     def base_url(self) -> str:
         return self.server.base_url
 
-    def log(self) -> str:
+    def log(self, since: int = 0) -> str:
+        """What the server wrote to its log (from character `since` on: see `log_mark`)."""
         port = self.server.base_url.rsplit(":", 1)[1]
-        return (self.workdir / f"server-{port}.log").read_text(errors="replace")
+        return (self.workdir / f"server-{port}.log").read_text(errors="replace")[since:]
+
+    def log_mark(self) -> int:
+        return len(self.log())
+
+    def mailed_code(self, to: str, seconds: float = 30.0) -> str:
+        """The 6-digit code of the one message to `to` the server wrote (no SMTP server: .eml files in var/mail),
+        waiting for its mail sender."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [m for m in (email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                                 for p in sorted((self.workdir / "var" / "mail").glob("*.eml"))) if m["To"] == to]
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert len(found) == 1, f"{len(found)} messages to {to}"
+        body = found[0].get_body(preferencelist=("plain",))
+        assert body is not None
+        codes = set(re.findall(r"\b\d{6}\b", body.get_content()))
+        assert len(codes) == 1, body.get_content()
+        return codes.pop()
 
 
-PROVIDERS = {
+PROVIDERS: dict[str, dict[str, Any]] = {
     "trusted": {"trustEmail": True, "createAccounts": True},
     "untrusted": {"trustEmail": False, "createAccounts": True},
     "closed": {"trustEmail": True, "createAccounts": False},
+    "posting": {"trustEmail": True, "createAccounts": True, "responseMode": "form_post"},
+    "hmac": {"trustEmail": True, "createAccounts": True},
+    "switched": {"trustEmail": True, "createAccounts": True},
 }
+HMAC_SIGNED = {"hmac"}
+"""The providers whose ID tokens the provider signs with HS256 (keyed with the client secret), not its RSA key."""
 
 
 def _prepare(database_url: str, workdir: Path) -> None:
@@ -90,6 +126,7 @@ def _prepare(database_url: str, workdir: Path) -> None:
     seed_cli(env, workdir)
     commands = [
         ["app", "create", "--tenant-id", str(TENANT), "--client-id", ANOTHER[0], "--client-secret", ANOTHER[1]],
+        ["tenant", "settings", str(TENANT), "--set", f"lockout.max_failed_logins={MAX_FAILED_LOGINS}"],
         ["site", "settings", str(SITE), "--set", f"federation.return_urls={json.dumps([RETURN_URL])}"],
         ["site", "settings", str(SITE_SAME_SET), "--set", f"federation.return_urls={json.dumps([KIBO_RETURN_URL])}",
          "--set", "federation.code_parameter=secretId"],
@@ -117,7 +154,7 @@ def _register(base_url: str, issuer: str, clients: dict[str, Client]) -> dict[st
             assert r.status_code in (200, 201), r.text
             body = r.json()
             assert "clientSecret" not in body or not body["clientSecret"], "the client secret is write only"
-            registered[alias] = Registered(alias, str(body["id"]), client)
+            registered[alias] = Registered(alias, int(body["id"]), client)
         return registered
 
 
@@ -133,7 +170,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         _empty_postgres(database_url)
     port = free_port()
     callback = f"http://127.0.0.1:{port}{CALLBACK}"
-    clients = {alias: Client(f"ticketbooth-{alias}", f"{alias}-client-secret-0123456789abcdef", callback)
+    clients = {alias: Client(f"ticketbooth-{alias}", f"{alias}-client-secret-0123456789abcdef", callback,
+                             "HS256" if alias in HMAC_SIGNED else "RS256")
                for alias in PROVIDERS}
     provider = OidcProvider(list(clients.values()), workdir=workdir)
     try:

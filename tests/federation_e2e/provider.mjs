@@ -11,7 +11,9 @@
 //
 // Every client is a confidential web client (client_secret_basic or client_secret_post), response type
 // `code` only, and must send PKCE S256 (plain is refused). Its ID tokens are signed RS256 with a key made at
-// start, and carry the email claims of the `email` scope (as Google's and Entra's do).
+// start (or, when the client says "id_token_signed_response_alg": "HS256", with its client secret: the
+// algorithm a relying party must refuse), and carry the email claims of the `email` scope (as Google's and
+// Entra's do).
 //
 // Sign-in: the authorization endpoint sends the browser to GET /interaction/{uid}, a form whose POST
 // (application/x-www-form-urlencoded) to the same path signs in and consents at once. Its fields:
@@ -98,7 +100,7 @@ const provider = new Provider(issuer, {
     response_types: ['code'],
     grant_types: ['authorization_code'],
     token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
-    id_token_signed_response_alg: 'RS256',
+    id_token_signed_response_alg: c.id_token_signed_response_alg ?? 'RS256',
   })),
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -108,6 +110,7 @@ const provider = new Provider(issuer, {
     profile: ['name'],
   },
   conformIdTokenClaims: false,
+  enabledJWA: { idTokenSigningAlgValues: ['RS256', 'HS256'] },
   features: {
     devInteractions: { enabled: false },
     userinfo: { enabled: true },

@@ -8,8 +8,10 @@ URL is never fetched: the storefront server reads `code` from it and exchanges i
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -55,9 +57,11 @@ class Client:
     client_id: str
     client_secret: str
     redirect_uri: str
+    id_token_alg: str = "RS256"
 
     def as_json(self) -> dict[str, str]:
-        return {"client_id": self.client_id, "client_secret": self.client_secret, "redirect_uri": self.redirect_uri}
+        return {"client_id": self.client_id, "client_secret": self.client_secret, "redirect_uri": self.redirect_uri,
+                "id_token_signed_response_alg": self.id_token_alg}
 
 
 class OidcProvider:
@@ -150,15 +154,35 @@ class SignIn:
     """A browser's trip through the provider up to Ticketbooth's callback (not yet delivered)."""
 
     callback_url: str
-    """Where the provider sent the browser back: Ticketbooth's callback with `code`, `state` (and `iss`)."""
+    """Where the provider sent the browser back: Ticketbooth's callback with `code`, `state` (and `iss`) in its
+    query, or (response_mode=form_post) the action of the form the provider's page posts."""
+    form: dict[str, str] | None = None
+    """The fields of the provider's self-submitting form (response_mode=form_post); None: a plain redirect."""
+
+    @property
+    def answer(self) -> dict[str, str]:
+        """`code`, `state` (and `iss`) the provider answered with."""
+        return dict(self.form) if self.form is not None else query_of(self.callback_url)
 
     @property
     def state(self) -> str:
-        return query_of(self.callback_url)["state"]
+        return self.answer["state"]
 
     @property
     def provider_code(self) -> str:
-        return query_of(self.callback_url)["code"]
+        return self.answer["code"]
+
+
+FORM_POST = re.compile(r'<form method="post" action="([^"]+)">(.*?)</form>', re.S)
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"/>')
+
+
+def form_post(page: str) -> tuple[str, dict[str, str]] | None:
+    """The action and fields of a provider's response_mode=form_post page (which a browser submits by itself)."""
+    found = FORM_POST.search(page)
+    if found is None:
+        return None
+    return html.unescape(found.group(1)), {k: html.unescape(v) for k, v in HIDDEN.findall(found.group(2))}
 
 
 @dataclass
@@ -223,6 +247,9 @@ class Browser:
                 url = str(httpx.URL(url).join(r.headers["location"]))
                 continue
             assert r.status_code == 200, f"GET {url}: {r.status_code} {r.text[:500]}"
+            posting = form_post(r.text)
+            if posting is not None and posting[0].startswith(self.ticketbooth):
+                return SignIn(*posting)
             assert "/interaction/" in url and "<form" in r.text, f"GET {url}: not the sign-in form: {r.text[:500]}"
             posted = await self.client.post(url, data=identity.form())
             assert posted.status_code == 303, f"POST {url}: {posted.status_code} {posted.text[:500]}"
@@ -231,6 +258,8 @@ class Browser:
 
     async def land(self, sign_in: SignIn | str, return_url: str = RETURN_URL, code_parameter: str = "code") -> Landing:
         """Deliver the provider's answer (or this URL) to Ticketbooth's callback."""
+        if isinstance(sign_in, SignIn) and sign_in.form is not None:
+            return Landing(await self.client.post(sign_in.callback_url, data=sign_in.form), return_url, code_parameter)
         url = sign_in.callback_url if isinstance(sign_in, SignIn) else sign_in
         return Landing(await self.client.get(url), return_url, code_parameter)
 
@@ -245,9 +274,10 @@ class Storefront:
     token: str
     http: httpx.AsyncClient
     site: int = SITE
+    tenant: int = TENANT
 
     def headers(self, address: str, ticket: dict[str, Any] | None = None) -> dict[str, str]:
-        hdrs = {"Authorization": f"Bearer {self.token}", "x-vol-tenant": str(TENANT), "x-vol-site": str(self.site),
+        hdrs = {"Authorization": f"Bearer {self.token}", "x-vol-tenant": str(self.tenant), "x-vol-site": str(self.site),
                 "X-Forwarded-For": address}
         if ticket is not None:
             hdrs["x-vol-user-claims"] = str(ticket["accessToken"])
@@ -266,8 +296,11 @@ class Storefront:
         url: str = r.json()["authorizationUrl"]
         return url
 
-    async def exchange(self, code: str, address: str) -> httpx.Response:
-        return await self.http.post(f"{self.base_url}{EXCHANGE}", headers=self.headers(address), json={"code": code})
+    async def exchange(self, code: str, address: str, flow_id: str | None = None) -> httpx.Response:
+        """The exchange; with `flow_id` (the one the authorization answered, kept in the shopper's session), a
+        code of a sign-in that another browser started is refused (login CSRF)."""
+        body = {"code": code} if flow_id is None else {"code": code, "flowId": flow_id}
+        return await self.http.post(f"{self.base_url}{EXCHANGE}", headers=self.headers(address), json=body)
 
 
 async def app_token(http: httpx.AsyncClient, base_url: str, creds: tuple[str, str]) -> str:

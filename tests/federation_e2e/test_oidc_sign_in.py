@@ -22,15 +22,29 @@ import httpx
 import pytest
 
 from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, ok
-from tests.conftest import ADMIN, OTHER, PASSWORD, SITE, SITE_OTHER_SET, SITE_SAME_SET, STOREFRONT, TENANT
-from tests.federation_e2e.conftest import ANOTHER, Stack
+from tests.conftest import (
+    ADMIN,
+    OTHER,
+    OTHER_SITE,
+    OTHER_TENANT,
+    PASSWORD,
+    SITE,
+    SITE_OTHER_SET,
+    SITE_SAME_SET,
+    STOREFRONT,
+    TENANT,
+)
+from tests.federation_e2e.conftest import ANOTHER, MAX_FAILED_LOGINS, Stack
 from tests.federation_e2e.support import (
+    CALLBACK,
+    EXCHANGE,
     IDENTITY_PROVIDERS,
     KIBO_RETURN_URL,
     RETURN_URL,
     Browser,
     Identity,
     Landing,
+    SignIn,
     Storefront,
     app_token,
     linked_identities_path,
@@ -192,6 +206,19 @@ async def test_the_same_identity_again_signs_in_to_the_same_account(fed: Federat
     assert len(await fed.linked(first["customerAccount"]["id"])) == 1
 
 
+async def test_a_provider_posting_the_browser_back_signs_in_too(fed: Federation) -> None:
+    """response_mode=form_post: the provider's page posts code and state to the callback (POST)."""
+    identity = fresh_identity("posted")
+    browser = fed.browser()
+    sign_in = await browser.sign_in(await fed.storefront.authorization_url("posting", browser.address), identity)
+    assert sign_in.form is not None and set(sign_in.form) >= {"code", "state"}
+    tampered = SignIn(sign_in.callback_url, {**sign_in.form, "state": sign_in.state[::-1]})
+    assert_refused_page(await browser.land(tampered))
+    ticket = ok(await fed.exchange((await browser.land(sign_in)).code))
+    assert (await fed.current(ticket))["emailAddress"] == identity.email
+    assert_refused_page(await browser.land(sign_in))
+
+
 async def test_a_provider_that_cannot_create_accounts_turns_an_unknown_email_away(fed: Federation) -> None:
     identity = fresh_identity("closed")
     landing = await fed.landing(identity, "closed")
@@ -219,12 +246,74 @@ async def test_a_site_asking_a_second_factor_gets_one_unless_the_provider_assert
     """Site 202 has `two_factor: always`: a federated sign-in is one factor (a pending ticket, the mailed code
     to come), unless the provider's ID token says `amr` holds "mfa"."""
     outlet = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_OTHER_SET)
-    one_factor = ok(await fed.exchange((await fed.landing(fresh_identity("one"), storefront=outlet)).code, outlet))
-    assert one_factor["requires2FA"] is True
+    one = fresh_identity("one")
+    pending = ok(await fed.exchange((await fed.landing(one, storefront=outlet)).code, outlet))
+    assert pending["requires2FA"] is True and pending["jwtAccessToken"] is None
+    # the shopper finishes it with the mailed code, as after a password
+    code = await asyncio.to_thread(fed.stack.mailed_code, str(one.email))
+    r = await fed.http.post(f"{fed.stack.base_url}{LOGIN}/2fa/auth",
+                            headers=outlet.headers(new_address(), pending),
+                            json={"userId": pending["userId"], "otpCode": code})
+    ticket = ok(r)
+    assert ticket["requires2FA"] is False and (await fed.current(ticket))["emailAddress"] == one.email
     two = fresh_identity("two", amr=("pwd", "mfa"))
     ticket = ok(await fed.exchange((await fed.landing(two, storefront=outlet)).code, outlet))
     assert ticket["requires2FA"] is False
     assert (await fed.current(ticket))["emailAddress"] == two.email
+
+
+async def test_one_identity_signing_in_twice_at_once_makes_one_account(fed: Federation) -> None:
+    identity = fresh_identity("twice")
+    (first, one), (second, two) = await asyncio.gather(fed.start(identity), fed.start(identity))
+    landings = await asyncio.gather(first.land(one), second.land(two))
+    codes = [query_of(landing.location)["code"] for landing in landings if "code" in query_of(landing.location)]
+    assert codes, [landing.location for landing in landings]
+    [account] = await fed.accounts_with(str(identity.email))
+    assert [i["subject"] for i in await fed.linked(account["id"])] == [identity.sub]
+    for code in codes:
+        assert ok(await fed.exchange(code))["customerAccount"]["id"] == account["id"]
+
+
+async def test_an_inactive_account_cannot_sign_in_with_its_identity(fed: Federation) -> None:
+    identity = fresh_identity("inactive")
+    account_id = (await fed.ticket(identity))["customerAccount"]["id"]
+    path = f"{fed.stack.base_url}/api/commerce/customer/accounts/{account_id}"
+    account = ok(await fed.http.get(path, headers=fed.admin))
+    ok(await fed.http.put(path, headers=fed.admin, json={**account, "isActive": False}))
+    assert (await fed.landing(identity)).error["error"] == "account_unavailable"
+
+
+async def test_a_lock_from_failed_passwords_does_not_stop_a_linked_identity(fed: Federation) -> None:
+    """The owner of an account that guessers locked signs in with the provider, which lifts the lock (as a mailed
+    one-time code does)."""
+    email = f"{unique('locked')}@example.com"
+    account_id = (await fed.register(email))["customerAccount"]["id"]
+    identity = Identity(sub=unique("sub"), email=email)
+    assert (await fed.ticket(identity))["customerAccount"]["id"] == account_id
+    login = f"{fed.stack.base_url}{LOGIN}"
+    for _ in range(MAX_FAILED_LOGINS):
+        r = await fed.http.post(login, headers=fed.storefront.headers(new_address()),
+                                json={"username": email, "password": "not the passphrase at all"})
+        assert r.status_code == 401, r.text
+    r = await fed.http.post(login, headers=fed.storefront.headers(new_address()),
+                            json={"username": email, "password": PASSWORD})
+    assert r.status_code != 200, "the account should be locked by now"
+    assert (await fed.ticket(identity))["customerAccount"]["id"] == account_id
+    assert (await fed.login(email))["customerAccount"]["id"] == account_id
+
+
+async def test_a_provider_disabled_during_a_sign_in_ends_it(fed: Federation) -> None:
+    identity = fresh_identity("switched")
+    browser, callback = await fed.start(identity, "switched")
+    path = f"{fed.stack.base_url}{IDENTITY_PROVIDERS}/{fed.stack.providers['switched'].id}"
+    ok(await fed.http.put(path, headers=fed.admin, json={"isEnabled": False}))
+    try:
+        assert (await browser.land(callback)).error["error"] == "provider_disabled"
+        r = await fed.storefront.authorize("switched", new_address())
+        assert r.status_code == 404 and "authorizationUrl" not in r.text, r.text
+    finally:
+        ok(await fed.http.put(path, headers=fed.admin, json={"isEnabled": True}))
+    assert await fed.accounts_with(str(identity.email)) == []
 
 
 # -- state, nonce, ID token, code ------------------------------------------------------------------
@@ -244,14 +333,38 @@ async def test_a_tampered_state_is_refused_and_changes_nothing(fed: Federation) 
     assert_refused_page(await browser.land(callback))
 
 
+async def test_bent_callbacks_and_exchanges_get_clear_refusals(fed: Federation) -> None:
+    """Whatever a browser or a storefront sends, a 400 or 401, never a 500, and the genuine sign-in still works."""
+    identity = fresh_identity("bent")
+    browser, callback = await fed.start(identity)
+    state = query_of(callback)["state"]
+    for bent in (with_query(callback, state="x" * 5000), callback + "&state=" + state[::-1], callback.replace(state, "%ff%fe"),
+                 with_query(callback, state=state + "\u0000"), fed.stack.base_url + CALLBACK):
+        r = await browser.client.get(bent)
+        assert r.status_code == 400 and "location" not in r.headers, (bent[:200], r.status_code, r.text[:200])
+    r = await browser.client.post(fed.stack.base_url + CALLBACK, content=b"\xff\xfe", headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400, r.text[:200]
+    exchange = f"{fed.stack.base_url}{EXCHANGE}"
+    for body in ({}, {"code": 12}, {"code": ""}, {"code": None}, {"code": "x" * 10_000}, [], "code"):
+        r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), json=body)
+        assert r.status_code in (400, 401), (body, r.status_code, r.text)
+    r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), content=b"{not json")
+    assert r.status_code == 400, r.text
+    ok(await fed.exchange((await browser.land(callback)).code))
+
+
 async def test_a_code_of_another_sign_in_is_refused(fed: Federation) -> None:
     """Code injection: the state of one sign-in with the provider's code of another (whose PKCE verifier and
     nonce are not this flow's)."""
     victim, attacker = fresh_identity("victim"), fresh_identity("attacker")
     browser, callback = await fed.start(victim)
     _, other = await fed.start(attacker)
+    mark = fed.stack.log_mark()
     landing = await browser.land(with_query(callback, code=query_of(other)["code"]))
-    assert landing.error["error"] == "provider_error"  # the provider refuses the code: PKCE verifier mismatch
+    assert landing.error["error"] == "provider_error"
+    # the provider refused the code (its PKCE challenge is the attacker's flow's, not this verifier's)
+    assert "token endpoint answered 400 (invalid_grant)" in fed.stack.log(mark)
     assert await fed.accounts_with(str(attacker.email)) == []
     assert await fed.accounts_with(str(victim.email)) == []
 
@@ -262,15 +375,31 @@ async def test_a_nonce_changed_in_the_authorization_url_is_refused(fed: Federati
     url = await fed.storefront.authorization_url("trusted", browser.address)
     nonce = query_of(url)["nonce"]
     sign_in = await browser.sign_in(with_query(url, nonce=nonce[::-1] + "x"), identity)
+    mark = fed.stack.log_mark()
     landing = await browser.land(sign_in)
     assert landing.error["error"] == "invalid_id_token"
+    log = fed.stack.log(mark)
+    assert "was refused: claim-nonce" in log
+    assert nonce not in log and query_of(sign_in.callback_url)["state"] not in log
     assert await fed.accounts_with(str(identity.email)) == []
 
 
 async def test_an_expired_id_token_is_refused(fed: Federation) -> None:
     identity = fresh_identity("expired", expired_by=3600)
+    mark = fed.stack.log_mark()
     landing = await fed.landing(identity)
     assert landing.error["error"] == "invalid_id_token"
+    assert "was refused: claim-exp" in fed.stack.log(mark)
+    assert await fed.accounts_with(str(identity.email)) == []
+
+
+async def test_an_id_token_signed_with_the_client_secret_is_refused(fed: Federation) -> None:
+    """HS256 (the client secret as the key) proves nothing the client could not forge itself: only the
+    provider's own (asymmetric) keys count."""
+    identity = fresh_identity("hmac")
+    mark = fed.stack.log_mark()
+    assert (await fed.landing(identity, "hmac")).error["error"] == "invalid_id_token"
+    assert "was refused: signature" in fed.stack.log(mark)
     assert await fed.accounts_with(str(identity.email)) == []
 
 
@@ -279,7 +408,9 @@ async def test_an_exchange_code_works_once(fed: Federation) -> None:
     ticket = ok(await fed.exchange(landing.code))
     replayed = await fed.exchange(landing.code)
     assert replayed.status_code == 401 and replayed.json()["errorCode"] == "INVALID_EXCHANGE_CODE", replayed.text
+    assert "accessToken" not in replayed.text
     assert (await fed.current(ticket))["id"] == ticket["customerAccount"]["id"]
+    assert landing.code not in fed.stack.log()
 
 
 async def test_an_exchange_code_raced_gives_one_ticket(fed: Federation) -> None:
@@ -292,7 +423,8 @@ async def test_an_exchange_code_is_for_the_application_and_site_that_started_the
     """Another application of the tenant, an application of another tenant, the same application at another site
     of the same customer set: each is refused, and the code it tried is spent (the storefront's own exchange
     fails after it: a leaked code is worth one try, to nobody)."""
-    other_tenant = Storefront(fed.stack.base_url, await app_token(fed.http, fed.stack.base_url, OTHER), fed.http)
+    other_tenant = Storefront(fed.stack.base_url, await app_token(fed.http, fed.stack.base_url, OTHER), fed.http,
+                              site=OTHER_SITE, tenant=OTHER_TENANT)
     other_site = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_SAME_SET)
     for thief in (fed.another, other_tenant, other_site):
         landing = await fed.landing(fresh_identity("stolen"))
@@ -301,6 +433,26 @@ async def test_an_exchange_code_is_for_the_application_and_site_that_started_the
         assert "accessToken" not in r.text
         r = await fed.exchange(landing.code)
         assert r.status_code == 401 and r.json()["errorCode"] == "INVALID_EXCHANGE_CODE", r.text
+
+
+async def test_a_code_planted_in_another_shoppers_browser_is_refused(fed: Federation) -> None:
+    """Login CSRF: an attacker signs in with their own identity, stops before the storefront, and makes the
+    victim's browser open the return URL with the attacker's code. The storefront exchanges it with the flowId
+    of the victim's own sign-in, kept in the victim's session: refused (and the planted code is spent)."""
+    victim_browser = fed.browser()
+    started = ok(await fed.storefront.authorize("trusted", victim_browser.address))
+    assert set(started) >= {"authorizationUrl", "expiresOn", "flowId"}
+    attacker = fresh_identity("csrf")
+    planted = (await fed.landing(attacker)).code
+    r = await fed.storefront.exchange(planted, new_address(), started["flowId"])
+    assert r.status_code == 401 and r.json()["errorCode"] == "INVALID_EXCHANGE_CODE", r.text
+    r = await fed.storefront.exchange(planted, new_address())
+    assert r.status_code == 401, r.text
+    # the victim's own sign-in goes on, and its code works with its flowId
+    victim = fresh_identity("victim")
+    code = (await victim_browser.land(await victim_browser.sign_in(started["authorizationUrl"], victim))).code
+    ticket = ok(await fed.storefront.exchange(code, new_address(), started["flowId"]))
+    assert ticket["customerAccount"]["emailAddress"] == victim.email
 
 
 async def test_a_return_url_not_allowed_is_refused(fed: Federation) -> None:
@@ -351,9 +503,6 @@ async def test_an_untrusted_provider_needs_the_shopper_to_sign_in_and_link(fed: 
     landing = await fed.landing(identity, "untrusted")
     assert landing.error["error"] == "link_required"
     assert await fed.linked(account_id) == []
-    # a link asked by the app alone (no shopper) is refused
-    r = await fed.storefront.authorize("untrusted", new_address(), link=True)
-    assert r.status_code in (400, 401, 403), r.text
     # the shopper signs in with the password, then links
     signed_in = await fed.login(email)
     ticket = await fed.ticket(identity, "untrusted", ticket=signed_in, link=True)
@@ -375,6 +524,25 @@ async def test_an_identity_linked_to_one_account_cannot_be_linked_to_another(fed
     assert landing.error["error"] == "identity_linked_elsewhere"
     assert await fed.linked(grabber["customerAccount"]["id"]) == []
     assert len(await fed.linked(first["customerAccount"]["id"])) == 1
+
+
+async def test_an_identity_does_not_sign_in_across_customer_sets(fed: Federation) -> None:
+    """Site 202 is in customer set "outlet": the account site 200's sign-in made is not one of its shoppers, so
+    the identity does not sign in there (and makes no second account: an identity is linked once)."""
+    identity = fresh_identity("crossing")
+    account_id = (await fed.ticket(identity))["customerAccount"]["id"]
+    outlet = Storefront(fed.stack.base_url, fed.storefront.token, fed.http, site=SITE_OTHER_SET)
+    landing = await fed.landing(identity, storefront=outlet)
+    assert landing.error["error"] == "identity_linked_elsewhere"
+    assert [a["id"] for a in await fed.accounts_with(str(identity.email))] == [account_id]
+
+
+async def test_linking_needs_a_registered_shoppers_ticket(fed: Federation) -> None:
+    anonymous = ok(await fed.http.get(f"{fed.stack.base_url}{LOGIN}/anonymousshopper",
+                                      headers=fed.storefront.headers(new_address())))
+    for ticket in (None, anonymous):
+        r = await fed.storefront.authorize("untrusted", new_address(), link=True, ticket=ticket)
+        assert r.status_code == 401 and "authorizationUrl" not in r.text, r.text
 
 
 async def test_unlinking_keeps_a_way_to_sign_in(fed: Federation) -> None:
@@ -409,11 +577,16 @@ async def test_unlinking_keeps_a_way_to_sign_in(fed: Federation) -> None:
 # -- GraphQL -----------------------------------------------------------------------------------------
 
 START = """mutation start($input: OidcAuthorizationInput!) {
-  createOidcAuthorization(oidcAuthorizationInput: $input) { authorizationUrl expiresOn }
+  createOidcAuthorization(oidcAuthorizationInput: $input) { authorizationUrl expiresOn flowId }
 }"""
 SECRET = "query secret($secretId: String!) { getOneTimeSecret(secretId: $secretId) { value } }"
-EXCHANGE_CODE = """mutation exchange($code: String!) {
-  exchangeOidcCode(code: $code) { accessToken jwtAccessToken refreshToken userId customerAccount { id emailAddress } }
+EXCHANGE_CODE = """mutation exchange($code: String!, $flowId: String) {
+  exchangeOidcCode(code: $code, flowId: $flowId) {
+    accessToken jwtAccessToken refreshToken userId customerAccount { id emailAddress }
+  }
+}"""
+UNLINK = """mutation unlink($accountId: Int!, $identityId: Int!) {
+  deleteCustomerAccountLinkedIdentity(accountId: $accountId, identityId: $identityId)
 }"""
 LINKED = """query linked($accountId: Int!) {
   customerAccountLinkedIdentities(accountId: $accountId) { totalCount items { id providerAlias subject } }
@@ -422,25 +595,27 @@ LINKED = """query linked($accountId: Int!) {
 
 async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_code(fed: Federation) -> None:
     """Site 201 hands the code to its return URL as `secretId`, which the storefront redeems with Kibo's
-    `getOneTimeSecret` (the value: the ticket as JSON); site 200 uses `exchangeOidcCode`."""
+    `getOneTimeSecret` (its value: the ticket); site 200 uses `exchangeOidcCode`."""
     for how, site, return_url, parameter in (("getOneTimeSecret", SITE_SAME_SET, KIBO_RETURN_URL, "secretId"),
                                              ("exchangeOidcCode", None, RETURN_URL, "code")):
         identity = fresh_identity(how)
         answer = await fed.gql(START, {"input": {"provider": "trusted", "returnUrl": return_url}}, site=site)
         assert "errors" not in answer, answer
+        started = answer["data"]["createOidcAuthorization"]
         browser = fed.browser()
-        sign_in = await browser.sign_in(answer["data"]["createOidcAuthorization"]["authorizationUrl"], identity)
+        sign_in = await browser.sign_in(started["authorizationUrl"], identity)
         code = (await browser.land(sign_in, return_url, parameter)).code
         if how == "getOneTimeSecret":
             answer = await fed.gql(SECRET, {"secretId": code}, site=site)
             assert "errors" not in answer, answer
-            ticket = json.loads(answer["data"]["getOneTimeSecret"]["value"])
+            ticket = answer["data"]["getOneTimeSecret"]["value"]  # the ticket itself (an Object), as Kibo's storefront reads it
+            assert isinstance(ticket, dict) and ticket["customerAccount"]["emailAddress"] == identity.email
             again = await fed.gql(SECRET, {"secretId": code}, site=site)
         else:
-            answer = await fed.gql(EXCHANGE_CODE, {"code": code})
+            answer = await fed.gql(EXCHANGE_CODE, {"code": code, "flowId": started["flowId"]})
             assert "errors" not in answer, answer
             ticket = answer["data"]["exchangeOidcCode"]
-            again = await fed.gql(EXCHANGE_CODE, {"code": code})
+            again = await fed.gql(EXCHANGE_CODE, {"code": code, "flowId": started["flowId"]})
         assert again["errors"][0]["extensions"]["response"]["status"] == 401, again
         account = await fed.current(ticket)
         assert account["emailAddress"] == identity.email
@@ -448,6 +623,11 @@ async def test_graphql_sign_in_through_get_one_time_secret_and_exchange_oidc_cod
         assert "errors" not in answer, answer
         linked = answer["data"]["customerAccountLinkedIdentities"]
         assert [(i["providerAlias"], i["subject"]) for i in linked["items"]] == [("trusted", identity.sub)]
+        # the account's only way in (no password): unlinking it is refused, as over REST
+        answer = await fed.gql(UNLINK, {"accountId": account["id"], "identityId": linked["items"][0]["id"]},
+                               user_claims=ticket["accessToken"])
+        assert answer["errors"][0]["extensions"]["response"]["status"] == 409, answer
+        assert len(await fed.linked(account["id"])) == 1
 
 
 async def test_the_providers_client_secret_is_never_shown(fed: Federation) -> None:

@@ -21,11 +21,12 @@ from tests.federation_e2e.support import Browser, Client, Identity, OidcProvider
 RP = "http://127.0.0.1:9"
 """The relying party's base: nothing listens there; the browser stops before going to it."""
 CLIENT = Client("relying-party", "relying-party-secret-0123456789abcdef", f"{RP}/callback")
+HMAC_CLIENT = Client("hmac-party", "hmac-party-secret-0123456789abcdef0123", f"{RP}/callback", "HS256")
 
 
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    p = OidcProvider([CLIENT], id_token_ttl=120, workdir=tmp_path_factory.mktemp("provider"))
+    p = OidcProvider([CLIENT, HMAC_CLIENT], id_token_ttl=120, workdir=tmp_path_factory.mktemp("provider"))
     try:
         yield p
     finally:
@@ -57,15 +58,15 @@ async def configuration(issuer: str) -> dict[str, Any]:
         return answer
 
 
-def authorization_url(config: dict[str, Any], nonce: str, challenge: str | None) -> str:
-    params = {"client_id": CLIENT.client_id, "redirect_uri": CLIENT.redirect_uri, "response_type": "code",
+def authorization_url(config: dict[str, Any], nonce: str, challenge: str | None, client: Client = CLIENT) -> str:
+    params = {"client_id": client.client_id, "redirect_uri": client.redirect_uri, "response_type": "code",
               "scope": "openid email profile", "state": "s-" + secrets.token_urlsafe(8), "nonce": nonce}
     if challenge is not None:
         params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
     return str(httpx.URL(config["authorization_endpoint"], params=params))
 
 
-async def id_token(provider: OidcProvider, identity: Identity) -> tuple[dict[str, Any], str]:
+async def id_token(provider: OidcProvider, identity: Identity, client: Client = CLIENT) -> tuple[dict[str, Any], str]:
     """A whole code flow as the relying party, in a browser of its own (no session at the provider): the ID
     token's verified claims (expiry not checked) and the nonce sent."""
     config = await configuration(provider.issuer)
@@ -73,19 +74,21 @@ async def id_token(provider: OidcProvider, identity: Identity) -> tuple[dict[str
     nonce = secrets.token_urlsafe(16)
     browser = Browser(RP, "198.51.100.8")
     try:
-        sign_in = await browser.sign_in(authorization_url(config, nonce, challenge), identity)
+        sign_in = await browser.sign_in(authorization_url(config, nonce, challenge, client), identity)
     finally:
         await browser.close()
     assert query_of(sign_in.callback_url)["iss"] == provider.issuer
     async with httpx.AsyncClient() as http:
-        r = await http.post(config["token_endpoint"], auth=(CLIENT.client_id, CLIENT.client_secret), data={
-            "grant_type": "authorization_code", "code": sign_in.provider_code, "redirect_uri": CLIENT.redirect_uri,
+        r = await http.post(config["token_endpoint"], auth=(client.client_id, client.client_secret), data={
+            "grant_type": "authorization_code", "code": sign_in.provider_code, "redirect_uri": client.redirect_uri,
             "code_verifier": verifier})
         assert r.status_code == 200, r.text
         token = r.json()["id_token"]
         keys = jwt.PyJWKSet.from_dict((await http.get(config["jwks_uri"])).json())
-    kid = jwt.get_unverified_header(token)["kid"]
-    claims: dict[str, Any] = jwt.decode(token, keys[kid].key, algorithms=["RS256"], audience=CLIENT.client_id,
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == client.id_token_alg
+    key = client.client_secret if client.id_token_alg == "HS256" else keys[header["kid"]].key
+    claims: dict[str, Any] = jwt.decode(token, key, algorithms=[client.id_token_alg], audience=client.client_id,
                                         issuer=provider.issuer, options={"verify_exp": False})
     return claims, nonce
 
@@ -108,6 +111,12 @@ async def test_an_identity_asked_to_be_expired_gets_an_id_token_expired_by_that_
     # The shift was that request's only: the next identity's token is fresh.
     claims, _ = await id_token(provider, Identity(sub="subject-3", email="fresh@example.com"))
     assert claims["sub"] == "subject-3" and claims["exp"] > time.time()
+
+
+async def test_a_client_may_have_its_id_tokens_signed_with_its_secret(provider: OidcProvider) -> None:
+    """What the `hmac` provider of the sign-in tests gets: an HS256 ID token keyed with the client secret."""
+    claims, _ = await id_token(provider, Identity(sub="subject-4", email="hmac@example.com"), HMAC_CLIENT)
+    assert claims["sub"] == "subject-4"
 
 
 async def test_pkce_is_required(provider: OidcProvider, browser: Browser) -> None:
