@@ -119,6 +119,11 @@ def test_a_staff_member_adds_a_passkey_and_signs_in_with_it_alone(chromium: Any,
         page.goto("/console/account/passkeys")
         assert page.get_by_role("cell", name="Test laptop", exact=True).is_visible()
         assert "never" not in page.locator("#passkeys tbody tr").first.inner_text()  # last used: now
+        # the re-authentication page offers the passkey too (allowCredentials: this member's passkeys)
+        page.goto("/console/reauth?next=/console/account/sessions")
+        assert axe_violations(page) == []
+        page.get_by_role("button", name="Confirm with a passkey").click()
+        page.wait_for_url("**/console/account/sessions")
     finally:
         browser.close()
 
