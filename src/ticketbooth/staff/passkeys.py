@@ -11,9 +11,11 @@ console's origin).
 A passkey sign-in spends what a password sign-in spends and obeys the same rules (staff/service.py):
 the address's LOGIN bucket, the staff member's failure bucket and this address's failure allowance, the
 staff lock, a disabled or invited staff member refused, one refusal for every reason. A bad assertion and
-a sign counter that did not grow (a cloned authenticator) count as failed sign-ins; the latter is also
-audited as `staff.passkey.refused`. Challenges (table passkey_challenges, purposes CHALLENGE_*) are single
-use, short-lived, and tied to the tenant (and, for a registration, the staff member).
+a sign counter that did not grow (a cloned authenticator) count as failed sign-ins, and are also audited
+as `staff.passkey.refused` with the ceremony's reason. A staff member's own passkey also renews their
+session's proof (`reauthenticate`, instead of password and code). Challenges (table passkey_challenges,
+purposes CHALLENGE_*) are single use, short-lived, and tied to the tenant (and, for a registration or a
+re-authentication, the staff member).
 
 Audit (tenant-level, actor staff:<email>): `staff.passkey.registered|renamed|removed|used|refused`;
 detail names the passkey by id and name, never its credential id, public key or challenge.
