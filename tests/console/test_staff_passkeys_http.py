@@ -320,6 +320,25 @@ async def test_without_a_console_origin_staff_passkeys_are_off(core: Core, clien
     await browser.http.aclose()
 
 
+async def test_the_passkey_forms_need_their_csrf_token(core: Core, client: httpx.AsyncClient,
+                                                      console_staff: StaffFactory) -> None:
+    member = await console_staff("support")
+    key = Authenticator(ORIGIN)
+    assert (await add_passkey(member, key)).status_code == 303
+    browser = fresh_client(client)
+    challenge, options = await start_sign_in(browser)
+    answer = {"challenge": challenge, "credential": json.dumps(key.get(options))}
+    r = await browser.post("/console/sign-in/passkey/verify", {**answer, "csrf": "forged"})
+    assert r.status_code == 403 and "Nothing was changed" in r.text
+    assert await audit_rows(core, "staff.passkey.used") == []
+    for action in ("/console/account/passkeys/new", "/console/account/passkeys", "/console/reauth/passkey"):
+        r = await member.console.post(action, {"name": "x"})
+        assert r.status_code == 403, action
+    assert len(await audit_rows(core, "staff.passkey.registered")) == 1
+    r = await browser.submit("/console/sign-in", "/console/sign-in/passkey/verify", answer)
+    assert r.status_code == 303  # the same answer with the form's token: the challenge was not spent
+
+
 async def test_the_staff_commands_count_and_remove_passkeys(core: Core, console_staff: StaffFactory) -> None:
     member = await console_staff("support")
     assert (await add_passkey(member, Authenticator(ORIGIN), "One")).status_code == 303
