@@ -114,3 +114,24 @@ async def test_the_provider_form_shows_every_field_labelled(console_staff: Staff
                  "is_enabled", "trust_email", "create_accounts"):
         assert re.search(rf'<label for="{name}"', page), name
     assert 'type="password" id="client_secret"' in page and 'autocomplete="off" value=""' in page
+
+
+async def test_a_provider_that_is_down_can_still_be_switched_off(core: Core, console_staff: StaffFactory) -> None:
+    admin = await console_staff("admin")
+    down = OidcProvider([Client("down-client", SECRET, "https://shop.example.test/callback")])
+    try:
+        r = await admin.console.submit(PAGE, PAGE, fields(down.issuer, alias="down", client_id="down-client"))
+        assert r.status_code == 303, r.text[:800]
+        path = r.headers["location"].split("?")[0]
+    finally:
+        down.stop()
+    r = await admin.console.submit(path, f"{path}/enabled", {"enabled": "false"})
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=disabled")
+    [provider] = await federation_persistence(core.store).list_providers(100)
+    assert not provider.is_enabled
+    # saving the whole form reads the provider's discovery again: refused while it is down, nothing changed
+    r = await admin.console.submit(path, path, fields(down.issuer, alias="down", client_id="down-client",
+                                                      display_name="Renamed"))
+    assert r.status_code == 400 and 'id="error-issuer"' in r.text
+    [provider] = await federation_persistence(core.store).list_providers(100)
+    assert provider.display_name == "Corp ID"
