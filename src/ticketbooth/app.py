@@ -27,6 +27,8 @@ from ticketbooth.config import Settings
 from ticketbooth.console import auth as console_auth
 from ticketbooth.console import customers as console_customers
 from ticketbooth.console import ops as console_ops
+from ticketbooth.console import passkeys as console_passkeys
+from ticketbooth.console import providers as console_providers
 from ticketbooth.console.pages import STATIC as CONSOLE_STATIC
 from ticketbooth.console.security import ConsoleSecurity
 from ticketbooth.core import Core, common_passwords, open_core
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                customer_definitions, audit_log, purchase_orders, event_log, webhooks, b2b_roles, b2b_hierarchy,
                b2b_admin, b2b_attributes, b2b_users, b2b_accounts, passkeys, federation, accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
-    console = (console_auth, console_customers, console_ops)
+    console = (console_auth, console_customers, console_ops, console_passkeys, console_providers)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),
                b2b_admin.contacts_router, *(module.router for module in console)]
     for router in routers:

@@ -88,9 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     sl = staff.add_parser("list", help="list the staff of a tenant")
     sl.add_argument("--tenant-id", type=int)
     for name, what in (("disable", "disable a staff member (their sessions end)"), ("enable", "enable a staff member"),
-                       ("reset-2fa", "drop a staff member's password, TOTP and recovery codes; print a new "
-                                     "enrolment link"),
-                       ("sessions", "list a staff member's live console sessions")):
+                       ("reset-2fa", "drop a staff member's password, TOTP, recovery codes and passkeys; print a "
+                                     "new enrolment link"),
+                       ("sessions", "list a staff member's live console sessions"),
+                       ("remove-passkeys", "remove every passkey of a staff member (password and TOTP stay)")):
         staff.add_parser(name, help=what).add_argument("--email", required=True)
     sr = staff.add_parser("revoke", help="end console sessions: all of a staff member's, or one by id")
     target = sr.add_mutually_exclusive_group(required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -241,6 +242,17 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         return (self.public_url or self.effective_issuer).rstrip("/")
 
+    # -- staff passkeys of the web console (staff/passkeys.py, issue 19) --
+    console_origin: str = ""
+    """The console's origin as staff browsers see it (`https://host[:port]`, or `http://localhost[:port]`
+    for a console on this machine): staff passkeys are made for it, their relying party id is its host.
+    Empty: staff passkeys are off (the console says so; password and code work as ever)."""
+
+    @field_validator("console_origin")
+    @classmethod
+    def _console_origin(cls, value: str) -> str:
+        return clean_console_origin(value)
+
     @field_validator("trusted_proxies", "webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -257,3 +269,25 @@ class Settings(BaseSettings):
     @property
     def effective_hash_concurrency(self) -> int:
         return self.hash_concurrency or max(1, os.cpu_count() or 1)
+
+
+def clean_console_origin(value: str) -> str:
+    """`value` as a clean origin (lower case, no trailing slash), or ValueError saying what is wrong: a
+    WebAuthn relying party needs a secure context (https, or http on localhost) and a host name (not an
+    address), and an origin has no path."""
+    text = value.strip().rstrip("/").lower()
+    if not text:
+        return ""
+    parsed = urlsplit(text)
+    host = parsed.hostname or ""
+    if parsed.scheme not in ("https", "http") or not host or parsed.path or parsed.query or parsed.fragment \
+            or parsed.username is not None or parsed.password is not None:
+        raise ValueError("console_origin must be an origin: https://host[:port] (no path)")
+    if parsed.scheme == "http" and host != "localhost":
+        raise ValueError("console_origin must be https (plain http only for localhost): passkeys need it")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return text
+    raise ValueError("console_origin must name the console by a host name: an address cannot be a passkey's "
+                     "relying party")

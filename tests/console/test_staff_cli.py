@@ -37,6 +37,11 @@ def test_staff_commands(database_url: str, monkeypatch: pytest.MonkeyPatch, caps
 
     code, out = run(capsys, "staff", "list")
     assert code == 0 and out["totalCount"] == 1
+    assert out["items"][0]["passkeys"] == 0  # type: ignore[index]
+    code, out = run(capsys, "staff", "remove-passkeys", "--email", "ann@staff.example.test")
+    assert code == 0 and out["passkeysRemoved"] == 0 and out["passkeys"] == 0
+    code, out = run(capsys, "staff", "remove-passkeys", "--email", "nobody@staff.example.test")
+    assert code == 2 and "no staff member" in str(out["error"])
     code, out = run(capsys, "staff", "sessions", "--email", "ann@staff.example.test")
     assert code == 0 and out["items"] == []
     code, out = run(capsys, "staff", "disable", "--email", "ann@staff.example.test")

@@ -104,6 +104,12 @@ class Event(StrEnum):
     PASSKEY_REMOVED = "passkey.removed"
     PASSKEY_USED = "passkey.used"
     PASSKEY_REFUSED = "passkey.refused"
+    # Staff passkeys of the console (staff/passkeys.py, issue 19): tenant-level, as the other staff events
+    STAFF_PASSKEY_REGISTERED = "staff.passkey.registered"
+    STAFF_PASSKEY_RENAMED = "staff.passkey.renamed"
+    STAFF_PASSKEY_REMOVED = "staff.passkey.removed"
+    STAFF_PASSKEY_USED = "staff.passkey.used"
+    STAFF_PASSKEY_REFUSED = "staff.passkey.refused"
 
 
 COUNTED_IN_METRICS = frozenset({

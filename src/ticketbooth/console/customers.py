@@ -47,9 +47,11 @@ from ticketbooth.domain.models import (
     AttributeSpec,
     VocabularyValue,
 )
+from ticketbooth.federation import identities as linked_identities
 from ticketbooth.kibo.errors import kibo_error
 from ticketbooth.login import reset
 from ticketbooth.login import state as login_state
+from ticketbooth.passkeys import service as customer_passkeys
 from ticketbooth.sessions import service as sessions
 from ticketbooth.staff.rules import Action
 
@@ -75,6 +77,8 @@ DONE = {
     "session-ended": "The session ended: its refresh token no longer works.",
     "segment-saved": "The segment is saved.",
     "definition-saved": "The attribute definition is saved.",
+    "passkey-removed": "The passkey is removed: it no longer signs the customer in.",
+    "identity-unlinked": "The identity is unlinked: it no longer signs the customer in.",
 }
 
 
@@ -195,13 +199,17 @@ async def customer_page(request: Request, account_id: int, ctx: SignedInStaff, t
     # a B2B account: its approval, place in its hierarchy, users and their roles (issue 16)
     b2b = await b2b_accounts.get_account(core, caller, None, account.id) if account.profile.account_type == ACCOUNT_TYPE_B2B \
         else None
+    # their passkeys and linked identities (issue 19)
+    keys = await customer_passkeys.passkeys(core, caller, None, account.id)
+    identities = await linked_identities.listing(core, caller, None, account.id)
     return render(request, "customer.html", {
         "title": f"Customer {account.id}", "account": account, "state": state, "sessions": live, "b2b": b2b,
+        "passkeys": keys, "identities": identities,
         "entries": [(e, description(e)) for e in entries], "trail_total": trail_total, "trail_start": trail_start,
         "trail_links": _page_links(path, {}, trail_start, TRAIL_PAGE_SIZE, trail_total, "trail"),
         "done": DONE.get(done or ""), "when": when, "value_text": _value_text,
         "may": {a: ctx.may(a) for a in (Action.LOCK, Action.UNLOCK, Action.END_SESSIONS, Action.SEND_RESET,
-                                          Action.REQUIRE_PASSWORD_CHANGE)},
+                                          Action.REQUIRE_PASSWORD_CHANGE, Action.REMOVE_SIGN_IN_METHOD)},
     })
 
 
@@ -254,6 +262,25 @@ async def end_session(request: Request, account_id: int, session_id: str, ctx: S
     await sessions.end_session(ctx.core, ctx.caller_for(Action.END_SESSIONS), None, _known(account_id, "customer"),
                                session_id[:100])
     return _back(request, account_id, "session-ended")
+
+
+@router.post("/customers/{account_id:int}/passkeys/{passkey_id:int}/remove")
+async def remove_passkey(request: Request, account_id: int, passkey_id: int, ctx: SignedInStaff,
+                         form: CheckedForm) -> Response:
+    """Remove a customer's passkey (passkeys/service.py: audited as passkey.removed by the staff member)."""
+    await customer_passkeys.remove(ctx.core, ctx.caller_for(Action.REMOVE_SIGN_IN_METHOD), None,
+                                   _known(account_id, "customer"), _known(passkey_id, "passkey"))
+    return _back(request, account_id, "passkey-removed")
+
+
+@router.post("/customers/{account_id:int}/identities/{identity_id:int}/unlink")
+async def unlink_identity(request: Request, account_id: int, identity_id: int, ctx: SignedInStaff,
+                          form: CheckedForm) -> Response:
+    """Unlink a customer's provider identity (federation/identities.py: refused while it is the account's last
+    way to sign in; audited as identity.unlinked by the staff member)."""
+    await linked_identities.unlink(ctx.core, ctx.caller_for(Action.REMOVE_SIGN_IN_METHOD), None,
+                                   _known(account_id, "customer"), _known(identity_id, "linked identity"))
+    return _back(request, account_id, "identity-unlinked")
 
 
 # -- segments, attribute definitions, customer sets --------------------------------------------------------

@@ -50,8 +50,10 @@ NAV: list[NavLink] = [
     NavLink("Signing keys", f"{PREFIX}/keys"),
     NavLink("Settings", f"{PREFIX}/settings"),
     NavLink("Webhooks", f"{PREFIX}/webhooks"),
+    NavLink("Identity providers", f"{PREFIX}/identity-providers"),
     NavLink("Staff", f"{PREFIX}/staff", "manage-staff"),
     NavLink("My sessions", f"{PREFIX}/account/sessions"),
+    NavLink("My passkeys", f"{PREFIX}/account/passkeys"),
 ]
 
 
@@ -110,6 +112,7 @@ def render(request: Request, template: str, values: Mapping[str, Any] | None = N
         "csrf_field": csrf_field(visit.csrf_token), "csrf_token": visit.csrf_token,
         "staff": staff, "path": request.url.path,
         "nav": [link for link in NAV if staff is not None and may(role, link.action)],
+        "staff_passkeys": bool(visit.core.settings.console_origin),
     }
     html = _env.get_template(template).render({**common, **(values or {})})
     response = HTMLResponse(html, status_code=status)

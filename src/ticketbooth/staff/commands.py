@@ -8,7 +8,7 @@ from typing import Any
 
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import NotFound
-from ticketbooth.staff import service
+from ticketbooth.staff import passkeys, service
 from ticketbooth.staff.rules import Staff, StaffSession
 
 CLI_ACTOR = "cli"
@@ -17,7 +17,7 @@ CLI_ACTOR = "cli"
 def _staff(s: Staff) -> dict[str, Any]:
     return {"id": s.id, "tenantId": s.tenant_id, "email": s.email, "role": s.role.value, "status": s.status,
             "createdAt": s.created_at.isoformat(), "lastSignInAt": s.last_sign_in_at.isoformat() if s.last_sign_in_at
-            else None, "locked": s.is_locked, "recoveryCodesLeft": s.recovery_codes_left}
+            else None, "locked": s.is_locked, "recoveryCodesLeft": s.recovery_codes_left, "passkeys": s.passkeys}
 
 
 def _session(s: StaffSession) -> dict[str, Any]:
@@ -61,6 +61,11 @@ async def revoke(core: Core, email: str | None, session_id: int | None) -> dict[
     return {"sessionId": session_id, "sessionsEnded": int(ended)}
 
 
+async def remove_passkeys(core: Core, email: str) -> dict[str, Any]:
+    removed = await passkeys.remove_all(core, email, by=CLI_ACTOR)
+    return {**_staff(await service.find(core, email)), "passkeysRemoved": removed}
+
+
 async def enabled(core: Core, email: str, on: bool) -> dict[str, Any]:
     return _staff(await service.set_enabled(core, email, on, by=CLI_ACTOR))
 
@@ -74,5 +79,6 @@ def actions(args: argparse.Namespace) -> dict[tuple[str, str | None], Callable[[
         ("staff", "enable"): lambda core: enabled(core, args.email, True),
         ("staff", "reset-2fa"): lambda core: reset(core, args.email),
         ("staff", "sessions"): lambda core: sessions(core, args.email),
+        ("staff", "remove-passkeys"): lambda core: remove_passkeys(core, args.email),
         ("staff", "revoke"): lambda core: revoke(core, getattr(args, "email", None), getattr(args, "session_id", None)),
     }

@@ -43,6 +43,12 @@ class Action(StrEnum):
     EDIT_SETTINGS = "edit-settings"
     MANAGE_WEBHOOKS = "manage-webhooks"
     MANAGE_STAFF = "manage-staff"
+    # issue 19: passkeys and identity providers
+    REMOVE_SIGN_IN_METHOD = "remove-sign-in-method"
+    """Remove a customer's passkey or unlink an identity of a provider (a lost phone, a taken-over
+    provider account): support and admin."""
+    MANAGE_IDENTITY_PROVIDERS = "manage-identity-providers"
+    """Add, change, switch off and delete the tenant's identity providers (OpenID Connect): admin."""
 
 
 _LEAST_ROLE: dict[Action, Role] = {
@@ -60,6 +66,8 @@ _LEAST_ROLE: dict[Action, Role] = {
     Action.EDIT_SETTINGS: Role.ADMIN,
     Action.MANAGE_WEBHOOKS: Role.ADMIN,
     Action.MANAGE_STAFF: Role.ADMIN,
+    Action.REMOVE_SIGN_IN_METHOD: Role.SUPPORT,
+    Action.MANAGE_IDENTITY_PROVIDERS: Role.ADMIN,
 }
 
 
@@ -103,6 +111,8 @@ class Staff:
     lock_expires_at: datetime | None = None
     has_totp: bool = False
     recovery_codes_left: int = 0
+    passkeys: int = 0
+    """How many passkeys the staff member holds (staff/passkeys.py)."""
 
     @property
     def actor(self) -> str:
@@ -197,3 +207,52 @@ def is_recovery_code(code: str) -> bool:
 def recovery_code_key(code: str) -> str:
     """The form a recovery code is hashed in: without its dash."""
     return code.replace("-", "")
+
+
+# -- passkeys (staff/passkeys.py) -----------------------------------------------------------------------
+
+MAX_PASSKEYS = 10
+"""Passkeys one staff member may hold (a phone, a laptop, a security key or two...)."""
+PASSKEY_NAME_MAX = 64
+CHALLENGE_REGISTER = "staff-register"
+"""The purpose of a stored ceremony challenge (table passkey_challenges): a staff member adding a passkey."""
+CHALLENGE_SIGN_IN = "staff-sign-in"
+"""The purpose of a stored ceremony challenge: a console sign-in with a passkey (nobody named yet)."""
+CHALLENGE_REAUTH = "staff-reauth"
+"""The purpose of a stored ceremony challenge: a signed-in staff member proving it is them again."""
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPasskey:
+    """A staff member's passkey as the console shows it (no public key: the store keeps it for the
+    ceremony, it is never shown)."""
+
+    id: int
+    staff_id: int
+    name: str
+    credential_id: str
+    """base64url, as the browser names it."""
+    created_at: datetime
+    last_used_at: datetime | None
+    backup_eligible: bool
+    backed_up: bool
+    transports: tuple[str, ...]
+    aaguid: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffCredential:
+    """What verifying a passkey sign-in needs of a stored passkey (the public key included)."""
+
+    passkey: StaffPasskey
+    public_key: bytes
+    sign_count: int
+    rp_id: str
+
+
+def passkey_name(value: str | None, fallback: str) -> str:
+    """A passkey's name as typed: spaces folded, control characters dropped, at most PASSKEY_NAME_MAX
+    characters; `fallback` when nothing is left."""
+    text = " ".join("".join(c for c in (value or "") if c.isprintable()).split())[:PASSKEY_NAME_MAX].strip()
+    return text or fallback

@@ -128,16 +128,19 @@ async def set_enabled(core: Core, email: str, enabled: bool, *, by: str = "cli",
 
 async def reset_second_factor(core: Core, email: str, *, by: str = "cli", caller: Caller | None = None,
                               tenant_id: int | None = None) -> Invitation:
-    """A lost phone: the staff member's password, TOTP secret and recovery codes are dropped, every
-    session ends, and a new enrolment link is made (they enrol again from the start)."""
+    """A lost phone: the staff member's password, TOTP secret, recovery codes and passkeys (the phone
+    may hold one) are dropped, every session ends, and a new enrolment link is made (they enrol again
+    from the start)."""
     staff = await find(core, email, tenant_id)
     token, now = _new_token(), core.clock.now()
     expires = now + timedelta(hours=core.settings.console_enrolment_hours)
     async with _store(core).transaction() as tx:
         await tx.restart_enrolment(staff.id, at_rest(token), expires)
         ended = await tx.end_staff_sessions(staff.id, now, rules.ENDED_BY_RESET_2FA)
+        passkeys = await tx.delete_staff_passkeys(staff.id)
         await audit.record(core, audit.Event.STAFF_SECOND_FACTOR_RESET, caller=caller, tenant_id=staff.tenant_id,
-                           actor=by, detail={"staff": staff.email, "sessionsEnded": ended}, store=tx)
+                           actor=by, detail={"staff": staff.email, "sessionsEnded": ended, "passkeysRemoved": passkeys},
+                           store=tx)
     return Invitation(await find(core, email), enrolment_link(core, token), expires)
 
 
@@ -215,6 +218,12 @@ BAD_PASSWORD = lockout.BAD_PASSWORD
 DISABLED = "disabled"
 BAD_CODE = "bad-code"
 CODE_REUSED = "code-reused"
+BAD_PASSKEY = "bad-passkey"
+"""A passkey sign-in whose assertion does not verify (signature, origin, user verification...)."""
+PASSKEY_COUNTER = "passkey-counter"
+"""A passkey whose sign counter did not grow: a cloned authenticator, or a replayed assertion."""
+COUNTED = (BAD_PASSWORD, BAD_CODE, CODE_REUSED, BAD_PASSKEY, PASSKEY_COUNTER)
+"""The refusals that count as a failed sign-in of the staff member (towards their lock)."""
 
 
 async def sign_in(core: Core, caller: Caller, email: str | None, password: str | None) -> SignedIn:
@@ -235,7 +244,7 @@ async def sign_in(core: Core, caller: Caller, email: str | None, password: str |
     now = core.clock.now()
     reason = _refusal(found.staff if found else None, found.password_hash if found else None, ok, blocked, now)
     if reason is not None:
-        raise await _refuse(core, caller, subject, staff, reason, now)
+        raise await record_refusal(core, caller, subject, staff, reason, now)
     assert staff is not None
     token = _new_token()
     session = await _store(core).open_staff_session(staff.id, at_rest(token), rules.STAGE_PENDING, now, now,
@@ -259,15 +268,15 @@ def _refusal(staff: Staff | None, password_hash: str | None, ok: bool, blocked: 
     return None
 
 
-async def _refuse(core: Core, caller: Caller, subject: str, staff: Staff | None, reason: str,
+async def record_refusal(core: Core, caller: Caller, subject: str, staff: Staff | None, reason: str,
                   now: datetime, *, step: str = "password") -> InvalidCredentials:
     """Record a refused sign-in step and return the error to raise (lockout.refuse's rules, on staff)."""
     spent = await lockout.spend_address_failure(core, caller, subject)
-    if reason in (BAD_PASSWORD, BAD_CODE, CODE_REUSED) and not spent:
+    if reason in COUNTED and not spent:
         reason = ADDRESS_BLOCKED
     if spent:
         await limits.spend_account(core, caller, limits.Limit.LOGIN, subject)
-    counted = staff is not None and reason in (BAD_PASSWORD, BAD_CODE, CODE_REUSED)
+    counted = staff is not None and reason in COUNTED
     policy = caller.tenant.settings.lockout
     expires = lock_expiry(policy, now)
     async with _store(core).transaction() as tx:
@@ -294,15 +303,15 @@ async def second_factor(core: Core, caller: Caller, pending: StaffSession, staff
     await limits.check(core, caller, limits.Limit.CODE_VERIFY, subject)
     await limits.check_account_left(core, caller, limits.Limit.LOGIN, subject)
     if pending.stage != rules.STAGE_PENDING or await lockout.address_blocked(core, caller, subject):
-        raise await _refuse(core, caller, subject, staff, ADDRESS_BLOCKED, now, step="code")
+        raise await record_refusal(core, caller, subject, staff, ADDRESS_BLOCKED, now, step="code")
     found = await _store(core).find_staff_login(staff.tenant_id, staff.email)
     if found is None or found.staff.status != rules.STATUS_ACTIVE or found.staff.locked(now):
-        raise await _refuse(core, caller, subject, staff, LOCKED if found and found.staff.locked(now) else DISABLED,
+        raise await record_refusal(core, caller, subject, staff, LOCKED if found and found.staff.locked(now) else DISABLED,
                             now, step="code")
     typed = rules.clean_code(code)
     method = await _check_code(core, found, typed, now)
     if method in (BAD_CODE, CODE_REUSED):
-        raise await _refuse(core, caller, subject, staff, method, now, step="code")
+        raise await record_refusal(core, caller, subject, staff, method, now, step="code")
     token = _new_token()
     async with _store(core).transaction() as tx:
         await tx.end_staff_session(pending.id, now, rules.ENDED_BY_NEXT_STAGE)
@@ -395,10 +404,10 @@ async def reauthenticate(core: Core, caller: Caller, session: StaffSession, staf
     ok = await core.hashing.verify(found.password_hash if found else None, password or "")
     reason = _refusal(found.staff if found else None, found.password_hash if found else None, ok, blocked, now)
     if reason is not None or found is None:
-        raise await _refuse(core, caller, subject, staff, reason or UNKNOWN, now, step="reauthentication")
+        raise await record_refusal(core, caller, subject, staff, reason or UNKNOWN, now, step="reauthentication")
     method = await _check_code(core, found, rules.clean_code(code), now)
     if method in (BAD_CODE, CODE_REUSED):
-        raise await _refuse(core, caller, subject, staff, method, now, step="reauthentication")
+        raise await record_refusal(core, caller, subject, staff, method, now, step="reauthentication")
     async with _store(core).transaction() as tx:
         await tx.reauthenticate_staff_session(session.id, now)
         await tx.record_staff_sign_in(staff.id, now)

@@ -20,16 +20,22 @@ from ticketbooth.staff.rules import (
     STATUS_INVITED,
     Role,
     Staff,
+    StaffCredential,
     StaffLogin,
+    StaffPasskey,
     StaffSession,
 )
 
 _S = t.staff.c
 _R = t.staff_recovery_codes.c
 _X = t.staff_sessions.c
+_P = t.staff_passkeys.c
+_C = t.passkey_challenges.c
 _CODES_LEFT = (select(func.count()).where(_R.staff_id == _S.id, _R.used_at.is_(None))
                .correlate(t.staff).scalar_subquery().label("codes_left"))
-_STAFF = select(t.staff, _CODES_LEFT)
+_PASSKEYS = (select(func.count()).where(_P.staff_id == _S.id).correlate(t.staff).scalar_subquery()
+             .label("passkey_count"))
+_STAFF = select(t.staff, _CODES_LEFT, _PASSKEYS)
 
 
 def _staff(m: Any) -> Staff:
@@ -38,6 +44,15 @@ def _staff(m: Any) -> Staff:
         created_at=m["created_at"], created_by=m["created_by"], last_sign_in_at=m["last_sign_in_at"],
         failed_count=m["failed_count"], is_locked=bool(m["is_locked"]), lock_expires_at=m["lock_expires_at"],
         has_totp=m["totp_secret"] is not None, recovery_codes_left=int(m.get("codes_left") or 0),
+        passkeys=int(m.get("passkey_count") or 0),
+    )
+
+
+def _passkey(m: Any) -> StaffPasskey:
+    return StaffPasskey(
+        id=m["id"], staff_id=m["staff_id"], name=m["name"], credential_id=m["credential_id"],
+        created_at=m["created_at"], last_used_at=m["last_used_at"], backup_eligible=bool(m["backup_eligible"]),
+        backed_up=bool(m["backed_up"]), transports=tuple(m["transports"] or ()), aaguid=m["aaguid"],
     )
 
 
@@ -240,3 +255,82 @@ class StaffStore(StoreBase):
             id=r.id, tenant_id=r.tenant_id, site_id=r.site_id, account_id=r.account_id, event=r.event, at=r.at,
             client_address=r.client_address, client_id=r.client_id, actor=r.actor, detail=r.detail, user_id=r.user_id,
         ) for r in rows], total
+
+    # -- passkeys (staff/passkeys.py) ------------------------------------------------------------------
+
+    async def add_staff_challenge(self, challenge_id: str, purpose: str, tenant_id: int, staff_id: int | None,
+                                  challenge: bytes, rp_id: str, now: datetime, expires_at: datetime) -> None:
+        async with self._begin(write=True) as conn:
+            await conn.execute(insert(t.passkey_challenges).values(
+                id=challenge_id, purpose=purpose, tenant_id=tenant_id, staff_id=staff_id, challenge=challenge,
+                rp_id=rp_id, created_at=now, expires_at=expires_at))
+
+    async def take_staff_challenge(self, challenge_id: str, purpose: str, tenant_id: int, staff_id: int | None,
+                                   now: datetime) -> tuple[bytes, str] | None:
+        """Use up a live challenge of this purpose, tenant and staff member (None: a sign-in's, nobody's):
+        (the challenge, its rp id), once; None when it is unknown, used, expired or another's."""
+        owner = _C.staff_id.is_(None) if staff_id is None else _C.staff_id == staff_id
+        async with self._begin(write=True) as conn:
+            row = (await conn.execute(update(t.passkey_challenges).where(
+                _C.id == challenge_id, _C.purpose == purpose, _C.tenant_id == tenant_id, owner,
+                _C.used_at.is_(None), _C.expires_at > now,
+            ).values(used_at=now).returning(_C.challenge, _C.rp_id))).first()
+        return (bytes(row[0]), str(row[1])) if row else None
+
+    async def insert_staff_passkey(self, staff_id: int, credential_id: str, public_key: bytes, sign_count: int,
+                                   name: str, aaguid: str, transports: list[str], backup_eligible: bool,
+                                   backed_up: bool, rp_id: str, now: datetime, most: int) -> StaffPasskey | None:
+        """A new passkey, unless the staff member holds `most` already (None). Conflict when the
+        credential is registered already (to anyone)."""
+        async with self._begin(write=True) as conn:
+            held = int((await conn.execute(select(func.count()).where(_P.staff_id == staff_id))).scalar_one())
+            if held >= most:
+                return None
+            try:
+                row = (await conn.execute(insert(t.staff_passkeys).values(
+                    staff_id=staff_id, credential_id=credential_id, public_key=public_key, sign_count=sign_count,
+                    name=name, aaguid=aaguid, transports=transports, backup_eligible=backup_eligible,
+                    backed_up=backed_up, rp_id=rp_id, created_at=now, last_used_at=None,
+                ).returning(*t.staff_passkeys.c))).mappings().one()
+            except IntegrityError as exc:
+                raise Conflict("this passkey is registered already") from exc
+        return _passkey(row)
+
+    async def staff_passkeys(self, staff_id: int) -> list[StaffPasskey]:
+        async with self._begin(write=False) as conn:
+            rows = (await conn.execute(select(t.staff_passkeys).where(_P.staff_id == staff_id)
+                                       .order_by(_P.created_at, _P.id))).mappings().all()
+        return [_passkey(r) for r in rows]
+
+    async def staff_credential(self, credential_id: str) -> tuple[StaffCredential, Staff] | None:
+        async with self._begin(write=False) as conn:
+            row = (await conn.execute(select(t.staff_passkeys).where(_P.credential_id == credential_id)))\
+                .mappings().first()
+            if row is None:
+                return None
+            staff = (await conn.execute(_STAFF.where(_S.id == row["staff_id"]))).mappings().one()
+        return StaffCredential(_passkey(row), bytes(row["public_key"]), int(row["sign_count"]), row["rp_id"]), \
+            _staff(staff)
+
+    async def use_staff_passkey(self, passkey_id: int, seen_count: int, new_count: int, backed_up: bool,
+                                now: datetime) -> bool:
+        """Record a use: the counter moves from `seen_count` to `new_count` only if no other use moved it
+        meanwhile (compare and set: two sign-ins with one counter value cannot both pass)."""
+        async with self._begin(write=True) as conn:
+            return (await conn.execute(update(t.staff_passkeys).where(
+                _P.id == passkey_id, _P.sign_count == seen_count,
+            ).values(sign_count=new_count, backed_up=backed_up, last_used_at=now))).rowcount == 1
+
+    async def rename_staff_passkey(self, staff_id: int, passkey_id: int, name: str) -> bool:
+        async with self._begin(write=True) as conn:
+            return (await conn.execute(update(t.staff_passkeys).where(
+                _P.id == passkey_id, _P.staff_id == staff_id).values(name=name))).rowcount == 1
+
+    async def delete_staff_passkey(self, staff_id: int, passkey_id: int) -> bool:
+        async with self._begin(write=True) as conn:
+            return (await conn.execute(delete(t.staff_passkeys).where(
+                _P.id == passkey_id, _P.staff_id == staff_id))).rowcount == 1
+
+    async def delete_staff_passkeys(self, staff_id: int) -> int:
+        async with self._begin(write=True) as conn:
+            return int((await conn.execute(delete(t.staff_passkeys).where(_P.staff_id == staff_id))).rowcount)
