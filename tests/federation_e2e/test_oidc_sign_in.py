@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from sqlalchemy import select
 
 from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, ok
 from tests.conftest import (
@@ -52,7 +54,8 @@ from tests.federation_e2e.support import (
     shopper_headers,
     with_query,
 )
-from tests.live_support import new_address
+from tests.live_support import new_address, query
+from ticketbooth.db import tables as t
 
 GRAPHQL = "/graphql"
 
@@ -163,6 +166,11 @@ async def fed(stack: Stack) -> AsyncIterator[Federation]:
                 await b.close()
 
 
+def amr(ticket: dict[str, Any]) -> Any:
+    """How the ticket says the shopper signed in (RFC 8176 `amr` of its JWT)."""
+    return jwt.decode(ticket["jwtAccessToken"], options={"verify_signature": False})["amr"]
+
+
 def assert_refused_page(landing: Landing) -> None:
     """A callback Ticketbooth refuses outright (state unknown, spent or missing): a plain 400 page, no redirect
     anywhere, nothing of a ticket or code in it."""
@@ -181,6 +189,7 @@ async def test_a_first_sign_in_creates_an_account_whose_ticket_works(fed: Federa
     ticket = ok(await fed.exchange(landing.code))
     assert ticket["requires2FA"] is False
     assert ticket["customerAccount"]["emailAddress"] == identity.email
+    assert amr(ticket) == ["fed"]
     account = await fed.current(ticket)
     assert (account["id"], account["emailAddress"]) == (ticket["customerAccount"]["id"], identity.email)
     [linked] = await fed.linked(account["id"], ticket)
@@ -258,7 +267,7 @@ async def test_a_site_asking_a_second_factor_gets_one_unless_the_provider_assert
     assert ticket["requires2FA"] is False and (await fed.current(ticket))["emailAddress"] == one.email
     two = fresh_identity("two", amr=("pwd", "mfa"))
     ticket = ok(await fed.exchange((await fed.landing(two, storefront=outlet)).code, outlet))
-    assert ticket["requires2FA"] is False
+    assert ticket["requires2FA"] is False and amr(ticket) == ["fed", "mfa"]
     assert (await fed.current(ticket))["emailAddress"] == two.email
 
 
@@ -404,13 +413,27 @@ async def test_an_id_token_signed_with_the_client_secret_is_refused(fed: Federat
 
 
 async def test_an_exchange_code_works_once(fed: Federation) -> None:
-    landing = await fed.landing(fresh_identity("replay"))
+    browser, callback = await fed.start(fresh_identity("replay"))
+    landing = await browser.land(callback)
     ticket = ok(await fed.exchange(landing.code))
     replayed = await fed.exchange(landing.code)
     assert replayed.status_code == 401 and replayed.json()["errorCode"] == "INVALID_EXCHANGE_CODE", replayed.text
     assert "accessToken" not in replayed.text
-    assert (await fed.current(ticket))["id"] == ticket["customerAccount"]["id"]
-    assert landing.code not in fed.stack.log()
+    account_id = ticket["customerAccount"]["id"]
+    assert (await fed.current(ticket))["id"] == account_id
+    # none of the flow's secrets is kept in the clear, logged, audited or published
+    secrets_seen = [landing.code, query_of(callback)["state"], query_of(callback)["code"]]
+    recorded = [json.dumps(row[0]) for row in await query(fed.stack.database_url, select(t.audit_entries.c.detail))]
+    recorded += [json.dumps(row[0]) for row in await query(fed.stack.database_url,
+                                                            select(t.events.c.extended_properties))]
+    assert recorded and "identity.linked" in {row[0] for row in await query(
+        fed.stack.database_url, select(t.audit_entries.c.event).where(t.audit_entries.c.account_id == account_id))}
+    for secret in secrets_seen:
+        assert secret not in fed.stack.log()
+        assert not [r for r in recorded if secret in r]
+    for table in (t.federation_flows, t.federation_codes, t.linked_identities):
+        rows = " ".join(str(row) for row in await query(fed.stack.database_url, select(table)))
+        assert not [secret for secret in secrets_seen if secret in rows], table.name
 
 
 async def test_an_exchange_code_raced_gives_one_ticket(fed: Federation) -> None:
