@@ -108,12 +108,18 @@ async def test_an_impersonation_ticket_neither_links_nor_unlinks(
 
 
 async def test_a_provider_that_stops_answering(client: httpx.AsyncClient, app_headers: dict[str, str],
-                                               provider: TinyProvider, ready: dict[str, Any]) -> None:
+                                               admin: dict[str, str], provider: TinyProvider,
+                                               ready: dict[str, Any]) -> None:
     started = await start(client, app_headers)
     code = provider.issue_code(started.authorization_url, "sub-gone", email="gone@example.com", email_verified=True)
     provider.stop()
     back = query_of((await come_back(client, started, code)).headers["location"])
     assert back["error"] == "provider_error"
+    # the administrator can still switch it off (no provider call), not re-save its issuer
+    path = f"{PROVIDERS}/{ready['id']}"
+    assert ok(await client.put(path, headers=admin, json={"isEnabled": False}))["isEnabled"] is False
+    assert_error(await client.put(path, headers=admin, json={"issuer": ready["issuer"]}), 400,
+                 "MISSING_OR_INVALID_PARAMETER", "issuer")
 
 
 async def test_deleting_a_provider_removes_its_identities(client: httpx.AsyncClient, core: Core,

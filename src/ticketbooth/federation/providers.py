@@ -168,15 +168,17 @@ async def listing(core: Core, caller: Caller) -> list[Provider]:
 
 
 async def update(core: Core, caller: Caller, provider_id: int, given: ProviderInput) -> Provider:
-    """Change what is given. A new issuer, or a change of responseMode, runs discovery again (saving with the
-    same issuer refreshes the endpoints too, as a provider's may move). A new alias seals the secret afresh;
-    an empty clientSecret keeps the stored one."""
+    """Change what is given. A body with `issuer` (the same one too: a provider's endpoints may move) or
+    `responseMode` runs discovery again; one without calls no provider, so a provider that is down can still be
+    disabled. A new alias seals the secret afresh; an empty clientSecret keeps the stored one."""
     current = await get(core, caller, provider_id)
     alias = check_alias(given.alias) if given.alias is not None else current.alias
-    issuer = check_text("issuer", given.issuer, ISSUER_MAX) if given.issuer is not None else current.issuer
-    mode = _response_mode(given.response_mode) if given.response_mode is not None else current.endpoints.response_mode
-    endpoints = await discover(core, issuer, mode)
-    changes: dict[str, Any] = {"alias": alias, "issuer": issuer, "metadata": endpoints.as_json()}
+    changes: dict[str, Any] = {"alias": alias}
+    if given.issuer is not None or given.response_mode is not None:
+        issuer = check_text("issuer", given.issuer, ISSUER_MAX) if given.issuer is not None else current.issuer
+        mode = (_response_mode(given.response_mode) if given.response_mode is not None
+                else current.endpoints.response_mode)
+        changes.update(issuer=issuer, metadata=(await discover(core, issuer, mode)).as_json())
     if given.display_name is not None:
         changes["display_name"] = check_text("displayName", given.display_name, DISPLAY_NAME_MAX)
     if given.client_id is not None:
