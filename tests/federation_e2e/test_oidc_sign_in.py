@@ -348,9 +348,11 @@ async def test_bent_callbacks_and_exchanges_get_clear_refusals(fed: Federation) 
     browser, callback = await fed.start(identity)
     state = query_of(callback)["state"]
     for bent in (with_query(callback, state="x" * 5000), callback + "&state=" + state[::-1], callback.replace(state, "%ff%fe"),
-                 with_query(callback, state=state + "\u0000"), fed.stack.base_url + CALLBACK):
+                 with_query(callback, state=state + "\u0000"), fed.stack.base_url + CALLBACK,
+                 with_query(callback, state="<script>alert(1)</script>", error="<img src=x onerror=alert(1)>")):
         r = await browser.client.get(bent)
         assert r.status_code == 400 and "location" not in r.headers, (bent[:200], r.status_code, r.text[:200])
+        assert "<script>" not in r.text and "<img" not in r.text, "the page echoes no input"
     r = await browser.client.post(fed.stack.base_url + CALLBACK, content=b"\xff\xfe", headers={
         "Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 400, r.text[:200]
