@@ -23,7 +23,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, ok
+from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, RESET_PASSWORD, ok
 from tests.conftest import (
     ADMIN,
     OTHER,
@@ -597,6 +597,30 @@ async def test_unlinking_keeps_a_way_to_sign_in(fed: Federation) -> None:
     # the identity names the account no more: with an email nobody has, it makes a new account
     moved = await fed.ticket(Identity(sub=identity.sub, email=f"{unique('moved')}@example.com"))
     assert moved["customerAccount"]["id"] != account_id
+
+
+async def test_an_account_made_by_a_sign_in_may_unlink_once_it_has_a_password(fed: Federation) -> None:
+    """An account a sign-in made has no password, so the forgotten-password mail does not go to it (a reset
+    needs a login, as for any account without one); an administrator's Create-Login gives it one, and from then
+    on the identity is not the last way in."""
+    identity = fresh_identity("later")
+    ticket = await fed.ticket(identity)
+    account_id, email = ticket["customerAccount"]["id"], str(identity.email)
+    r = await fed.http.post(f"{fed.stack.base_url}{RESET_PASSWORD}", headers=fed.storefront.headers(new_address()),
+                            json={"emailAddress": email})
+    assert r.status_code == 200, r.text
+    [(sent,)] = await query(fed.stack.database_url, select(t.audit_entries.c.detail).where(
+        t.audit_entries.c.event == "password.reset-requested").order_by(t.audit_entries.c.id.desc()).limit(1))
+    assert sent == {"sent": False}
+    r = await fed.http.post(f"{fed.stack.base_url}/api/commerce/customer/accounts/{account_id}/Create-Login",
+                            headers=fed.admin, json={"password": PASSWORD})
+    assert r.status_code == 200, r.text
+    assert (await fed.login(email))["customerAccount"]["id"] == account_id
+    [linked] = await fed.linked(account_id)
+    r = await fed.http.delete(f"{fed.stack.base_url}{linked_identities_path(account_id)}/{linked['id']}",
+                              headers=shopper_headers(ticket, new_address()))
+    assert r.status_code == 204, r.text
+    assert await fed.linked(account_id) == []
 
 
 # -- GraphQL -----------------------------------------------------------------------------------------
