@@ -23,7 +23,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, RESET_PASSWORD, ok
+from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, RESET_PASSWORD, anonymous_id, ok
 from tests.conftest import (
     ADMIN,
     OTHER,
@@ -200,6 +200,16 @@ async def test_a_first_sign_in_creates_an_account_whose_ticket_works(fed: Federa
     r = await fed.http.put(f"{fed.stack.base_url}{REFRESH}", params={"refreshToken": ticket["refreshToken"]},
                            headers=fed.storefront.headers(new_address()))
     assert ok(r)["customerAccount"]["id"] == account["id"]
+
+
+async def test_a_guest_who_signs_in_keeps_the_guest_cart(fed: Federation) -> None:
+    """The storefront starts the sign-in with the guest's anonymous ticket: the shopper's ticket names the guest
+    (`prev_sub`, Kibo's previousAnonymousUserId), so the storefront merges the guest cart."""
+    guest = ok(await fed.http.get(f"{fed.stack.base_url}{LOGIN}/anonymousshopper",
+                                  headers=fed.storefront.headers(new_address())))
+    ticket = await fed.ticket(fresh_identity("guest"), ticket=guest)
+    claims = jwt.decode(ticket["jwtAccessToken"], options={"verify_signature": False})
+    assert claims["prev_sub"] == anonymous_id(guest) != ticket["userId"]
 
 
 async def test_the_same_identity_again_signs_in_to_the_same_account(fed: Federation) -> None:
