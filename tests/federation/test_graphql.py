@@ -38,6 +38,9 @@ async def test_get_one_time_secret_as_kibos_storefront_reads_it(
     # once only: the storefront reads errors[0].extensions.response
     again = await gql(client, storefront(app_headers), ONE_TIME_SECRET, {"secretId": back["secretId"]})
     refused(again, 401, "INVALID_EXCHANGE_CODE", "getOneTimeSecret")
+    empty = await gql(client, storefront(app_headers), ONE_TIME_SECRET, {"secretId": ""})
+    assert refused(empty, 400, "MISSING_OR_INVALID_PARAMETER", "getOneTimeSecret")["message"].endswith(
+        "secretId is required")
 
 
 async def test_the_rest_twins(client: httpx.AsyncClient, core: Core, app_headers: dict[str, str],

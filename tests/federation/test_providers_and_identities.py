@@ -158,3 +158,15 @@ async def test_linked_identities_owner_admin_and_others(
     ok(await exchange(client, app_headers, query_of((await come_back(client, again, code)).headers["location"])["code"]))
     item = ok(await client.get(identities_path(account_id), headers=admin))["items"][0]
     assert (await client.delete(identities_path(account_id, item["id"]), headers=admin)).status_code == 204
+
+
+async def test_identity_count_for_other_concepts(client: httpx.AsyncClient, core: Core, app_headers: dict[str, str],
+                                                 admin: dict[str, str], provider: TinyProvider) -> None:
+    from ticketbooth.federation import identities
+
+    await enable(core)
+    await add_provider(client, admin, provider)
+    back = await sign_in(client, app_headers, provider, "sub-cnt", email="cnt@example.com", email_verified=True)
+    account_id = ok(await exchange(client, app_headers, back["code"]))["customerAccount"]["id"]
+    assert await identities.count(core, account_id) == 1
+    assert await identities.count(core, account_id + 1000) == 0

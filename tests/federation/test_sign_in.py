@@ -392,3 +392,14 @@ async def test_no_secret_in_logs_audit_events_or_errors(
         assert all(secret not in text for text in errors)
     assert "identity.linked" in audit and "identity.used" in audit and "account.created" in audit
     assert "customeraccount.identitylinked" in events
+
+
+async def test_the_guest_carts_anonymous_ticket_is_carried_to_the_sign_in(
+        client: httpx.AsyncClient, app_headers: dict[str, str], provider: TinyProvider, ready: dict[str, Any]) -> None:
+    guest = ok(await client.get("/api/commerce/customer/authtickets/anonymousshopper", headers=app_headers))
+    guest_id = _jwt_claims(guest["jwtAccessToken"])["sub"]
+    started = await start(client, {**app_headers, "x-vol-user-claims": guest["accessToken"]})
+    code = provider.issue_code(started.authorization_url, "sub-guest", email="guest@example.com", email_verified=True)
+    back = query_of((await come_back(client, started, code)).headers["location"])
+    ticket = ok(await exchange(client, app_headers, back["code"]))
+    assert _jwt_claims(ticket["jwtAccessToken"])["prev_sub"] == guest_id

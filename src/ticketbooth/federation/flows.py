@@ -365,14 +365,15 @@ def _refused(detail: str = "") -> InvalidExchangeCode:
 
 async def exchange(core: Core, caller: Caller, code: str | None, *, fingerprint: str | None = None,
                    region: str | None = None, previous: Shopper | None = None,
-                   flow_id: str | None = None) -> IssuedTicket:
+                   flow_id: str | None = None, parameter: str = "code") -> IssuedTicket:
     """The shopper's ticket for an exchange code (see the module docstring). `flow_id`, when the storefront
     gives it, must be the flow the code ends (the storefront kept it in the shopper's session when it started
-    the sign-in: a code from a sign-in started in another browser is then refused)."""
+    the sign-in: a code from a sign-in started in another browser is then refused). `parameter` names the code in
+    an error (`secretId` for Kibo's getOneTimeSecret)."""
     await limits.check(core, caller, limits.Limit.FEDERATION)
     given = (code or "").strip()
     if not given:
-        raise InvalidParameter("code", "Missing or invalid parameter: code is required")
+        raise InvalidParameter(parameter, f"Missing or invalid parameter: {parameter} is required")
     if len(given) > CODE_MAX:
         raise _refused()
     now = core.clock.now()

@@ -46,7 +46,8 @@ def _text(name: str, value: str | None) -> str | None:
 @query.field("getOneTimeSecret")
 async def get_one_time_secret(_: Any, info: Info, secretId: str | None = None) -> dict[str, Any]:
     ctx = await caller(info, shopper="lenient", app_credential=True)
-    issued = await flows.exchange(core(info), ctx.caller, _text("secretId", secretId), previous=ctx.shopper)
+    issued = await flows.exchange(core(info), ctx.caller, _text("secretId", secretId), previous=ctx.shopper,
+                                  parameter="secretId")
     return {"value": wire.ticket(issued)}
 
 

@@ -39,3 +39,9 @@ async def unlink(core: Core, caller: Caller, shopper: Shopper | None, account_id
         assert isinstance(removed, LinkedIdentity)
         await audit.record(core, audit.Event.IDENTITY_UNLINKED, caller=caller, account_id=account.id,
                            detail={"identityId": removed.id, "providerId": removed.provider_id}, store=tx)
+
+
+async def count(core: Core, account_id: int) -> int:
+    """How many provider identities the account has linked (a passkey's removal may ask: is there another way
+    to sign in?)."""
+    return (await federation_persistence(core.store).identity_counts([account_id])).get(account_id, 0)
