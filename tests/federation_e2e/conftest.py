@@ -105,7 +105,7 @@ class Stack:
         assert len(found) == 1, f"{len(found)} messages to {to}"
         body = found[0].get_body(preferencelist=("plain",))
         assert body is not None
-        codes = set(code.findall(body.get_content()))
+        codes: set[str] = set(code.findall(str(body.get_content())))
         assert len(codes) == 1, body.get_content()
         return codes.pop()
 

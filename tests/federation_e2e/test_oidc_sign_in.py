@@ -367,7 +367,8 @@ async def test_bent_callbacks_and_exchanges_get_clear_refusals(fed: Federation) 
         "Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 400, r.text[:200]
     exchange = f"{fed.stack.base_url}{EXCHANGE}"
-    for body in ({}, {"code": 12}, {"code": ""}, {"code": None}, {"code": "x" * 10_000}, [], "code"):
+    bodies: list[Any] = [{}, {"code": 12}, {"code": ""}, {"code": None}, {"code": "x" * 10_000}, [], "code"]
+    for body in bodies:
         r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), json=body)
         assert r.status_code in (400, 401), (body, r.status_code, r.text)
     r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), content=b"{not json")
