@@ -122,15 +122,17 @@ B2B_SALES_REPS_CHANGED = _topic("b2baccount.salesrepschanged", "The sales reps o
 B2B_UPGRADED = _topic("b2baccount.upgraded", (
     "A B2C account became a B2B account; its shopper's login became the account's Admin."))
 
-IDENTITY_LINKED = _topic("customeraccount.identitylinked", (
-    "A provider identity (OpenID Connect) was linked to an account; extended: identityId, providerId."))
-IDENTITY_UNLINKED = _topic("customeraccount.identityunlinked", (
-    "A provider identity was unlinked from an account; extended: identityId, providerId."))
 
 # -- passkeys (passkeys/; entityId: the account id) -------------------------------------------------------------
 PASSKEY_ADDED = _topic("customeraccount.passkeyadded", "A passkey was added to an account; extended: passkeyId.")
 PASSKEY_REMOVED = _topic("customeraccount.passkeyremoved", (
     "A passkey was removed from an account (by its shopper or an administrator); extended: passkeyId."))
+
+# -- OpenID Connect federation (federation/; entityId: the account id) --------------------------------------------
+IDENTITY_LINKED = _topic("customeraccount.identitylinked", (
+    "A provider identity (OpenID Connect) was linked to an account; extended: identityId, providerId."))
+IDENTITY_UNLINKED = _topic("customeraccount.identityunlinked", (
+    "A provider identity was unlinked from an account; extended: identityId, providerId."))
 
 
 _ID_KEY = re.compile(r"[a-z][A-Za-z]*(Id|FQN)")
