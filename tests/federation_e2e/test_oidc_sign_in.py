@@ -610,6 +610,26 @@ async def test_unlinking_keeps_a_way_to_sign_in(fed: Federation) -> None:
     assert moved["customerAccount"]["id"] != account_id
 
 
+async def test_a_shopper_signed_in_with_one_provider_links_another_and_may_then_unlink_the_first(
+        fed: Federation) -> None:
+    first = fresh_identity("first-way")
+    ticket = await fed.ticket(first)
+    account_id = ticket["customerAccount"]["id"]
+    second = Identity(sub=unique("sub"), email=f"{unique('elsewhere')}@example.com")
+    linked_by = await fed.ticket(second, "untrusted", ticket=ticket, link=True)
+    assert linked_by["customerAccount"]["id"] == account_id
+    identities = {i["providerAlias"]: i for i in await fed.linked(account_id, ticket)}
+    assert {alias: i["subject"] for alias, i in identities.items()} == {"trusted": first.sub, "untrusted": second.sub}
+    r = await fed.http.delete(f"{fed.stack.base_url}{linked_identities_path(account_id)}/{identities['trusted']['id']}",
+                              headers=shopper_headers(ticket, new_address()))
+    assert r.status_code == 204, r.text
+    # the second is now the last way in
+    r = await fed.http.delete(f"{fed.stack.base_url}{linked_identities_path(account_id)}/{identities['untrusted']['id']}",
+                              headers=shopper_headers(ticket, new_address()))
+    assert r.status_code == 409, r.text
+    assert (await fed.ticket(second, "untrusted"))["customerAccount"]["id"] == account_id
+
+
 async def test_an_account_made_by_a_sign_in_may_unlink_once_it_has_a_password(fed: Federation) -> None:
     """An account a sign-in made has no password, so the forgotten-password mail does not go to it (a reset
     needs a login, as for any account without one); an administrator's Create-Login gives it one, and from then
