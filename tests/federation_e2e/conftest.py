@@ -51,6 +51,7 @@ from tests.conftest import (
 from tests.federation_e2e.support import CALLBACK, IDENTITY_PROVIDERS, KIBO_RETURN_URL, RETURN_URL, Client, OidcProvider
 
 ANOTHER = ("another.app", "another-secret-0123456789abcdef")
+SIX_DIGITS = re.compile(r"\b\d{6}\b")
 MAX_FAILED_LOGINS = 3
 """Tenant 100's lockout: this many failed passwords lock an account (the lock a federated sign-in goes past)."""
 """A second storefront application of tenant 100."""
@@ -91,9 +92,9 @@ class Stack:
     def log_mark(self) -> int:
         return len(self.log())
 
-    def mailed_code(self, to: str, seconds: float = 30.0) -> str:
-        """The 6-digit code of the one message to `to` the server wrote (no SMTP server: .eml files in var/mail),
-        waiting for its mail sender."""
+    def mailed_code(self, to: str, code: re.Pattern[str] = SIX_DIGITS, seconds: float = 30.0) -> str:
+        """The code (the one match of `code`: by default a 6-digit code) of the one message to `to` the server
+        wrote (no SMTP server: .eml files in var/mail), waiting for its mail sender."""
         deadline = time.monotonic() + seconds
         while True:
             found = [m for m in (email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
@@ -104,7 +105,7 @@ class Stack:
         assert len(found) == 1, f"{len(found)} messages to {to}"
         body = found[0].get_body(preferencelist=("plain",))
         assert body is not None
-        codes = set(re.findall(r"\b\d{6}\b", body.get_content()))
+        codes: set[str] = set(code.findall(str(body.get_content())))
         assert len(codes) == 1, body.get_content()
         return codes.pop()
 

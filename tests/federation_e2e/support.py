@@ -16,8 +16,6 @@ import select
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -315,11 +313,3 @@ def shopper_headers(ticket: dict[str, Any], address: str) -> dict[str, str]:
     """A shopper's own calls: the ticket's JWT alone (it names tenant and site)."""
     return {"Authorization": f"Bearer {ticket['jwtAccessToken']}", "X-Forwarded-For": address}
 
-
-def wait_until(check: Callable[[], bool], seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()

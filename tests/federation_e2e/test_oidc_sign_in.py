@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from sqlalchemy import select
 
-from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, ok
+from tests.api.support import CURRENT, LOGIN, REFRESH, REGISTER, RESET_PASSWORD, anonymous_id, ok
 from tests.conftest import (
     ADMIN,
     OTHER,
@@ -52,7 +54,8 @@ from tests.federation_e2e.support import (
     shopper_headers,
     with_query,
 )
-from tests.live_support import new_address
+from tests.live_support import new_address, query
+from ticketbooth.db import tables as t
 
 GRAPHQL = "/graphql"
 
@@ -163,6 +166,11 @@ async def fed(stack: Stack) -> AsyncIterator[Federation]:
                 await b.close()
 
 
+def amr(ticket: dict[str, Any]) -> Any:
+    """How the ticket says the shopper signed in (RFC 8176 `amr` of its JWT)."""
+    return jwt.decode(ticket["jwtAccessToken"], options={"verify_signature": False})["amr"]
+
+
 def assert_refused_page(landing: Landing) -> None:
     """A callback Ticketbooth refuses outright (state unknown, spent or missing): a plain 400 page, no redirect
     anywhere, nothing of a ticket or code in it."""
@@ -181,6 +189,7 @@ async def test_a_first_sign_in_creates_an_account_whose_ticket_works(fed: Federa
     ticket = ok(await fed.exchange(landing.code))
     assert ticket["requires2FA"] is False
     assert ticket["customerAccount"]["emailAddress"] == identity.email
+    assert amr(ticket) == ["fed"]
     account = await fed.current(ticket)
     assert (account["id"], account["emailAddress"]) == (ticket["customerAccount"]["id"], identity.email)
     [linked] = await fed.linked(account["id"], ticket)
@@ -191,6 +200,16 @@ async def test_a_first_sign_in_creates_an_account_whose_ticket_works(fed: Federa
     r = await fed.http.put(f"{fed.stack.base_url}{REFRESH}", params={"refreshToken": ticket["refreshToken"]},
                            headers=fed.storefront.headers(new_address()))
     assert ok(r)["customerAccount"]["id"] == account["id"]
+
+
+async def test_a_guest_who_signs_in_keeps_the_guest_cart(fed: Federation) -> None:
+    """The storefront starts the sign-in with the guest's anonymous ticket: the shopper's ticket names the guest
+    (`prev_sub`, Kibo's previousAnonymousUserId), so the storefront merges the guest cart."""
+    guest = ok(await fed.http.get(f"{fed.stack.base_url}{LOGIN}/anonymousshopper",
+                                  headers=fed.storefront.headers(new_address())))
+    ticket = await fed.ticket(fresh_identity("guest"), ticket=guest)
+    claims = jwt.decode(ticket["jwtAccessToken"], options={"verify_signature": False})
+    assert claims["prev_sub"] == anonymous_id(guest) != ticket["userId"]
 
 
 async def test_the_same_identity_again_signs_in_to_the_same_account(fed: Federation) -> None:
@@ -258,7 +277,7 @@ async def test_a_site_asking_a_second_factor_gets_one_unless_the_provider_assert
     assert ticket["requires2FA"] is False and (await fed.current(ticket))["emailAddress"] == one.email
     two = fresh_identity("two", amr=("pwd", "mfa"))
     ticket = ok(await fed.exchange((await fed.landing(two, storefront=outlet)).code, outlet))
-    assert ticket["requires2FA"] is False
+    assert ticket["requires2FA"] is False and amr(ticket) == ["fed", "mfa"]
     assert (await fed.current(ticket))["emailAddress"] == two.email
 
 
@@ -339,14 +358,17 @@ async def test_bent_callbacks_and_exchanges_get_clear_refusals(fed: Federation) 
     browser, callback = await fed.start(identity)
     state = query_of(callback)["state"]
     for bent in (with_query(callback, state="x" * 5000), callback + "&state=" + state[::-1], callback.replace(state, "%ff%fe"),
-                 with_query(callback, state=state + "\u0000"), fed.stack.base_url + CALLBACK):
+                 with_query(callback, state=state + "\u0000"), fed.stack.base_url + CALLBACK,
+                 with_query(callback, state="<script>alert(1)</script>", error="<img src=x onerror=alert(1)>")):
         r = await browser.client.get(bent)
         assert r.status_code == 400 and "location" not in r.headers, (bent[:200], r.status_code, r.text[:200])
+        assert "<script>" not in r.text and "<img" not in r.text, "the page echoes no input"
     r = await browser.client.post(fed.stack.base_url + CALLBACK, content=b"\xff\xfe", headers={
         "Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 400, r.text[:200]
     exchange = f"{fed.stack.base_url}{EXCHANGE}"
-    for body in ({}, {"code": 12}, {"code": ""}, {"code": None}, {"code": "x" * 10_000}, [], "code"):
+    bodies: list[Any] = [{}, {"code": 12}, {"code": ""}, {"code": None}, {"code": "x" * 10_000}, [], "code"]
+    for body in bodies:
         r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), json=body)
         assert r.status_code in (400, 401), (body, r.status_code, r.text)
     r = await fed.http.post(exchange, headers=fed.storefront.headers(new_address()), content=b"{not json")
@@ -404,13 +426,27 @@ async def test_an_id_token_signed_with_the_client_secret_is_refused(fed: Federat
 
 
 async def test_an_exchange_code_works_once(fed: Federation) -> None:
-    landing = await fed.landing(fresh_identity("replay"))
+    browser, callback = await fed.start(fresh_identity("replay"))
+    landing = await browser.land(callback)
     ticket = ok(await fed.exchange(landing.code))
     replayed = await fed.exchange(landing.code)
     assert replayed.status_code == 401 and replayed.json()["errorCode"] == "INVALID_EXCHANGE_CODE", replayed.text
     assert "accessToken" not in replayed.text
-    assert (await fed.current(ticket))["id"] == ticket["customerAccount"]["id"]
-    assert landing.code not in fed.stack.log()
+    account_id = ticket["customerAccount"]["id"]
+    assert (await fed.current(ticket))["id"] == account_id
+    # none of the flow's secrets is kept in the clear, logged, audited or published
+    secrets_seen = [landing.code, query_of(callback)["state"], query_of(callback)["code"]]
+    recorded = [json.dumps(row[0]) for row in await query(fed.stack.database_url, select(t.audit_entries.c.detail))]
+    recorded += [json.dumps(row[0]) for row in await query(fed.stack.database_url,
+                                                            select(t.events.c.extended_properties))]
+    assert recorded and "identity.linked" in {row[0] for row in await query(
+        fed.stack.database_url, select(t.audit_entries.c.event).where(t.audit_entries.c.account_id == account_id))}
+    for secret in secrets_seen:
+        assert secret not in fed.stack.log()
+        assert not [r for r in recorded if secret in r]
+    for table in (t.federation_flows, t.federation_codes, t.linked_identities):
+        rows = " ".join(str(row) for row in await query(fed.stack.database_url, select(table)))
+        assert not [secret for secret in secrets_seen if secret in rows], table.name
 
 
 async def test_an_exchange_code_raced_gives_one_ticket(fed: Federation) -> None:
@@ -572,6 +608,50 @@ async def test_unlinking_keeps_a_way_to_sign_in(fed: Federation) -> None:
     # the identity names the account no more: with an email nobody has, it makes a new account
     moved = await fed.ticket(Identity(sub=identity.sub, email=f"{unique('moved')}@example.com"))
     assert moved["customerAccount"]["id"] != account_id
+
+
+async def test_a_shopper_signed_in_with_one_provider_links_another_and_may_then_unlink_the_first(
+        fed: Federation) -> None:
+    first = fresh_identity("first-way")
+    ticket = await fed.ticket(first)
+    account_id = ticket["customerAccount"]["id"]
+    second = Identity(sub=unique("sub"), email=f"{unique('elsewhere')}@example.com")
+    linked_by = await fed.ticket(second, "untrusted", ticket=ticket, link=True)
+    assert linked_by["customerAccount"]["id"] == account_id
+    identities = {i["providerAlias"]: i for i in await fed.linked(account_id, ticket)}
+    assert {alias: i["subject"] for alias, i in identities.items()} == {"trusted": first.sub, "untrusted": second.sub}
+    r = await fed.http.delete(f"{fed.stack.base_url}{linked_identities_path(account_id)}/{identities['trusted']['id']}",
+                              headers=shopper_headers(ticket, new_address()))
+    assert r.status_code == 204, r.text
+    # the second is now the last way in
+    r = await fed.http.delete(f"{fed.stack.base_url}{linked_identities_path(account_id)}/{identities['untrusted']['id']}",
+                              headers=shopper_headers(ticket, new_address()))
+    assert r.status_code == 409, r.text
+    assert (await fed.ticket(second, "untrusted"))["customerAccount"]["id"] == account_id
+
+
+async def test_an_account_made_by_a_sign_in_may_unlink_once_it_has_a_password(fed: Federation) -> None:
+    """An account a sign-in made has no password, so the forgotten-password mail does not go to it (a reset
+    needs a login, as for any account without one); an administrator's Create-Login gives it one, and from then
+    on the identity is not the last way in."""
+    identity = fresh_identity("later")
+    ticket = await fed.ticket(identity)
+    account_id, email = ticket["customerAccount"]["id"], str(identity.email)
+    r = await fed.http.post(f"{fed.stack.base_url}{RESET_PASSWORD}", headers=fed.storefront.headers(new_address()),
+                            json={"emailAddress": email})
+    assert r.status_code == 200, r.text
+    [(sent,)] = await query(fed.stack.database_url, select(t.audit_entries.c.detail).where(
+        t.audit_entries.c.event == "password.reset-requested").order_by(t.audit_entries.c.id.desc()).limit(1))
+    assert sent == {"sent": False}
+    r = await fed.http.post(f"{fed.stack.base_url}/api/commerce/customer/accounts/{account_id}/Create-Login",
+                            headers=fed.admin, json={"password": PASSWORD})
+    assert r.status_code == 200, r.text
+    assert (await fed.login(email))["customerAccount"]["id"] == account_id
+    [linked] = await fed.linked(account_id)
+    r = await fed.http.delete(f"{fed.stack.base_url}{linked_identities_path(account_id)}/{linked['id']}",
+                              headers=shopper_headers(ticket, new_address()))
+    assert r.status_code == 204, r.text
+    assert await fed.linked(account_id) == []
 
 
 # -- GraphQL -----------------------------------------------------------------------------------------
