@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from tests.api.support import assert_error, login, ok, register
+from tests.api.support import CUSTOMER, assert_error, login, ok, register
 from tests.federation.provider import CLIENT_ID, CLIENT_SECRET, TinyProvider
 from tests.federation.support import (
     PROVIDERS,
@@ -22,6 +22,7 @@ from tests.federation.support import (
     sign_in,
     start,
 )
+from tests.smtp import Mailbox, SmtpServer
 from ticketbooth.core import Core
 from ticketbooth.db import tables as t
 
@@ -186,3 +187,37 @@ async def test_a_passkey_and_an_identity_each_keep_the_other_the_last_way_in(
                             "VALIDATION_CONFLICT")
         assert "last way to sign in" in body["message"]
     assert len(ok(await client.get(passkeys_path(account_id), headers=admin))["items"]) == 1
+
+
+async def test_an_account_a_provider_made_may_set_a_password_through_the_forgotten_password_mail(
+        client: httpx.AsyncClient, core: Core, app_headers: dict[str, str], admin: dict[str, str],
+        provider: TinyProvider, smtp_server: SmtpServer) -> None:
+    """It has no password, but it signs in (with the provider): the reset mail goes to its verified address, so
+    a provider that goes away does not strand it; a password then makes the identity no longer the last way in."""
+    await enable(core)
+    await add_provider(client, admin, provider)
+    back = await sign_in(client, app_headers, provider, "sub-pwd", email="pwd@example.com", email_verified=True)
+    account_id = ok(await exchange(client, app_headers, back["code"]))["customerAccount"]["id"]
+    r = await client.post(f"{CUSTOMER}/accounts/Reset-Password", headers=app_headers,
+                          json={"emailAddress": "pwd@example.com"})
+    assert r.status_code == 200, r.text
+    [mail] = await Mailbox(core, smtp_server).new()
+    assert mail.rcpt_tos == ["pwd@example.com"]
+    r = await client.post(f"{CUSTOMER}/accounts/Update-Forgotten-Password", headers=app_headers, json={
+        "userName": "pwd@example.com", "confirmationCode": mail.code(), "newPassword": "a perfectly fine passphrase"})
+    assert r.status_code == 200, r.text
+    assert ok(await login(client, app_headers, "pwd@example.com", "a perfectly fine passphrase"))[
+        "customerAccount"]["id"] == account_id
+    [identity] = ok(await client.get(identities_path(account_id), headers=admin))["items"]
+    assert (await client.delete(identities_path(account_id, identity["id"]), headers=admin)).status_code == 204
+
+
+async def test_an_account_without_a_way_in_gets_no_reset_mail(
+        client: httpx.AsyncClient, app_headers: dict[str, str], admin: dict[str, str], core: Core,
+        smtp_server: SmtpServer) -> None:
+    """An account an administrator added without a login (no password, passkey or identity) gets no code."""
+    ok(await client.post(f"{CUSTOMER}/accounts", headers=admin, json={"emailAddress": "nologin@example.com"}))
+    r = await client.post(f"{CUSTOMER}/accounts/Reset-Password", headers=app_headers,
+                          json={"emailAddress": "nologin@example.com"})
+    assert r.status_code == 200, r.text
+    assert await Mailbox(core, smtp_server).new() == []

@@ -27,7 +27,7 @@ from ticketbooth.domain.models import (
 from ticketbooth.domain.policies import lock_in_force, login_key, reset_link
 from ticketbooth.domain.text import required_text
 from ticketbooth.infra.tokens import at_rest, new_hex
-from ticketbooth.login import limits
+from ticketbooth.login import limits, ways_in
 from ticketbooth.login.passwords import password_problems, require_strength
 from ticketbooth.mail import service as mail
 
@@ -58,8 +58,10 @@ def _reset_values(tenant: Tenant, account: Account | None, code: str) -> dict[st
 async def request_reset(core: Core, caller: Caller, email: str | None, username: str | None,
                         customer_set_code: str | None = None, *, by: str | None = None) -> None:
     """Mail a reset code to the account that logs in with `email` (or else `username`) in the site's
-    customer set, or the tenant's customer set `customer_set_code`. Only an active account with a
-    login and an email address gets one; every other request does the same work and sends nothing.
+    customer set, or the tenant's customer set `customer_set_code`. Only an active account with an email
+    address and a way to sign in gets one: a password, or, for an account a provider's sign-in made, a linked
+    identity or a passkey (its first password then; a provider that goes away strands nobody). Every other
+    request does the same work and sends nothing.
     `by` names who asked for it in the audit entry when it is not the shopper (a console staff member)."""
     identifier = required_text("emailAddress", email if (email or "").strip() else username, MAX_IDENTIFIER)
     await limits.check(core, caller, limits.Limit.PASSWORD_RESET, account_key=login_key(identifier))
@@ -71,7 +73,9 @@ async def request_reset(core: Core, caller: Caller, email: str | None, username:
                                    "set of this tenant", customer_set_code[:50])
         customer_set_id = found_set
     found = await core.store.find_login(customer_set_id, login_key(identifier))
-    account = found[0] if found and found[1] is not None and found[0].is_active and found[0].email else None
+    account = found[0] if found and found[0].is_active and found[0].email else None
+    if account is not None and found is not None and found[1] is None and not await ways_in.count(core, account):
+        account = None  # no login at all (an account an administrator added): nothing to reset
 
     tenant, now, code = caller.tenant, core.clock.now(), new_hex(CODE_BYTES)
     values = _reset_values(tenant, account, code)
