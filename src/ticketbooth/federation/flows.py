@@ -32,8 +32,6 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from ticketbooth.accounts.persistence import AccountsPersistence
 from ticketbooth.audit import service as audit
-from ticketbooth.b2b import login as b2b_login
-from ticketbooth.b2b.login import is_b2b_user
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core, federation_persistence
 from ticketbooth.domain.errors import (
@@ -69,7 +67,6 @@ from ticketbooth.federation.sealing import open_verifier, seal_verifier
 from ticketbooth.infra.mail import SealError
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.login import challenges, limits
-from ticketbooth.tickets import service as tickets
 from ticketbooth.tickets.service import LoginProof
 
 log = logging.getLogger("ticketbooth.federation")
@@ -389,30 +386,12 @@ async def exchange(core: Core, caller: Caller, code: str | None, *, fingerprint:
     if gate is None or account is None or not gate.is_active or (
             gate.locked_by_admin and gate.is_locked and (gate.lock_expires_at is None or gate.lock_expires_at > now)):
         raise _refused()
-    unlock = gate.is_locked and not gate.locked_by_admin
-    async with core.store.transaction() as tx:
-        await tx.record_code_login(account.id, now, two_factor=False, unlock=unlock)
-        if unlock:
-            await audit.record(core, audit.Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
-                               detail={"by": "federated-login"}, store=tx)
-        await audit.record(core, audit.Event.IDENTITY_USED, caller=caller, account_id=account.id,
-                           detail={"identityId": grant.identity_id, "mfa": grant.provider_mfa}, store=tx)
-    account = await core.store.get_account(grant.account_id) or account
-    scope = None
-    if is_b2b_user(account):  # a B2B user's first account by priority (a federated login names none)
-        scope = await b2b_login.scope_for_login(core, account, None)
-        if scope is None:
-            raise _refused()
-    access_ttl, refresh_ttl = tickets.lifetimes_for(caller, False, None)
-    previous_anonymous = grant.previous_anonymous or (
-        previous.user_id if previous is not None and previous.is_anonymous else None)
-    if not grant.provider_mfa:
-        pending = await challenges.begin_two_factor(
-            core, caller, account, fingerprint=fingerprint, region=region, previous_anonymous=previous_anonymous,
-            access_ttl=access_ttl, refresh_ttl=refresh_ttl, b2b_account_id=scope.account.id if scope else None)
-        if pending is not None:
-            return pending
-    return await tickets.open_family(
-        core, core.store, caller, user_id=account.user_id, account=account, previous_anonymous=previous_anonymous,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl,
-        proof=FEDERATED_PROOF_MFA if grant.provider_mfa else federated_proof(caller), b2b=scope)
+    # a provider's sign-in is one factor, as a password: the site's 2FA applies unless the provider says mfa
+    return await challenges.finish_login(
+        core, caller, account, gate, now, used=(audit.Event.IDENTITY_USED, {
+            "identityId": grant.identity_id, "mfa": grant.provider_mfa}), unlocked_by="federated-login",
+        proof=FEDERATED_PROOF_MFA if grant.provider_mfa else federated_proof(caller), two_factor=False,
+        refused=_refused, fingerprint=fingerprint, region=region, remember_devices=False,
+        second_factor=not grant.provider_mfa,
+        previous_anonymous=grant.previous_anonymous or (
+            previous.user_id if previous is not None and previous.is_anonymous else None))

@@ -34,7 +34,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from ticketbooth.audit import service as audit
@@ -76,7 +77,7 @@ from ticketbooth.login.rules import (
     two_factor_reasons,
 )
 from ticketbooth.mail import service as mail
-from ticketbooth.tickets.service import CODE_PROOF, TWO_FACTOR_PROOF, lifetimes_for, open_family
+from ticketbooth.tickets.service import CODE_PROOF, TWO_FACTOR_PROOF, LoginProof, lifetimes_for, open_family
 
 PENDING_TOKEN_BYTES = 32
 MAX_IDENTIFIER = 320
@@ -433,24 +434,48 @@ async def login_with_otp(core: Core, caller: Caller, email: str | None, code: st
                            detail={"reason": "password-change-required"})
         raise PasswordChangeRequired("Password Change Required: the password must be changed (Change-Password) "
                                      "before logging in")
+    return await finish_login(
+        core, caller, account, gate, now, used=(Event.OTP_VERIFIED, None), unlocked_by="otp-login",
+        proof=CODE_PROOF, two_factor=False, refused=_bad_pending, fingerprint=fingerprint, region=region,
+        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None)
+
+
+async def finish_login(
+    core: Core, caller: Caller, account: Account, gate: LoginGate, now: datetime, *,
+    used: tuple[Event, dict[str, Any] | None], unlocked_by: str, proof: LoginProof, two_factor: bool,
+    refused: Callable[[], Exception], previous_anonymous: str | None, fingerprint: str | None = None,
+    region: str | None = None, remember_devices: bool = True, second_factor: bool = False,
+) -> IssuedTicket:
+    """The end of a login without a password (a mailed code, a passkey, a provider's sign-in), once the factor
+    is proven and the account found usable: in one transaction the login recorded, a lock it got through (one
+    reached by failed passwords) lifted and audited `unlocked_by`, and the factor's own audit entry `used`;
+    the fingerprint and region remembered as known devices; a B2B user's first account by priority (the login
+    names none; when none is usable, `refused()`); with `second_factor`, the site's 2FA asked as after a
+    password (a pending ticket); else the ticket of a new session with `proof`."""
     unlock = gate.is_locked
-    async with core.store.transaction() as tx:  # the unlock, its audit entry and its event together
-        await tx.record_code_login(account.id, now, two_factor=False, unlock=unlock)
+    async with core.store.transaction() as tx:  # the unlock, its audit entries and the login's record together
+        await tx.record_code_login(account.id, now, two_factor=two_factor, unlock=unlock)
         if unlock:
             await audit.record(core, Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
-                               detail={"by": "otp-login"}, store=tx)
-    await core.store.remember_devices(account.id, devices(core, account.id, fingerprint, region), now)
-    await audit.record(core, Event.OTP_VERIFIED, caller=caller, account_id=account.id)
+                               detail={"by": unlocked_by}, store=tx)
+        await audit.record(core, used[0], caller=caller, account_id=account.id, detail=used[1], store=tx)
+    if remember_devices:
+        await core.store.remember_devices(account.id, devices(core, account.id, fingerprint, region), now)
     full = await core.store.get_account(account.id)
-    assert full is not None
+    if full is None:
+        raise refused()
     scope = None
-    if is_b2b_user(full):  # a B2B user's first account by priority (a code login names none)
+    if is_b2b_user(full):
         scope = await b2b_login.scope_for_login(core, full, None)
         if scope is None:
-            raise _bad_pending()
+            raise refused()
     access_ttl, refresh_ttl = lifetimes_for(caller, False, None)
-    return await open_family(
-        core, core.store, caller, user_id=full.user_id, account=full,
-        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=CODE_PROOF, b2b=scope,
-    )
+    if second_factor:
+        pending = await begin_two_factor(
+            core, caller, full, fingerprint=fingerprint, region=region, previous_anonymous=previous_anonymous,
+            access_ttl=access_ttl, refresh_ttl=refresh_ttl, b2b_account_id=scope.account.id if scope else None)
+        if pending is not None:
+            return pending
+    return await open_family(core, core.store, caller, user_id=full.user_id, account=full,
+                             previous_anonymous=previous_anonymous, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+                             proof=proof, b2b=scope)

@@ -28,8 +28,6 @@ from typing import Any
 from ticketbooth.accounts.access import account_for, is_admin, owns
 from ticketbooth.audit import service as audit
 from ticketbooth.audit.service import Event
-from ticketbooth.b2b import login as b2b_login
-from ticketbooth.b2b.login import is_b2b_user
 from ticketbooth.caller import Caller
 from ticketbooth.core import Core
 from ticketbooth.domain.errors import (
@@ -49,7 +47,7 @@ from ticketbooth.login.rules import locked_by_failures
 from ticketbooth.passkeys import ceremony, rules
 from ticketbooth.passkeys.persistence import PasskeysPersistence
 from ticketbooth.passkeys.rules import Passkey, PasskeyChallenge, RelyingParty
-from ticketbooth.tickets.service import PASSKEY_PROOF, lifetimes_for, open_family
+from ticketbooth.tickets.service import PASSKEY_PROOF
 
 MAX_USERNAME = 320
 MAX_CHALLENGE_ID = 64
@@ -302,26 +300,8 @@ async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credenti
         await _refused(core, caller, account.id, "password-change-required", "sign-in")
         raise PasswordChangeRequired("Password Change Required: the password must be changed (Change-Password) "
                                      "before logging in")
-    unlock = gate.is_locked
-    async with core.store.transaction() as tx:  # the unlock, its audit entry and its event together
-        await tx.record_code_login(account.id, now, two_factor=True, unlock=unlock)
-        if unlock:
-            await audit.record(core, Event.ACCOUNT_UNLOCKED, caller=caller, account_id=account.id,
-                               detail={"by": "passkey-login"}, store=tx)
-        await audit.record(core, Event.PASSKEY_USED, caller=caller, account_id=account.id, store=tx,
-                           detail={"passkeyId": str(passkey.id)})
-    await core.store.remember_devices(account.id, challenges.devices(core, account.id, fingerprint, region), now)
-    full = await core.store.get_account(account.id)
-    if full is None:
-        raise _invalid()
-    scope = None
-    if is_b2b_user(full):  # a B2B user's first account by priority (a passkey names none), as a code login
-        scope = await b2b_login.scope_for_login(core, full, None)
-        if scope is None:
-            raise _invalid()
-    access_ttl, refresh_ttl = lifetimes_for(caller, False, None)
-    return await open_family(
-        core, core.store, caller, user_id=full.user_id, account=full,
-        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None,
-        access_ttl=access_ttl, refresh_ttl=refresh_ttl, proof=PASSKEY_PROOF, b2b=scope,
-    )
+    return await challenges.finish_login(
+        core, caller, account, gate, now, used=(Event.PASSKEY_USED, {"passkeyId": str(passkey.id)}),
+        unlocked_by="passkey-login", proof=PASSKEY_PROOF, two_factor=True, refused=_invalid,
+        fingerprint=fingerprint, region=region,
+        previous_anonymous=previous.user_id if previous and previous.is_anonymous else None)
