@@ -1,0 +1,89 @@
+"""Fixtures of the passkey browser tests (Chromium with DevTools virtual authenticators, see support.py).
+
+- `stack` (one per backend for the module: SQLite and, when TICKETBOOTH_TEST_POSTGRES_URL is set,
+  PostgreSQL): a seeded `ticketbooth serve` whose site 200 has passkeys on (rp id "localhost", the
+  storefront's origin allowed), and the storefront's server (storefront.py) in front of it.
+- `browser`: one headless Chromium for the module (Debian's, flags as the console's browser tests).
+- `device()`: a new browser context with a page and a virtual authenticator; closed after the test.
+Without Chromium or Playwright the tests skip; TICKETBOOTH_TEST_BROWSER=required makes that a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import BACKENDS, SITE, STOREFRONT, TENANT, LiveServer, start_server, stop_server
+from tests.console.browser import CHROMIUM, CHROMIUM_FLAGS, need_browser
+from tests.live_support import own_database, prepare
+
+from .storefront import PhishingProxy, Storefront
+from .support import Device
+
+
+@dataclass
+class Stack:
+    server: LiveServer
+    storefront: Storefront
+    backend: str
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    need_browser()
+    workdir = tmp_path_factory.mktemp(f"passkeys-browser-{request.param}")
+    storefront = Storefront(*STOREFRONT, TENANT, SITE)  # bound first: its origin goes into the settings
+    try:
+        with own_database(request.param, workdir) as database_url:
+            prepare(database_url, workdir, {}, site=[
+                "passkeys.rp_id=localhost", f'passkeys.origins=["{storefront.origin}"]'])
+            server = start_server(database_url, workdir)
+            storefront.ticketbooth = server.base_url
+            try:
+                yield Stack(server, storefront, request.param)
+            finally:
+                stop_server(server)
+    finally:
+        storefront.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def device(browser: Any) -> Iterator[Callable[[], Device]]:
+    made: list[Device] = []
+
+    def make() -> Device:
+        made.append(Device(browser))
+        return made[-1]
+
+    yield make
+    for d in made:
+        d.close()
+
+
+@pytest.fixture
+def phishing(stack: Stack) -> Iterator[Callable[..., PhishingProxy]]:
+    made: list[PhishingProxy] = []
+
+    def make(host: str, rp_id: str | None = None) -> PhishingProxy:
+        made.append(PhishingProxy(stack.storefront, host, rp_id))
+        return made[-1]
+
+    yield make
+    for proxy in made:
+        proxy.close()

@@ -1,0 +1,260 @@
+"""Shopper passkeys in real Chromium: the storefront's test page (page/) calls navigator.credentials.create
+and .get with PublicKeyCredential.parse*OptionsFromJSON and posts credential.toJSON() to its server, which
+forwards to a live Ticketbooth with its app credential (storefront.py). A DevTools virtual authenticator
+is each device's passkey store (support.py).
+
+What it shows: a shopper signed in with a password registers a passkey; signs in with it without typing
+a name (discoverable credential), for a given email, and through the autofill (conditional mediation)
+form, each time getting a CustomerAuthTicket that works; a cloned authenticator (the credential exported
+and replayed with an older sign counter) is refused and audited; a phishing copy of the site at another
+origin, or a key used for another relying party id, is refused; one account holds two passkeys from two
+devices and either signs in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .conftest import Stack
+from .storefront import PhishingProxy
+from .support import (
+    Device,
+    b64url,
+    current_account,
+    events_of,
+    jwt_claims,
+    new_email,
+    no_secret_in_page,
+    register_account,
+    sign_in_options,
+)
+
+DeviceFactory = Callable[[], Device]
+PASSKEY_AMR = ["hwk", "user", "mfa"]
+
+
+def enrolled(stack: Stack, device: Device, label: str, name: str = "Laptop") -> tuple[str, int, str]:
+    """A new shopper signed in with a password on `device`, who added a passkey named `name` there, then
+    signed out: (email, account id, the passkey's credential id, base64url)."""
+    email = new_email(label)
+    account_id = register_account(stack.storefront, email)
+    device.open(stack.storefront.origin)
+    signed_in = device.password_sign_in(email)
+    assert signed_in["ok"] and signed_in["account"] == {"accountId": account_id, "emailAddress": email}, signed_in
+    added = device.add_passkey(name)
+    assert added["ok"], added
+    assert added["passkey"]["credentialId"] == added["credentialId"]
+    signed_out = device.act("signout")
+    assert signed_out == {"action": "signout", "ok": True, "me": None}
+    return email, account_id, str(added["credentialId"])
+
+
+def signed_in_as(stack: Stack, device: Device, outcome: dict[str, Any], email: str, account_id: int) -> dict[str, Any]:
+    """The page's outcome is a sign-in of `account_id`, its storefront session holds a ticket that works for
+    that account (GET accounts/current), the page shows who signed in and never saw a token. The ticket."""
+    assert outcome["ok"], outcome
+    assert outcome["account"] == {"accountId": account_id, "emailAddress": email}
+    assert outcome["me"] == {"id": account_id, "emailAddress": email}
+    ticket = stack.storefront.ticket(device.session_id())
+    assert ticket["customerAccount"]["id"] == account_id and ticket["requires2FA"] is False
+    r = current_account(stack.storefront, ticket)
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == account_id and r.json()["emailAddress"] == email
+    no_secret_in_page(device, ticket)
+    assert device.page.text_content("#status") == f"Signed in as {email}"
+    return ticket
+
+
+def refused(outcome: dict[str, Any]) -> None:
+    """The browser made an assertion, and Ticketbooth refused it as it refuses a wrong password."""
+    assert outcome["ok"] is False and outcome["status"] == 401, outcome
+    assert outcome["errorCode"] == "INVALID_CREDENTIALS", outcome
+
+
+def test_register_then_sign_in_without_a_name(stack: Stack, device: DeviceFactory) -> None:
+    laptop = device()
+    email, account_id, credential_id = enrolled(stack, laptop, "usernameless")
+    sf = stack.storefront
+
+    # What the registration asked of the authenticator: a discoverable credential, user verification, this rp.
+    [options_call] = [c for c in sf.calls("/passkeys/registrationoptions") if c.session == laptop.session_id()]
+    creation = options_call.answer["options"]
+    assert creation["rp"]["id"] == "localhost"
+    assert creation["authenticatorSelection"]["residentKey"] == "required"
+    assert creation["authenticatorSelection"]["userVerification"] == "required"
+    [stored] = laptop.credentials()
+    assert b64url(stored["credentialId"]) == credential_id
+    assert stored["rpId"] == "localhost" and stored["isResidentCredential"] is True
+
+    # The shopper's list of passkeys (through the page) holds it, under its name.
+    listed = laptop.act("passkey-list")
+    assert listed["ok"], listed
+    [passkey] = listed["passkeys"]
+    assert passkey["name"] == "Laptop" and passkey["credentialId"] == credential_id
+    assert laptop.page.locator("#passkeys li").all_inner_texts() == ["Laptop"]
+
+    # Signed out: the storefront's session has no ticket.
+    assert laptop.act("passkey-list")["status"] == 401
+
+    # Sign in with no name typed: the options name no credential (the authenticator offers what it holds).
+    outcome = laptop.act("passkey-signin")
+    assert outcome["mediation"] == "optional" and outcome["credentialId"] == credential_id
+    ticket = signed_in_as(stack, laptop, outcome, email, account_id)
+    options_call = [c for c in sf.calls("/authtickets/passkeys/options") if c.session == laptop.session_id()][-1]
+    assert options_call.body == {} and options_call.status == 200
+    request = options_call.answer["options"]
+    assert request.get("allowCredentials", []) == []
+    assert request["rpId"] == "localhost" and request["userVerification"] == "required"
+    assert jwt_claims(ticket)["amr"] == PASSKEY_AMR
+
+    # The authenticator's counter moved on with the use; the audit trail has the registration and the use.
+    assert laptop.credentials()[0]["signCount"] > stored["signCount"]
+    events = events_of(sf, account_id)
+    assert "passkey.registered" in events
+    assert events.index("passkey.used") > events.index("passkey.registered")
+
+
+def test_sign_in_for_a_given_email(stack: Stack, device: DeviceFactory) -> None:
+    laptop = device()
+    email, account_id, credential_id = enrolled(stack, laptop, "named")
+    laptop.page.fill("#username", email)
+    outcome = laptop.act("passkey-signin-username")
+    assert outcome["credentialId"] == credential_id
+    signed_in_as(stack, laptop, outcome, email, account_id)
+    options_call = [c for c in stack.storefront.calls("/authtickets/passkeys/options")
+                    if c.session == laptop.session_id()][-1]
+    assert options_call.body == {"username": email}
+    assert [c["id"] for c in options_call.answer["options"]["allowCredentials"]] == [credential_id]
+
+    # An email nobody has gets an answer of the same shape (no enumeration of shoppers).
+    known = sign_in_options(stack.storefront, email)
+    unknown = sign_in_options(stack.storefront, new_email("nobody"))
+    assert set(unknown) == set(known) and set(unknown["options"]) == set(known["options"])
+    assert len(unknown["options"]["allowCredentials"]) == len(known["options"]["allowCredentials"])
+
+
+def test_autofill_conditional_mediation(stack: Stack, device: DeviceFactory) -> None:
+    """The sign-in page loaded with ?autofill starts a conditional request at once (mediation "conditional",
+    the email field has autocomplete="username webauthn"). Chromium's virtual authenticator environment
+    answers it without any autofill choice being made (automatic presence simulation): no click, no typing."""
+    laptop = device()
+    email, account_id, credential_id = enrolled(stack, laptop, "autofill")
+    assert laptop.page.get_attribute("#username", "autocomplete") == "username webauthn"
+    laptop.open(stack.storefront.origin, "?autofill")
+    outcome = laptop.wait_outcome(1)
+    assert outcome["action"] == "autofill" and outcome["mediation"] == "conditional", outcome
+    assert outcome["credentialId"] == credential_id
+    signed_in_as(stack, laptop, outcome, email, account_id)
+    options_call = [c for c in stack.storefront.calls("/authtickets/passkeys/options")
+                    if c.session == laptop.session_id()][-1]
+    assert options_call.body == {} and options_call.answer["options"].get("allowCredentials", []) == []
+    assert laptop.page.evaluate("PublicKeyCredential.isConditionalMediationAvailable()") is True
+
+
+def test_cloned_authenticator_is_refused_and_audited(stack: Stack, device: DeviceFactory) -> None:
+    laptop = device()
+    email, account_id, credential_id = enrolled(stack, laptop, "cloned")
+    [exported] = laptop.credentials()  # the private key and the counter as they are now
+
+    # The original signs in once more: its counter grows past the exported copy's.
+    signed_in_as(stack, laptop, laptop.act("passkey-signin"), email, account_id)
+    assert laptop.credentials()[0]["signCount"] > exported["signCount"]
+    assert laptop.act("signout")["ok"]
+
+    # Control: the same key with a counter ahead of everything seen is accepted (the copy itself is sound).
+    ahead = device()
+    ahead.add_credential({**exported, "signCount": exported["signCount"] + 50})
+    ahead.open(stack.storefront.origin)
+    signed_in_as(stack, ahead, ahead.act("passkey-signin"), email, account_id)
+
+    # The clone: the exported copy, with its older counter, in another authenticator.
+    clone = device()
+    clone.add_credential(exported)
+    clone.open(stack.storefront.origin)
+    outcome = clone.act("passkey-signin")
+    assert outcome["credentialId"] == credential_id
+    refused(outcome)
+    assert clone.page.text_content("#status") == "Signed out"
+    assert stack.storefront.sessions[clone.session_id()].ticket is None
+    events = events_of(stack.storefront, account_id)
+    assert events[-1] == "passkey.refused", events
+    assert events.count("passkey.used") == 2  # the original's and the control's sign-ins, not the clone's
+
+
+def test_phishing_origin_is_refused(stack: Stack, device: DeviceFactory,
+                                    phishing: Callable[..., PhishingProxy]) -> None:
+    """A copy of the site on another port of localhost: the same rp id, so the browser lets the passkey sign,
+    but the origin in the signed client data is the copy's, which the site does not allow."""
+    laptop = device()
+    email, account_id, credential_id = enrolled(stack, laptop, "phished")
+    proxy = phishing("localhost")
+    laptop.open(proxy.origin)
+    outcome = laptop.act("passkey-signin")
+    assert outcome["credentialId"] == credential_id  # the authenticator did sign
+    refused(outcome)
+    assert stack.storefront.sessions[laptop.session_id()].ticket is None
+    assert events_of(stack.storefront, account_id)[-1] == "passkey.refused"
+
+    # The same device at the real origin signs in (the refusal was the origin's).
+    laptop.open(stack.storefront.origin)
+    signed_in_as(stack, laptop, laptop.act("passkey-signin"), email, account_id)
+
+
+def test_key_of_another_rp_id_is_refused(stack: Stack, device: DeviceFactory,
+                                         phishing: Callable[..., PhishingProxy]) -> None:
+    """The shopper's credential (same id, same private key) used for another relying party, evil.localhost:
+    the page there may only ask for its own rp id, so the assertion's rpIdHash is evil.localhost's."""
+    laptop = device()
+    _, account_id, credential_id = enrolled(stack, laptop, "otherrp")
+    [exported] = laptop.credentials()
+    proxy = phishing("evil.localhost", rp_id="evil.localhost")
+    elsewhere = device()
+    elsewhere.add_credential({**exported, "rpId": "evil.localhost", "signCount": exported["signCount"] + 50})
+    elsewhere.open(proxy.origin)
+    outcome = elsewhere.act("passkey-signin")
+    assert outcome["credentialId"] == credential_id
+    refused(outcome)
+    assert events_of(stack.storefront, account_id)[-1] == "passkey.refused"
+
+    # A passkey a browser made for evil.localhost itself is not one the site knows either.
+    made_there = device()
+    made_there.open(proxy.origin)
+    created = made_there.page.evaluate("""async () => {
+        const c = await navigator.credentials.create({publicKey: {
+            rp: {id: "evil.localhost", name: "evil"}, challenge: crypto.getRandomValues(new Uint8Array(32)),
+            user: {id: crypto.getRandomValues(new Uint8Array(16)), name: "x", displayName: "x"},
+            pubKeyCredParams: [{type: "public-key", alg: -7}],
+            authenticatorSelection: {residentKey: "required", userVerification: "required"}}});
+        return c.id; }""")
+    outcome = made_there.act("passkey-signin")
+    assert outcome["credentialId"] == created
+    refused(outcome)
+
+
+def test_two_passkeys_on_one_account(stack: Stack, device: DeviceFactory) -> None:
+    laptop, phone = device(), device()
+    email, account_id, laptop_id = enrolled(stack, laptop, "twokeys", "Laptop")
+    phone.open(stack.storefront.origin)
+    assert phone.password_sign_in(email)["ok"]
+    added = phone.add_passkey("Phone")
+    assert added["ok"], added
+    phone_id = str(added["credentialId"])
+    assert phone_id != laptop_id
+    # The second registration told the browser which credential the account already has.
+    [options_call] = [c for c in stack.storefront.calls("/passkeys/registrationoptions") if c.session == phone.session_id()]
+    assert [c["id"] for c in options_call.answer["options"].get("excludeCredentials", [])] == [laptop_id]
+
+    listed = phone.act("passkey-list")
+    assert sorted((p["name"], p["credentialId"]) for p in listed["passkeys"]) == sorted(
+        [("Laptop", laptop_id), ("Phone", phone_id)])
+    assert phone.act("signout")["ok"]
+
+    for each, credential_id in ((laptop, laptop_id), (phone, phone_id)):
+        each.open(stack.storefront.origin)
+        outcome = each.act("passkey-signin")
+        assert outcome["credentialId"] == credential_id
+        signed_in_as(stack, each, outcome, email, account_id)
+    allowed = sign_in_options(stack.storefront, email)["options"]["allowCredentials"]
+    assert sorted(c["id"] for c in allowed) == sorted([laptop_id, phone_id])
+    assert events_of(stack.storefront, account_id).count("passkey.registered") == 2
