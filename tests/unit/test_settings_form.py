@@ -18,6 +18,8 @@ def submitted(stored: dict[str, Any], model: Any = TenantSettings, **over: list[
                 out[f.path] = ["on"]
         elif f.kind == "choices":
             out[f.path] = list(f.value)
+        elif f.kind == "words":
+            out[f.path] = [" ".join(f.value)]
         else:
             out[f.path] = [f.shown(f.value)]
     for key, value in over.items():
@@ -118,3 +120,23 @@ def test_list_choices_and_unchecked_boxes() -> None:
 def test_the_version_tells_a_document_changed_meanwhile() -> None:
     assert version_of({"a": 1, "b": {"c": 2}}) == version_of({"b": {"c": 2}, "a": 1})
     assert version_of({}) != version_of({"mail": {"from_name": "Shop"}})
+
+
+def test_a_list_of_words_is_one_input_separated_by_spaces() -> None:
+    """passkeys.origins: typed with spaces or commas, stored as a list, checked by the model."""
+    form, changes = read_form(SiteSettings, {}, submitted(
+        {}, SiteSettings, passkeys__rp_id=["example.com"],
+        passkeys__origins=["https://shop.example.com,  https://www.example.com"]))
+    assert not form.errors and changes is not None
+    assert changes["passkeys.origins"] == ["https://shop.example.com", "https://www.example.com"]
+    document, changed = apply_changes(SiteSettings, {}, changes)
+    assert changed == ["passkeys.origins", "passkeys.rp_id"]
+    assert document["passkeys"] == {"rp_id": "example.com",
+                                    "origins": ["https://shop.example.com", "https://www.example.com"]}
+    fields = {f.path: f for f in form_fields(SiteSettings, document)}
+    assert fields["passkeys.origins"].kind == "words"
+    assert fields["passkeys.origins"].shown(fields["passkeys.origins"].value) == \
+        "https://shop.example.com, https://www.example.com"
+    form, changes = read_form(SiteSettings, {}, submitted(
+        {}, SiteSettings, passkeys__rp_id=["example.com"], passkeys__origins=["https://evil.example"]))
+    assert changes is None and "not on the relying party id" in form.errors["passkeys"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-Kind = Literal["int", "float", "bool", "text", "choice", "choices", "off"]
+Kind = Literal["int", "float", "bool", "text", "choice", "choices", "off", "words"]
 MISSING: Any = object()
 """A change to a path: back to its default (taken out of the stored document)."""
 SWITCH_ON: Any = object()
@@ -54,7 +55,7 @@ class SettingField:
         """A value as the form shows it."""
         if value is None:
             return "" if self.kind != "off" else "off"
-        if self.kind == "choices":
+        if self.kind in ("choices", "words"):
             return ", ".join(value) if value else "(none)"
         if self.kind in ("bool", "off"):
             return "yes" if value else "no"
@@ -133,6 +134,8 @@ def _kind_of(annotation: Any) -> tuple[Kind, tuple[str, ...]]:
         (item,) = typing.get_args(annotation)
         if typing.get_origin(item) is Literal:
             return "choices", tuple(str(a) for a in typing.get_args(item))
+        if item is str:  # a list of words without spaces (passkeys.origins): one input, separated by spaces
+            return "words", ()
     raise TypeError(f"no form input for a setting of type {annotation!r}")
 
 
@@ -188,10 +191,17 @@ def read_form(model: type[BaseModel], stored: Mapping[str, Any],
     off = {f.path for f in fields if f.kind == "off" and form.get(f.path)}
     for f in fields:
         given = list(form.get(f.path, ()))
+        if f.path not in form and f.kind in ("int", "float", "text", "choice", "words"):
+            # an input the form did not post at all (a browser posts every input, empty or not: a form
+            # made before the field existed) keeps its value
+            submitted[f.path] = f.value
+            continue
         if f.kind in ("bool", "off"):
             raw: Any = bool(given)
         elif f.kind == "choices":
             raw = [v for v in given if v]
+        elif f.kind == "words":
+            raw = [word for v in given for word in re.split(r"[\s,]+", v) if word]
         else:
             raw = given[0].strip() if given else ""
         submitted[f.path] = raw

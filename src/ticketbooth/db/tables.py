@@ -779,3 +779,76 @@ staff_sessions = Table(
     Index(None, "staff_id"),
     sqlite_autoincrement=True,
 )
+
+
+# -- passkeys (migration 0010_passkeys, issue 19) ------------------------------------------------------
+# A shopper's passkey (WebAuthn credential): the public key as COSE bytes (no secret is kept: a passkey's
+# private key never leaves the authenticator), the sign counter, the backup flags read at registration and
+# at each use, and the relying party (the site's rp_id) it was made for. A credential id is unique in a
+# customer set (the accounts a sign-in searches), not across sets: whoever copies a credential id into
+# another tenant's registration blocks no one else.
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("customer_set_id", Integer, nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("credential_id", String(1400), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("aaguid", String(36), nullable=False),
+    Column("transports", JSON, nullable=False),
+    Column("backup_eligible", Boolean, nullable=False),
+    Column("backed_up", Boolean, nullable=False),
+    Column("rp_id", String(253), nullable=False),
+    _ts("created_at"),
+    _ts("last_used_at", nullable=True),
+    UniqueConstraint("customer_set_id", "credential_id"),
+    sqlite_autoincrement=True,
+)
+
+# One WebAuthn ceremony waiting for the browser's answer: the challenge it sent, for whom (a shopper's
+# registration: the account; a sign-in: the account a username named, or none; staff: the staff member)
+# and where (tenant, site, application). Single use (`used_at` set by the one conditional UPDATE that
+# wins), short-lived (`expires_at`); a challenge is not a secret (the browser sees it) but never leaves
+# this table otherwise (not in logs, audit entries or events).
+passkey_challenges = Table(
+    "passkey_challenges",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("purpose", String(20), nullable=False),
+    Column("tenant_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=True),
+    Column("application_id", Integer, nullable=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("staff_id", BigInteger, ForeignKey("staff.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("challenge", LargeBinary, nullable=False),
+    Column("rp_id", String(253), nullable=False),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("used_at", nullable=True),
+    Index(None, "expires_at"),
+)
+
+# A staff member's passkey for the console (staff/ and console/, issue 19): as `passkeys`, per staff
+# member; a credential id is unique in the installation (staff emails are).
+staff_passkeys = Table(
+    "staff_passkeys",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("staff_id", BigInteger, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("aaguid", String(36), nullable=False),
+    Column("transports", JSON, nullable=False),
+    Column("backup_eligible", Boolean, nullable=False),
+    Column("backed_up", Boolean, nullable=False),
+    Column("rp_id", String(253), nullable=False),
+    _ts("created_at"),
+    _ts("last_used_at", nullable=True),
+    sqlite_autoincrement=True,
+)

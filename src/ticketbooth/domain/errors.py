@@ -87,3 +87,14 @@ class TooManyRequests(TicketboothError):
 
 class InvalidOtp(TicketboothError):
     """A wrong, expired or used-up 2FA or one-time-passcode code (or its pending ticket)."""
+
+
+class PasskeyRefused(InvalidParameter):
+    """A WebAuthn answer (a passkey's registration or assertion) failed a check of the ceremony: wrong
+    origin, relying party, challenge or type, no user verification, a bad signature, a sign counter that
+    did not grow, or malformed data. `reason` is a short fixed word for the audit trail (never the data);
+    a sign-in turns it into `InvalidCredentials`, like a wrong password."""
+
+    def __init__(self, reason: str, message: str = "The passkey's answer was refused") -> None:
+        super().__init__("credential", message)
+        self.reason = reason

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal, get_args
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -111,6 +111,52 @@ TwoFactorTrigger = Literal["always", "new-device", "region-change"]
 TWO_FACTOR_TRIGGERS: tuple[TwoFactorTrigger, ...] = get_args(TwoFactorTrigger)
 
 
+_PASSKEY_ORIGIN = re.compile(r"^(https://[a-z0-9.-]{1,253}|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?$")
+_RP_ID = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+class PasskeySettings(BaseModel):
+    """Passkeys (WebAuthn) at a site: the relying party its shoppers' passkeys are made for and the
+    storefront origins the browser ceremony may come from."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    rp_id: str = Field(default="", max_length=253)
+    """The relying party id: the storefront's domain (e.g. shop.example.com, or a parent domain of it such
+    as example.com). A passkey works only for the id it was made for: changing it strands the shoppers'
+    passkeys. Empty (the default): passkeys are off at this site."""
+    rp_name: str = Field(default="", max_length=100, pattern=r"^[^\r\n]*$")
+    """The name the browser shows when a shopper adds a passkey. Empty: the site's name."""
+    origins: list[str] = Field(default_factory=list, max_length=20)
+    """The exact origins (scheme://host[:port]) of the storefront pages that call the browser's passkey
+    API, e.g. https://shop.example.com. Each host must be the relying party id or under it; https, or
+    http for localhost only."""
+    fresh_login_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    """Adding a passkey needs a sign-in (password, code or passkey) within this many minutes."""
+    challenge_seconds: int = Field(default=300, ge=30, le=3600)
+    """How long the browser has to answer a passkey ceremony (registration or sign-in)."""
+
+    @model_validator(mode="after")
+    def _origins_under_the_rp_id(self) -> PasskeySettings:
+        if not self.rp_id:
+            return self
+        if not _RP_ID.match(self.rp_id):
+            raise ValueError("rp_id must be a lower-case domain name, without scheme or port")
+        if not self.origins:
+            raise ValueError("origins must name at least one storefront origin when rp_id is set")
+        for origin in self.origins:
+            if not _PASSKEY_ORIGIN.match(origin):
+                raise ValueError(f"origin {origin!r} must be https://host[:port] (http only for localhost)")
+            host = urlsplit(origin).hostname or ""
+            if host != self.rp_id and not host.endswith("." + self.rp_id):
+                raise ValueError(f"origin {origin!r} is not on the relying party id {self.rp_id!r}")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.rp_id)
+
+
 class SiteSettings(BaseModel):
     """What a storefront (site) switches on for its shoppers. Stored in `sites.settings`."""
 
@@ -124,6 +170,9 @@ class SiteSettings(BaseModel):
     """Log in with an emailed one-time passcode instead of a password (/otp/request, /otp/auth). On by
     default: it is what lets the owner of an account locked by failed passwords in. Refused all the same
     at a site whose `two_factor` holds "always": a mailed code alone is one factor."""
+
+    passkeys: PasskeySettings = Field(default_factory=PasskeySettings)
+    """Passkeys (WebAuthn) for this site's shoppers: off until `rp_id` is set."""
 
     def otp_allowed(self) -> bool:
         return self.otp_login and "always" not in self.two_factor
