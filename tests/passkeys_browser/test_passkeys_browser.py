@@ -178,7 +178,7 @@ def test_cloned_authenticator_is_refused_and_audited(stack: Stack, device: Devic
     assert clone.page.text_content("#status") == "Signed out"
     assert stack.storefront.sessions[clone.session_id()].ticket is None
     events = events_of(stack.storefront, account_id)
-    assert events[-1] == "passkey.refused", events
+    assert events.count("passkey.refused") == 1, events
     assert events.count("passkey.used") == 2  # the original's and the control's sign-ins, not the clone's
 
 
@@ -194,7 +194,7 @@ def test_phishing_origin_is_refused(stack: Stack, device: DeviceFactory,
     assert outcome["credentialId"] == credential_id  # the authenticator did sign
     refused(outcome)
     assert stack.storefront.sessions[laptop.session_id()].ticket is None
-    assert events_of(stack.storefront, account_id)[-1] == "passkey.refused"
+    assert events_of(stack.storefront, account_id).count("passkey.refused") == 1
 
     # The same device at the real origin signs in (the refusal was the origin's).
     laptop.open(stack.storefront.origin)
@@ -215,7 +215,7 @@ def test_key_of_another_rp_id_is_refused(stack: Stack, device: DeviceFactory,
     outcome = elsewhere.act("passkey-signin")
     assert outcome["credentialId"] == credential_id
     refused(outcome)
-    assert events_of(stack.storefront, account_id)[-1] == "passkey.refused"
+    assert events_of(stack.storefront, account_id).count("passkey.refused") == 1
 
     # A passkey a browser made for evil.localhost itself is not one the site knows either.
     made_there = device()
