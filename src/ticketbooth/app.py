@@ -42,6 +42,7 @@ from ticketbooth.kibo.graphql import endpoint as graphql
 from ticketbooth.kibo.middleware import KiboTolerance
 from ticketbooth.login.routes import logins, password_reset
 from ticketbooth.mail.service import MailSender, transport_for
+from ticketbooth.passkeys.routes import rest as passkeys
 from ticketbooth.purchase_orders import routes as purchase_orders
 from ticketbooth.sessions import routes as sessions
 from ticketbooth.tickets.routes import authtickets, wellknown
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # last: its /accounts/{accountId} routes must not shadow the named /accounts/... routes.
     modules = (health, wellknown, platform, sessions, authtickets, logins, password_reset, account_parts,
                customer_definitions, audit_log, purchase_orders, event_log, webhooks, b2b_roles, b2b_hierarchy,
-               b2b_admin, b2b_attributes, b2b_users, b2b_accounts, accounts)
+               b2b_admin, b2b_attributes, b2b_users, b2b_accounts, passkeys, accounts)
     # the web console (console/): its pages after the API's, its assets served by Ticketbooth itself
     console = (console_auth, console_customers, console_ops)
     routers = [authtickets.hot_router, accounts.hot_router, graphql.router, *(module.router for module in modules),

@@ -91,6 +91,12 @@ class Event(StrEnum):
     B2B_STATUS_CHANGED = "b2b.status-changed"
     B2B_SALES_REPS_CHANGED = "b2b.sales-reps-changed"
     B2B_UPGRADED = "b2b.upgraded"
+    # Passkeys (passkeys/service.py): detail holds the passkey's id and fixed words, never a key or challenge
+    PASSKEY_REGISTERED = "passkey.registered"
+    PASSKEY_RENAMED = "passkey.renamed"
+    PASSKEY_REMOVED = "passkey.removed"
+    PASSKEY_USED = "passkey.used"
+    PASSKEY_REFUSED = "passkey.refused"
 
 
 COUNTED_IN_METRICS = frozenset({
@@ -133,6 +139,8 @@ PUBLISHED: dict[Event, tuple[str, tuple[str, ...]]] = {
     Event.B2B_ROLE_TAKEN: (topics.B2B_ROLE_TAKEN, ("roleId",)),
     Event.B2B_SALES_REPS_CHANGED: (topics.B2B_SALES_REPS_CHANGED, ()),
     Event.B2B_UPGRADED: (topics.B2B_UPGRADED, ()),
+    Event.PASSKEY_REGISTERED: (topics.PASSKEY_ADDED, ("passkeyId",)),
+    Event.PASSKEY_REMOVED: (topics.PASSKEY_REMOVED, ("passkeyId",)),
 }
 """The audit events that publish an event of the log, about their account (`entityId`), and the keys of
 their `detail` (ids) that go into its extendedProperties. The others publish theirs where they happen

@@ -51,6 +51,7 @@ from ticketbooth.login.store.challenges import ChallengeStore
 from ticketbooth.login.store.logins import LoginStore
 from ticketbooth.login.store.reset_codes import CodeStore
 from ticketbooth.mail.store import OutboxStore
+from ticketbooth.passkeys.store import PasskeyStore
 from ticketbooth.purchase_orders.store import PurchaseOrderStore
 from ticketbooth.sessions.store import SessionStore
 from ticketbooth.staff.store import StaffStore
@@ -72,7 +73,7 @@ _TICKET_BY_REFRESH = _TICKET_AND_FAMILY.where(t.tickets.c.refresh_hash == bindpa
 class Store(AccountStore, PartsStore, CardStore, PurchaseOrderStore, LoginStore, OutboxStore, CodeStore, AuditStore,
             SessionStore, ChallengeStore, SettingsStore, OperatorStore, HealthStore, RetentionStore, EventStore,
             B2BAccountStore, B2BUserStore, RoleStore, HierarchyStore, B2BAdminStore, StaffStore, WebhookStore,
-            StoreBase):
+            PasskeyStore, StoreBase):
     """Every stored record, one class: its parts live in the modules named by its bases."""
 
     # -- server secrets -----------------------------------------------------------------------

@@ -123,6 +123,12 @@ B2B_UPGRADED = _topic("b2baccount.upgraded", (
     "A B2C account became a B2B account; its shopper's login became the account's Admin."))
 
 
+# -- passkeys (passkeys/; entityId: the account id) -------------------------------------------------------------
+PASSKEY_ADDED = _topic("customeraccount.passkeyadded", "A passkey was added to an account; extended: passkeyId.")
+PASSKEY_REMOVED = _topic("customeraccount.passkeyremoved", (
+    "A passkey was removed from an account (by its shopper or an administrator); extended: passkeyId."))
+
+
 _ID_KEY = re.compile(r"[a-z][A-Za-z]*(Id|FQN)")
 _ID_VALUE = re.compile(r"[A-Za-z0-9_.:~@-]{1,255}")
 MAX_EXTENDED = 8

@@ -37,6 +37,10 @@ from webauthn.helpers.structs import (
 )
 
 from ticketbooth.domain.errors import PasskeyRefused
+from ticketbooth.passkeys.rules import RelyingParty
+
+__all__ = ["RelyingParty", "authentication_options", "read_assertion", "registration_options",
+           "verify_authentication", "verify_registration"]
 
 CHALLENGE_BYTES = 32
 MAX_CREDENTIAL_JSON = 64 * 1024
@@ -49,16 +53,6 @@ USER_VERIFICATION = "user-verification"
 SIGNATURE = "signature"
 COUNTER = "counter"             # the sign counter did not grow: a cloned authenticator
 USER_HANDLE = "user-handle"     # the assertion names another user than the credential's
-
-
-@dataclass(frozen=True, slots=True)
-class RelyingParty:
-    """Who the passkeys are for: the relying party id (a domain), its display name, and the exact
-    origins the browser's ceremony may come from."""
-
-    rp_id: str
-    rp_name: str
-    origins: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,9 @@ TWO_FACTOR_PROOF = LoginProof(("pwd", "otp", "mfa"), TWO_FACTOR_TRIGGERS)
 CODE_PROOF = LoginProof(("otp",), ("new-device", "region-change"))
 """A one-time passcode alone: the mailbox, which is what a new device or region is asked to prove; one
 factor, so not what a site that always asks two wants (where OTP login is refused)."""
+PASSKEY_PROOF = LoginProof(("hwk", "user", "mfa"), TWO_FACTOR_TRIGGERS)
+"""A passkey (passkeys/): a device-bound key with the user verified on it, phishing resistant: two
+factors, whatever a site asks."""
 
 
 def meets_site_rule(caller: Caller, account_id: int | None, two_factor_met: str | list[Any] | None) -> bool:

@@ -1,0 +1,2 @@
+"""The passkey routes (REST) and what they share with the GraphQL twins (passkeys/graphql.py): bodies and
+answers in Kibo's style."""
