@@ -29,6 +29,7 @@ class Stack:
     server: LiveServer
     storefront: Storefront
     backend: str
+    database_url: str
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -43,7 +44,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             server = start_server(database_url, workdir)
             storefront.ticketbooth = server.base_url
             try:
-                yield Stack(server, storefront, request.param)
+                yield Stack(server, storefront, request.param, database_url)
             finally:
                 stop_server(server)
     finally:

@@ -5,17 +5,21 @@ calls to Ticketbooth (as the storefront app, or as an administrator app for the 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import jwt
+from sqlalchemy import select
 
 from tests.conftest import ADMIN, PASSWORD, SITE, TENANT
-from tests.live_support import new_address
+from tests.live_support import new_address, query
+from ticketbooth.db import tables as t
 
 from .storefront import COOKIE, CUSTOMER, Storefront
 
@@ -144,6 +148,18 @@ def audit_events(storefront: Storefront, account_id: int) -> list[dict[str, Any]
 def events_of(storefront: Storefront, account_id: int) -> list[str]:
     """The account's audit event names, oldest first."""
     return [str(e["eventType"]) for e in reversed(audit_events(storefront, account_id))]
+
+
+def refusal_reasons(database_url: str, account_id: int) -> list[str]:
+    """The reasons of the account's `passkey.refused` audit entries, oldest first, read from the database
+    (the audit API describes an entry, not its detail). In a thread of its own: Playwright's sync API
+    keeps an event loop running in this one."""
+    statement = (select(t.audit_entries.c.detail).where(t.audit_entries.c.account_id == account_id,
+                                                        t.audit_entries.c.event == "passkey.refused")
+                 .order_by(t.audit_entries.c.at, t.audit_entries.c.id))
+    with ThreadPoolExecutor(1) as pool:
+        rows = pool.submit(asyncio.run, query(database_url, statement)).result()
+    return [str(detail["reason"]) for (detail,) in rows]
 
 
 def jwt_claims(ticket: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from .support import (
     jwt_claims,
     new_email,
     no_secret_in_page,
+    refusal_reasons,
     register_account,
     sign_in_options,
 )
@@ -87,13 +88,6 @@ def test_register_then_sign_in_without_a_name(stack: Stack, device: DeviceFactor
     assert b64url(stored["credentialId"]) == credential_id
     assert stored["rpId"] == "localhost" and stored["isResidentCredential"] is True
 
-    # The shopper's list of passkeys (through the page) holds it, under its name.
-    listed = laptop.act("passkey-list")
-    assert listed["ok"], listed
-    [passkey] = listed["passkeys"]
-    assert passkey["name"] == "Laptop" and passkey["credentialId"] == credential_id
-    assert laptop.page.locator("#passkeys li").all_inner_texts() == ["Laptop"]
-
     # Signed out: the storefront's session has no ticket.
     assert laptop.act("passkey-list")["status"] == 401
 
@@ -107,6 +101,14 @@ def test_register_then_sign_in_without_a_name(stack: Stack, device: DeviceFactor
     assert request.get("allowCredentials", []) == []
     assert request["rpId"] == "localhost" and request["userVerification"] == "required"
     assert jwt_claims(ticket)["amr"] == PASSKEY_AMR
+
+    # The shopper's list of passkeys (through the page) holds it, under its name.
+    listed = laptop.act("passkey-list")
+    assert listed["ok"], listed
+    [passkey] = listed["passkeys"]
+    assert passkey["name"] == "Laptop" and passkey["credentialId"] == credential_id
+    assert passkey["lastUsedOn"] is not None and passkey["backupEligible"] is False
+    assert laptop.page.locator("#passkeys li").all_inner_texts() == ["Laptop"]
 
     # The authenticator's counter moved on with the use; the audit trail has the registration and the use.
     assert laptop.credentials()[0]["signCount"] > stored["signCount"]
@@ -125,13 +127,26 @@ def test_sign_in_for_a_given_email(stack: Stack, device: DeviceFactory) -> None:
     options_call = [c for c in stack.storefront.calls("/authtickets/passkeys/options")
                     if c.session == laptop.session_id()][-1]
     assert options_call.body == {"username": email}
-    assert [c["id"] for c in options_call.answer["options"]["allowCredentials"]] == [credential_id]
-
-    # An email nobody has gets an answer of the same shape (no enumeration of shoppers).
+    # Ticketbooth names no credential even for a known email (every passkey is discoverable): the options
+    # of an email nobody has look the same, so they tell nobody who has an account.
+    assert options_call.answer["options"].get("allowCredentials", []) == []
     known = sign_in_options(stack.storefront, email)
     unknown = sign_in_options(stack.storefront, new_email("nobody"))
-    assert set(unknown) == set(known) and set(unknown["options"]) == set(known["options"])
-    assert len(unknown["options"]["allowCredentials"]) == len(known["options"]["allowCredentials"])
+    assert set(unknown) == set(known) and unknown["options"].keys() == known["options"].keys()
+    assert {k: v for k, v in unknown["options"].items() if k != "challenge"} == {
+        k: v for k, v in known["options"].items() if k != "challenge"}
+    assert laptop.act("signout")["ok"]
+
+    # The sign-in is for that email's account only: another shopper's email typed on this device, whose
+    # authenticator answers with this account's passkey, is refused.
+    other_email = new_email("namedother")
+    other_id = register_account(stack.storefront, other_email)
+    laptop.page.fill("#username", other_email)
+    outcome = laptop.act("passkey-signin-username")
+    assert outcome["credentialId"] == credential_id
+    refused(outcome)
+    assert refusal_reasons(stack.database_url, account_id) == ["other-user"]
+    assert refusal_reasons(stack.database_url, other_id) == []
 
 
 def test_autofill_conditional_mediation(stack: Stack, device: DeviceFactory) -> None:
@@ -179,6 +194,7 @@ def test_cloned_authenticator_is_refused_and_audited(stack: Stack, device: Devic
     assert stack.storefront.sessions[clone.session_id()].ticket is None
     events = events_of(stack.storefront, account_id)
     assert events.count("passkey.refused") == 1, events
+    assert refusal_reasons(stack.database_url, account_id) == ["counter"]
     assert events.count("passkey.used") == 2  # the original's and the control's sign-ins, not the clone's
 
 
@@ -195,6 +211,7 @@ def test_phishing_origin_is_refused(stack: Stack, device: DeviceFactory,
     refused(outcome)
     assert stack.storefront.sessions[laptop.session_id()].ticket is None
     assert events_of(stack.storefront, account_id).count("passkey.refused") == 1
+    assert refusal_reasons(stack.database_url, account_id) == ["ceremony"]
 
     # The same device at the real origin signs in (the refusal was the origin's).
     laptop.open(stack.storefront.origin)
@@ -216,6 +233,7 @@ def test_key_of_another_rp_id_is_refused(stack: Stack, device: DeviceFactory,
     assert outcome["credentialId"] == credential_id
     refused(outcome)
     assert events_of(stack.storefront, account_id).count("passkey.refused") == 1
+    assert refusal_reasons(stack.database_url, account_id) == ["ceremony"]
 
     # A passkey a browser made for evil.localhost itself is not one the site knows either.
     made_there = device()
@@ -255,6 +273,10 @@ def test_two_passkeys_on_one_account(stack: Stack, device: DeviceFactory) -> Non
         outcome = each.act("passkey-signin")
         assert outcome["credentialId"] == credential_id
         signed_in_as(stack, each, outcome, email, account_id)
-    allowed = sign_in_options(stack.storefront, email)["options"]["allowCredentials"]
-    assert sorted(c["id"] for c in allowed) == sorted([laptop_id, phone_id])
+    # Signed in for the email, the phone's passkey answers as well.
+    assert phone.act("signout")["ok"]
+    phone.page.fill("#username", email)
+    outcome = phone.act("passkey-signin-username")
+    assert outcome["credentialId"] == phone_id
+    signed_in_as(stack, phone, outcome, email, account_id)
     assert events_of(stack.storefront, account_id).count("passkey.registered") == 2

@@ -46,11 +46,12 @@ function failure(action, e) {
   return { action, ok: false, error: e && e.name, message: String(e && e.message) };
 }
 
-async function run(action, body) {
+// `seen`: what the action learnt before it failed (e.g. which credential the browser signed with).
+async function run(action, body, seen = {}) {
   try {
     finish({ action, ok: true, ...(await body()) });
   } catch (e) {
-    finish(failure(action, e));
+    finish({ ...seen, ...failure(action, e) });
   }
 }
 
@@ -113,7 +114,7 @@ async function listPasskeys() {
 
 // A passkey sign-in: options from the server (with the email typed, when `withUsername`), the browser's
 // ceremony, then the assertion to the server. mediation "conditional" is the autofill form.
-async function passkeySignIn(action, withUsername, mediation) {
+async function passkeySignIn(action, withUsername, mediation, seen) {
   const request = withUsername ? { username: document.getElementById("username").value } : {};
   const { challengeId, options } = await call("POST", "/storefront/signin/options", request);
   const get = { publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) };
@@ -124,6 +125,8 @@ async function passkeySignIn(action, withUsername, mediation) {
   }
   const credential = await navigator.credentials.get(get);
   autofill = null;
+  seen.credentialId = credential.id;
+  seen.mediation = mediation || "optional";
   const account = await call("POST", "/storefront/signin", { challengeId, credential: credential.toJSON() });
   return { action, mediation: mediation || "optional", credentialId: credential.id, account, me: await showWho() };
 }
@@ -131,7 +134,8 @@ async function passkeySignIn(action, withUsername, mediation) {
 async function modalSignIn(withUsername) {
   cancelAutofill();
   const action = withUsername ? "passkey-username" : "passkey";
-  await run(action, () => passkeySignIn(action, withUsername, null));
+  const seen = {};
+  await run(action, () => passkeySignIn(action, withUsername, null, seen), seen);
 }
 
 async function startAutofill() {
@@ -139,7 +143,8 @@ async function startAutofill() {
     finish({ action: "autofill", ok: false, error: "NotSupported", message: "no conditional mediation" });
     return;
   }
-  await run("autofill", () => passkeySignIn("autofill", false, "conditional"));
+  const seen = {};
+  await run("autofill", () => passkeySignIn("autofill", false, "conditional", seen), seen);
 }
 
 async function signOut() {
