@@ -11,6 +11,7 @@ Without Chromium or Playwright the tests skip; TICKETBOOTH_TEST_BROWSER=required
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +38,13 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     need_browser()
     workdir = tmp_path_factory.mktemp(f"passkeys-browser-{request.param}")
     storefront = Storefront(*STOREFRONT, TENANT, SITE)  # bound first: its origin goes into the settings
+    database = own_database(request.param, workdir)
+    # PostgreSQL's database is made and dropped with asyncio.run: in a thread of its own, as the module's
+    # browser (Playwright's sync API) may already keep an event loop running in this one.
+    pool = ThreadPoolExecutor(1)
     try:
-        with own_database(request.param, workdir) as database_url:
+        database_url = pool.submit(database.__enter__).result()
+        try:
             prepare(database_url, workdir, {}, site=[
                 "passkeys.rp_id=localhost", f'passkeys.origins=["{storefront.origin}"]'])
             server = start_server(database_url, workdir)
@@ -47,7 +53,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 yield Stack(server, storefront, request.param, database_url)
             finally:
                 stop_server(server)
+        finally:
+            pool.submit(database.__exit__, None, None, None).result()
     finally:
+        pool.shutdown()
         storefront.close()
 
 

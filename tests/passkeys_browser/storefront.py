@@ -9,10 +9,15 @@ The page's calls (JSON in, JSON out; a Ticketbooth error passes through with its
 - POST /storefront/passkeys/registrationoptions {}     -> accounts/{id}/passkeys/registrationoptions
 - POST /storefront/passkeys {challengeId, credential, name?} -> accounts/{id}/passkeys
 - GET  /storefront/passkeys                            -> accounts/{id}/passkeys
+- DELETE /storefront/passkeys/{passkeyId}              -> accounts/{id}/passkeys/{passkeyId} (204)
 - POST /storefront/signin/options {username?}          -> authtickets/passkeys/options
 - POST /storefront/signin {challengeId, credential}    -> authtickets/passkeys; {accountId, emailAddress}
 - GET  /storefront/me                                  -> accounts/current (401 when signed out)
 - POST /storefront/signout {}                          -> forgets the session's ticket
+
+Like Kibo's storefront, a session holds an anonymous shopper's ticket before anyone signs in, and sends it
+with a sign-in (x-vol-user-claims), so that the shopper's ticket names the anonymous visit
+(previousAnonymousUserId, the JWT's prev_sub).
 
 `PhishingProxy` is the attacker's copy of the site at another origin: it serves the same page and passes
 the page's calls through to the real storefront, optionally rewriting the relying-party id of the sign-in
@@ -50,6 +55,8 @@ class Session:
 
     address: str = field(default_factory=new_address)
     ticket: dict[str, Any] | None = None
+    anonymous: dict[str, Any] | None = None
+    """The anonymous shopper's ticket the session had before its first sign-in."""
 
 
 @dataclass
@@ -154,12 +161,18 @@ class Storefront:
                  shopper: bool = False) -> tuple[int, Any]:
         session = self.sessions[session_id]
         headers = self.app_headers(session.address)
+        if path.endswith("/authtickets") or path.endswith("/authtickets/passkeys"):  # a sign-in
+            if session.anonymous is None:
+                r = self._http.get(f"{self.ticketbooth}{CUSTOMER}/authtickets/anonymousshopper", headers=headers)
+                r.raise_for_status()
+                session.anonymous = r.json()
+            headers["x-vol-user-claims"] = session.anonymous["accessToken"]
         if shopper:
             if session.ticket is None:
                 return 401, {"errorCode": "SIGNED_OUT", "message": "Storefront: sign in first"}
             headers["x-vol-user-claims"] = session.ticket["accessToken"]
         r = self._http.request(method, f"{self.ticketbooth}{path}", headers=headers,
-                               json=body if method != "GET" else None)
+                               json=body if method == "POST" else None)
         answer = r.json() if r.content else None
         self.forwarded.append(Forwarded(session_id, method, path, body, r.status_code, answer))
         return r.status_code, answer
@@ -191,11 +204,14 @@ class Storefront:
             return 200, {}
         account_calls = {("POST", "/storefront/passkeys/registrationoptions"): "passkeys/registrationoptions",
                          ("POST", "/storefront/passkeys"): "passkeys", ("GET", "/storefront/passkeys"): "passkeys"}
+        if method == "DELETE" and path.startswith("/storefront/passkeys/"):
+            account_calls[(method, path)] = f"passkeys/{path.rsplit('/', 1)[1]}"
         if (method, path) in account_calls:
             target = self._account_path(session_id, account_calls[(method, path)])
             if target is None:
                 return 401, {"errorCode": "SIGNED_OUT", "message": "Storefront: sign in first"}
-            return self._forward(session_id, method, target, body if method == "POST" else None, shopper=True)
+            status, answer = self._forward(session_id, method, target, body if method == "POST" else None, shopper=True)
+            return (200, {}) if status == 204 else (status, answer)
         return 404, {"errorCode": "NOT_FOUND", "message": f"Storefront: no {method} {path}"}
 
     @staticmethod
@@ -227,7 +243,7 @@ class Storefront:
                 status, answer = storefront._route(session_id, self.command, self.path.split("?", 1)[0], self._json())
                 self._send(status, json.dumps(answer).encode(), headers=set_cookie)
 
-            do_GET = do_POST = _serve
+            do_GET = do_POST = do_DELETE = _serve
 
         return Handler
 

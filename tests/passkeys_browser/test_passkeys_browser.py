@@ -100,7 +100,10 @@ def test_register_then_sign_in_without_a_name(stack: Stack, device: DeviceFactor
     request = options_call.answer["options"]
     assert request.get("allowCredentials", []) == []
     assert request["rpId"] == "localhost" and request["userVerification"] == "required"
-    assert jwt_claims(ticket)["amr"] == PASSKEY_AMR
+    claims = jwt_claims(ticket)
+    assert claims["amr"] == PASSKEY_AMR
+    anonymous = sf.sessions[laptop.session_id()].anonymous  # the visit before the sign-in (cart carry-over)
+    assert anonymous is not None and claims["prev_sub"] == jwt_claims(anonymous)["sub"] != claims["sub"]
 
     # The shopper's list of passkeys (through the page) holds it, under its name.
     listed = laptop.act("passkey-list")
@@ -108,7 +111,7 @@ def test_register_then_sign_in_without_a_name(stack: Stack, device: DeviceFactor
     [passkey] = listed["passkeys"]
     assert passkey["name"] == "Laptop" and passkey["credentialId"] == credential_id
     assert passkey["lastUsedOn"] is not None and passkey["backupEligible"] is False
-    assert laptop.page.locator("#passkeys li").all_inner_texts() == ["Laptop"]
+    assert laptop.page.locator("#passkeys li span").all_inner_texts() == ["Laptop"]
 
     # The authenticator's counter moved on with the use; the audit trail has the registration and the use.
     assert laptop.credentials()[0]["signCount"] > stored["signCount"]
@@ -165,6 +168,31 @@ def test_autofill_conditional_mediation(stack: Stack, device: DeviceFactory) -> 
                     if c.session == laptop.session_id()][-1]
     assert options_call.body == {} and options_call.answer["options"].get("allowCredentials", []) == []
     assert laptop.page.evaluate("PublicKeyCredential.isConditionalMediationAvailable()") is True
+
+
+def test_autofill_waits_for_the_shopper(stack: Stack, device: DeviceFactory) -> None:
+    """Without presence simulation the virtual authenticator answers nothing: the page's conditional request
+    stays pending (as autofill does until the shopper picks a passkey), and the "Sign in with a passkey"
+    button cancels it (AbortError) and signs in with the modal request."""
+    laptop = device()
+    email, account_id, credential_id = enrolled(stack, laptop, "pending")
+    presence = {"authenticatorId": laptop.authenticator}
+    laptop.cdp.send("WebAuthn.setAutomaticPresenceSimulation", {**presence, "enabled": False})
+    laptop.open(stack.storefront.origin, "?autofill")
+    laptop.page.wait_for_selector("body[data-autofill=pending]")  # the conditional get was called
+    laptop.page.focus("#username")
+    assert laptop.outcomes() == []  # pending: nothing answered, nothing sent to sign in
+    session = laptop.session_id()
+    assert [c.body for c in stack.storefront.calls("/authtickets/passkeys/options") if c.session == session][-1] == {}
+    assert stack.storefront.calls("/authtickets/passkeys")[-1].session != session
+
+    laptop.cdp.send("WebAuthn.setAutomaticPresenceSimulation", {**presence, "enabled": True})
+    laptop.page.click("#passkey-signin")
+    laptop.wait_outcome(2)
+    outcomes = {o["action"]: o for o in laptop.outcomes()}
+    assert outcomes["autofill"]["ok"] is False and outcomes["autofill"]["error"] == "AbortError", outcomes
+    assert outcomes["passkey"]["credentialId"] == credential_id
+    signed_in_as(stack, laptop, outcomes["passkey"], email, account_id)
 
 
 def test_cloned_authenticator_is_refused_and_audited(stack: Stack, device: DeviceFactory) -> None:
@@ -279,4 +307,16 @@ def test_two_passkeys_on_one_account(stack: Stack, device: DeviceFactory) -> Non
     outcome = phone.act("passkey-signin-username")
     assert outcome["credentialId"] == phone_id
     signed_in_as(stack, phone, outcome, email, account_id)
-    assert events_of(stack.storefront, account_id).count("passkey.registered") == 2
+
+    # The shopper removes the laptop's passkey on the phone: the laptop, which still holds it, is refused.
+    assert phone.act("passkey-list")["ok"]
+    count = len(phone.outcomes())
+    phone.page.get_by_role("button", name="Remove Laptop").click()
+    assert phone.wait_outcome(count + 1)["ok"]
+    assert [p["name"] for p in phone.act("passkey-list")["passkeys"]] == ["Phone"]
+    assert laptop.act("signout")["ok"]
+    outcome = laptop.act("passkey-signin")
+    assert outcome["credentialId"] == laptop_id
+    refused(outcome)
+    events = events_of(stack.storefront, account_id)
+    assert events.count("passkey.registered") == 2 and events.count("passkey.removed") == 1

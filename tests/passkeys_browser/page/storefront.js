@@ -104,11 +104,25 @@ async function listPasskeys() {
     const list = document.getElementById("passkeys");
     list.replaceChildren(...page.items.map((p) => {
       const item = document.createElement("li");
-      item.textContent = p.name;
+      const name = document.createElement("span");
+      name.textContent = p.name;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "Remove";
+      remove.setAttribute("aria-label", `Remove ${p.name}`);
+      remove.addEventListener("click", () => removePasskey(p.id));
       item.dataset.credentialId = p.credentialId;
+      item.append(name, " ", remove);
       return item;
     }));
     return { passkeys: page.items };
+  });
+}
+
+async function removePasskey(id) {
+  await run("remove", async () => {
+    await call("DELETE", `/storefront/passkeys/${encodeURIComponent(id)}`);
+    return { removed: id };
   });
 }
 
@@ -123,7 +137,9 @@ async function passkeySignIn(action, withUsername, mediation, seen) {
     get.mediation = mediation;
     get.signal = autofill.signal;
   }
-  const credential = await navigator.credentials.get(get);
+  const pending = navigator.credentials.get(get);
+  if (mediation) document.body.dataset.autofill = "pending"; // the browser's autofill may offer a passkey now
+  const credential = await pending;
   autofill = null;
   seen.credentialId = credential.id;
   seen.mediation = mediation || "optional";
