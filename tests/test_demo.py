@@ -49,6 +49,13 @@ def test_the_demo_prints_a_call_that_works(tmp_path: Path) -> None:
             "x-vol-site": tenant_site[2]})
         assert ticket.status_code == 200, ticket.text
         assert ticket.json()["accessToken"] and ticket.json()["refreshToken"]
+        # passkeys are on for a storefront under development at http://localhost:3000
+        assert "http://localhost:3000" in printed
+        options = httpx.post(f"{base}/api/commerce/customer/authtickets/passkeys/options", json={}, headers={
+            "Authorization": f"Bearer {token['access_token']}", "x-vol-tenant": tenant_site[1],
+            "x-vol-site": tenant_site[2]})
+        assert options.status_code == 200, options.text
+        assert options.json()["options"]["rpId"] == "localhost"
         assert httpx.get(f"{base}/console/sign-in").status_code == 200
     finally:
         proc.terminate()

@@ -46,7 +46,9 @@ SERVED = {
               "customerPurchaseOrderAccount", "customerPurchaseOrderAccountTransaction",
               # B2B accounts (b2b/graphql.py, issue 16)
               "b2bAccount", "b2bAccounts", "b2bAccountUsers", "b2bAccountUserRoles", "getB2BAccountHierarchy",
-              "b2bAccountAttributes", "b2bAccountAttributeVocabularyValues"],
+              "b2bAccountAttributes", "b2bAccountAttributeVocabularyValues",
+              # passkeys (passkeys/graphql.py, issue 19; ours: in ADDED)
+              "customerAccountPasskeys"],
     "Mutation": ["createCustomerAuthTicket", "refreshCustomerAuthTickets", "createCustomerAccountAndLogin",
                  "createCustomerAccount", "createCustomerAccountLogin",
                  # accounts, passwords, audit, customer sets (issue 15, second wave)
@@ -67,7 +69,11 @@ SERVED = {
                  "createCustomerB2bAccount", "updateCustomerB2bAccount", "changeB2BAccountParent",
                  "createCustomerB2bAccountUser", "updateCustomerB2bAccountUser", "removeCustomerB2bAccountUser",
                  "addRoleToCustomerB2bAccount", "deleteB2bAccountRole", "createCustomerB2bAccountAttribute",
-                 "updateCustomerB2bAccountAttribute", "deleteB2bAccountAttribute"],
+                 "updateCustomerB2bAccountAttribute", "deleteB2bAccountAttribute",
+                 # passkeys (passkeys/graphql.py, issue 19; ours: in ADDED)
+                 "createCustomerAccountPasskeyRegistrationOptions", "createCustomerAccountPasskey",
+                 "updateCustomerAccountPasskey", "deleteCustomerAccountPasskey", "createPasskeyAuthenticationOptions",
+                 "createCustomerAuthTicketWithPasskey"],
 }
 ADDED = {
     # root fields of Kibo's 2024 types (kibo-graphql-types-2024.ts) that its 2022 SDL lacks: name -> SDL
@@ -79,6 +85,21 @@ ADDED = {
     ("Query", "getB2BAccountHierarchy"): "getB2BAccountHierarchy(accountId: Int!): B2BAccountHierarchyResult",
     ("Mutation", "changeB2BAccountParent"):
         "changeB2BAccountParent(accountId: Int!, parentAccountId: Int!): B2BAccount",
+    # passkeys (issue 19): ours, the twins of the REST operations (README "Passkeys")
+    ("Query", "customerAccountPasskeys"): "customerAccountPasskeys(accountId: Int!): PasskeyCollection",
+    ("Mutation", "createCustomerAccountPasskeyRegistrationOptions"):
+        "createCustomerAccountPasskeyRegistrationOptions(accountId: Int!): PasskeyOptions",
+    ("Mutation", "createCustomerAccountPasskey"):
+        "createCustomerAccountPasskey(accountId: Int!, passkeyRegistrationInput: PasskeyRegistrationInput): Passkey",
+    ("Mutation", "updateCustomerAccountPasskey"):
+        "updateCustomerAccountPasskey(accountId: Int!, passkeyId: String!, passkeyUpdateInput: PasskeyUpdateInput): "
+        "Passkey",
+    ("Mutation", "deleteCustomerAccountPasskey"):
+        "deleteCustomerAccountPasskey(accountId: Int!, passkeyId: String!): Boolean",
+    ("Mutation", "createPasskeyAuthenticationOptions"):
+        "createPasskeyAuthenticationOptions(passkeyOptionsInput: PasskeyOptionsInput): PasskeyOptions",
+    ("Mutation", "createCustomerAuthTicketWithPasskey"):
+        "createCustomerAuthTicketWithPasskey(passkeyAuthInput: PasskeyAuthInput): CustomerAuthTicket",
 }
 ADDED_TYPES = {
     # types of Kibo's 2024 types that its 2022 SDL lacks, reached by an ADDED root field: name -> SDL
@@ -89,6 +110,19 @@ ADDED_TYPES = {
     "B2BAccountHierarchyResult": "type B2BAccountHierarchyResult {\n  accounts: [B2BAccount]\n"
                                  "  hierarchy: AccountHierarchyNode\n}",
     "AccountHierarchyNode": "type AccountHierarchyNode {\n  id: Int!\n  children: [AccountHierarchyNode]\n}",
+    # passkeys (issue 19): the REST shapes (passkeys/routes/openapi.py); options and credentials are WebAuthn's JSON
+    "Passkey": "type Passkey {\n  id: String!\n  name: String\n  credentialId: String\n  createdOn: DateTime\n"
+               "  lastUsedOn: DateTime\n  backupEligible: Boolean\n  backedUp: Boolean\n  transports: [String]\n"
+               "  aaguid: String\n}",
+    "PasskeyCollection": "type PasskeyCollection {\n  startIndex: Int\n  pageSize: Int\n  pageCount: Int\n"
+                         "  totalCount: Int\n  items: [Passkey]\n}",
+    "PasskeyOptions": "type PasskeyOptions {\n  challengeId: String!\n  options: Object\n}",
+    "PasskeyRegistrationInput": "input PasskeyRegistrationInput {\n  challengeId: String\n  credential: Object\n"
+                                "  name: String\n}",
+    "PasskeyUpdateInput": "input PasskeyUpdateInput {\n  name: String\n}",
+    "PasskeyOptionsInput": "input PasskeyOptionsInput {\n  username: String\n}",
+    "PasskeyAuthInput": "input PasskeyAuthInput {\n  challengeId: String\n  credential: Object\n"
+                        "  fingerprint: String\n  region: String\n}",
 }
 EXTRA_ARGUMENTS = {
     # arguments Kibo's newer storefront sends (KIBO_COMPAT section 8) that neither reference lists

@@ -29,6 +29,8 @@ from ticketbooth.webhooks import routes as webhook_wire
 from ticketbooth.webhooks import service as webhook_flows
 
 DEMO_TENANT, DEMO_SITE, DEMO_CLIENT = 100, 200, "demo.app"
+DEMO_PASSKEY_ORIGIN = "http://localhost:3000"
+"""Passkeys at the demo site: for a storefront under development at this origin (relying party `localhost`)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,8 +145,13 @@ def _demo_secret_file(settings: Settings) -> Path:
 
 async def seed_demo(core: Core) -> dict[str, Any]:
     """Tenant 100, site 200 and the application demo.app. The generated secret is kept in
-    var/demo-app-secret (mode 600) so later runs can print the same curl line."""
+    var/demo-app-secret (mode 600) so later runs can print the same curl line. The site gets passkeys for a
+    storefront at http://localhost:3000 unless its passkey settings were set already."""
     await admin.ensure_tenant(core, DEMO_TENANT, DEMO_SITE, "Demo")
+    stored = await core.store.stored_settings("site", DEMO_SITE)
+    if stored is not None and "passkeys" not in stored:
+        await admin.settings_of(core, "site", DEMO_SITE, ['passkeys.rp_id="localhost"',
+                                                          f'passkeys.origins=["{DEMO_PASSKEY_ORIGIN}"]'])
     secret_file = _demo_secret_file(core.settings)
     app = await core.store.get_application(DEMO_CLIENT)
     secret = secret_file.read_text().strip() if secret_file.exists() else ""
@@ -172,6 +179,7 @@ Get an application token, then an anonymous shopper ticket:
   curl -s {base}/api/commerce/customer/authtickets/anonymousshopper \\
     -H "Authorization: Bearer $TOKEN" -H 'x-vol-tenant: {demo['tenantId']}' -H 'x-vol-site: {demo['siteId']}'
 
+Passkeys are on for a storefront at {DEMO_PASSKEY_ORIGIN} (README "Passkeys").
 The staff console is at {base}/console: `ticketbooth staff create --email you@example.com --role admin`
 prints a one-time enrolment link for it.
 """

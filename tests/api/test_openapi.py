@@ -35,6 +35,9 @@ OURS = {
     # in Kibo's REST SDK (clients/Customer/models), not in its published spec
     "Behavior", "BehaviorCollection", "BehaviorCategory", "BehaviorCategoryCollection",
     "B2BRole", "B2BRoleInput", "B2BRoleCollection",
+    # passkeys (issue 19)
+    "Passkey", "PasskeyCollection", "PasskeyOptions", "PasskeyRegistrationInput", "PasskeyUpdateInput",
+    "PasskeyOptionsInput", "PasskeyAuthInput",
 }
 
 

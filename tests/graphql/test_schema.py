@@ -41,6 +41,17 @@ NEWER_THAN_THE_SDL = {
     ("Mutation", "changeB2BAccountParent"): "B2BAccount",  # its arguments are in Kibo's 2024 types
     ("B2BAccountHierarchyResult",): "GraphQLObjectType",  # REST's B2BAccountHierarchyResult
     ("AccountHierarchyNode",): "GraphQLObjectType",  # REST's AccountHierarchyNode
+    # passkeys (issue 19): ours, the twins of the REST operations (README "Passkeys")
+    ("Query", "customerAccountPasskeys"): "PasskeyCollection",
+    ("Mutation", "createCustomerAccountPasskeyRegistrationOptions"): "PasskeyOptions",
+    ("Mutation", "createCustomerAccountPasskey"): "Passkey",
+    ("Mutation", "updateCustomerAccountPasskey"): "Passkey",
+    ("Mutation", "deleteCustomerAccountPasskey"): "Boolean",
+    ("Mutation", "createPasskeyAuthenticationOptions"): "PasskeyOptions",
+    ("Mutation", "createCustomerAuthTicketWithPasskey"): "CustomerAuthTicket",
+    **{(name,): "GraphQLObjectType" for name in ("Passkey", "PasskeyCollection", "PasskeyOptions")},
+    **{(name,): "GraphQLInputObjectType" for name in (
+        "PasskeyRegistrationInput", "PasskeyUpdateInput", "PasskeyOptionsInput", "PasskeyAuthInput")},
 }
 
 

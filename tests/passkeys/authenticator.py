@@ -72,18 +72,19 @@ class Authenticator:
         return flags
 
     def create(self, options: dict[str, Any], *, origin: str | None = None, rp_id: str | None = None,
-               uv: bool = True, challenge: str | None = None) -> dict[str, Any]:
-        """`navigator.credentials.create({publicKey: options})` then `credential.toJSON()`."""
+               uv: bool = True, challenge: str | None = None, reuse: Credential | None = None) -> dict[str, Any]:
+        """`navigator.credentials.create({publicKey: options})` then `credential.toJSON()`. `reuse`: answer
+        with a credential id and key the authenticator holds already (what a real one refuses to do)."""
         rp = rp_id or options["rp"]["id"]
         excluded = {c["id"] for c in options.get("excludeCredentials", [])}
-        if any(b64url(c.credential_id) in excluded for c in self.credentials if c.rp_id == rp):
+        if reuse is None and any(b64url(c.credential_id) in excluded for c in self.credentials if c.rp_id == rp):
             raise RuntimeError("InvalidStateError: this authenticator already holds a credential of the user")
-        credential = Credential(os.urandom(32), ec.generate_private_key(ec.SECP256R1()), rp,
-                                unb64url(options["user"]["id"]))
-        # a passkey for the same user at the same relying party replaces the older one (as platforms do)
-        self.credentials = [c for c in self.credentials
-                            if not (c.rp_id == rp and c.user_handle == credential.user_handle)]
-        self.credentials.append(credential)
+        credential = reuse or Credential(os.urandom(32), ec.generate_private_key(ec.SECP256R1()), rp,
+                                         unb64url(options["user"]["id"]))
+        if reuse is None:  # a passkey for the same user at the same relying party replaces the older one
+            self.credentials = [c for c in self.credentials
+                                if not (c.rp_id == rp and c.user_handle == credential.user_handle)]
+            self.credentials.append(credential)
         client_data = self._client_data("webauthn.create", challenge or options["challenge"], origin)
         auth_data = (hashlib.sha256(rp.encode()).digest()
                      + bytes([self._flags(uv) | FLAG_AT])
@@ -127,3 +128,11 @@ class Authenticator:
                          "signature": b64url(signature),
                          "userHandle": b64url(user_handle if user_handle is not None else credential.user_handle)},
         }
+
+
+def clone(credential: Credential, origin: str) -> Authenticator:
+    """Another authenticator holding a copy of `credential` (its key and id) with the counter where it was
+    copied: what an attacker who extracted the key holds."""
+    copy = Credential(credential.credential_id, credential.key, credential.rp_id, credential.user_handle,
+                      credential.sign_count)
+    return Authenticator(origin, credentials=[copy])

@@ -95,6 +95,7 @@ class PasskeyRefused(InvalidParameter):
     did not grow, or malformed data. `reason` is a short fixed word for the audit trail (never the data);
     a sign-in turns it into `InvalidCredentials`, like a wrong password."""
 
-    def __init__(self, reason: str, message: str = "The passkey's answer was refused") -> None:
-        super().__init__("credential", message)
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__("credential", message or f"Missing or invalid parameter: credential, the passkey's answer, "
+                                                  f"was refused ({reason})")
         self.reason = reason

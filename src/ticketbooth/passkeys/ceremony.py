@@ -146,25 +146,28 @@ def authentication_options(rp: RelyingParty, *, allow: Sequence[str] = (), timeo
     return Options(_options_dict(options), challenge)
 
 
+_NOT_JSON = "Missing or invalid parameter: credential must be the object credential.toJSON() gives"
+
+
 def _checked(credential: Mapping[str, Any], kind: str) -> dict[str, Any]:
     """The browser's `credential.toJSON()` checked for shape (before any cryptography)."""
     if not isinstance(credential, Mapping):
-        raise PasskeyRefused(MALFORMED, "The credential must be the object credential.toJSON() gives")
+        raise PasskeyRefused(MALFORMED, _NOT_JSON)
     response = credential.get("response")
     needed = ("clientDataJSON", "attestationObject") if kind == "create" else (
         "clientDataJSON", "authenticatorData", "signature")
     if (not isinstance(credential.get("id"), str) or not isinstance(credential.get("rawId"), str)
             or not isinstance(response, Mapping)
             or not all(isinstance(response.get(k), str) for k in needed)):
-        raise PasskeyRefused(MALFORMED, "The credential must be the object credential.toJSON() gives")
+        raise PasskeyRefused(MALFORMED, _NOT_JSON)
     if len(json.dumps(credential, default=str)) > MAX_CREDENTIAL_JSON:
-        raise PasskeyRefused(MALFORMED, "The credential is too large")
+        raise PasskeyRefused(MALFORMED, "Missing or invalid parameter: credential is too large")
     if credential.get("rawId") != credential.get("id"):
-        raise PasskeyRefused(MALFORMED, "The credential's id and rawId differ")
+        raise PasskeyRefused(MALFORMED, "Missing or invalid parameter: credential's id and rawId differ")
     try:
         base64url_to_bytes(credential["id"])
     except (ValueError, TypeError) as exc:
-        raise PasskeyRefused(MALFORMED, "The credential's id is not base64url") from exc
+        raise PasskeyRefused(MALFORMED, "Missing or invalid parameter: credential's id is not base64url") from exc
     return dict(credential)
 
 
@@ -197,6 +200,9 @@ def verify_registration(rp: RelyingParty, credential: Mapping[str, Any], challen
         raise PasskeyRefused(_reason(exc)) from exc
     except Exception as exc:  # the library's parsers raise what they meet (CBOR, keys): the data is bad
         raise PasskeyRefused(MALFORMED) from exc
+    if bytes_to_base64url(verified.credential_id) != data["id"]:  # the JSON names another credential than it made
+        raise PasskeyRefused(MALFORMED, "Missing or invalid parameter: credential's id is not the one its "
+                                        "attestation made")
     response = data["response"]
     transports = response.get("transports") if isinstance(response, Mapping) else None
     known = {t.value for t in AuthenticatorTransport}
@@ -219,11 +225,11 @@ def read_assertion(credential: Mapping[str, Any]) -> Assertion:
     data = _checked(credential, "get")
     handle = data["response"].get("userHandle")
     if handle is not None and not isinstance(handle, str):
-        raise PasskeyRefused(MALFORMED, "The credential's userHandle is not base64url")
+        raise PasskeyRefused(MALFORMED, "Missing or invalid parameter: credential's userHandle is not base64url")
     try:
         user_handle = base64url_to_bytes(handle) if handle else None
     except (ValueError, TypeError) as exc:
-        raise PasskeyRefused(MALFORMED, "The credential's userHandle is not base64url") from exc
+        raise PasskeyRefused(MALFORMED, "Missing or invalid parameter: credential's userHandle is not base64url") from exc
     return Assertion(data["id"], user_handle)
 
 

@@ -82,13 +82,13 @@ async def _new_challenge(core: Core, caller: Caller, purpose: str, options: cere
     return challenge.id
 
 
-async def _take_challenge(core: Core, caller: Caller, challenge_id: str | None,
-                          purposes: tuple[str, ...]) -> PasskeyChallenge | None:
+async def _take_challenge(core: Core, caller: Caller, challenge_id: str | None, purposes: tuple[str, ...],
+                          account_id: int | None = None) -> PasskeyChallenge | None:
     text = (challenge_id or "").strip()
     if not text or len(text) > MAX_CHALLENGE_ID:
         return None
     return await _store(core).take_passkey_challenge(text, purposes, caller.tenant.id, caller.site.id,
-                                                     caller.app.id, core.clock.now())
+                                                     caller.app.id, core.clock.now(), account_id=account_id)
 
 
 # -- registration ---------------------------------------------------------------------------------
@@ -145,10 +145,11 @@ async def register(core: Core, caller: Caller, shopper: Shopper | None, account_
     rp = _relying_party(caller)
     account = await _registering_account(core, caller, shopper, account_id)
     data = rules.credential_json(credential)
-    challenge = await _take_challenge(core, caller, challenge_id, (rules.PURPOSE_REGISTER,))
+    challenge = await _take_challenge(core, caller, challenge_id, (rules.PURPOSE_REGISTER,), account.id)
     if challenge is None or challenge.account_id != account.id or challenge.rp_id != rp.rp_id:
         await _refused(core, caller, account.id, "challenge", "registration")
-        raise PasskeyRefused("challenge", "The passkey's challenge is unknown, used or expired: ask for new options")
+        raise PasskeyRefused("challenge", "Missing or invalid parameter: challengeId is unknown, used or expired; ask "
+                                          "for new options")
     try:
         new = ceremony.verify_registration(rp, data, challenge.challenge)
     except PasskeyRefused as exc:

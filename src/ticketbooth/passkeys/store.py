@@ -109,10 +109,12 @@ class PasskeyStore(StoreBase):
             await conn.execute(insert(t.passkey_challenges).values(**values))
 
     async def take_passkey_challenge(self, challenge_id: str, purposes: tuple[str, ...], tenant_id: int,
-                                     site_id: int | None, application_id: int | None,
-                                     now: datetime) -> PasskeyChallenge | None:
+                                     site_id: int | None, application_id: int | None, now: datetime, *,
+                                     account_id: int | None = None,
+                                     staff_id: int | None = None) -> PasskeyChallenge | None:
         """The live challenge `challenge_id` made for these purposes, tenant, site and application, marked
-        used: once only (None when it is unknown, someone else's, used or expired)."""
+        used: once only (None when it is unknown, someone else's, used or expired). With `account_id`
+        (`staff_id`), only a challenge made for that account (staff member): another cannot spend it."""
         if "\x00" in challenge_id or len(challenge_id) > 64:
             return None
         where = [_C.id == challenge_id, _C.purpose.in_(purposes), _C.tenant_id == tenant_id,
@@ -120,6 +122,10 @@ class PasskeyStore(StoreBase):
         where.append(_C.site_id == site_id if site_id is not None else _C.site_id.is_(None))
         where.append(_C.application_id == application_id if application_id is not None
                      else _C.application_id.is_(None))
+        if account_id is not None:
+            where.append(_C.account_id == account_id)
+        if staff_id is not None:
+            where.append(_C.staff_id == staff_id)
         async with self._begin(write=True) as conn:
             done = await conn.execute(update(t.passkey_challenges).where(*where).values(used_at=now))
             if not done.rowcount:

@@ -16,11 +16,12 @@ from ticketbooth.b2b.graphql import accounts as b2b_accounts
 from ticketbooth.b2b.graphql import attributes as b2b_attributes
 from ticketbooth.b2b.graphql import hierarchy as b2b_hierarchy
 from ticketbooth.login import graphql as passwords
+from ticketbooth.passkeys import graphql as passkeys
 from ticketbooth.purchase_orders import graphql as purchase_orders
 from ticketbooth.tickets import graphql as tickets
 
 RESOLVER_MODULES = (tickets, accounts, parts, passwords, audit, customer_sets, purchase_orders, b2b_accounts,
-                    b2b_hierarchy, b2b_attributes)
+                    b2b_hierarchy, b2b_attributes, passkeys)
 """Every module that binds resolvers (its `query` and `mutation`); a new one is added here."""
 
 
