@@ -15,6 +15,11 @@ The page's calls (JSON in, JSON out; a Ticketbooth error passes through with its
 - GET  /storefront/me                                  -> accounts/current (401 when signed out)
 - POST /storefront/signout {}                          -> forgets the session's ticket
 
+A session whose `graphql` is set makes the passkey calls as Kibo's storefront makes its calls: GraphQL
+operations (`POST /graphql`, the twins of the REST calls) with the app's Bearer token and x-vol-user-claims
+(the string `undefined` without a ticket) and no tenant or site header; the password login and
+accounts/current stay REST, as there.
+
 Like Kibo's storefront, a session holds an anonymous shopper's ticket before anyone signs in, and sends it
 with a sign-in (x-vol-user-claims), so that the shopper's ticket names the anonymous visit
 (previousAnonymousUserId, the JWT's prev_sub).
@@ -57,6 +62,8 @@ class Session:
     ticket: dict[str, Any] | None = None
     anonymous: dict[str, Any] | None = None
     """The anonymous shopper's ticket the session had before its first sign-in."""
+    graphql: bool = False
+    """Passkey calls over GraphQL rather than REST."""
 
 
 @dataclass
@@ -69,6 +76,26 @@ class Forwarded:
     body: Any
     status: int
     answer: Any
+
+
+TICKET_FIELDS = ("accessToken accessTokenExpiration refreshToken refreshTokenExpiration jwtAccessToken userId "
+                 "customerAccount { id emailAddress }")
+PASSKEY_FIELDS = "id name credentialId createdOn lastUsedOn backupEligible backedUp transports aaguid"
+GRAPHQL = {
+    "registrationoptions": ("mutation ($accountId: Int!) { result: createCustomerAccountPasskeyRegistrationOptions("
+                            "accountId: $accountId) { challengeId options } }"),
+    "register": ("mutation ($accountId: Int!, $input: PasskeyRegistrationInput) { result: createCustomerAccountPasskey("
+                 f"accountId: $accountId, passkeyRegistrationInput: $input) {{ {PASSKEY_FIELDS} }} }}"),
+    "list": (f"query ($accountId: Int!) {{ result: customerAccountPasskeys(accountId: $accountId) {{ totalCount "
+             f"items {{ {PASSKEY_FIELDS} }} }} }}"),
+    "remove": ("mutation ($accountId: Int!, $passkeyId: String!) { result: deleteCustomerAccountPasskey("
+               "accountId: $accountId, passkeyId: $passkeyId) }"),
+    "options": ("mutation ($input: PasskeyOptionsInput) { result: createPasskeyAuthenticationOptions("
+                "passkeyOptionsInput: $input) { challengeId options } }"),
+    "signin": (f"mutation ($input: PasskeyAuthInput) {{ result: createCustomerAuthTicketWithPasskey("
+               f"passkeyAuthInput: $input) {{ {TICKET_FIELDS} }} }}"),
+}
+"""The storefront's GraphQL documents, by the REST call each stands for."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -162,11 +189,7 @@ class Storefront:
         session = self.sessions[session_id]
         headers = self.app_headers(session.address)
         if path.endswith("/authtickets") or path.endswith("/authtickets/passkeys"):  # a sign-in
-            if session.anonymous is None:
-                r = self._http.get(f"{self.ticketbooth}{CUSTOMER}/authtickets/anonymousshopper", headers=headers)
-                r.raise_for_status()
-                session.anonymous = r.json()
-            headers["x-vol-user-claims"] = session.anonymous["accessToken"]
+            headers["x-vol-user-claims"] = self._anonymous(session)["accessToken"]
         if shopper:
             if session.ticket is None:
                 return 401, {"errorCode": "SIGNED_OUT", "message": "Storefront: sign in first"}
@@ -177,6 +200,41 @@ class Storefront:
         self.forwarded.append(Forwarded(session_id, method, path, body, r.status_code, answer))
         return r.status_code, answer
 
+    def _graphql(self, session_id: str, operation: str, variables: dict[str, Any], shopper: bool = False) -> tuple[int, Any]:
+        """One GraphQL operation as Kibo's storefront sends it; (the REST twin's status, its body): the
+        operation's result, or the Kibo envelope of its error (errors[0].extensions.response)."""
+        session = self.sessions[session_id]
+        claims = "undefined"
+        if shopper and session.ticket is not None:
+            claims = session.ticket["accessToken"]
+        elif operation == "signin":
+            claims = self._anonymous(session)["accessToken"]
+        headers = {"Authorization": f"Bearer {self._token()}", "x-vol-user-claims": claims,
+                   "X-Forwarded-For": session.address}
+        body = {"query": GRAPHQL[operation], "variables": variables}
+        r = self._http.post(f"{self.ticketbooth}/graphql", headers=headers, json=body)
+        answer = r.json()
+        if answer.get("errors"):
+            error = answer["errors"][0]
+            response = error.get("extensions", {}).get("response")
+            if response is None:  # not an API error (the document itself): say so to the page
+                status, result = 502, {"errorCode": "GRAPHQL", "message": error.get("message")}
+            else:
+                status, result = int(response["status"]), response["body"]
+        else:
+            status, result = 200, answer["data"]["result"]
+        self.forwarded.append(Forwarded(session_id, "POST", f"/graphql#{operation}", variables, status, result))
+        return status, result
+
+    def _anonymous(self, session: Session) -> dict[str, Any]:
+        """The session's anonymous shopper's ticket, made on first need."""
+        if session.anonymous is None:
+            r = self._http.get(f"{self.ticketbooth}{CUSTOMER}/authtickets/anonymousshopper",
+                               headers=self.app_headers(session.address))
+            r.raise_for_status()
+            session.anonymous = r.json()
+        return session.anonymous
+
     def _account_path(self, session_id: str, rest: str) -> str | None:
         ticket = self.sessions[session_id].ticket
         if ticket is None:
@@ -185,6 +243,9 @@ class Storefront:
 
     def _route(self, session_id: str, method: str, path: str, body: Any) -> tuple[int, Any]:
         session = self.sessions[session_id]
+        if session.graphql and path.startswith("/storefront/") and path not in (
+                "/storefront/login", "/storefront/me", "/storefront/signout"):
+            return self._route_graphql(session_id, method, path, body)
         if (method, path) == ("POST", "/storefront/login"):
             status, answer = self._forward(session_id, "POST", f"{CUSTOMER}/authtickets", {
                 "username": body.get("username"), "password": body.get("password")})
@@ -212,6 +273,28 @@ class Storefront:
                 return 401, {"errorCode": "SIGNED_OUT", "message": "Storefront: sign in first"}
             status, answer = self._forward(session_id, method, target, body if method == "POST" else None, shopper=True)
             return (200, {}) if status == 204 else (status, answer)
+        return 404, {"errorCode": "NOT_FOUND", "message": f"Storefront: no {method} {path}"}
+
+    def _route_graphql(self, session_id: str, method: str, path: str, body: Any) -> tuple[int, Any]:
+        session = self.sessions[session_id]
+        if (method, path) == ("POST", "/storefront/signin/options"):
+            return self._graphql(session_id, "options", {"input": body or {}})
+        if (method, path) == ("POST", "/storefront/signin"):
+            status, answer = self._graphql(session_id, "signin", {"input": body})
+            return self._signed_in(session, status, answer)
+        if session.ticket is None:
+            return 401, {"errorCode": "SIGNED_OUT", "message": "Storefront: sign in first"}
+        account = {"accountId": int(session.ticket["customerAccount"]["id"])}
+        if (method, path) == ("POST", "/storefront/passkeys/registrationoptions"):
+            return self._graphql(session_id, "registrationoptions", account, shopper=True)
+        if (method, path) == ("POST", "/storefront/passkeys"):
+            return self._graphql(session_id, "register", {**account, "input": body}, shopper=True)
+        if (method, path) == ("GET", "/storefront/passkeys"):
+            return self._graphql(session_id, "list", account, shopper=True)
+        if method == "DELETE" and path.startswith("/storefront/passkeys/"):
+            status, answer = self._graphql(session_id, "remove", {**account, "passkeyId": path.rsplit("/", 1)[1]},
+                                           shopper=True)
+            return (200, {}) if status == 200 and answer is True else (status, answer)
         return 404, {"errorCode": "NOT_FOUND", "message": f"Storefront: no {method} {path}"}
 
     @staticmethod
