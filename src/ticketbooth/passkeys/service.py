@@ -121,8 +121,8 @@ async def _require_fresh_login(core: Core, caller: Caller, shopper: Shopper) -> 
 async def registration_options(core: Core, caller: Caller, shopper: Shopper | None,
                                account_id: int) -> tuple[str, dict[str, Any]]:
     """The challenge id and the PublicKeyCredentialCreationOptionsJSON for the shopper's browser."""
-    rp = _relying_party(caller)
     account = await _registering_account(core, caller, shopper, account_id)
+    rp = _relying_party(caller)
     assert shopper is not None
     await _require_fresh_login(core, caller, shopper)
     await limits.check(core, caller, limits.Limit.REGISTRATION)
@@ -142,8 +142,8 @@ async def registration_options(core: Core, caller: Caller, shopper: Shopper | No
 async def register(core: Core, caller: Caller, shopper: Shopper | None, account_id: int, challenge_id: str | None,
                    credential: Any, name: str | None) -> Passkey:
     """Check the browser's answer to `registration_options` and keep the new passkey."""
-    rp = _relying_party(caller)
     account = await _registering_account(core, caller, shopper, account_id)
+    rp = _relying_party(caller)
     data = rules.credential_json(credential)
     challenge = await _take_challenge(core, caller, challenge_id, (rules.PURPOSE_REGISTER,), account.id)
     if challenge is None or challenge.account_id != account.id or challenge.rp_id != rp.rp_id:
