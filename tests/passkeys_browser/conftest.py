@@ -2,7 +2,8 @@
 
 - `stack` (one per backend for the module: SQLite and, when TICKETBOOTH_TEST_POSTGRES_URL is set,
   PostgreSQL): a seeded `ticketbooth serve` whose site 200 has passkeys on (rp id "localhost", the
-  storefront's origin allowed), and the storefront's server (storefront.py) in front of it.
+  storefront's origin allowed), and the storefront's server (storefront.py) in front of it, its
+  application flagged as a storefront's server (the shopper addresses it forwards are believed).
 - `browser`: one headless Chromium for the module (Debian's, flags as the console's browser tests).
 - `device()`: a new browser context with a page and a virtual authenticator; closed after the test.
 Without Chromium or Playwright the tests skip; TICKETBOOTH_TEST_BROWSER=required makes that a failure.
@@ -10,14 +11,19 @@ Without Chromium or Playwright the tests skip; TICKETBOOTH_TEST_BROWSER=required
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import BACKENDS, SITE, STOREFRONT, TENANT, LiveServer, start_server, stop_server
+from tests.conftest import _CLI_BATCH, BACKENDS, SITE, STOREFRONT, TENANT, LiveServer, start_server, stop_server
 from tests.console.browser import CHROMIUM, CHROMIUM_FLAGS, need_browser
 from tests.live_support import own_database, prepare
 
@@ -31,6 +37,18 @@ class Stack:
     storefront: Storefront
     backend: str
     database_url: str
+
+
+def storefront_server(database_url: str, workdir: Path) -> None:
+    """Flag the storefront's application as a storefront's server (`app create ... --storefront-server`):
+    Ticketbooth then believes the shopper address it forwards (X-Forwarded-For) for rate limits, the
+    lockout's per-address allowance and the audit trail, as it does for Kibo's storefront."""
+    command = ["app", "create", "--tenant-id", str(TENANT), "--client-id", STOREFRONT[0],
+               "--client-secret", STOREFRONT[1], "--storefront-server"]
+    done = subprocess.run([sys.executable, "-c", _CLI_BATCH, json.dumps([command])],
+                          env={**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, cwd=workdir,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -47,6 +65,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         try:
             prepare(database_url, workdir, {}, site=[
                 "passkeys.rp_id=localhost", f'passkeys.origins=["{storefront.origin}"]'])
+            storefront_server(database_url, workdir)
             server = start_server(database_url, workdir)
             storefront.ticketbooth = server.base_url
             try:

@@ -114,6 +114,13 @@ def register_account(storefront: Storefront, email: str) -> int:
     return int(r.json()["customerAccount"]["id"])
 
 
+def password_login(storefront: Storefront, username: str, password: str, address: str) -> httpx.Response:
+    """A password login as the storefront app, from client `address`."""
+    with httpx.Client(timeout=120) as http:
+        return http.post(f"{storefront.ticketbooth}{CUSTOMER}/authtickets", headers=storefront.app_headers(address),
+                         json={"username": username, "password": password})
+
+
 def current_account(storefront: Storefront, ticket: dict[str, Any]) -> httpx.Response:
     """GET accounts/current with the storefront's app token and this ticket."""
     with httpx.Client(timeout=120) as http:
@@ -131,18 +138,23 @@ def sign_in_options(storefront: Storefront, username: str | None) -> dict[str, A
     return body
 
 
-def audit_events(storefront: Storefront, account_id: int) -> list[dict[str, Any]]:
-    """The account's audit trail (newest first) read by the administrator app: eventType and the rest."""
+def as_admin(storefront: Storefront, path: str, **params: Any) -> dict[str, Any]:
+    """GET `path` (under /api/commerce/customer) as the administrator app (customer:admin)."""
     with httpx.Client(timeout=120) as http:
         r = http.post(f"{storefront.ticketbooth}/api/platform/applications/authtickets/oauth", json={
             "client_id": ADMIN[0], "client_secret": ADMIN[1], "grant_type": "client_credentials"})
         assert r.status_code == 200, r.text
         headers = {"Authorization": f"Bearer {r.json()['access_token']}", "x-vol-tenant": str(TENANT),
                    "x-vol-site": str(SITE), "X-Forwarded-For": new_address()}
-        r = http.get(f"{storefront.ticketbooth}{CUSTOMER}/accounts/{account_id}/auditlog/entries",
-                     headers=headers, params={"pageSize": 200})
+        r = http.get(f"{storefront.ticketbooth}{CUSTOMER}{path}", headers=headers, params=params)
     assert r.status_code == 200, r.text
-    return list(r.json()["items"])
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def audit_events(storefront: Storefront, account_id: int) -> list[dict[str, Any]]:
+    """The account's audit trail (newest first) read by the administrator app: eventType and the rest."""
+    return list(as_admin(storefront, f"/accounts/{account_id}/auditlog/entries", pageSize=200)["items"])
 
 
 def events_of(storefront: Storefront, account_id: int) -> list[str]:

@@ -16,16 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tests.conftest import PASSWORD
+from tests.live_support import new_address
+
 from .conftest import Stack
 from .storefront import PhishingProxy
 from .support import (
     Device,
+    as_admin,
     b64url,
     current_account,
     events_of,
     jwt_claims,
     new_email,
     no_secret_in_page,
+    password_login,
     refusal_reasons,
     register_account,
     sign_in_options,
@@ -168,6 +173,25 @@ def test_autofill_conditional_mediation(stack: Stack, device: DeviceFactory) -> 
                     if c.session == laptop.session_id()][-1]
     assert options_call.body == {} and options_call.answer["options"].get("allowCredentials", []) == []
     assert laptop.page.evaluate("PublicKeyCredential.isConditionalMediationAvailable()") is True
+
+
+def test_passkey_signs_in_while_the_password_is_locked(stack: Stack, device: DeviceFactory) -> None:
+    """Ten wrong passwords (from two addresses: one alone is stopped at five) lock the account's password
+    logins; the passkey still signs in, and lifts that lock, as a one-time passcode does."""
+    laptop = device()
+    email, account_id, _ = enrolled(stack, laptop, "locked")
+    for address in (new_address(), new_address()):
+        for _ in range(5):
+            assert password_login(stack.storefront, email, "not the passphrase", address).status_code == 401
+    assert "account.locked" in events_of(stack.storefront, account_id)
+    assert as_admin(stack.storefront, f"/accounts/{account_id}")["isLocked"] is True
+    # The right password is refused now (401 for the lock; 429 once the failures emptied the account's
+    # login bucket, as here).
+    assert password_login(stack.storefront, email, PASSWORD, new_address()).status_code in (401, 429)
+
+    signed_in_as(stack, laptop, laptop.act("passkey-signin"), email, account_id)
+    assert events_of(stack.storefront, account_id)[-2:] == ["account.unlocked", "passkey.used"]
+    assert as_admin(stack.storefront, f"/accounts/{account_id}")["isLocked"] is False
 
 
 def test_autofill_waits_for_the_shopper(stack: Stack, device: DeviceFactory) -> None:
