@@ -302,3 +302,12 @@ async def test_nothing_secret_is_recorded(client: httpx.AsyncClient, core: Core,
     assert "passkey.used" in text and "passkey.refused" in text
     for secret in secrets:
         assert secret not in text
+
+
+async def test_a_deleted_accounts_passkey_signs_in_nowhere(client: httpx.AsyncClient, core: Core,
+                                                          app_headers: dict[str, str], admin: dict[str, str],
+                                                          ann: Shopper, key: Authenticator) -> None:
+    r = await client.delete(f"/api/commerce/customer/accounts/{ann.account_id}", headers=admin)
+    assert r.status_code in (200, 204), r.text
+    assert_error(await sign_in(client, app_headers, key), 401, "INVALID_CREDENTIALS")
+    assert await _refusals(core) == ["unknown-credential"]  # its passkeys went with it
