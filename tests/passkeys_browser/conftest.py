@@ -23,9 +23,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import _CLI_BATCH, BACKENDS, SITE, STOREFRONT, TENANT, LiveServer, start_server, stop_server
+from tests.conftest import (
+    _CLI_BATCH,
+    BACKENDS,
+    SITE,
+    SITE_SAME_SET,
+    STOREFRONT,
+    TENANT,
+    LiveServer,
+    start_server,
+    stop_server,
+)
 from tests.console.browser import CHROMIUM, CHROMIUM_FLAGS, need_browser
-from tests.live_support import own_database, prepare
+from tests.live_support import configure, own_database, prepare
 
 from .storefront import PhishingProxy, Storefront
 from .support import Device
@@ -37,6 +47,9 @@ class Stack:
     storefront: Storefront
     backend: str
     database_url: str
+    strict: Storefront
+    """A storefront of site 201 (the same customer set, so the same shoppers and passkeys) whose two_factor
+    is "always": a password alone gets requires2FA there."""
 
 
 def storefront_server(database_url: str, workdir: Path) -> None:
@@ -56,6 +69,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     need_browser()
     workdir = tmp_path_factory.mktemp(f"passkeys-browser-{request.param}")
     storefront = Storefront(*STOREFRONT, TENANT, SITE)  # bound first: its origin goes into the settings
+    strict = Storefront(*STOREFRONT, TENANT, SITE_SAME_SET, cookie="sf_strict")
     database = own_database(request.param, workdir)
     # PostgreSQL's database is made and dropped with asyncio.run: in a thread of its own, as the module's
     # browser (Playwright's sync API) may already keep an event loop running in this one.
@@ -65,11 +79,14 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         try:
             prepare(database_url, workdir, {}, site=[
                 "passkeys.rp_id=localhost", f'passkeys.origins=["{storefront.origin}"]'])
+            configure({**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, workdir, site=[
+                'two_factor=["always"]', "passkeys.rp_id=localhost", f'passkeys.origins=["{strict.origin}"]'],
+                site_id=SITE_SAME_SET)
             storefront_server(database_url, workdir)
             server = start_server(database_url, workdir)
-            storefront.ticketbooth = server.base_url
+            storefront.ticketbooth = strict.ticketbooth = server.base_url
             try:
-                yield Stack(server, storefront, request.param, database_url)
+                yield Stack(server, storefront, request.param, database_url, strict)
             finally:
                 stop_server(server)
         finally:
@@ -77,6 +94,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         pool.shutdown()
         storefront.close()
+        strict.close()
 
 
 @pytest.fixture(scope="module")

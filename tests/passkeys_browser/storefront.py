@@ -136,9 +136,11 @@ class Storefront:
     """The storefront's server (see the module's docstring). `ticketbooth` may be set after the server is
     bound (its port goes into the site's allowed origins before Ticketbooth starts)."""
 
-    def __init__(self, client_id: str, client_secret: str, tenant: int, site: int) -> None:
+    def __init__(self, client_id: str, client_secret: str, tenant: int, site: int, cookie: str = COOKIE) -> None:
         self.credentials = (client_id, client_secret)
         self.tenant, self.site = tenant, site
+        self.cookie = cookie
+        """The session cookie's name (cookies do not tell the ports of localhost apart)."""
         self.ticketbooth = ""
         self.sessions: dict[str, Session] = {}
         self.forwarded: list[Forwarded] = []
@@ -299,9 +301,13 @@ class Storefront:
 
     @staticmethod
     def _signed_in(session: Session, status: int, answer: Any) -> tuple[int, Any]:
-        """A ticket answer is kept in the session; the page learns only who signed in."""
+        """A ticket answer is kept in the session; the page learns only who signed in. A password login
+        that needs the mailed second factor (requires2FA) keeps nothing (this page has no code step)."""
         if status != 200:
             return status, answer
+        if answer.get("requires2FA"):
+            session.ticket = None
+            return 200, {"requires2FA": True}
         session.ticket = answer
         account = answer["customerAccount"]
         return 200, {"accountId": account["id"], "emailAddress": account["emailAddress"]}
@@ -311,13 +317,13 @@ class Storefront:
 
         class Handler(_Base):
             def _session(self) -> tuple[str, dict[str, str]]:
-                cookie = SimpleCookie(self.headers.get("Cookie") or "")
-                session_id = cookie[COOKIE].value if COOKIE in cookie else ""
+                cookie, name = SimpleCookie(self.headers.get("Cookie") or ""), storefront.cookie
+                session_id = cookie[name].value if name in cookie else ""
                 if session_id in storefront.sessions:
                     return session_id, {}
                 session_id = secrets.token_urlsafe(16)
                 storefront.sessions[session_id] = Session()
-                return session_id, {"Set-Cookie": f"{COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Strict"}
+                return session_id, {"Set-Cookie": f"{name}={session_id}; Path=/; HttpOnly; SameSite=Strict"}
 
             def _serve(self) -> None:
                 session_id, set_cookie = self._session()

@@ -93,9 +93,9 @@ class Device:
         self.page.fill("#passkey-name", name)
         return self.act("passkey-add")
 
-    def session_id(self) -> str:
-        """The storefront's session cookie of this context (cookies do not tell ports apart)."""
-        [value] = [c["value"] for c in self.context.cookies() if c["name"] == COOKIE]
+    def session_id(self, cookie: str = COOKIE) -> str:
+        """The session id in this context's cookie of that name (the storefront's `cookie`)."""
+        [value] = [c["value"] for c in self.context.cookies() if c["name"] == cookie]
         return str(value)
 
     def close(self) -> None:
