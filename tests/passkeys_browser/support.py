@@ -180,9 +180,11 @@ def jwt_claims(ticket: dict[str, Any]) -> dict[str, Any]:
     return claims
 
 
-def no_secret_in_page(device: Device, ticket: dict[str, Any]) -> None:
-    """Nothing the page holds or showed contains the shopper's tokens or the word accessToken."""
+def no_secret_in_page(device: Device, ticket: dict[str, Any], storefront: Storefront) -> None:
+    """Nothing the page holds or showed contains the shopper's tokens, the app's token or secret, or the
+    word accessToken."""
     seen = device.page.content() + json.dumps(device.outcomes())
-    for secret in (ticket["accessToken"], ticket["refreshToken"], ticket["jwtAccessToken"]):
+    for secret in (ticket["accessToken"], ticket["refreshToken"], ticket["jwtAccessToken"],
+                   storefront.app_headers()["Authorization"].split()[1], storefront.credentials[1]):
         assert secret not in seen
     assert "accessToken" not in seen and "client_secret" not in seen

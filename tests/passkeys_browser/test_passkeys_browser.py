@@ -76,7 +76,7 @@ def signed_in_as(stack: Stack, device: Device, outcome: dict[str, Any], email: s
     r = current_account(sf, ticket)
     assert r.status_code == 200, r.text
     assert r.json()["id"] == account_id and r.json()["emailAddress"] == email
-    no_secret_in_page(device, ticket)
+    no_secret_in_page(device, ticket, sf)
     assert device.page.text_content("#status") == f"Signed in as {email}"
     return ticket
 
