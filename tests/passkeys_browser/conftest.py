@@ -3,7 +3,8 @@
 - `stack` (one per backend for the module: SQLite and, when TICKETBOOTH_TEST_POSTGRES_URL is set,
   PostgreSQL): a seeded `ticketbooth serve` whose site 200 has passkeys on (rp id "localhost", the
   storefront's origin allowed), and the storefront's server (storefront.py) in front of it, its
-  application flagged as a storefront's server (the shopper addresses it forwards are believed).
+  application flagged as a storefront's server (the shopper addresses it forwards are believed); and a
+  second storefront (`strict`) for site 201, whose two_factor is "always".
 - `browser`: one headless Chromium for the module (Debian's, flags as the console's browser tests).
 - `device()`: a new browser context with a page and a virtual authenticator; closed after the test.
 Without Chromium or Playwright the tests skip; TICKETBOOTH_TEST_BROWSER=required makes that a failure.
@@ -31,11 +32,12 @@ from tests.conftest import (
     STOREFRONT,
     TENANT,
     LiveServer,
+    seed_cli,
     start_server,
     stop_server,
 )
 from tests.console.browser import CHROMIUM, CHROMIUM_FLAGS, need_browser
-from tests.live_support import configure, own_database, prepare
+from tests.live_support import own_database
 
 from .storefront import PhishingProxy, Storefront
 from .support import Device
@@ -52,14 +54,23 @@ class Stack:
     is "always": a password alone gets requires2FA there."""
 
 
-def storefront_server(database_url: str, workdir: Path) -> None:
-    """Flag the storefront's application as a storefront's server (`app create ... --storefront-server`):
-    Ticketbooth then believes the shopper address it forwards (X-Forwarded-For) for rate limits, the
-    lockout's per-address allowance and the audit trail, as it does for Kibo's storefront."""
-    command = ["app", "create", "--tenant-id", str(TENANT), "--client-id", STOREFRONT[0],
-               "--client-secret", STOREFRONT[1], "--storefront-server"]
-    done = subprocess.run([sys.executable, "-c", _CLI_BATCH, json.dumps([command])],
-                          env={**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, cwd=workdir,
+def set_up(database_url: str, workdir: Path, storefront: Storefront, strict: Storefront) -> None:
+    """Seed the database like `seeded` (tests/conftest.py), then in one CLI run: passkeys on at site 200
+    for `storefront`'s origin and at site 201 (2FA always) for `strict`'s, and the storefront's application
+    flagged as a storefront's server (`app create ... --storefront-server`), so that Ticketbooth believes
+    the shopper address it forwards (X-Forwarded-For) for rate limits, the lockout's per-address allowance
+    and the audit trail, as it does for Kibo's storefront."""
+    env = {**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}
+    seed_cli(env, workdir)
+    commands = [
+        ["site", "settings", str(SITE), "--set", "passkeys.rp_id=localhost",
+         "--set", f'passkeys.origins=["{storefront.origin}"]'],
+        ["site", "settings", str(SITE_SAME_SET), "--set", 'two_factor=["always"]', "--set", "passkeys.rp_id=localhost",
+         "--set", f'passkeys.origins=["{strict.origin}"]'],
+        ["app", "create", "--tenant-id", str(TENANT), "--client-id", STOREFRONT[0], "--client-secret", STOREFRONT[1],
+         "--storefront-server"],
+    ]
+    done = subprocess.run([sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, cwd=workdir,
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
 
@@ -77,12 +88,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     try:
         database_url = pool.submit(database.__enter__).result()
         try:
-            prepare(database_url, workdir, {}, site=[
-                "passkeys.rp_id=localhost", f'passkeys.origins=["{storefront.origin}"]'])
-            configure({**os.environ, "TICKETBOOTH_DATABASE_URL": database_url}, workdir, site=[
-                'two_factor=["always"]', "passkeys.rp_id=localhost", f'passkeys.origins=["{strict.origin}"]'],
-                site_id=SITE_SAME_SET)
-            storefront_server(database_url, workdir)
+            set_up(database_url, workdir, storefront, strict)
             server = start_server(database_url, workdir)
             storefront.ticketbooth = strict.ticketbooth = server.base_url
             try:
