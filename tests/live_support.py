@@ -1,6 +1,7 @@
 """Helpers of the tests that drive real `ticketbooth serve` processes over HTTP (tests/conftest.py
-starts them): application headers from a client address of the request's own (the servers trust
-127.0.0.1 as a proxy, so X-Forwarded-For names it), registration, login, refresh, tenant settings
+starts them): application headers naming a client address of the request's own in X-Forwarded-For (which a
+server believes only from a storefront-server application or with TICKETBOOTH_TRUSTED_PROXIES set by the test;
+otherwise every call comes from 127.0.0.1), registration, login, refresh, tenant settings
 through the CLI, and reads of the database the servers write."""
 
 from __future__ import annotations

@@ -228,3 +228,21 @@ async def test_old_entries_are_purged_after_the_tenants_period(core: Core, clock
     await sender.housekeeping()
     left = sorted((r.tenant_id, (now - r.at).days) for r in await all_rows(core))
     assert left == [(TENANT, 29), (300, 200)]
+
+
+def test_passkey_and_provider_entries_read_as_sentences() -> None:
+    """The trail's descriptions of issue 19's entries name what happened and why, from the detail (no secrets)."""
+    from datetime import UTC, datetime
+
+    from ticketbooth.audit.routes import description
+    from ticketbooth.domain.models import AuditEntry
+
+    def said(event: str, detail: dict[str, object]) -> str:
+        return description(AuditEntry(id=1, tenant_id=1, site_id=1, account_id=1, event=event, at=datetime.now(UTC),
+                                      client_address=None, client_id=None, actor=None, detail=detail))
+
+    assert said("passkey.refused", {"reason": "counter", "stage": "sign-in"}) == \
+        "Passkey refused at sign-in: its sign counter did not grow (a cloned authenticator?)."
+    assert said("passkey.used", {"passkeyId": "7"}) == "Logged in with a passkey: 7."
+    assert said("account.unlocked", {"by": "passkey-login"}) == "Account unlocked by a passkey sign-in."
+    assert said("identity.used", {"identityId": 3, "mfa": False}) == "Logged in with a provider."

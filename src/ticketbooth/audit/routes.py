@@ -66,6 +66,14 @@ _SENTENCES: dict[str, str] = {
     audit.Event.B2B_USER_ROLE_ADDED: "Role given to a user of the B2B account",
     audit.Event.B2B_USER_ROLE_REMOVED: "Role taken from a user of the B2B account",
     audit.Event.B2B_PRIORITIES_CHANGED: "B2B account priorities changed",
+    audit.Event.PASSKEY_REGISTERED: "Passkey added",
+    audit.Event.PASSKEY_RENAMED: "Passkey renamed",
+    audit.Event.PASSKEY_REMOVED: "Passkey removed",
+    audit.Event.PASSKEY_USED: "Logged in with a passkey",
+    audit.Event.PASSKEY_REFUSED: "Passkey refused",
+    audit.Event.IDENTITY_LINKED: "Provider identity linked",
+    audit.Event.IDENTITY_UNLINKED: "Provider identity unlinked",
+    audit.Event.IDENTITY_USED: "Logged in with a provider",
 }
 _REASONS = {
     "bad-password": "wrong password", "locked": "the account is locked", "unknown": "unknown user",
@@ -75,6 +83,16 @@ _REASONS = {
 _CAUSES = {
     "failed-logins": "after too many failed logins", "admin": "by an administrator",
     "password-reset": "by a password reset", "password-change": "by a password change",
+    "otp-login": "by a one-time passcode login", "passkey-login": "by a passkey sign-in",
+    "federated-login": "by a provider's sign-in",
+}
+_PASSKEY_REFUSALS = {  # passkeys/ceremony.py and passkeys/service.py name them
+    "counter": "its sign counter did not grow (a cloned authenticator?)", "ceremony": "wrong origin, site or challenge",
+    "signature": "the signature does not verify", "user-verification": "the user was not verified",
+    "challenge": "unknown, used or expired challenge", "unknown-credential": "unknown passkey",
+    "other-user": "the passkey is another account's", "account-unavailable": "the account is disabled or locked",
+    "malformed": "not a credential", "user-handle": "the passkey names another user",
+    "relying-party": "a passkey of another site", "password-change-required": "the password must be changed first",
 }
 
 
@@ -88,6 +106,12 @@ def description(entry: AuditEntry) -> str:
         sentence += f" {_CAUSES.get(str(detail['by']), 'by ' + str(detail['by']))}"
         if detail.get("until"):
             sentence += f" until {detail['until']}"
+    elif entry.event == audit.Event.PASSKEY_REFUSED and detail.get("reason"):
+        reason = str(detail["reason"])
+        sentence += f" at {detail.get('stage', 'sign-in')}: {_PASSKEY_REFUSALS.get(reason, reason)}"
+    elif entry.event in (audit.Event.PASSKEY_REGISTERED, audit.Event.PASSKEY_RENAMED, audit.Event.PASSKEY_REMOVED,
+                         audit.Event.PASSKEY_USED) and detail.get("passkeyId"):
+        sentence += f": {detail['passkeyId']}"
     elif entry.event == audit.Event.PASSWORD_CHANGED and detail.get("by") == "admin":
         sentence += " by an administrator"
     elif entry.event == audit.Event.PASSWORD_CHANGE_REQUIRED and detail.get("required") is False:
