@@ -87,9 +87,10 @@ class OidcProvider:
         ready, _, _ = select.select([self.process.stdout], [], [], self.START_SECONDS)
         line = self.process.stdout.readline().strip() if ready else ""
         if not line.startswith("http://127.0.0.1:"):
-            self.stop()
             self.stderr.seek(0)
-            raise RuntimeError(f"provider.mjs did not start (first line {line!r}): {self.stderr.read()}")
+            said = self.stderr.read()  # before stop() closes it
+            self.stop()
+            raise RuntimeError(f"provider.mjs did not start within {self.START_SECONDS:g} s (first line {line!r}): {said}")
         return line
 
     def stop(self) -> None:
