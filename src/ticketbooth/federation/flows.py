@@ -67,6 +67,7 @@ from ticketbooth.federation.sealing import open_verifier, seal_verifier
 from ticketbooth.infra.mail import SealError
 from ticketbooth.infra.tokens import at_rest, new_hex
 from ticketbooth.login import challenges, limits
+from ticketbooth.login.rules import may_log_in_without_password
 from ticketbooth.tickets.service import LoginProof
 
 log = logging.getLogger("ticketbooth.federation")
@@ -383,8 +384,7 @@ async def exchange(core: Core, caller: Caller, code: str | None, *, fingerprint:
         raise _refused()
     gate = await core.store.login_gate(grant.account_id)
     account = await core.store.get_account(grant.account_id)
-    if gate is None or account is None or not gate.is_active or (
-            gate.locked_by_admin and gate.is_locked and (gate.lock_expires_at is None or gate.lock_expires_at > now)):
+    if gate is None or account is None or not may_log_in_without_password(gate, now):
         raise _refused()
     # a provider's sign-in is one factor, as a password: the site's 2FA applies unless the provider says mfa
     return await challenges.finish_login(

@@ -55,12 +55,17 @@ def locked_by_failures(gate: LoginGate) -> bool:
     return gate.is_locked and not gate.locked_by_admin
 
 
-def may_use_code(gate: LoginGate | None, now: datetime) -> bool:
-    """Whether an account may log in with a mailed code: it is active, has a login, and is not locked,
-    or locked only by failed password logins (so an attacker guessing passwords cannot shut the owner
-    out), or its lock has run out."""
-    if gate is None or not gate.is_active or not gate.has_login:
+def may_log_in_without_password(gate: LoginGate | None, now: datetime) -> bool:
+    """Whether an account may log in by a factor other than its password (a mailed code, a passkey, a
+    provider's sign-in): it is active and not locked, or locked only by failed password logins (so an
+    attacker guessing passwords cannot shut the owner out), or its lock has run out."""
+    if gate is None or not gate.is_active:
         return False
     if not gate.is_locked or (gate.lock_expires_at is not None and gate.lock_expires_at <= now):
         return True
     return locked_by_failures(gate)
+
+
+def may_use_code(gate: LoginGate | None, now: datetime) -> bool:
+    """Whether an account may log in with a mailed code: it has a login, and may log in without its password."""
+    return gate is not None and gate.has_login and may_log_in_without_password(gate, now)

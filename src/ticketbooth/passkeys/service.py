@@ -43,7 +43,7 @@ from ticketbooth.domain.policies import PasskeySettings, login_key
 from ticketbooth.domain.text import clean_text
 from ticketbooth.infra.tokens import new_hex
 from ticketbooth.login import challenges, limits, ways_in
-from ticketbooth.login.rules import locked_by_failures
+from ticketbooth.login.rules import may_log_in_without_password
 from ticketbooth.passkeys import ceremony, rules
 from ticketbooth.passkeys.persistence import PasskeysPersistence
 from ticketbooth.passkeys.rules import Passkey, PasskeyChallenge, RelyingParty
@@ -285,10 +285,7 @@ async def sign_in(core: Core, caller: Caller, challenge_id: str | None, credenti
         raise _invalid() from None
     now = core.clock.now()
     gate = await core.store.login_gate(account.id)
-    usable = gate is not None and gate.is_active and (
-        not gate.is_locked or (gate.lock_expires_at is not None and gate.lock_expires_at <= now)
-        or locked_by_failures(gate))
-    if gate is None or not usable:
+    if gate is None or not may_log_in_without_password(gate, now):
         await _refused(core, caller, account.id, "account-unavailable", "sign-in")
         raise _invalid()
     if not await _store(core).use_passkey(passkey.id, passkey.sign_count, verified.new_sign_count,
